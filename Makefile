@@ -1,0 +1,64 @@
+# The project's vocabulary. Every target uses the virtualenv at .venv (created on demand).
+#   make demo          run the main job on the local stack (today: the stack and the code location)
+#   make test          set everything up (venv, stack) and run the test suite
+#   make stack         install and start Redis, MariaDB, HBase (+ Thrift) and Kafka on loopback
+#   make stack-down    stop what `make stack` started (by pid file; nothing else)
+#   make stack-status  a status table of the four services (exit 1 if one is unhealthy)
+#   make stack-reset   stop the stack and delete its data
+#   make validate      check that Dagster can load the code location
+#   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
+#   make lint          ruff lint and format check
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test stack stack-down stack-status stack-reset validate dev lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+stack: venv
+	$(BIN)/ark-stack up
+
+stack-down: venv
+	$(BIN)/ark-stack down
+
+stack-status: venv
+	$(BIN)/ark-stack status
+
+stack-reset: venv
+	$(BIN)/ark-stack reset --yes
+
+validate: venv
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+test: stack
+	$(BIN)/pytest
+
+demo: stack validate
+	@echo
+	@echo "The local stack is up and the ark_assets code location loads."
+	@echo "The asset graph (agents -> advertisers -> funds / reports per media) is not built yet;"
+	@echo "once it is, this target materializes yesterday's partition for all media."
+
+dev: stack
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.stack/dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: venv
+	$(BIN)/ruff check ark_assets ark_assets_tests
+	$(BIN)/ruff format --check ark_assets ark_assets_tests
+
+format: venv
+	$(BIN)/ruff format ark_assets ark_assets_tests
+	$(BIN)/ruff check --fix ark_assets ark_assets_tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,247 @@
+"""HBase over happybase: a connection pool, pre-split table creation, batched writes, salted scans.
+
+Reads and writes go through happybase (Thrift1, port 9090). Creating a table pre-split at
+`1|` … `9|` needs Thrift2 (port 9091), see `hbase_admin`. A table that does not exist is
+reported as `TableNotFound` instead of the Thrift `IOError` the seed had to catch by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from types import TracebackType
+
+import happybase
+from dagster import ConfigurableResource, InitResourceContext
+from Hbase_thrift import IOError as HBaseIOError  # the module happybase loads its IDL as
+from pydantic import PrivateAttr
+from thriftpy2.transport import TTransportException
+
+from ark_assets.resources.env import env_int, env_str
+from ark_assets.resources.errors import ServiceUnavailable, TableNotFound
+from ark_assets.resources.hbase_admin import HBaseAdminClient
+from ark_assets.rowkey import SPLIT_KEYS, salted_date_ranges
+
+SEED_FAMILIES = ("info", "col")
+DATA_COLUMN = b"info:data"
+_ENV_HINT = "ARK_HBASE_HOST/ARK_HBASE_PORT"
+
+
+class HBaseResource(ConfigurableResource):
+    """The platform's HBase, through its Thrift servers.
+
+    Args:
+        host: Thrift server host.
+        port: Thrift1 port (happybase; all reads and writes).
+        admin_port: Thrift2 port (DDL only: pre-split table creation).
+        pool_size: connections kept per process (one per concurrent writer thread).
+        timeout_ms: socket timeout for every Thrift call.
+        table_prefix: prepended as `{prefix}_{table}`; tests use it to isolate their tables.
+        batch_size: puts per batch sent by `writer` (the seed sent 1000 at a time).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 9090
+    admin_port: int = 9091
+    pool_size: int = 4
+    timeout_ms: int = 60_000
+    table_prefix: str = ""
+    batch_size: int = 1000
+
+    _pool: happybase.ConnectionPool | None = PrivateAttr(default=None)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections (the pool is rebuilt on next use)."""
+        if self._pool is not None:
+            for _ in range(self.pool_size):
+                try:
+                    with self._pool.connection(timeout=1) as conn:
+                        conn.close()
+                except happybase.pool.NoConnectionsAvailable:
+                    break
+            self._pool = None
+
+    # ----- connections
+
+    @contextmanager
+    def connection(self) -> Iterator[happybase.Connection]:
+        """A pooled happybase connection; an unreachable server raises ServiceUnavailable."""
+        if self._pool is None:
+            try:
+                # happybase connects one connection at construction, so a wrong host fails here.
+                self._pool = happybase.ConnectionPool(
+                    self.pool_size, host=self.host, port=self.port, timeout=self.timeout_ms
+                )
+            except (TTransportException, OSError) as exc:
+                raise self._unavailable(self.port, exc) from exc
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (TTransportException, ConnectionError) as exc:
+            raise self._unavailable(self.port, exc) from exc
+
+    @contextmanager
+    def admin(self) -> Iterator[HBaseAdminClient]:
+        try:
+            client = HBaseAdminClient(self.host, self.admin_port, timeout_ms=self.timeout_ms)
+        except (TTransportException, OSError) as exc:
+            raise self._unavailable(self.admin_port, exc, "Thrift2 ") from exc
+        with client:
+            yield client
+
+    def full_name(self, table: str) -> str:
+        return f"{self.table_prefix}_{table}" if self.table_prefix else table
+
+    # ----- tables
+
+    def table_exists(self, table: str) -> bool:
+        with self.connection() as conn:
+            return self.full_name(table).encode() in conn.tables()
+
+    def ensure_table(
+        self,
+        table: str,
+        *,
+        families: Iterable[str] = SEED_FAMILIES,
+        compression: str = "SNAPPY",
+        split_keys: Iterable[bytes] = SPLIT_KEYS,
+        max_versions: int = 3,
+    ) -> bool:
+        """Create `table` as the seed's tables are (families, compression, pre-splits) if missing.
+
+        Returns True when it was created. An existing table must have the requested families;
+        otherwise a ValueError says what differs (nothing is altered or dropped).
+        """
+        families = tuple(families)
+        if not self.table_exists(table):
+            with self.admin() as admin:
+                try:
+                    admin.create_table(
+                        self.full_name(table),
+                        {family: max_versions for family in families},
+                        compression=compression,
+                        split_keys=list(split_keys),
+                    )
+                    return True
+                except Exception as exc:  # a concurrent run may have created it first
+                    if not admin.table_exists(self.full_name(table)):
+                        raise
+                    if "TableExistsException" not in str(exc):
+                        raise
+        with self.connection() as conn:
+            existing = {name.decode().rstrip(":") for name in conn.table(self.full_name(table)).families()}
+        if not set(families) <= existing:
+            raise ValueError(
+                f"HBase table {self.full_name(table)!r} exists with families {sorted(existing)}, "
+                f"expected at least {sorted(families)}"
+            )
+        return False
+
+    def delete_table(self, table: str) -> None:
+        """Disable and drop `table` (tests and tooling; never called by assets)."""
+        with self.connection() as conn:
+            if self.full_name(table).encode() in conn.tables():
+                conn.delete_table(self.full_name(table), disable=True)
+
+    def regions(self, table: str) -> list[dict]:
+        with self._reading(table) as hbase_table:
+            return hbase_table.regions()
+
+    # ----- reads
+
+    def row(self, table: str, key: bytes | str) -> dict[bytes, bytes]:
+        with self._reading(table) as hbase_table:
+            return hbase_table.row(_as_bytes(key))
+
+    def scan_date(
+        self, table: str, day: date, *, columns: list[bytes] | None = None, batch_size: int = 1000
+    ) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
+        """Every row of `day`, read with ten salted range scans (`{i}|{day}` … `{i}|{day + 1}`)."""
+        for row_start, row_stop in salted_date_ranges(day):
+            with self._reading(table) as hbase_table:
+                yield from hbase_table.scan(
+                    row_start=row_start, row_stop=row_stop, columns=columns, batch_size=batch_size
+                )
+
+    def count_date(self, table: str, day: date) -> int:
+        """Rows of `day` (the seed's production-vs-test comparison); keys only, no values."""
+        return sum(1 for _ in self.scan_date(table, day, columns=[DATA_COLUMN]))
+
+    # ----- writes
+
+    @contextmanager
+    def writer(self, table: str, *, batch_size: int | None = None) -> Iterator[HBaseWriter]:
+        """A batched writer; leaving the `with` block sends what is left (also on error)."""
+        with self.connection() as conn:
+            writer = HBaseWriter(conn.table(self.full_name(table)), batch_size or self.batch_size)
+            with writer:
+                yield writer
+
+    # ----- helpers
+
+    @contextmanager
+    def _reading(self, table: str) -> Iterator[happybase.Table]:
+        with self.connection() as conn:
+            try:
+                yield conn.table(self.full_name(table))
+            except HBaseIOError as exc:
+                if b"TableNotFoundException" in _message(exc):
+                    raise TableNotFound(self.full_name(table)) from None
+                raise
+
+    def _unavailable(self, port: int, exc: BaseException, kind: str = "") -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"HBase {kind}Thrift", self.host, port, str(exc) or type(exc).__name__, _ENV_HINT
+        )
+
+
+class HBaseWriter:
+    """Streams puts and deletes to one table in batches, counting what it sent."""
+
+    def __init__(self, table: happybase.Table, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._batch = table.batch(batch_size=batch_size)
+        self.puts = 0
+        self.deletes = 0
+
+    def put(self, key: bytes | str, data: dict[bytes, bytes]) -> None:
+        self._batch.put(_as_bytes(key), data)
+        self.puts += 1
+
+    def delete(self, key: bytes | str) -> None:
+        self._batch.delete(_as_bytes(key))
+        self.deletes += 1
+
+    def __enter__(self) -> HBaseWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Non-transactional, as the seed's batches: rows already buffered are sent even on error,
+        # since each row is complete on its own and a re-run rewrites the same keys.
+        self._batch.send()
+
+
+def hbase_resource_from_env() -> HBaseResource:
+    """ARK_HBASE_HOST, ARK_HBASE_PORT (Thrift1), ARK_HBASE_ADMIN_PORT (Thrift2), ARK_HBASE_TABLE_PREFIX."""
+    return HBaseResource(
+        host=env_str("ARK_HBASE_HOST", "127.0.0.1"),
+        port=env_int("ARK_HBASE_PORT", 9090),
+        admin_port=env_int("ARK_HBASE_ADMIN_PORT", 9091),
+        table_prefix=env_str("ARK_HBASE_TABLE_PREFIX", ""),
+    )
+
+
+def _as_bytes(key: bytes | str) -> bytes:
+    return key if isinstance(key, bytes) else key.encode()
+
+
+def _message(exc: HBaseIOError) -> bytes:
+    message = getattr(exc, "message", b"") or b""
+    return message if isinstance(message, bytes) else str(message).encode()

@@ -1,0 +1,420 @@
+"""MySQL: the run, request and response logs (`nyfz`) and the `eton` tenants and agents.
+
+Each call opens a short-lived connection and commits before closing it: calls are few and coarse
+(one per run start/end, one per batch of log rows), and a pymysql connection must never be shared
+between the fetch engine's threads. Values always travel as query parameters; the only text spliced
+into SQL is the two database names, validated as identifiers and backquoted. Everything that could
+hold a secret (job parameters, request parameters, messages, bodies) goes through `redact` first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import pymysql
+from dagster import ConfigurableResource
+from pydantic import Field, field_validator
+from pymysql.constants import CLIENT
+from pymysql.cursors import Cursor
+
+from ark_assets.media import Media
+from ark_assets.redact import redact, redact_text
+from ark_assets.resources.env import env_int, env_str
+from ark_assets.resources.errors import ServiceUnavailable
+from ark_assets.resources.mysql_schema import schema_statements
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
+_ENV_HINT = "ARK_MYSQL_HOST/ARK_MYSQL_PORT"
+_ER_ACCESS_DENIED = 1045
+# Client-side error codes (CR_*, 2000-2999): the connection itself failed, not the statement.
+_CLIENT_ERRORS = range(2000, 3000)
+
+# SQL templates: `{log}` and `{eton}` are the backquoted database names, `%s` the values.
+_INSERT_RUN = """
+INSERT INTO {log}.`api_result_log`
+  (run_id, batch_key, tenant_alias, media_name, cur_job_name, agent_id, data_date, params, status,
+   started_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'STARTED', NOW(3))
+"""
+_END_RUN = """
+UPDATE {log}.`api_result_log`
+SET status = %s, ended_at = NOW(3), accounts_requested = %s, accounts_succeeded = %s,
+    accounts_failed = %s, records = %s, message = %s
+WHERE id = %s
+"""
+_INSERT_REQUESTS = """
+INSERT INTO {log}.`api_request_log`
+  (run_id, media_name, endpoint, tenant_alias, agent_id, account_id, params, requested_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+_INSERT_RESPONSES = """
+INSERT INTO {log}.`api_response_log`
+  (request_log_id, run_id, media_name, endpoint, account_id, http_status, code, message, trace_id,
+   attempt, latency_ms, body, received_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+_ACTIVE_TENANTS = "SELECT tenant_alias FROM {eton}.`tenant` WHERE status = 1 ORDER BY tenant_alias"
+# The seed's filter for agents whose authorisation is usable.
+_ACTIVE_AGENTS = """
+SELECT agent_id_from_platform, agent_name, agent_level, parent_agent_id
+FROM {eton}.`agents`
+WHERE tenant_alias = %s AND platform_id = %s AND auth_status IN (1, 2) AND auth_type = 1
+ORDER BY id
+"""
+_UPSERT_TENANT = """
+INSERT INTO {eton}.`tenant` (tenant_alias, name, status) VALUES (%s, %s, %s)
+ON DUPLICATE KEY UPDATE name = VALUES(name), status = VALUES(status)
+"""
+_UPSERT_AGENT = """
+INSERT INTO {eton}.`agents`
+  (tenant_alias, platform_id, agent_id_from_platform, agent_name, agent_level, parent_agent_id,
+   auth_status, auth_type)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+ON DUPLICATE KEY UPDATE agent_name = VALUES(agent_name), agent_level = VALUES(agent_level),
+  parent_agent_id = VALUES(parent_agent_id), auth_status = VALUES(auth_status),
+  auth_type = VALUES(auth_type)
+"""
+
+
+class RunStatus(StrEnum):
+    """A run-log row's status: STARTED at insert, SUCCEEDED or FAILED at the end."""
+
+    STARTED = "STARTED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class MySQLAccessDenied(PermissionError):
+    """MySQL answered but refused the configured user (wrong user or password)."""
+
+    def __init__(self, host: str, port: int, user: str, reason: str) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        super().__init__(
+            f"MySQL at {host}:{port} refused user {user!r} ({reason}); "
+            f"check ARK_MYSQL_USER/ARK_MYSQL_PASSWORD"
+        )
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An active agent of a tenant at one media (`eton.agents`)."""
+
+    agent_id: str
+    name: str
+    level: int | None  # jrtt: 1 first tier, 2 second tier; None for gdt and wx
+    parent_agent_id: str | None
+
+
+@dataclass(frozen=True)
+class RequestLog:
+    """One API request, as sent (parameters are redacted when stored)."""
+
+    run_id: str
+    media_name: Media | str
+    endpoint: str
+    tenant_alias: str
+    agent_id: int | str | None
+    account_id: int | str | None
+    params: Mapping[str, Any]
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class ResponseLog:
+    """One API response or failed attempt; `body` None when sampled out (it is redacted otherwise)."""
+
+    run_id: str
+    media_name: Media | str
+    endpoint: str
+    account_id: int | str | None
+    http_status: int | None
+    code: int | None
+    message: str | None
+    trace_id: str | None
+    attempt: int
+    latency_ms: int | None
+    body: str | None
+    received_at: datetime
+    request_log_id: int | None = None
+
+
+class MySQLResource(ConfigurableResource):
+    """The run/request/response logs and the `eton` tenant and agent tables."""
+
+    host: str = Field(default="127.0.0.1", description="MySQL host.")
+    port: int = Field(default=3306, description="MySQL port.")
+    user: str = Field(default="ark", description="MySQL user.")
+    password: str = Field(default="ark", description="MySQL password.")
+    log_database: str = Field(default="nyfz", description="Database of the run, request and response logs.")
+    eton_database: str = Field(default="eton", description="Database of the tenant and agents tables.")
+    connect_timeout: int = Field(default=5, description="Seconds to wait for a connection.")
+
+    @field_validator("log_database", "eton_database")
+    @classmethod
+    def _identifier(cls, name: str) -> str:
+        """Database names are spliced into SQL, so only plain identifiers pass (also after EnvVar)."""
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"database name {name!r} must be letters, digits and underscores only")
+        return name
+
+    def ensure_schema(self) -> None:
+        """Create both databases and the five tables when missing; safe to call at every start."""
+        with self._cursor() as cur:
+            for statement in schema_statements(*self._databases()):
+                cur.execute(statement)
+
+    # -- run log ----------------------------------------------------------------------------------
+
+    def record_run_start(
+        self,
+        *,
+        run_id: str,
+        tenant_alias: str,
+        media_name: Media | str,
+        cur_job_name: str,
+        agent_id: int | str | None,
+        data_date: date,
+        params: Mapping[str, Any],
+    ) -> int:
+        """Insert a STARTED row for a job run.
+
+        Args:
+            params: the job's parameters (the seed's dict); stored redacted, and its `batch_key`
+                is copied to its own column for lookups.
+
+        Returns:
+            The row id to pass to `record_run_end`.
+        """
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(_INSERT_RUN),
+                (
+                    run_id,
+                    params.get("batch_key"),
+                    tenant_alias,
+                    Media.parse(media_name).value,
+                    cur_job_name,
+                    _text_or_none(agent_id),
+                    data_date,
+                    _json(params),
+                ),
+            )
+            return cur.lastrowid
+
+    def record_run_end(
+        self,
+        run_log_id: int,
+        *,
+        status: RunStatus | str,
+        accounts_requested: int,
+        accounts_succeeded: int,
+        accounts_failed: int,
+        records: int,
+        message: str | None = None,
+    ) -> None:
+        """Close a run-log row with its outcome; `message` is redacted (errors may quote tokens)."""
+        status = RunStatus(status)
+        if status is RunStatus.STARTED:
+            raise ValueError("a run ends as SUCCEEDED or FAILED, not STARTED")
+        with self._cursor() as cur:
+            updated = cur.execute(
+                self._sql(_END_RUN),
+                (
+                    status.value,
+                    accounts_requested,
+                    accounts_succeeded,
+                    accounts_failed,
+                    records,
+                    None if message is None else redact_text(message),
+                    run_log_id,
+                ),
+            )
+            if updated != 1:
+                raise LookupError(f"no run-log row {run_log_id} in {self.log_database}.api_result_log")
+
+    # -- request and response logs ----------------------------------------------------------------
+
+    def log_requests(self, rows: Sequence[RequestLog]) -> int:
+        """Insert request-log rows in one batch; returns how many were written."""
+        return self._insert_many(
+            _INSERT_REQUESTS,
+            [
+                (
+                    r.run_id,
+                    Media.parse(r.media_name).value,
+                    r.endpoint,
+                    r.tenant_alias,
+                    _text_or_none(r.agent_id),
+                    _text_or_none(r.account_id),
+                    _json(r.params),
+                    r.requested_at,
+                )
+                for r in rows
+            ],
+        )
+
+    def log_responses(self, rows: Sequence[ResponseLog]) -> int:
+        """Insert response-log rows in one batch; returns how many were written."""
+        return self._insert_many(
+            _INSERT_RESPONSES,
+            [
+                (
+                    r.request_log_id,
+                    r.run_id,
+                    Media.parse(r.media_name).value,
+                    r.endpoint,
+                    _text_or_none(r.account_id),
+                    r.http_status,
+                    r.code,
+                    None if r.message is None else redact_text(r.message),
+                    r.trace_id,
+                    r.attempt,
+                    r.latency_ms,
+                    None if r.body is None else redact_text(r.body),
+                    r.received_at,
+                )
+                for r in rows
+            ],
+        )
+
+    # -- eton: tenants and agents -----------------------------------------------------------------
+
+    def active_tenants(self) -> list[str]:
+        """Aliases of the tenants whose status is 1 (active), sorted."""
+        with self._cursor() as cur:
+            cur.execute(self._sql(_ACTIVE_TENANTS))
+            return [alias for (alias,) in cur.fetchall()]
+
+    def active_agents(self, tenant_alias: str, media: Media | str) -> list[Agent]:
+        """The tenant's agents at `media` with a usable authorisation (auth_status 1/2, auth_type 1)."""
+        with self._cursor() as cur:
+            cur.execute(self._sql(_ACTIVE_AGENTS), (tenant_alias, Media.parse(media).platform_id))
+            return [Agent(*row) for row in cur.fetchall()]
+
+    def upsert_tenant(self, *, tenant_alias: str, name: str = "", status: int = 1) -> None:
+        """Insert a tenant or update its name and status."""
+        with self._cursor() as cur:
+            cur.execute(self._sql(_UPSERT_TENANT), (tenant_alias, name, status))
+
+    def upsert_agent(
+        self,
+        *,
+        tenant_alias: str,
+        media: Media | str,
+        agent_id: int | str,
+        name: str = "",
+        level: int | None = None,
+        parent_agent_id: int | str | None = None,
+        auth_status: int = 1,
+        auth_type: int = 1,
+    ) -> None:
+        """Insert an agent or update it, keyed by (tenant, platform, agent id)."""
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(_UPSERT_AGENT),
+                (
+                    tenant_alias,
+                    Media.parse(media).platform_id,
+                    str(agent_id),
+                    name,
+                    level,
+                    _text_or_none(parent_agent_id),
+                    auth_status,
+                    auth_type,
+                ),
+            )
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _databases(self) -> tuple[str, str]:
+        """The log and eton database names, backquoted (validated at construction)."""
+        return f"`{self.log_database}`", f"`{self.eton_database}`"
+
+    def _sql(self, template: str) -> str:
+        log, eton = self._databases()
+        return template.format(log=log, eton=eton)
+
+    def _insert_many(self, template: str, values: list[tuple[Any, ...]]) -> int:
+        if not values:
+            return 0
+        with self._cursor() as cur:
+            cur.executemany(self._sql(template), values)
+        return len(values)
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Cursor]:
+        """A cursor on a fresh connection, committed on success and always closed."""
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur:
+                yield cur
+            conn.commit()
+        except pymysql.OperationalError as exc:
+            if _code(exc) in _CLIENT_ERRORS:
+                raise self._unavailable(exc) from exc
+            raise
+        finally:
+            conn.close()
+
+    def _connect(self) -> pymysql.connections.Connection:
+        try:
+            return pymysql.connect(
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self.password,
+                charset="utf8mb4",
+                connect_timeout=self.connect_timeout,
+                # rowcount = rows matched, not rows changed, so an UPDATE can tell "no such row"
+                client_flag=CLIENT.FOUND_ROWS,
+            )
+        except pymysql.OperationalError as exc:
+            # pymysql's texts name the user and host, never the password.
+            if _code(exc) == _ER_ACCESS_DENIED:
+                raise MySQLAccessDenied(self.host, self.port, self.user, _reason(exc)) from exc
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: pymysql.OperationalError) -> ServiceUnavailable:
+        return ServiceUnavailable("MySQL", self.host, self.port, _reason(exc), _ENV_HINT)
+
+
+def mysql_resource_from_env() -> MySQLResource:
+    """The resource configured by ARK_MYSQL_* variables, loopback defaults otherwise.
+
+    Set variables arrive as `EnvVar`s that Dagster resolves at run time; outside Dagster call
+    `.process_config_and_initialize()` on the result first.
+    """
+    return MySQLResource(
+        host=env_str("ARK_MYSQL_HOST", "127.0.0.1"),
+        port=env_int("ARK_MYSQL_PORT", 3306),
+        user=env_str("ARK_MYSQL_USER", "ark"),
+        password=env_str("ARK_MYSQL_PASSWORD", "ark"),
+        log_database=env_str("ARK_MYSQL_LOG_DB", "nyfz"),
+        eton_database=env_str("ARK_MYSQL_ETON_DB", "eton"),
+    )
+
+
+def _json(params: Mapping[str, Any]) -> str:
+    """Parameters as JSON with secrets removed; dates and other values become their text."""
+    return json.dumps(redact(dict(params)), ensure_ascii=False, default=str)
+
+
+def _text_or_none(value: int | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _code(exc: pymysql.OperationalError) -> int | None:
+    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+
+
+def _reason(exc: pymysql.OperationalError) -> str:
+    return str(exc.args[1]) if len(exc.args) > 1 else str(exc)

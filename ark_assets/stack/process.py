@@ -1,0 +1,127 @@
+"""Processes the stack starts: spawned detached, remembered in pid files, stopped only by pid.
+
+A pid file records the pid *and* the process start time, so a recycled pid that now belongs to
+some other program is never mistaken for ours (and never signalled).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+
+@dataclass(frozen=True)
+class ManagedProcess:
+    """One long-running process of the stack, known by name (e.g. `hbase-master`)."""
+
+    name: str
+    pid_file: Path
+    log_file: Path
+
+    def start(self, argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
+        """Spawn `argv` in its own session (it outlives `ark-stack`), log to `log_file`, record the pid."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+        record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "argv": argv[:3]}
+        self.pid_file.write_text(json.dumps(record))
+        return proc.pid
+
+    def process(self) -> psutil.Process | None:
+        """Our process if it is still alive, else None (a stale pid file is removed)."""
+        try:
+            record = json.loads(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            proc = psutil.Process(record["pid"])
+            if (
+                abs(proc.create_time() - record["create_time"]) < 1.0
+                and proc.status() != psutil.STATUS_ZOMBIE
+            ):
+                return proc
+        except psutil.Error:
+            pass
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def rss_mb(self) -> float | None:
+        proc = self.process()
+        try:
+            return proc.memory_info().rss / 2**20 if proc else None
+        except psutil.Error:
+            return None
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """SIGTERM our process (never anything else), SIGKILL after `timeout`; True if one was stopped."""
+        proc = self.process()
+        if proc is None:
+            return False
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def log_offset(self) -> int:
+        return self.log_file.stat().st_size if self.log_file.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        """The log written after `offset` (so readiness checks only see this start's lines)."""
+        if not self.log_file.exists():
+            return ""
+        with open(self.log_file, "rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace")
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def port_owner(port: int) -> str:
+    """A short description of whoever listens on `port` (for 'port taken' messages)."""
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+                proc = psutil.Process(conn.pid)
+                return f"pid {conn.pid} ({' '.join(proc.cmdline()[:2])})"
+    except psutil.Error:
+        pass
+    return "an unknown process"
+
+
+def wait_until(check, timeout: float, interval: float = 0.5) -> bool:
+    """Poll `check()` until it returns True or `timeout` seconds pass; returns the last result."""
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(interval),
+        retry=retry_if_result(lambda ok: not ok),
+        retry_error_callback=lambda state: False,
+    )
+    return retrying(check)
