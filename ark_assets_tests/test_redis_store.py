@@ -22,6 +22,7 @@ from dagster import build_resources
 
 from ark_assets.media import Media
 from ark_assets.redact import REDACTED, redact_text
+from ark_assets.resources import redis_keys
 from ark_assets.resources.errors import ServiceUnavailable
 from ark_assets.resources.redis_keys import AgentTier, accounts_key, agents_key, token_key
 from ark_assets.resources.redis_store import CorruptRedisKey, RedisResource, redis_resource_from_env
@@ -372,3 +373,16 @@ def test_a_reader_never_sees_half_a_replaced_list(store: RedisResource, tenant: 
     thread.join()
     assert all(accounts in expected for accounts in seen)
     assert store.accounts(Media.GDT, tenant, MAY_20) == expected[1]  # the writer finished its rounds
+
+
+def test_rotating_an_agents_token_pair_replaces_only_that_agent(tenant: str, store: RedisResource) -> None:
+    store.write_tokens("jrtt", tenant, {3367268016: "old-access-1", 1111: "access-2"})
+    store.write_refresh_tokens("jrtt", tenant, {3367268016: "old-refresh-1", 1111: "refresh-2"})
+    store.rotate_tokens(
+        "jrtt", tenant, 3367268016, access_token="new-access-1", refresh_token="new-refresh-1"
+    )
+    assert store.tokens("jrtt", tenant) == {"3367268016": "new-access-1", "1111": "access-2"}
+    assert store.refresh_token("jrtt", tenant, 3367268016) == "new-refresh-1"
+    assert store.refresh_token("jrtt", tenant, 1111) == "refresh-2"
+    assert store.refresh_token("jrtt", tenant, 999) is None
+    assert redis_keys.refresh_token_key("jrtt", tenant) == f"jrtt_refresh_token_{tenant}"

@@ -74,6 +74,15 @@ def token_key(media: Media | str, tenant: str) -> str:
     return f"{Media.parse(media)}_new_access_token_{tenant_alias(tenant)}"
 
 
+def refresh_token_key(media: Media | str, tenant: str) -> str:
+    """`{media}_refresh_token_{tenant}`: a hash, field = agent id, value = refresh token.
+
+    Not one of the seed's keys (its scripts never refreshed tokens); it sits beside the seed's
+    token set so that one refresher can rotate an agent's access/refresh pair in one transaction.
+    """
+    return f"{Media.parse(media)}_refresh_token_{tenant_alias(tenant)}"
+
+
 def agents_key(media: Media | str, tenant: str, tier: AgentTier | None = None) -> str:
     """A media's agent key: member = agent id, score = agent id.
 

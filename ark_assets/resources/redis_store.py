@@ -102,6 +102,46 @@ class RedisResource(ConfigurableResource):
             result[agent_id] = token
         return result
 
+    def write_refresh_tokens(self, media: Media | str, tenant: str, tokens: Mapping[int | str, str]) -> None:
+        """Replace the tenant's refresh tokens for `media` (agent id -> refresh token)."""
+        key = redis_keys.refresh_token_key(media, tenant)
+        fields = {str(_agent_score(agent_id)): token for agent_id, token in tokens.items()}
+        if any(not isinstance(token, str) or not token for token in fields.values()):
+            raise ValueError(f"refresh tokens for {key!r} must be non-empty strings")
+        with self._errors():
+            pipe = self._redis().pipeline(transaction=True)
+            pipe.delete(key)
+            if fields:
+                pipe.hset(key, mapping=fields)
+            pipe.execute()
+
+    def refresh_token(self, media: Media | str, tenant: str, agent_id: int | str) -> str | None:
+        """The agent's refresh token, or None when none is stored."""
+        key = redis_keys.refresh_token_key(media, tenant)
+        with self._errors():
+            raw = self._redis().hget(key, str(_agent_score(agent_id)))
+        if raw is None:
+            return None
+        token = _decode(key, raw, shown=False)
+        remember_secret(token)
+        return token
+
+    def rotate_tokens(
+        self, media: Media | str, tenant: str, agent_id: int | str, *, access_token: str, refresh_token: str
+    ) -> None:
+        """Store an agent's new access/refresh pair in one transaction (the old pair is dead)."""
+        score = _agent_score(agent_id)
+        if not access_token or not refresh_token:
+            raise ValueError(f"agent {score}: a rotated token pair must hold two non-empty tokens")
+        remember_secret(access_token)
+        remember_secret(refresh_token)
+        with self._errors():
+            pipe = self._redis().pipeline(transaction=True)
+            pipe.zremrangebyscore(redis_keys.token_key(media, tenant), score, score)
+            pipe.zadd(redis_keys.token_key(media, tenant), {access_token: score})
+            pipe.hset(redis_keys.refresh_token_key(media, tenant), str(score), refresh_token)
+            pipe.execute()
+
     # -- agents -----------------------------------------------------------------------------------
 
     def write_agents(
