@@ -8,13 +8,15 @@
 #   make validate      check that Dagster can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
 #   make lint          ruff lint and format check
+#   make bench-fetch   the fetch benchmark (seed threads vs seed asyncio vs our engine on the simulator)
+#                      -> bench/RESULTS.md and bench/results/fetch.json (~8 minutes)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test stack stack-down stack-status stack-reset validate dev lint format clean
+.PHONY: venv demo test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,3 +64,6 @@ format: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+bench-fetch: stack
+	$(BIN)/python -m bench.fetch_bench

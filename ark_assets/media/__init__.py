@@ -32,3 +32,10 @@ class Media(StrEnum):
 
 
 _PLATFORM_IDS = {Media.GDT: 1, Media.JRTT: 3, Media.WX: 8}
+
+
+def spec_of(media: Media | str):  # -> MediaSpec (imported lazily: the media modules import this one)
+    """The declaration of `media`'s API (conventions, endpoints, codes)."""
+    from ark_assets.media import gdt, jrtt, wx
+
+    return {Media.GDT: gdt.SPEC, Media.JRTT: jrtt.SPEC, Media.WX: wx.SPEC}[Media.parse(media)]

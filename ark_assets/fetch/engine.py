@@ -1,0 +1,477 @@
+"""The quota-aware async fetch engine: every source ends in exactly one outcome, streamed.
+
+One engine serves one (media, tenant, app). It keeps HTTP connections alive, paces calls
+through the shared `RateGovernor`, retries what is retryable with jittered backoff (tenacity),
+refreshes an expired token once under a lock, stops the media for the day on a daily-quota
+code, walks every page, and yields outcomes as they finish so the caller can write them out
+while the rest are still in flight: memory holds at most `max_in_flight` sources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import redis.asyncio as aioredis
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
+
+from ark_assets.fetch import errors as e
+from ark_assets.fetch.governor import GovernorSettings, RateGovernor
+from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
+from ark_assets.fetch.tokens import TokenBook
+from ark_assets.media.spec import EndpointSpec, MediaSpec, Paging, parse_rate_limit
+from ark_assets.redact import redact_text
+from ark_assets.resources.redis_store import RedisResource
+
+logger = logging.getLogger(__name__)
+
+GMT8 = ZoneInfo("Asia/Shanghai")  # the media's days
+MAX_PAGES = 10_000  # a source needing more is a cursor loop or a broken page count
+
+
+@dataclass(frozen=True)
+class App:
+    """The developer app whose quota and credentials a run uses."""
+
+    app_id: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Knobs of one engine; the defaults suit the media's documented limits.
+
+    max_in_flight: sources fetched concurrently (bounds memory and connections).
+    timeout_s: per HTTP call. max_attempts: per page for transient errors (5xx, timeouts,
+    resets, malformed bodies, system busy). max_throttled_attempts: per page when throttled.
+    backoff_s / backoff_max_s: jittered exponential backoff between attempts.
+    """
+
+    max_in_flight: int = 200
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    max_throttled_attempts: int = 30
+    backoff_s: float = 0.2
+    backoff_max_s: float = 10.0
+    governor: GovernorSettings = field(default_factory=GovernorSettings)
+
+
+@dataclass(frozen=True)
+class ResponseEvent:
+    """One HTTP exchange, for request/response logs and throttle events (tokens never included)."""
+
+    media: str
+    endpoint: str
+    agent_id: str
+    target: str | tuple[str, ...] | None
+    http_status: int | None
+    code: int | str
+    message: str
+    trace_id: str | None
+    attempt: int
+    latency_ms: float
+
+
+class FetchObserver(Protocol):
+    """Hooks the asset layer uses to log requests to MySQL and events to Kafka and Sentry."""
+
+    def on_response(self, event: ResponseEvent) -> None: ...
+
+    def on_alert(self, media: str, message: str) -> None: ...
+
+
+class _NoObserver:
+    def on_response(self, event: ResponseEvent) -> None:
+        pass
+
+    def on_alert(self, media: str, message: str) -> None:
+        logger.warning("%s alert: %s", media, message)
+
+
+class _RetryNow(e.MediaApiError):
+    """Internal: the token was just refreshed, retry the call at once (not a media error)."""
+
+    retryable = True
+
+
+@dataclass
+class _Page:
+    records: list[dict[str, Any]]
+    next_params: dict[str, Any] | None
+
+
+class FetchEngine:
+    """Fetch sources of one media for one tenant; use as `async with FetchEngine(...) as engine`."""
+
+    def __init__(
+        self,
+        spec: MediaSpec,
+        *,
+        base_url: str,
+        tenant: str,
+        app: App,
+        redis: RedisResource,
+        settings: EngineSettings | None = None,
+        observer: FetchObserver | None = None,
+    ) -> None:
+        self.spec = spec
+        self.media = str(spec.media)
+        self.base_url = base_url.rstrip("/")
+        self.tenant = tenant
+        self.app = app
+        self.settings = settings or EngineSettings()
+        self.observer = observer or _NoObserver()
+        self.stats = EngineStats()
+        self._store = redis
+        self._governors: dict[str, RateGovernor] = {}
+        self._exhausted: set[str] = set()
+        self._dead_agents: dict[str, Failure] = {}
+        self._backoff = wait_random_exponential(
+            multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s
+        )
+
+    async def __aenter__(self) -> FetchEngine:
+        self._client = aioredis.Redis(
+            host=self._store.host,
+            port=self._store.port,
+            db=self._store.db,
+            password=self._store.password or None,
+        )
+        connector = aiohttp.TCPConnector(limit=self.settings.max_in_flight, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+        self.tokens = TokenBook(
+            self.spec,
+            self.tenant,
+            store=self._store,
+            client=self._client,
+            session=self._session,
+            base_url=self.base_url,
+            app_id=self.app.app_id,
+            app_secret=self.app.secret,
+        )
+        await self.tokens.load()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stats.refreshes = self.tokens.refreshes
+        await self._session.close()
+        await self._client.aclose()
+
+    # ----- the public stream
+
+    async def stream(self, endpoint: str, sources: Iterable[Source]) -> AsyncIterator[Outcome]:
+        """Fetch every source, yielding one outcome per source as each finishes."""
+        spec = self.spec.endpoint(endpoint)
+        await self._load_exhaustion(spec)
+        pending = iter(sources)
+        results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=self.settings.max_in_flight)
+
+        async def worker() -> None:
+            for source in pending:  # one shared iterator: sources are read lazily
+                await results.put(await self._fetch_source(spec, source))
+
+        async def run_workers() -> None:
+            try:
+                await asyncio.gather(*(worker() for _ in range(self.settings.max_in_flight)))
+            finally:
+                await results.put(None)
+
+        runner = asyncio.create_task(run_workers())
+        try:
+            while (outcome := await results.get()) is not None:
+                self._count(outcome)
+                yield outcome
+            await runner  # re-raises a bug in a worker instead of ending quietly
+        finally:
+            runner.cancel()
+
+    # ----- one source
+
+    async def _fetch_source(self, spec: EndpointSpec, source: Source) -> Outcome:
+        # the caller's parameters may override the page size the endpoint declares
+        params: dict[str, Any] = {**spec.fixed_params, **self._first_page(spec), **source.params}
+        if spec.source_param:
+            target = list(source.target) if isinstance(source.target, tuple) else source.target
+            params[spec.source_param] = target
+        records: list[dict[str, Any]] = []
+        attempts = throttles = pages = 0
+        refreshed = False
+        if source.agent_id in self._dead_agents:
+            failure = self._dead_agents[source.agent_id]
+            return Outcome(source, None, failure, 0, 0, 0)
+        seen_cursors: set[Any] = set()
+        while True:
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(lambda exc: isinstance(exc, e.MediaApiError) and exc.retryable),
+                stop=self._stop,
+                wait=self._wait,
+                reraise=True,
+            )
+            try:
+                async for attempt in retrying:
+                    with attempt:
+                        attempts += 1
+                        token = self.tokens.token(source.agent_id) or ""
+                        try:
+                            page = await self._call(spec, source, params, attempts, token)
+                        except e.Throttled:
+                            throttles += 1
+                            raise
+                        except (e.TokenExpired, e.TokenInvalid) as exc:
+                            if refreshed:
+                                raise
+                            refreshed = True
+                            await self.tokens.refresh(source.agent_id, token)
+                            raise _RetryNow(self.media, exc.code, "retry with the refreshed token") from exc
+            except e.MediaApiError as exc:
+                if isinstance(exc, e.DailyQuotaExhausted):
+                    await self._mark_exhausted(spec, exc)
+                failure = Failure(
+                    self.media, type(exc).__name__, exc.code, redact_text(exc.message), attempts
+                )
+                if isinstance(exc, e.RefreshFailed | e.TokenExpired | e.TokenInvalid):
+                    self._dead_agents[source.agent_id] = failure  # its other sources fail without calls
+                return Outcome(source, None, failure, attempts, throttles, pages)
+            pages += 1
+            records.extend(page.records)
+            if page.next_params is None:
+                return Outcome(source, records, None, attempts, throttles, pages)
+            cursor = page.next_params.get("cursor")
+            if pages >= MAX_PAGES or (cursor is not None and cursor in seen_cursors):
+                failure = Failure(
+                    self.media, "BadResponse", "paging", f"paging never ended after {pages} pages", attempts
+                )
+                return Outcome(source, None, failure, attempts, throttles, pages)
+            seen_cursors.add(cursor)
+            params |= page.next_params
+
+    def _stop(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryNow):
+            return False
+        limit = (
+            self.settings.max_throttled_attempts
+            if isinstance(exc, e.Throttled)
+            else self.settings.max_attempts
+        )
+        return state.attempt_number >= limit
+
+    # ----- one HTTP call
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        return 0.0 if isinstance(exc, _RetryNow) else self._backoff(state)
+
+    async def _call(
+        self, spec: EndpointSpec, source: Source, params: Mapping[str, Any], attempt: int, token: str
+    ) -> _Page:
+        if spec.name in self._exhausted:
+            raise e.DailyQuotaExhausted(
+                self.media, "exhausted", "daily quota already spent today", endpoint=spec.name
+            )
+        if not token:
+            raise e.TokenInvalid(self.media, "no_token", f"no access token for agent {source.agent_id}")
+        governor = self._governor(spec.name)
+        await governor.acquire()
+        query, headers = self.spec.request_parts(token, params)
+        started = time.monotonic()
+        status: int | None = None
+        try:
+            async with self._session.request(
+                "GET",
+                self.base_url + spec.path,
+                params=query,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
+            ) as response:
+                status = response.status
+                rate_header = response.headers.get("X-RateLimit-Remaining")
+                trace_header = response.headers.get("X-TSA-Trace-Id")
+                body = await response.read()
+        except TimeoutError as exc:
+            raise self._observed(
+                e.TransportError, spec, source, None, "timeout", "no answer in time", None, attempt, started
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise self._observed(
+                e.TransportError, spec, source, None, "reset", type(exc).__name__, None, attempt, started
+            ) from exc
+        self.stats.requests += 1
+        if (level := parse_rate_limit(rate_header)) is not None:
+            await governor.observe_level(level[1])
+        if status >= 500:
+            raise self._observed(
+                e.TransientServerError,
+                spec,
+                source,
+                status,
+                f"http_{status}",
+                "server error",
+                trace_header,
+                attempt,
+                started,
+            )
+        envelope = _envelope(body, self.spec.code_key)
+        if envelope is None or status != 200:
+            raise self._observed(
+                e.BadResponse,
+                spec,
+                source,
+                status,
+                "malformed",
+                "not a JSON envelope",
+                trace_header,
+                attempt,
+                started,
+            )
+        code = envelope[self.spec.code_key]
+        message = str(envelope.get(self.spec.message_key, ""))
+        trace_id = envelope.get(self.spec.trace_key) if self.spec.trace_key else None
+        error = self.spec.translate_code(code, message)
+        self._notify(spec, source, status, code, message, trace_id or trace_header, attempt, started)
+        if error is not None:
+            if issubclass(error, e.Throttled):
+                self.stats.throttles += 1
+                await governor.observe_throttle()
+            raise error(self.media, code, message, endpoint=spec.name, trace_id=trace_id, http_status=status)
+        if not self.spec.quota_header:
+            await governor.observe_success()
+        return _page(spec, envelope.get("data"), params, self.media)
+
+    def _observed(
+        self,
+        error: type[e.MediaApiError],
+        spec: EndpointSpec,
+        source: Source,
+        status: int | None,
+        code: str,
+        message: str,
+        trace_id: str | None,
+        attempt: int,
+        started: float,
+    ) -> e.MediaApiError:
+        self._notify(spec, source, status, code, message, trace_id, attempt, started)
+        return error(self.media, code, message, endpoint=spec.name, trace_id=trace_id, http_status=status)
+
+    def _notify(
+        self,
+        spec: EndpointSpec,
+        source: Source,
+        status: int | None,
+        code: int | str,
+        message: str,
+        trace_id: str | None,
+        attempt: int,
+        started: float,
+    ) -> None:
+        event = ResponseEvent(
+            self.media,
+            spec.name,
+            source.agent_id,
+            source.target,
+            status,
+            code,
+            redact_text(message),
+            trace_id,
+            attempt,
+            (time.monotonic() - started) * 1000,
+        )
+        self.observer.on_response(event)
+
+    # ----- quotas
+
+    def _governor(self, endpoint: str) -> RateGovernor:
+        if endpoint not in self._governors:
+            self._governors[endpoint] = RateGovernor(
+                self._client, self.media, self.app.app_id, endpoint, self.settings.governor
+            )
+        return self._governors[endpoint]
+
+    def _exhaustion_key(self, endpoint: str) -> str:
+        day = datetime.now(GMT8).strftime("%Y%m%d")
+        return f"ark:quota_exhausted:{self.media}:{self.app.app_id}:{endpoint}:{day}"
+
+    async def _load_exhaustion(self, spec: EndpointSpec) -> None:
+        if await self._client.exists(self._exhaustion_key(spec.name)):
+            self._exhausted.add(spec.name)
+
+    async def _mark_exhausted(self, spec: EndpointSpec, exc: e.MediaApiError) -> None:
+        if spec.name in self._exhausted:
+            return
+        self._exhausted.add(spec.name)
+        now = datetime.now(GMT8)
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        await self._client.set(
+            self._exhaustion_key(spec.name), str(exc.code), ex=int((midnight - now).total_seconds()) + 1
+        )
+        self.observer.on_alert(
+            self.media,
+            f"daily quota of {self.media} {spec.name} is exhausted (code {exc.code}); "
+            f"the remaining sources of tenant {self.tenant} fail until midnight GMT+8",
+        )
+
+    def _count(self, outcome: Outcome) -> None:
+        self.stats.retries += max(0, outcome.attempts - outcome.pages - (1 if outcome.failure else 0))
+        if outcome.failure is None:
+            self.stats.sources_ok += 1
+            self.stats.records += len(outcome.records or [])
+        else:
+            self.stats.sources_failed += 1
+            kind = outcome.failure.kind
+            self.stats.failures_by_kind[kind] = self.stats.failures_by_kind.get(kind, 0) + 1
+
+    @staticmethod
+    def _first_page(spec: EndpointSpec) -> dict[str, Any]:
+        if spec.paging is Paging.PAGE:
+            return {"page": 1, spec.page_size_param: spec.page_size}
+        if spec.paging is Paging.CURSOR:
+            return {spec.page_size_param: spec.page_size}
+        return {}
+
+
+def _envelope(body: bytes, code_key: str) -> dict[str, Any] | None:
+    """The parsed JSON envelope, or None when the body is not one (truncated, HTML, wrong types)."""
+    try:
+        parsed = json.loads(body)  # Python ints keep int64 ids exact; floats never touch them
+    except ValueError:
+        return None
+    if (
+        not isinstance(parsed, dict)
+        or not isinstance(parsed.get(code_key), int)
+        or isinstance(parsed[code_key], bool)
+    ):
+        return None
+    return parsed
+
+
+def _page(spec: EndpointSpec, data: Any, params: Mapping[str, Any], media: str) -> _Page:
+    """Records of one page and the parameters of the next one (None on the last page)."""
+    if spec.records:
+        records = data.get(spec.records) if isinstance(data, dict) else None
+    else:
+        records = [data] if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        raise e.BadResponse(
+            media, "malformed", f"no record list at data.{spec.records or ''}", endpoint=spec.name
+        )
+    if spec.records == "child_agent_ids" or not all(isinstance(r, dict) for r in records):
+        records = [r if isinstance(r, dict) else {"id": r} for r in records]  # bare id lists
+    if spec.paging is Paging.PAGE:
+        info = data.get("page_info") if isinstance(data, dict) else None
+        page, total = (info or {}).get("page", params.get("page", 1)), (info or {}).get("total_page", 0)
+        more = isinstance(total, int) and isinstance(page, int) and page < total and bool(records)
+        return _Page(records, {"page": page + 1} if more else None)
+    if spec.paging is Paging.CURSOR:
+        info = data.get(spec.cursor_info) if isinstance(data, dict) else None
+        info = info or {}
+        more = bool(info.get("has_more")) and info.get("cursor") is not None
+        return _Page(records, {"cursor": info["cursor"]} if more else None)
+    return _Page(records, None)

@@ -1,0 +1,165 @@
+"""A rate governor per (media, app, endpoint), shared through Redis by every run using that app.
+
+Media quotas belong to the app, not to a process: two Dagster runs calling gdt `funds/get`
+with the same app draw from one quota. So the pacing state lives in one Redis hash that every
+engine updates atomically (Lua), and it adapts:
+
+- where the media sends `X-RateLimit-Remaining` (gdt, wx), the minute percentage is the level
+  of the gateway's bucket: above `high_pct` the rate grows by `increase`, below `low_pct` it
+  shrinks by `decrease`, at most once per `adjust_interval_s`;
+- where it does not (jrtt), the rate creeps up while calls succeed and halves on a throttle code;
+- any throttle also pauses every caller for `pause_s`.
+
+Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue fairly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+# Returns >= 0: a slot is reserved, sleep that many ms then call. Returns < 0: no slot within
+# `max_debt_s`; sleep -result ms and ask again (so a rate raised meanwhile is used at once).
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts')
+local rate = tonumber(h[1]) or tonumber(ARGV[1])
+local burst = math.max(1, rate * tonumber(ARGV[2]))
+local tokens = tonumber(h[2]) or burst
+local ts = tonumber(h[3]) or now
+tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
+local debt_limit = -rate * tonumber(ARGV[4])
+local result
+if tokens - 1 >= debt_limit then
+  tokens = tokens - 1
+  result = 0
+  if tokens < 0 then result = math.ceil(-tokens * 1000 / rate) end
+else
+  result = -math.min(250, math.ceil((debt_limit - (tokens - 1)) * 1000 / rate))
+end
+redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return result
+"""
+
+# ARGV: kind, minute_pct, min_rate, max_rate, initial_rate, low, high, increase, decrease,
+#       adjust_interval_ms, pause_ms, ttl_ms
+_OBSERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts', 'adjusted')
+local rate = tonumber(h[1]) or tonumber(ARGV[5])
+local adjusted = tonumber(h[4]) or 0
+local kind = ARGV[1]
+local min_rate, max_rate = tonumber(ARGV[3]), tonumber(ARGV[4])
+if kind == 'throttle' then
+  -- a burst of throttle answers reports one overload: halve once per interval, pause every time
+  if now - adjusted >= tonumber(ARGV[10]) then
+    rate = math.max(min_rate, rate * 0.5)
+    adjusted = now
+  end
+  local tokens = tonumber(h[2]) or 0
+  local ts = tonumber(h[3]) or now
+  tokens = math.min(tokens + (now - ts) * rate / 1000, -rate * tonumber(ARGV[11]) / 1000)
+  redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now, 'adjusted', adjusted)
+elseif now - adjusted >= tonumber(ARGV[10]) then
+  if kind == 'header' then
+    local level = tonumber(ARGV[2])
+    if level < tonumber(ARGV[6]) then
+      rate = math.max(min_rate, rate * (1 - tonumber(ARGV[9])))
+    elseif level > tonumber(ARGV[7]) then
+      rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8])))
+    end
+  else
+    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8]) / 4))
+  end
+  redis.call('HSET', KEYS[1], 'rate', rate, 'adjusted', now)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[12])
+return tostring(rate)
+"""
+
+
+@dataclass(frozen=True)
+class GovernorSettings:
+    """Knobs of the adaptive pacing (calls per second for one app and endpoint).
+
+    initial_rate: where a fresh governor starts; later runs inherit the learnt rate (kept for
+        `memory_s`). max_rate / min_rate: hard bounds. burst_s: how many seconds of calls may go
+        out back to back. low_pct / high_pct: the minute-quota band to stay in. increase /
+        decrease: relative steps. adjust_interval_s: one adjustment per interval (responses lag
+        the level they report). pause_s: everyone waits this long after a throttle answer.
+        max_debt_s: slots are reserved at most this far ahead, so a later rate change applies soon.
+    """
+
+    initial_rate: float = 50.0
+    max_rate: float = 2000.0
+    min_rate: float = 0.5
+    burst_s: float = 0.25
+    low_pct: int = 30
+    high_pct: int = 60
+    increase: float = 0.10
+    decrease: float = 0.15
+    adjust_interval_s: float = 0.25
+    pause_s: float = 1.0
+    max_debt_s: float = 1.0
+    memory_s: float = 3600.0
+
+
+class RateGovernor:
+    """Paces one (media, app, endpoint) for all processes sharing the Redis at `client`."""
+
+    def __init__(
+        self, client: aioredis.Redis, media: str, app_id: str, endpoint: str, settings: GovernorSettings
+    ):
+        self.key = f"ark:governor:{media}:{app_id}:{endpoint}"
+        self._client = client
+        self._settings = settings
+        self._acquire = client.register_script(_ACQUIRE)
+        self._observe = client.register_script(_OBSERVE)
+
+    async def acquire(self) -> None:
+        """Wait for this caller's slot."""
+        s = self._settings
+        args = [s.initial_rate, s.burst_s, int(s.memory_s * 1000), s.max_debt_s]
+        while (wait_ms := int(await self._acquire(keys=[self.key], args=args))) < 0:
+            await asyncio.sleep(-wait_ms / 1000)
+        if wait_ms:
+            await asyncio.sleep(wait_ms / 1000)
+
+    async def observe_level(self, minute_pct: int) -> float:
+        """Feed the minute quota percentage from `X-RateLimit-Remaining`; returns the rate."""
+        return await self._feedback("header", minute_pct)
+
+    async def observe_success(self) -> float:
+        """A call went through on a media without quota headers: probe a little higher."""
+        return await self._feedback("ok", 100)
+
+    async def observe_throttle(self) -> float:
+        """A throttle code came back: halve the rate and pause everyone."""
+        return await self._feedback("throttle", 0)
+
+    async def rate(self) -> float:
+        value = await self._client.hget(self.key, "rate")
+        return float(value) if value is not None else self._settings.initial_rate
+
+    async def _feedback(self, kind: str, minute_pct: int) -> float:
+        s = self._settings
+        args = [
+            kind,
+            minute_pct,
+            s.min_rate,
+            s.max_rate,
+            s.initial_rate,
+            s.low_pct,
+            s.high_pct,
+            s.increase,
+            s.decrease,
+            int(s.adjust_interval_s * 1000),
+            int(s.pause_s * 1000),
+            int(s.memory_s * 1000),
+        ]
+        return float(await self._observe(keys=[self.key], args=args))

@@ -1,0 +1,137 @@
+"""An agent's access token, and the one refresh allowed when it stops working.
+
+Refreshing rotates the access/refresh pair and kills the old one, so two processes refreshing
+the same agent at once would lock each other out. The refresher therefore holds a Redis lock per
+(media, tenant, agent); whoever waits on the lock re-reads the token afterwards and uses the new
+one instead of refreshing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+import aiohttp
+import redis.asyncio as aioredis
+from redis.exceptions import LockError
+
+from ark_assets.fetch.errors import RefreshFailed
+from ark_assets.media.spec import MediaSpec
+from ark_assets.resources.redis_store import RedisResource
+
+logger = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_S = 30.0  # a refresher that dies frees the lock after this long
+LOCK_WAIT_S = 60.0
+
+
+class TokenBook:
+    """Access tokens of one tenant's agents for one media, loaded from the seed's token set."""
+
+    def __init__(
+        self,
+        spec: MediaSpec,
+        tenant: str,
+        *,
+        store: RedisResource,
+        client: aioredis.Redis,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        app_id: str,
+        app_secret: str,
+    ) -> None:
+        self._spec = spec
+        self._tenant = tenant
+        self._store = store
+        self._client = client
+        self._session = session
+        self._base_url = base_url
+        self._app = (app_id, app_secret)
+        self._tokens: dict[str, str] = {}
+        self._refused: dict[str, RefreshFailed] = {}  # agents whose refresh failed in this run
+        self.refreshes = 0
+
+    async def load(self) -> Mapping[str, str]:
+        """Read `{media}_new_access_token_{tenant}` (agent id -> token)."""
+        self._tokens = await asyncio.to_thread(self._store.tokens, self._spec.media, self._tenant)
+        return self._tokens
+
+    def token(self, agent_id: str) -> str | None:
+        return self._tokens.get(agent_id)
+
+    async def refresh(self, agent_id: str, stale_token: str) -> str:
+        """A working token for `agent_id` after `stale_token` was refused; raises RefreshFailed.
+
+        At most one refresh per agent per run: once refused, later callers get the same failure.
+        """
+        if agent_id in self._refused:
+            raise self._refused[agent_id]
+        lock = self._client.lock(
+            f"ark:lock:token:{self._spec.media}:{self._tenant}:{agent_id}",
+            timeout=LOCK_TIMEOUT_S,
+            blocking_timeout=LOCK_WAIT_S,
+        )
+        try:
+            async with lock:
+                if agent_id in self._refused:  # refused while we waited for the lock
+                    raise self._refused[agent_id]
+                current = (await self.load()).get(agent_id)
+                if current and current != stale_token:
+                    return current  # another process (or task) refreshed it while we waited
+                try:
+                    return await self._rotate(agent_id)
+                except RefreshFailed as exc:
+                    self._refused[agent_id] = exc
+                    raise
+        except LockError as exc:
+            raise self._failed(agent_id, "lock", f"could not take the refresh lock: {exc}") from exc
+
+    async def _rotate(self, agent_id: str) -> str:
+        refresh_token = await asyncio.to_thread(
+            self._store.refresh_token, self._spec.media, self._tenant, agent_id
+        )
+        if not refresh_token:
+            raise self._failed(agent_id, "no_refresh_token", "no refresh token is stored for this agent")
+        spec = self._spec.refresh
+        payload = spec.build(*self._app, refresh_token)
+        url = self._base_url + spec.path
+        kwargs = {"params": payload} if spec.method == "GET" else {"json": payload}
+        try:
+            async with self._session.request(
+                spec.method, url, timeout=aiohttp.ClientTimeout(total=30), **kwargs
+            ) as r:
+                body = await r.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise self._failed(agent_id, "transport", f"refresh call failed: {type(exc).__name__}") from exc
+        code = body.get(self._spec.code_key) if isinstance(body, dict) else None
+        data = body.get("data") if isinstance(body, dict) else None
+        if (
+            code != 0
+            or not isinstance(data, dict)
+            or not data.get("access_token")
+            or not data.get("refresh_token")
+        ):
+            message = body.get(self._spec.message_key, "") if isinstance(body, dict) else "malformed body"
+            raise self._failed(
+                agent_id, code if code is not None else "malformed", f"refresh refused: {message}"
+            )
+        await asyncio.to_thread(
+            self._store.rotate_tokens,
+            self._spec.media,
+            self._tenant,
+            agent_id,
+            access_token=data["access_token"],
+            refresh_token=data["refresh_token"],
+        )
+        self._tokens[agent_id] = data["access_token"]
+        self.refreshes += 1
+        logger.info(
+            "refreshed the %s token of agent %s (tenant %s)", self._spec.media, agent_id, self._tenant
+        )
+        return data["access_token"]
+
+    def _failed(self, agent_id: str, code: int | str, message: str) -> RefreshFailed:
+        return RefreshFailed(
+            str(self._spec.media), code, f"agent {agent_id}: {message}", endpoint="token refresh"
+        )

@@ -1,0 +1,125 @@
+"""`ark-sim`: serve the media simulator, seed a tenant's eton rows and Redis keys, print the truth."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ark_assets.media import Media
+from ark_assets.resources.redis_keys import tenant_alias
+from ark_assets.sim.config import SimConfig
+
+logger = logging.getLogger("ark_assets.sim")
+
+_CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A TOML file of knobs, merged onto the shipped sim.toml.",
+)
+_PROFILE = click.option("--profile", help="World size: small or seed (default: the config's).")
+
+
+def _load(config_path: Path | None, **overrides: Any) -> SimConfig:
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return SimConfig.load(config_path, changes)
+    except ValueError as exc:
+        raise click.ClickException(f"invalid simulator config: {exc}") from exc
+
+
+def _tenant(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        return tenant_alias(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
+def main(verbose: bool) -> None:
+    """The gdt / jrtt / wx media API simulator (loopback only)."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@_CONFIG
+@click.option("--port", type=int, help="Port on 127.0.0.1 (default: the config's, 8600).")
+@_PROFILE
+def serve(config_path: Path | None, port: int | None, profile: str | None) -> None:
+    """Serve the three media on 127.0.0.1 until interrupted."""
+    from ark_assets.sim.server import serve as run
+
+    config = _load(config_path, port=port, profile=profile)
+    for media in Media:
+        click.echo(f"{media.value}: http://{config.host}:{config.port}/{media.value}")
+    click.echo(f"admin: http://{config.host}:{config.port}/admin/counters")
+    sys.stdout.flush()
+    logger.info(
+        "serving profile %r (seed %d) on %s:%d", config.profile, config.seed, config.host, config.port
+    )
+    run(config)
+
+
+@main.command()
+@click.option("--tenant", required=True, callback=_tenant, help="Tenant alias, e.g. T100117.")
+@click.option("--date", "day", required=True, callback=_day, help="The accounts keys' date, YYYY-MM-DD.")
+@_PROFILE
+@_CONFIG
+def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
+    """Write a tenant's eton rows and Redis keys (ARK_REDIS_* / ARK_MYSQL_* pick the servers)."""
+    from dagster import build_resources
+
+    from ark_assets.resources.mysql import mysql_resource_from_env
+    from ark_assets.resources.redis_store import redis_resource_from_env
+    from ark_assets.sim.seed import seed_tenant
+    from ark_assets.sim.world import World
+
+    config = _load(config_path, profile=profile)
+    # build_resources resolves the EnvVar fields the *_from_env helpers return when ARK_* are set.
+    with build_resources({"redis": redis_resource_from_env(), "mysql": mysql_resource_from_env()}) as res:
+        report = seed_tenant(World(config), tenant, day, redis=res.redis, mysql=res.mysql)
+    for key, size in sorted(report.redis_keys.items()):
+        logger.info("  %s: %d", key, size)
+    click.echo(
+        json.dumps(
+            {
+                "tenant": tenant,
+                "date": day.isoformat(),
+                "agents": report.agents,
+                "redis_keys": report.redis_keys,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+@main.command()
+@click.option("--tenant", required=True, callback=_tenant, help="Tenant alias, e.g. T100117.")
+@click.option("--date", "day", required=True, callback=_day, help="The data date, YYYY-MM-DD.")
+@_PROFILE
+@_CONFIG
+def truth(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
+    """Print what the platform should find for a tenant and date, as JSON."""
+    from ark_assets.sim.truth import truth as compute
+    from ark_assets.sim.world import World
+
+    config = _load(config_path, profile=profile)
+    click.echo(json.dumps(compute(World(config), tenant, day), ensure_ascii=False))

@@ -1,0 +1,200 @@
+"""Helpers every media's handlers share: requests, errors, parameters, pagination, projection, dates."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+class ApiError(Exception):
+    """A request the media answers with HTTP 200 and a non-zero body code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One HTTP request, reduced to what a media's logic needs (no aiohttp types)."""
+
+    method: str
+    path: str  # below the media's base, with a leading slash, e.g. "/v1.1/funds/get"
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass
+class Outgoing:
+    """One HTTP response, and how the counters should file it."""
+
+    status: int
+    body: bytes
+    outcome: str  # the body code as text, "malformed", "http_503", ...
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    throttled: bool = False
+
+
+@dataclass(frozen=True)
+class ParamCodes:
+    """The body code a media answers for each kind of bad parameter."""
+
+    missing: int
+    wrong_type: int
+    above_max: int
+    below_min: int
+    bad_json: int
+    not_in_enum: int
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON; Python ints stay exact, so int64 ids keep every digit."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Params:
+    """Typed access to a request's parameters, raising the media's codes for bad values.
+
+    Values arrive as query-string text (structured values JSON-encoded) or, for jrtt GETs with a
+    JSON body, as native JSON values; both spellings are accepted.
+    """
+
+    def __init__(self, values: Mapping[str, Any], codes: ParamCodes) -> None:
+        self.values = dict(values)
+        self.codes = codes
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.values.get(name)
+        if value is None:
+            if required:
+                raise ApiError(self.codes.missing, f"missing required parameter {name}")
+            return default
+        return value if isinstance(value, str) else json.dumps(value)
+
+    def integer(
+        self,
+        name: str,
+        default: int | None = None,
+        *,
+        low: int | None = None,
+        high: int | None = None,
+        required: bool = False,
+    ) -> int | None:
+        value = self.values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiError(self.codes.missing, f"missing required parameter {name}")
+            return default
+        number = as_int(value)
+        if number is None:
+            raise ApiError(self.codes.wrong_type, f"parameter {name} must be an integer, got {value!r}")
+        if low is not None and number < low:
+            raise ApiError(self.codes.below_min, f"parameter {name}={number} is below the minimum {low}")
+        if high is not None and number > high:
+            raise ApiError(self.codes.above_max, f"parameter {name}={number} is above the maximum {high}")
+        return number
+
+    def structured(self, name: str, default: Any = None, *, required: bool = False) -> Any:
+        """A JSON-encoded parameter, decoded (a JSON body's native value passes as is)."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiError(self.codes.missing, f"missing required parameter {name}")
+            return default
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ApiError(
+                self.codes.bad_json, f"parameter {name} is not valid JSON: {value[:80]!r}"
+            ) from None
+
+    def string_list(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        value = self.structured(name)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ApiError(self.codes.wrong_type, f"parameter {name} must be a JSON array of strings")
+        return value
+
+    def choice(self, name: str, options: Iterable[str], default: str | None = None) -> str | None:
+        value = self.text(name, default)
+        if value is not None and value not in options:
+            raise ApiError(
+                self.codes.not_in_enum, f"parameter {name}={value!r} is not one of {sorted(options)}"
+            )
+        return value
+
+
+def as_int(value: Any) -> int | None:
+    """An int from an int or a decimal string (booleans and floats are refused)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def parse_day(text: Any, code: int, name: str) -> date:
+    """A "YYYY-MM-DD" date (Python would also take "YYYYMMDD"; the media do not)."""
+    if not isinstance(text, str) or len(text) != 10:
+        raise ApiError(code, f"{name}={text!r} is not a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(code, f"{name}={text!r} is not a date YYYY-MM-DD") from None
+
+
+def page_info(page: int, page_size: int, total: int) -> dict[str, int]:
+    """`{page, page_size, total_number, total_page}` with total_page = ceil(total / page_size)."""
+    return {
+        "page": page,
+        "page_size": page_size,
+        "total_number": total,
+        "total_page": math.ceil(total / page_size) if page_size else 0,
+    }
+
+
+def page_slice(page: int, page_size: int) -> slice:
+    start = (page - 1) * page_size
+    return slice(start, start + page_size)
+
+
+def project(row: Mapping[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
+    """The row restricted to `fields`, in their order (absent keys are skipped); all keys when None."""
+    if fields is None:
+        return dict(row)
+    return {name: row[name] for name in fields if name in row}
+
+
+def ratio(numerator: float, denominator: float, scale: float = 1.0, digits: int = 4) -> float:
+    return round(numerator * scale / denominator, digits) if denominator else 0.0
+
+
+def sum_metrics(rows: Iterable[Any], metrics: Sequence[str]) -> dict[str, int]:
+    totals = dict.fromkeys(metrics, 0)
+    for row in rows:
+        for metric in metrics:
+            totals[metric] += getattr(row, metric)
+    return totals
+
+
+def group_atoms(atoms: Iterable[Any], key: Callable[[Any], tuple]) -> list[tuple[tuple, list[Any]]]:
+    """Atoms grouped by `key`, groups sorted by key."""
+    groups: dict[tuple, list[Any]] = {}
+    for atom in atoms:
+        groups.setdefault(key(atom), []).append(atom)
+    return sorted(groups.items())

@@ -1,0 +1,240 @@
+"""Every simulator knob in one typed model, loaded from the shipped `sim.toml` plus overrides."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ark_assets.media import Media
+
+# The endpoint names used for quotas and counters (and accepted in [media.*.quota.endpoints]).
+ENDPOINTS: dict[Media, tuple[str, ...]] = {
+    Media.GDT: ("advertiser/get", "funds/get", "daily_reports/get", "hourly_reports/get", "oauth/token"),
+    Media.WX: (
+        "wechat_advertiser/get",
+        "funds/get",
+        "daily_reports/get",
+        "hourly_reports/get",
+        "oauth/token",
+    ),
+    Media.JRTT: (
+        "agent/advertiser/select",
+        "agent/child_agent/select",
+        "advertiser/info",
+        "advertiser/fund/get",
+        "report/agent/get_v2",
+        "report/advertiser/get",
+        "report/campaign/get",
+        "report/ad/get",
+        "report/integrated/get",
+        "oauth2/refresh_token",
+    ),
+}
+
+
+class _Model(BaseModel):
+    # A misspelt knob must fail loudly, not be ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class MediaSizes(_Model):
+    """gdt / wx: active agents and the total of their accounts."""
+
+    agents: int = Field(ge=1)
+    accounts: int = Field(ge=0)
+
+
+class JrttSizes(_Model):
+    """jrtt: first-tier agents with their direct accounts, second-tier agents with theirs (totals)."""
+
+    first_tier_agents: int = Field(ge=1)
+    direct_accounts: int = Field(ge=0)
+    second_tier_agents: int = Field(ge=0)
+    second_tier_accounts: int = Field(ge=0)
+
+
+class EntitySizes(_Model):
+    """Per account: campaigns, adgroups per campaign, ads per adgroup ([min, max]); hours an ad runs."""
+
+    campaigns: tuple[int, int] = (1, 2)
+    adgroups: tuple[int, int] = (1, 2)
+    ads: tuple[int, int] = (1, 2)
+    active_hours: int = Field(default=4, ge=1, le=24)
+
+    @field_validator("campaigns", "adgroups", "ads")
+    @classmethod
+    def _range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if not 1 <= low <= high:
+            raise ValueError(f"range {list(value)} must be [min, max] with 1 <= min <= max")
+        return value
+
+
+class ProfileConfig(_Model):
+    """The size of one tenant's world."""
+
+    no_spend_rate: float = Field(default=0.25, ge=0.0, le=1.0)
+    inactive_agents: int = Field(default=2, ge=0)
+    inactive_accounts: int = Field(default=3, ge=0)
+    gdt: MediaSizes
+    wx: MediaSizes
+    jrtt: JrttSizes
+    entities: EntitySizes = EntitySizes()
+
+
+class AppConfig(_Model):
+    app_id: int
+    secret: str = Field(min_length=1)
+
+
+class TokenTtl(_Model):
+    access_ttl_s: float = Field(gt=0)
+    refresh_ttl_s: float = Field(gt=0)
+
+
+class LatencyConfig(_Model):
+    """Lognormal response delay: median_ms * exp(sigma * N(0, 1)); a 0 median means no delay."""
+
+    median_ms: float = Field(default=0.0, ge=0.0)
+    sigma: float = Field(default=0.5, ge=0.0)
+
+
+class FaultConfig(_Model):
+    """Per-request probabilities of each fault (drawn in this order from one seeded stream)."""
+
+    http_5xx: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout: float = Field(default=0.0, ge=0.0, le=1.0)
+    reset: float = Field(default=0.0, ge=0.0, le=1.0)
+    malformed: float = Field(default=0.0, ge=0.0, le=1.0)
+    busy: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout_hold_s: float = Field(default=30.0, ge=0.0)
+
+
+class QuotaLimits(_Model):
+    """One (app, endpoint) quota; a 0 limit means that bucket does not exist."""
+
+    per_second: int = Field(default=0, ge=0)
+    per_minute: int = Field(default=0, ge=0)
+    per_day: int = Field(default=0, ge=0)
+    burst_seconds: float = Field(default=10.0, gt=0.0)
+    block_seconds: float = Field(default=0.0, ge=0.0)
+
+
+class QuotaOverride(_Model):
+    """Per-endpoint changes to a media's default quota; None inherits the default."""
+
+    per_second: int | None = Field(default=None, ge=0)
+    per_minute: int | None = Field(default=None, ge=0)
+    per_day: int | None = Field(default=None, ge=0)
+    burst_seconds: float | None = Field(default=None, gt=0.0)
+    block_seconds: float | None = Field(default=None, ge=0.0)
+
+
+class QuotaConfig(_Model):
+    default: QuotaLimits
+    endpoints: dict[str, QuotaOverride] = {}
+
+
+class MediaConfig(_Model):
+    app: AppConfig
+    tokens: TokenTtl
+    latency: LatencyConfig = LatencyConfig()
+    faults: FaultConfig = FaultConfig()
+    quota: QuotaConfig
+
+
+class ClockConfig(_Model):
+    today: date | None = None
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("today", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+
+class SimConfig(_Model):
+    """All simulator knobs (see `sim.toml` for each one's meaning and default)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8600, ge=0, le=65535)
+    profile: str = "small"
+    seed: int = 20200520
+    revision_days: int = Field(default=3, ge=0)
+    timestamp_skew_s: float = Field(default=300.0, ge=0.0)
+    nonce_ttl_s: float = Field(default=600.0, ge=0.0)
+    fault_seed: int = 7
+    clock: ClockConfig = ClockConfig()
+    profiles: dict[str, ProfileConfig]
+    media: dict[Media, MediaConfig]
+
+    @field_validator("host")
+    @classmethod
+    def _loopback(cls, host: str) -> str:
+        """The simulator never listens beyond this machine."""
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback or ipaddress.ip_address(host).version != 4:
+            raise ValueError(f"host {host!r} is not an IPv4 loopback address; use 127.0.0.1")
+        return host
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SimConfig:
+        if self.profile not in self.profiles:
+            raise ValueError(f"profile {self.profile!r} is not one of {sorted(self.profiles)}")
+        missing = [m.value for m in Media if m not in self.media]
+        if missing:
+            raise ValueError(f"[media] lacks {', '.join(missing)}")
+        for media, cfg in self.media.items():
+            unknown = sorted(set(cfg.quota.endpoints) - set(ENDPOINTS[media]))
+            if unknown:
+                raise ValueError(
+                    f"[media.{media}.quota.endpoints] names unknown endpoints {unknown}; "
+                    f"known: {', '.join(ENDPOINTS[media])}"
+                )
+        return self
+
+    @property
+    def sizes(self) -> ProfileConfig:
+        """The active profile's sizes."""
+        return self.profiles[self.profile]
+
+    def quota_limits(self, media: Media | str, endpoint: str) -> QuotaLimits:
+        """The effective quota of one endpoint: the media default with the endpoint's overrides."""
+        quota = self.media[Media.parse(media)].quota
+        override = quota.endpoints.get(endpoint)
+        if override is None:
+            return quota.default
+        changes = {k: v for k, v in override.model_dump().items() if v is not None}
+        return quota.default.model_copy(update=changes)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> SimConfig:
+        """The shipped defaults, deep-merged with the TOML file at `path`, then with `overrides`."""
+        data = tomllib.loads(resources.files(__package__).joinpath("sim.toml").read_text("utf-8"))
+        if path is not None:
+            with open(path, "rb") as fh:
+                data = deep_merge(data, tomllib.load(fh))
+        if overrides:
+            data = deep_merge(data, overrides)
+        return cls.model_validate(data)
+
+
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `changes` merged in; nested tables merge, other values replace."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged

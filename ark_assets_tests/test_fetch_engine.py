@@ -1,0 +1,390 @@
+"""The fetch engine against the simulator and the real Redis.
+
+The contract: every source ends in exactly one outcome (records or a recorded failure) and no
+record is lost to throttles, 5xx, timeouts or malformed bodies; pages are walked to the end;
+an expired token is refreshed once under a Redis lock (a lock held by another process is
+waited for, not fought); a daily-quota code stops the endpoint for the day with one alert;
+engines sharing an app share its quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
+from ark_assets.fetch.governor import GovernorSettings
+from ark_assets.fetch.outcome import Outcome, Source
+from ark_assets.media import Media, spec_of
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.sim.server import RunningSimulator, running_simulator
+
+FAST = EngineSettings(
+    max_in_flight=32,
+    timeout_s=2.0,
+    backoff_s=0.01,
+    backoff_max_s=0.05,
+    governor=GovernorSettings(initial_rate=400.0, pause_s=0.2),
+)
+
+
+# ##### FIXTURES
+
+
+@pytest.fixture
+def tenant() -> Iterator[str]:
+    alias = f"T8{secrets.randbelow(10**10):010d}"
+    yield alias
+    raw = redis.Redis(host="127.0.0.1", port=6379, db=2)
+    for key in raw.scan_iter(match=f"*_{alias}*"):
+        raw.delete(key)
+    for key in raw.scan_iter(match=f"ark:*:{alias}:*"):
+        raw.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_governors() -> Iterator[None]:
+    """Governor and quota state is shared through Redis by app: tests start from a clean slate."""
+    raw = redis.Redis(host="127.0.0.1", port=6379, db=2)
+    for pattern in ("ark:governor:*", "ark:quota_exhausted:*"):
+        for key in raw.scan_iter(match=pattern):
+            raw.delete(key)
+    yield
+
+
+def _simulator(**overrides: Any) -> Any:
+    return running_simulator(**overrides)
+
+
+def _seed_tokens(sim: RunningSimulator, media: Media, tenant: str) -> None:
+    tokens = sim.world.initial_tokens(media, tenant)
+    store = RedisResource()
+    store.write_tokens(media, tenant, {agent: pair[0] for agent, pair in tokens.items()})
+    store.write_refresh_tokens(media, tenant, {agent: pair[1] for agent, pair in tokens.items()})
+
+
+def _engine(
+    sim: RunningSimulator, media: Media, tenant: str, settings: EngineSettings = FAST, **kw: Any
+) -> FetchEngine:
+    app = sim.config.media[media].app
+    return FetchEngine(
+        spec_of(media),
+        base_url=sim.url(media),
+        tenant=tenant,
+        app=App(str(app.app_id), app.secret),
+        redis=RedisResource(),
+        settings=settings,
+        **kw,
+    )
+
+
+def _fund_sources(sim: RunningSimulator, media: Media, tenant: str) -> list[Source]:
+    return [Source(str(agent), str(account)) for account, agent in sim.world.accounts(media, tenant)]
+
+
+def _collect(engine: FetchEngine, endpoint: str, sources: list[Source]) -> list[Outcome]:
+    async def run() -> list[Outcome]:
+        async with engine:
+            return [outcome async for outcome in engine.stream(endpoint, sources)]
+
+    return asyncio.run(run())
+
+
+def _expected_funds(sim: RunningSimulator, media: Media, sources: list[Source]) -> int:
+    return sum(sim.world.funds_records(media, int(s.target)) for s in sources)
+
+
+# ##### TESTS
+
+
+@pytest.mark.parametrize(
+    ("media", "endpoint"),
+    [(Media.GDT, "funds/get"), (Media.WX, "funds/get"), (Media.JRTT, "advertiser/fund/get")],
+)
+def test_every_source_gets_exactly_one_outcome_with_all_records(
+    media: Media, endpoint: str, tenant: str
+) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, media, tenant)
+        sources = _fund_sources(sim, media, tenant)
+        outcomes = _collect(_engine(sim, media, tenant), endpoint, sources)
+    assert sorted(o.source.target for o in outcomes) == sorted(s.target for s in sources)
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, media, sources)
+
+
+def test_jrtt_int64_ids_survive_exactly(tenant: str) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, Media.JRTT, tenant)
+        sources = _fund_sources(sim, Media.JRTT, tenant)
+        outcomes = _collect(_engine(sim, Media.JRTT, tenant), "advertiser/fund/get", sources)
+    ids = {o.records[0]["advertiser_id"] for o in outcomes}
+    assert ids == {int(s.target) for s in sources}
+    assert all(isinstance(i, int) and i > 2**53 for i in ids)
+
+
+def test_pages_are_walked_to_the_end_in_both_paging_styles(tenant: str) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, Media.GDT, tenant)
+        _seed_tokens(sim, Media.JRTT, tenant)
+        gdt_agents = sim.world.agents(Media.GDT, tenant)
+        jrtt_agents = [
+            a
+            for a in sim.world.agents(Media.JRTT, tenant)
+            if sim.world.agent_accounts(Media.JRTT, tenant, a.agent_id)
+        ]
+        # cursor paging with small pages: gdt advertiser/get (page size 100 would be one page here)
+        small_pages = {"page_size": 3}
+        gdt = _collect(
+            _engine(sim, Media.GDT, tenant),
+            "advertiser/get",
+            [Source(str(a.agent_id), None, small_pages) for a in gdt_agents],
+        )
+        jrtt = _collect(
+            _engine(sim, Media.JRTT, tenant),
+            "agent/advertiser/select",
+            [Source(str(a.agent_id), str(a.agent_id), {"count": 4}) for a in jrtt_agents],
+        )
+    for outcome in gdt:
+        expected = {
+            a for a, _ in sim.world.accounts(Media.GDT, tenant, agent_id=int(outcome.source.agent_id))
+        }
+        assert {r["account_id"] for r in outcome.records} == expected
+        assert outcome.pages >= len(expected) // 3
+    for outcome in jrtt:
+        expected = {
+            a.account_id for a in sim.world.agent_accounts(Media.JRTT, tenant, int(outcome.source.agent_id))
+        }
+        assert {r["id"] for r in outcome.records} == expected
+        assert outcome.pages > 1
+
+
+def test_throttles_are_waited_out_and_nothing_is_lost(tenant: str) -> None:
+    # A minute bucket of ~2 calls and 6 calls/s refill: the engine must slow down, not drop.
+    with _simulator() as sim:
+        sim.set_quotas(Media.GDT, "funds/get", per_minute=360, burst_seconds=0.4)
+        _seed_tokens(sim, Media.GDT, tenant)
+        sources = _fund_sources(sim, Media.GDT, tenant)
+        engine = _engine(sim, Media.GDT, tenant)
+        outcomes = _collect(engine, "funds/get", sources)
+        served = sim.counters()["throttles"].get("gdt funds/get", 0)
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, Media.GDT, sources)
+    assert served > 0 and engine.stats.throttles == served == sum(o.throttles for o in outcomes)
+
+
+@pytest.mark.parametrize("fault", ["http_5xx", "malformed", "reset", "busy", "timeout"])
+def test_transient_faults_are_retried_until_every_record_arrives(fault: str, tenant: str) -> None:
+    with _simulator() as sim:
+        sim.set_faults(Media.GDT, **{fault: 0.3, "timeout_hold_s": 3.0})
+        _seed_tokens(sim, Media.GDT, tenant)
+        sources = _fund_sources(sim, Media.GDT, tenant)
+        settings = EngineSettings(
+            max_in_flight=32,
+            timeout_s=0.5,
+            max_attempts=12,
+            backoff_s=0.01,
+            backoff_max_s=0.05,
+            governor=FAST.governor,
+        )
+        outcomes = _collect(_engine(sim, Media.GDT, tenant, settings), "funds/get", sources)
+        answers = sim.counters()["requests"]["gdt funds/get"]
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, Media.GDT, sources)
+    faulty = sum(n for answer, n in answers.items() if answer != "0")
+    assert faulty > 0, f"the {fault} fault was never injected: {answers}"
+    # each fault cost at most one retry (aiohttp itself re-sends once on a reset keep-alive connection)
+    assert len(sources) + (fault != "reset") <= sum(o.attempts for o in outcomes) <= len(sources) + faulty
+
+
+def test_expired_token_is_refreshed_once_and_rotated_in_redis(tenant: str) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, Media.JRTT, tenant)
+        before = RedisResource().tokens(Media.JRTT, tenant)
+        agent = str(sim.world.agents(Media.JRTT, tenant)[0].agent_id)
+        sim.expire_tokens(Media.JRTT, tenant, int(agent))
+        sources = [s for s in _fund_sources(sim, Media.JRTT, tenant) if s.agent_id == agent]
+        engine = _engine(sim, Media.JRTT, tenant)
+        outcomes = _collect(engine, "advertiser/fund/get", sources)
+        refresh_calls = sum(sim.counters()["requests"].get("jrtt oauth2/refresh_token", {}).values())
+    after = RedisResource().tokens(Media.JRTT, tenant)
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+    assert refresh_calls == 1 and engine.stats.refreshes == 1
+    assert after[agent] != before[agent]  # the rotated access token is stored for the next run
+    assert {k: v for k, v in after.items() if k != agent} == {k: v for k, v in before.items() if k != agent}
+
+
+def test_a_refused_refresh_fails_that_agents_sources_with_the_reason(tenant: str) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, Media.GDT, tenant)
+        agent = str(sim.world.agents(Media.GDT, tenant)[0].agent_id)
+        sim.expire_tokens(Media.GDT, tenant, int(agent), refresh=True)  # the refresh token dies too
+        sources = _fund_sources(sim, Media.GDT, tenant)
+        outcomes = _collect(_engine(sim, Media.GDT, tenant), "funds/get", sources)
+        refresh_calls = sum(sim.counters()["requests"].get("gdt oauth/token", {}).values())
+    failed = [o for o in outcomes if not o.ok]
+    assert {o.source.agent_id for o in failed} == {agent}
+    assert len(failed) == sum(1 for s in sources if s.agent_id == agent)
+    assert {o.failure.kind for o in failed} == {"RefreshFailed"}
+    assert all("refresh refused" in o.failure.message for o in failed)
+    assert refresh_calls == 1  # one refresh for the agent, not one per source
+    assert all(o.ok for o in outcomes if o.source.agent_id != agent)
+
+
+def _hold_lock_then_refresh(
+    tenant: str, agent: str, base_url: str, app_id: str, secret: str, go: Any
+) -> None:
+    """Another process: takes the agent's refresh lock, refreshes the pair itself, then releases."""
+
+    async def run() -> None:
+        engine = FetchEngine(
+            spec_of(Media.JRTT),
+            base_url=base_url,
+            tenant=tenant,
+            app=App(app_id, secret),
+            redis=RedisResource(),
+            settings=FAST,
+        )
+        async with engine:
+            lock = engine._client.lock(f"ark:lock:token:jrtt:{tenant}:{agent}", timeout=30)
+            async with lock:
+                go.set()
+                await asyncio.sleep(1.5)
+                await engine.tokens._rotate(agent)
+
+    asyncio.run(run())
+
+
+def test_a_refresh_lock_held_by_another_process_is_waited_for(tenant: str) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, Media.JRTT, tenant)
+        agent = str(sim.world.agents(Media.JRTT, tenant)[0].agent_id)
+        sim.expire_tokens(Media.JRTT, tenant, int(agent))
+        app = sim.config.media[Media.JRTT].app
+        go = multiprocessing.get_context("spawn").Event()
+        other = multiprocessing.get_context("spawn").Process(
+            target=_hold_lock_then_refresh,
+            args=(tenant, agent, sim.url(Media.JRTT), str(app.app_id), app.secret, go),
+        )
+        other.start()
+        assert go.wait(30), "the other process never took the lock"
+        sources = [s for s in _fund_sources(sim, Media.JRTT, tenant) if s.agent_id == agent]
+        engine = _engine(sim, Media.JRTT, tenant)
+        outcomes = _collect(engine, "advertiser/fund/get", sources)
+        other.join(30)
+        refresh_calls = sum(sim.counters()["requests"].get("jrtt oauth2/refresh_token", {}).values())
+    assert other.exitcode == 0
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+    assert refresh_calls == 1 and engine.stats.refreshes == 0  # the other process's refresh was reused
+
+
+class _Alerts:
+    def __init__(self) -> None:
+        self.alerts: list[str] = []
+
+    def on_response(self, event: Any) -> None:
+        pass
+
+    def on_alert(self, media: str, message: str) -> None:
+        self.alerts.append(message)
+
+
+def test_daily_quota_stops_the_endpoint_for_the_day_with_one_alert(tenant: str) -> None:
+    with _simulator() as sim:
+        sim.set_quotas(Media.GDT, "funds/get", per_day=10)
+        _seed_tokens(sim, Media.GDT, tenant)
+        sources = _fund_sources(sim, Media.GDT, tenant)
+        observer = _Alerts()
+        outcomes = _collect(_engine(sim, Media.GDT, tenant, observer=observer), "funds/get", sources)
+        codes = sim.counters()["requests"]["gdt funds/get"]
+        # a second run the same day does not even try
+        second = _collect(_engine(sim, Media.GDT, tenant), "funds/get", sources[:3])
+        codes_after = sim.counters()["requests"]["gdt funds/get"]
+    ok = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if not o.ok]
+    assert len(ok) == 10 and len(failed) == len(sources) - 10
+    assert {o.failure.kind for o in failed} == {"DailyQuotaExhausted"}
+    assert len(observer.alerts) == 1 and "daily quota" in observer.alerts[0]
+    assert codes.get("11018", 0) <= FAST.max_in_flight  # in-flight calls at most, no retries burnt
+    assert all(not o.ok and o.failure.kind == "DailyQuotaExhausted" for o in second)
+    assert codes_after == codes
+
+
+def test_permission_errors_are_not_retried(tenant: str) -> None:
+    with _simulator() as sim:
+        _seed_tokens(sim, Media.GDT, tenant)
+        agents = [str(a.agent_id) for a in sim.world.agents(Media.GDT, tenant)]
+        foreign = [
+            account for account, agent in sim.world.accounts(Media.GDT, tenant) if str(agent) != agents[0]
+        ]
+        outcomes = _collect(
+            _engine(sim, Media.GDT, tenant), "funds/get", [Source(agents[0], str(foreign[0]))]
+        )
+    [outcome] = outcomes
+    assert outcome.failure is not None and outcome.failure.kind == "PermissionDenied"
+    assert outcome.failure.code == 12203 and outcome.attempts == 1
+
+
+def _run_engine_process(
+    tenant: str, base_url: str, app_id: str, secret: str, targets: list[tuple[str, str]], out: Any
+) -> None:
+    async def run() -> None:
+        engine = FetchEngine(
+            spec_of(Media.GDT),
+            base_url=base_url,
+            tenant=tenant,
+            app=App(app_id, secret),
+            redis=RedisResource(),
+            settings=EngineSettings(max_in_flight=64),
+        )
+        async with engine:
+            n = 0
+            async for outcome in engine.stream("funds/get", [Source(a, t) for a, t in targets]):
+                n += len(outcome.records or [])
+        out.put((n, engine.stats.throttles))
+
+    asyncio.run(run())
+
+
+def test_two_concurrent_engines_share_one_quota(tenant: str) -> None:
+    # 600 calls/min with a 1 s burst: each engine alone would start at 50 calls/s and be throttled
+    # hard; sharing the governor they pace together and lose nothing.
+    with _simulator() as sim:
+        sim.set_quotas(Media.GDT, "funds/get", per_minute=1200, burst_seconds=1.0)
+        _seed_tokens(sim, Media.GDT, tenant)
+        sources = _fund_sources(sim, Media.GDT, tenant)
+        app = sim.config.media[Media.GDT].app
+        ctx = multiprocessing.get_context("spawn")
+        out = ctx.Queue()
+        halves = [sources[0::2], sources[1::2]]
+        procs = [
+            ctx.Process(
+                target=_run_engine_process,
+                args=(
+                    tenant,
+                    sim.url(Media.GDT),
+                    str(app.app_id),
+                    app.secret,
+                    [(s.agent_id, s.target) for s in half],
+                    out,
+                ),
+            )
+            for half in halves
+        ]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(30)
+        counters = sim.counters()
+    assert sum(n for n, _ in results) == _expected_funds(sim, Media.GDT, sources)
+    accepted = counters["requests"]["gdt funds/get"].get("0", 0)
+    throttled = counters["throttles"].get("gdt funds/get", 0)
+    assert accepted == len(sources)
+    assert throttled <= len(sources) // 4, f"{throttled} throttles for {len(sources)} calls"

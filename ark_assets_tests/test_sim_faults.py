@@ -1,0 +1,141 @@
+"""Contract: injected faults and latency (ark_assets/sim/faults.py) as a client sees them.
+
+- http_5xx: HTTP 502/503/504 with an HTML body and no quota headers;
+- timeout: the request is held `timeout_hold_s`, then the connection is dropped without a response;
+- reset: the connection is reset at once, without a response;
+- malformed: HTTP 200 whose body is cut-off JSON;
+- busy: HTTP 200 with the media's busy code (gdt/wx 10000, jrtt 50000);
+- the counters file each under its own outcome; rates and latency change at run time (also via
+  POST /admin/faults); the same fault_seed replays the same faults after a reset.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from ark_assets.media import Media
+from ark_assets.sim import SimConfig, running_simulator
+from ark_assets.sim.server import RunningSimulator
+from ark_assets.sim.testing import SimClient
+
+TENANT = "F1"
+NO_FAULTS = {"http_5xx": 0.0, "timeout": 0.0, "reset": 0.0, "malformed": 0.0, "busy": 0.0}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    with running_simulator(SimConfig.load(overrides={"clock": {"today": "2024-05-20"}})) as running:
+        yield running
+
+
+@pytest.fixture
+def client(sim: RunningSimulator) -> Iterator[SimClient]:
+    for media in Media:
+        sim.set_faults(media, **NO_FAULTS, median_ms=0, timeout_hold_s=0.2)
+    sim.reset()
+    c = SimClient(sim.base_url, timeout=5)
+    yield c
+    c.close()
+    for media in Media:
+        sim.set_faults(media, **NO_FAULTS, median_ms=0)
+
+
+def _call(sim: RunningSimulator, client: SimClient, media: Media) -> requests.Response:
+    agent = sim.world.agents(media, TENANT)[0]
+    token = sim.world.initial_tokens(media, TENANT)[agent.agent_id][0]
+    if media is Media.JRTT:
+        return client.jrtt("/open_api/2/agent/advertiser/select/", token, advertiser_id=agent.agent_id)
+    path = "/v1.1/advertiser/get" if media is Media.GDT else "/v1.1/wechat_advertiser/get"
+    return client.tencent(media, path, token)
+
+
+_ENDPOINT = {
+    Media.GDT: "advertiser/get",
+    Media.WX: "wechat_advertiser/get",
+    Media.JRTT: "agent/advertiser/select",
+}
+
+
+@pytest.mark.parametrize("media", list(Media))
+def test_http_5xx(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+    sim.set_faults(media, http_5xx=1.0)
+    statuses = set()
+    for _ in range(12):
+        response = _call(sim, client, media)
+        statuses.add(response.status_code)
+        assert response.headers["Content-Type"].startswith("text/html") and b"<html>" in response.content
+        assert "X-RateLimit-Remaining" not in response.headers
+    assert statuses <= {502, 503, 504} and len(statuses) > 1
+    counted = sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"]
+    assert sum(counted.values()) == 12 and set(counted) == {f"http_{s}" for s in statuses}
+
+
+@pytest.mark.parametrize("media", [Media.GDT, Media.JRTT])
+def test_timeout_holds_then_drops(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+    sim.set_faults(media, timeout=1.0, timeout_hold_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        _call(sim, client, media)
+    assert time.monotonic() - started >= 0.3
+    sim.set_faults(media, timeout=1.0, timeout_hold_s=2.0)
+    with pytest.raises(requests.ReadTimeout):
+        client.timeout = 0.3  # a client with a shorter timeout gives up first
+        _call(sim, client, media)
+    assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {"timeout": 2}
+
+
+@pytest.mark.parametrize("media", [Media.GDT, Media.JRTT])
+def test_reset(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+    sim.set_faults(media, reset=1.0)
+    with pytest.raises(requests.ConnectionError):
+        _call(sim, client, media)
+    assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {"reset": 1}
+
+
+@pytest.mark.parametrize("media", list(Media))
+def test_malformed(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+    sim.set_faults(media, malformed=1.0)
+    response = _call(sim, client, media)
+    assert response.status_code == 200 and response.text.startswith('{"code":0')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.text)
+    assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {"malformed": 1}
+
+
+@pytest.mark.parametrize(("media", "code"), [(Media.GDT, 10000), (Media.WX, 10000), (Media.JRTT, 50000)])
+def test_busy(sim: RunningSimulator, client: SimClient, media: Media, code: int) -> None:
+    sim.set_faults(media, busy=1.0)
+    response = _call(sim, client, media)
+    assert response.status_code == 200 and response.json()["code"] == code
+    assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {str(code): 1}
+
+
+def test_latency(sim: RunningSimulator, client: SimClient) -> None:
+    sim.set_faults(Media.GDT, median_ms=150, sigma=0.0)
+    started = time.monotonic()
+    assert _call(sim, client, Media.GDT).json()["code"] == 0
+    assert time.monotonic() - started >= 0.15
+    started = time.monotonic()
+    _call(sim, client, Media.JRTT)  # other media keep their own latency (none)
+    assert time.monotonic() - started < 0.15
+
+
+def test_admin_faults_and_replay(sim: RunningSimulator, client: SimClient) -> None:
+    response = client.session.post(f"{sim.base_url}/admin/faults", json={"media": "gdt", "busy": 0.5})
+    assert response.status_code == 200 and response.json()["faults"]["busy"] == 0.5
+
+    def run() -> list[int]:
+        return [_call(sim, client, Media.GDT).json()["code"] for _ in range(20)]
+
+    first = run()
+    assert set(first) == {0, 10000}
+    client.session.post(f"{sim.base_url}/admin/reset")
+    assert run() == first  # the same fault_seed replays the same faults
+    bad = client.session.post(f"{sim.base_url}/admin/faults", json={"media": "gdt", "busy": 2})
+    assert bad.status_code == 400
+    assert client.session.post(f"{sim.base_url}/admin/faults", json={"media": "tv"}).status_code == 400

@@ -1,0 +1,124 @@
+"""Contract: the simulated wx = WeChat accounts through the unified Tencent API ("contract B",
+research §3.2; docs/media/wx.md says why) over real HTTP.
+
+- gdt's envelope, auth order, codes and quota headers;
+- `wechat_advertiser/get` lists an agency's accounts as `{account_id, wechat_account_id}` with
+  page_info (page_size 1-100);
+- `funds/get` with the WeChat account's `account_id`, `credit_roll_spec` on credit-line funds;
+- `daily_reports/get` and `hourly_reports/get` at the `REPORT_LEVEL_*_WECHAT` levels only;
+- `oauth/token` rotates with the wx app's client_id/secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from ark_assets.media import Media
+from ark_assets.sim import SimConfig, running_simulator
+from ark_assets.sim.server import RunningSimulator
+from ark_assets.sim.testing import SimClient
+
+DAY = "2024-05-10"
+ONE_DAY = {"start_date": DAY, "end_date": DAY}
+LIST = "/v1.1/wechat_advertiser/get"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    with running_simulator(SimConfig.load(overrides={"clock": {"today": "2024-05-20"}})) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(sim: RunningSimulator) -> Iterator[SimClient]:
+    c = SimClient(sim.base_url)
+    yield c
+    c.close()
+
+
+def _agent(sim: RunningSimulator, tenant: str, index: int = 0) -> tuple[int, str, str]:
+    agent = sim.world.agents(Media.WX, tenant)[index]
+    return (agent.agent_id, *sim.world.initial_tokens(Media.WX, tenant)[agent.agent_id])
+
+
+def test_wechat_advertiser_get_lists_the_agency(sim: RunningSimulator, client: SimClient) -> None:
+    agent, token, _ = _agent(sim, "Wlist")
+    expected = [a.account_id for a in sim.world.agent_accounts(Media.WX, "Wlist", agent)]
+    response = client.wx(LIST, token, page=1, page_size=100)
+    assert response.headers["X-RateLimit-Remaining"] == "99%,99%"
+    data = response.json()["data"]
+    assert [r["account_id"] for r in data["list"]] == expected
+    assert all(set(r) == {"account_id", "wechat_account_id"} for r in data["list"])
+    assert all(r["wechat_account_id"].startswith("gh_") for r in data["list"])
+    assert data["page_info"] == {"page": 1, "page_size": 100, "total_number": len(expected), "total_page": 1}
+    paged = [client.wx(LIST, token, page=p, page_size=3).json()["data"]["list"] for p in range(1, 10)]
+    assert [r["account_id"] for page in paged for r in page] == expected
+    assert client.wx(LIST, token, page_size=101).json()["code"] == 18003
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "code"),
+    [
+        ("/v1.1/advertiser/get", {}, 12007),  # gdt's listing is not wx's
+        (LIST, {"omit": ("nonce",)}, 12000),
+        (LIST, {"token": "nope"}, 11002),
+        ("/v1.1/funds/get", {"account_id": "other"}, 12203),
+        ("/v1.1/daily_reports/get", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY}, 18009),
+        ("/v1.1/daily_reports/get", {"level": "REPORT_LEVEL_AD_WECHAT", "date_range": ONE_DAY}, 0),
+        ("/v1.1/daily_reports/get", {"level": "REPORT_LEVEL_ADVERTISER_WECHAT", "date_range": ONE_DAY}, 0),
+        ("/v1.1/hourly_reports/get", {"level": "REPORT_LEVEL_AD_WECHAT", "date_range": ONE_DAY}, 0),
+    ],
+)
+def test_gdt_conventions(
+    sim: RunningSimulator, client: SimClient, path: str, params: dict, code: int
+) -> None:
+    agent, token, _ = _agent(sim, "Wconv")
+    other, _, _ = _agent(sim, "Wconv", 1)
+    mine = sim.world.accounts(Media.WX, "Wconv", agent_id=agent)[0][0]
+    params = dict(params)
+    token = params.pop("token", token)
+    if params.get("account_id") == "other":
+        params["account_id"] = sim.world.accounts(Media.WX, "Wconv", agent_id=other)[0][0]
+    elif path != LIST and "account_id" not in params:
+        params["account_id"] = mine
+    response = client.wx(path, token, **params)
+    body = response.json()
+    assert body["code"] == code, body
+    assert "X-RateLimit-Remaining" in response.headers and "X-TSA-Trace-Id" in response.headers
+    if code:
+        assert body["trace_id"] == response.headers["X-TSA-Trace-Id"]
+
+
+def test_funds_have_credit_roll_spec(sim: RunningSimulator, client: SimClient) -> None:
+    agent, token, _ = _agent(sim, "Wfunds")
+    seen = set()
+    for account_id, _ in sim.world.accounts(Media.WX, "Wfunds", active_only=True):
+        if _ != agent:
+            continue
+        records = client.wx("/v1.1/funds/get", token, account_id=account_id).json()["data"]["list"]
+        assert len(records) == sim.world.funds_records(Media.WX, account_id, date(2024, 5, 20))
+        for record in records:
+            seen.add(record["fund_type"])
+            assert ("credit_roll_spec" in record) == (record["fund_type"] == "FUND_TYPE_CREDIT_ROLL")
+            if "credit_roll_spec" in record:
+                spec = record["credit_roll_spec"]
+                assert spec["usable_amount"] + spec["used_amount"] == spec["limit_amount"]
+    assert "FUND_TYPE_CREDIT_ROLL" in seen
+
+
+def test_oauth_token_rotates_with_the_wx_app(sim: RunningSimulator, client: SimClient) -> None:
+    _, token, refresh = _agent(sim, "Wrot")
+    app = {"client_id": 1110002, "client_secret": "wx-secret", "grant_type": "refresh_token"}
+    gdt_app = {**app, "client_id": 1110001, "client_secret": "gdt-secret"}
+    assert client.wx("/oauth/token", None, **gdt_app, refresh_token=refresh).json()["code"] == 11007
+    new = client.wx("/oauth/token", None, **app, refresh_token=refresh).json()["data"]
+    assert client.wx(LIST, new["access_token"]).json()["code"] == 0
+    assert client.wx(LIST, token).json()["code"] == 11002
+    # a wx refresh token means nothing to gdt
+    assert (
+        client.gdt("/oauth/token", None, **gdt_app, refresh_token=new["refresh_token"]).json()["code"]
+        == 11010
+    )
