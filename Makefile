@@ -10,13 +10,16 @@
 #   make lint          ruff lint and format check
 #   make bench-fetch   the fetch benchmark (seed threads vs seed asyncio vs our engine on the simulator)
 #                      -> bench/RESULTS.md and bench/results/fetch.json (~8 minutes)
+#   make bench-io      the write benchmark (raw happybase batches vs the HBase IO manager, 25k rows)
+#                      -> its section of bench/RESULTS.md and bench/results/io.json (~1 minute)
+#   make bench         both benchmarks
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch
+.PHONY: venv demo test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,3 +70,8 @@ clean:
 
 bench-fetch: stack
 	$(BIN)/python -m bench.fetch_bench
+
+bench-io: stack
+	$(BIN)/python -m bench.io_bench
+
+bench: bench-fetch bench-io

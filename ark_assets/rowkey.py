@@ -21,6 +21,7 @@ SALTS = tuple(str(digit) for digit in range(10))
 SPLIT_KEYS = tuple(f"{digit}{SEPARATOR}".encode() for digit in range(1, 10))
 
 _DIGITS = re.compile(r"^[0-9]+$")
+_DATE = re.compile(r"^[0-9]{8}$")
 _TENANT = re.compile(r"^[A-Za-z0-9]+$")
 _KIND = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -52,6 +53,72 @@ class RowKey:
 
     def encode(self) -> bytes:
         return str(self).encode()
+
+
+class DayKeys:
+    """The keys of one (date, tenant), byte for byte as RowKey builds them, for bulk writes.
+
+    The date and tenant are checked once; each call checks only the row's own parts, so a
+    25k-row partition does not pay for a RowKey object per row.
+    """
+
+    def __init__(self, data_date: date, tenant: str) -> None:
+        _check(tenant, _TENANT, "tenant", "letters and digits only, e.g. T100117")
+        self.data_date = data_date
+        self.tenant = tenant
+        self._day = yyyymmdd(data_date)
+
+    def __call__(
+        self, account_id: str, agent_id: str, kind: str | None = None, suffix: str | None = None
+    ) -> str:
+        _check(account_id, _DIGITS, "account_id", "digits only")
+        _check(agent_id, _DIGITS, "agent_id", "digits only")
+        parts = [account_id[-1], self._day, account_id, agent_id]
+        if kind is not None:
+            _check(kind, _KIND, "kind", "letters, digits, '_', '.' or '-' (no '|')")
+            parts.append(kind)
+        parts.append(self.tenant)
+        if suffix is not None:
+            _check(suffix, _KIND, "suffix", "letters, digits, '_', '.' or '-' (no '|')")
+            parts.append(suffix)
+        return SEPARATOR.join(parts)
+
+
+def parse(key: bytes | str, *, kind: bool = False, suffix: bool = False) -> RowKey:
+    """The RowKey that `key` encodes, in a table whose keys have (or lack) a kind and a suffix.
+
+    Keys cannot be split without knowing the table's layout (a sixth part is a kind or a suffix),
+    so the caller says which parts its table's keys have. The part count must match the layout,
+    every part must be valid and the salt must be the account's last digit; otherwise a
+    ValueError names the key (a row written under another layout is never misread).
+    """
+    text = key.decode() if isinstance(key, bytes) else key
+    parts = text.split(SEPARATOR)
+    expected = 5 + kind + suffix
+    if len(parts) != expected:
+        raise ValueError(
+            f"row key {text!r} has {len(parts)} parts, expected {expected} "
+            f"(salt|date|account|agent|{'kind|' if kind else ''}tenant{'|suffix' if suffix else ''})"
+        )
+    salt, day, account_id, agent_id = parts[:4]
+    if not _DATE.match(day):
+        raise ValueError(f"row key {text!r}: date part {day!r} is not yyyymmdd")
+    try:
+        data_date = date(int(day[:4]), int(day[4:6]), int(day[6:]))
+    except ValueError:
+        raise ValueError(f"row key {text!r}: date part {day!r} is not a calendar day") from None
+    rest = parts[4:]
+    parsed = RowKey(
+        account_id,
+        data_date,
+        agent_id,
+        rest[1] if kind else rest[0],
+        kind=rest[0] if kind else None,
+        suffix=rest[-1] if suffix else None,
+    )
+    if salt != account_id[-1]:
+        raise ValueError(f"row key {text!r}: salt {salt!r} is not the account id's last digit")
+    return parsed
 
 
 def yyyymmdd(day: date) -> str:

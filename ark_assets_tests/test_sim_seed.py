@@ -189,16 +189,16 @@ def test_truth_agrees_with_the_seeded_keys(raw: redis.Redis, seeded: dict) -> No
     d = "20240519"
     truth = _run("truth", "--tenant", TENANT, "--date", DAY.isoformat())
     wx_keys = [k for k in raw.scan_iter(match=f"wx_advertiser_{TENANT}_*_{d}")]
-    assert truth == {
-        "accounts": {
-            "gdt": raw.zcard(f"gdt_advertiser_v1.1_{TENANT}_{d}"),
-            "jrtt": raw.zcard(f"jrtt_accounts_v2_{TENANT}_{d}")
-            + raw.zcard(f"jrtt_child_advertiser_v2_{TENANT}_{d}"),
-            "wx": sum(raw.zcard(k) for k in wx_keys),
-        },
-        "tables": {},
+    assert truth["accounts"] == {
+        "gdt": raw.zcard(f"gdt_advertiser_v1.1_{TENANT}_{d}"),
+        "jrtt": raw.zcard(f"jrtt_accounts_v2_{TENANT}_{d}")
+        + raw.zcard(f"jrtt_child_advertiser_v2_{TENANT}_{d}"),
+        "wx": sum(raw.zcard(k) for k in wx_keys),
     }
     assert truth["accounts"] == {"gdt": 30, "jrtt": 56, "wx": 20}
+    # the platform's tables, named by its rule; e.g. one account-list row per gdt account
+    assert truth["tables"]["tenant_gdt_advertiser_get_v1.1"] == 30
+    assert truth["tables"]["tenant_jrtt_advertiser_fund_get_v2"] == 56
 
 
 def test_serve_accepts_the_seeded_tokens(raw: redis.Redis, seeded: dict) -> None:

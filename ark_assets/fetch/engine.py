@@ -78,6 +78,7 @@ class ResponseEvent:
     trace_id: str | None
     attempt: int
     latency_ms: float
+    kind: str = "ok"  # "ok", or the error class the answer translates to (Throttled, TokenExpired...)
 
 
 class FetchObserver(Protocol):
@@ -336,7 +337,8 @@ class FetchEngine:
         message = str(envelope.get(self.spec.message_key, ""))
         trace_id = envelope.get(self.spec.trace_key) if self.spec.trace_key else None
         error = self.spec.translate_code(code, message)
-        self._notify(spec, source, status, code, message, trace_id or trace_header, attempt, started)
+        kind = error.__name__ if error is not None else "ok"
+        self._notify(spec, source, status, code, message, trace_id or trace_header, attempt, started, kind)
         if error is not None:
             if issubclass(error, e.Throttled):
                 self.stats.throttles += 1
@@ -358,7 +360,7 @@ class FetchEngine:
         attempt: int,
         started: float,
     ) -> e.MediaApiError:
-        self._notify(spec, source, status, code, message, trace_id, attempt, started)
+        self._notify(spec, source, status, code, message, trace_id, attempt, started, error.__name__)
         return error(self.media, code, message, endpoint=spec.name, trace_id=trace_id, http_status=status)
 
     def _notify(
@@ -371,7 +373,9 @@ class FetchEngine:
         trace_id: str | None,
         attempt: int,
         started: float,
+        kind: str,
     ) -> None:
+        latency_ms = (time.monotonic() - started) * 1000
         event = ResponseEvent(
             self.media,
             spec.name,
@@ -382,7 +386,8 @@ class FetchEngine:
             redact_text(message),
             trace_id,
             attempt,
-            (time.monotonic() - started) * 1000,
+            latency_ms,
+            kind,
         )
         self.observer.on_response(event)
 

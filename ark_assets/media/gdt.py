@@ -8,6 +8,16 @@ page it by cursor; every response carries `X-RateLimit-Remaining: <day%>,<minute
 
 from __future__ import annotations
 
+from datetime import date
+
+from ark_assets.assets.catalog import (
+    AccountDataset,
+    AccountList,
+    AgentList,
+    MediaAssets,
+    RowShape,
+    tencent_day,
+)
 from ark_assets.fetch import errors as e
 from ark_assets.media import Media
 from ark_assets.media.spec import AuthStyle, EndpointSpec, MediaSpec, Paging, RefreshSpec
@@ -75,4 +85,54 @@ SPEC = MediaSpec(
             ),
         )
     },
+)
+
+
+# ----- assets: what Ark Assets materializes from gdt, and where it stores it
+
+REPORT_LEVELS = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD", "PROMOTED_OBJECT")
+TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
+
+
+def _daily_report(level: str) -> AccountDataset:
+    def params(day: date) -> dict:
+        return {"level": f"REPORT_LEVEL_{level}", **tencent_day(day)}
+
+    name = f"daily_report_{level.lower()}"
+    return AccountDataset(
+        name, f"{name}_v3", "daily_reports/get", RowShape.RECORDS_PER_ACCOUNT, ("advertisers",), params=params
+    )
+
+
+def _hourly_ad(day: date) -> dict:
+    return {"level": "REPORT_LEVEL_AD", "group_by": ["hour", "ad_id"], **tencent_day(day)}
+
+
+ASSETS = MediaAssets(
+    agent_lists=(AgentList(),),
+    account_lists=(
+        AccountList("advertisers", "agents", "advertiser/get", "account_id", "advertiser_get_v1.1"),
+    ),
+    datasets=(
+        AccountDataset(
+            "funds",
+            "funds_get_v2",
+            "funds/get",
+            RowShape.PER_RECORD_KIND,
+            ("advertisers",),
+            kind_field="fund_type",
+            group="funds",
+        ),
+        *(_daily_report(level) for level in REPORT_LEVELS),
+        # the seed's hourly ad table: one row per account and time line
+        AccountDataset(
+            "hourly_report_ad",
+            "hourly_report_ad",
+            "hourly_reports/get",
+            RowShape.RECORDS_PER_ACCOUNT,
+            ("advertisers",),
+            params=_hourly_ad,
+            time_lines=TIME_LINES,
+        ),
+    ),
 )

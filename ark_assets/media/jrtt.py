@@ -8,9 +8,11 @@ second-tier agents' accounts are listed through the agent report.
 
 from __future__ import annotations
 
+from ark_assets.assets.catalog import AccountDataset, AccountList, AgentList, MediaAssets, RowShape, ocean_day
 from ark_assets.fetch import errors as e
 from ark_assets.media import Media
 from ark_assets.media.spec import AuthStyle, EndpointSpec, MediaSpec, Paging, RefreshSpec
+from ark_assets.resources.redis_keys import AgentTier
 
 CODES: dict[int, type[e.MediaApiError]] = {
     40100: e.Throttled,
@@ -106,4 +108,64 @@ SPEC = MediaSpec(
             ),
         )
     },
+)
+
+
+# ----- assets: what Ark Assets materializes from jrtt, and where it stores it
+
+FIRST, SECOND = AgentTier.FIRST, AgentTier.SECOND
+UPSTREAM = ("advertisers_first_tier", "advertisers_second_tier")
+
+
+def _report(level: str) -> AccountDataset:
+    return AccountDataset(
+        f"report_{level}",
+        f"report_{level}_v2",
+        f"report/{level}/get",
+        RowShape.RECORDS_PER_ACCOUNT,
+        UPSTREAM,
+        params=ocean_day,
+    )
+
+
+ASSETS = MediaAssets(
+    agent_lists=(
+        AgentList("agents_first_tier", "agent_list_first_tier", FIRST),
+        AgentList("agents_second_tier", "agent_list_second_tier", SECOND),
+    ),
+    account_lists=(
+        # first tier: the agent's own accounts, then their details (the seed's "next job" account_list)
+        AccountList(
+            "advertisers_first_tier",
+            "agents_first_tier",
+            "agent/advertiser/select",
+            "id",
+            "advertiser_info_v2",
+            by_agent_id=True,
+            tier=FIRST,
+            details_endpoint="advertiser/info",
+        ),
+        # second tier: accounts come through the agent report (the seed's DailyReportAgent)
+        AccountList(
+            "advertisers_second_tier",
+            "agents_second_tier",
+            "report/agent/get_v2",
+            "advertiser_id",
+            "agent_report_v2",
+            by_agent_id=True,
+            params=ocean_day,
+            tier=SECOND,
+        ),
+    ),
+    datasets=(
+        AccountDataset(
+            "funds",
+            "advertiser_fund_get_v2",
+            "advertiser/fund/get",
+            RowShape.ONE_PER_ACCOUNT,
+            UPSTREAM,
+            group="funds",
+        ),
+        *(_report(level) for level in ("advertiser", "campaign", "ad")),
+    ),
 )

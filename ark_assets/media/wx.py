@@ -8,7 +8,16 @@ contract and not the legacy `api.weixin.qq.com/marketing` one: see docs/media/wx
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
+from ark_assets.assets.catalog import (
+    AccountDataset,
+    AccountList,
+    AgentList,
+    MediaAssets,
+    RowShape,
+    tencent_day,
+)
 from ark_assets.media import Media, gdt
 from ark_assets.media.spec import EndpointSpec, Paging
 
@@ -29,4 +38,46 @@ SPEC = replace(
             ),
         )
     },
+)
+
+
+# ----- assets: what Ark Assets materializes from wx, and where it stores it
+
+REPORT_LEVELS = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")
+
+
+def _daily_report(level: str) -> AccountDataset:
+    def params(day: date) -> dict:
+        return {"level": f"REPORT_LEVEL_{level}_WECHAT", **tencent_day(day)}
+
+    name = f"daily_report_{level.lower()}"
+    return AccountDataset(
+        name, f"{name}_v3", "daily_reports/get", RowShape.RECORDS_PER_ACCOUNT, ("advertisers",), params=params
+    )
+
+
+ASSETS = MediaAssets(
+    agent_lists=(AgentList(),),
+    account_lists=(
+        AccountList(
+            "advertisers",
+            "agents",
+            "wechat_advertiser/get",
+            "account_id",
+            "wechat_advertiser_get_v1.1",
+            redis_per_agent=True,
+        ),
+    ),
+    datasets=(
+        AccountDataset(
+            "funds",
+            "funds_get_v2",
+            "funds/get",
+            RowShape.PER_RECORD_KIND,
+            ("advertisers",),
+            kind_field="fund_type",
+            group="funds",
+        ),
+        *(_daily_report(level) for level in REPORT_LEVELS),
+    ),
 )

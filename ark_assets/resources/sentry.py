@@ -162,3 +162,14 @@ def sentry_resource_from_env() -> SentryResource:
         dsn=env_str("ARK_SENTRY_DSN", ""),
         environment=env_str("ARK_SENTRY_ENVIRONMENT", DEFAULT_ENVIRONMENT),
     )
+
+
+def close_sdk(timeout_s: float = 2.0) -> None:
+    """Flush and switch off the process-wide SDK (tests, and processes that outlive a run)."""
+    global _initialised
+    with _INIT_LOCK:
+        client = sentry_sdk.get_global_scope().client
+        if client.is_active():
+            client.close(timeout=timeout_s)
+        sentry_sdk.get_global_scope().set_client(None)
+        _initialised = None

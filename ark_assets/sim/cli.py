@@ -118,6 +118,7 @@ def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) 
 @_CONFIG
 def truth(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
     """Print what the platform should find for a tenant and date, as JSON."""
+    import ark_assets.sim.truth_tables  # noqa: F401  (registers the platform tables)
     from ark_assets.sim.truth import truth as compute
     from ark_assets.sim.world import World
 

@@ -301,7 +301,8 @@ class RunningSimulator:
             pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if pending:
+                loop.run_until_complete(_drain(pending))
             loop.close()
 
     async def _startup(self) -> None:
@@ -322,6 +323,10 @@ class RunningSimulator:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _drain(tasks: set[asyncio.Task]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @contextmanager

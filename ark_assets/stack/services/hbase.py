@@ -87,7 +87,7 @@ class HBaseService(Service):
                 self._java,
                 "-Dproc_master",
                 "-Xms256m",
-                "-Xmx1g",
+                "-Xmx2g",
                 "-XX:+UseG1GC",
                 "-XX:OnOutOfMemoryError=kill -9 %p",
                 *common,

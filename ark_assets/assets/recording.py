@@ -1,0 +1,186 @@
+"""The seed's bookkeeping around one materialization: run log, job events, request logs, alerts.
+
+For every fetch asset run: a MySQL run-log row at start (the job's parameters, tokens never
+included) and at end; Kafka START / END / ERROR / THROTTLE events on the media's topic with the
+seed's fields; request and response logs in MySQL (errors and throttles always, successes
+sampled); Sentry for failures and alerts (an empty source list, a spent daily quota).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ark_assets.fetch.engine import ResponseEvent
+from ark_assets.media import Media
+from ark_assets.resources.job_events import JobLogEvent, LogType
+from ark_assets.resources.kafka_log import KafkaLogResource
+from ark_assets.resources.mysql import MySQLResource, RequestLog, ResponseLog, RunStatus
+from ark_assets.resources.sentry import SentryResource
+
+_LOG_BATCH = 500
+_THROTTLE_EVENT_EVERY = 100  # one Kafka THROTTLE event per this many throttle answers
+
+
+@dataclass
+class RunRecorder:
+    """Records one fetch asset run of (media, tenant, day); create with `start`."""
+
+    media: Media
+    tenant: str
+    day: date
+    job: str
+    interface: str
+    run_id: str
+    params: Mapping[str, Any]
+    mysql: MySQLResource
+    kafka: KafkaLogResource
+    sentry: SentryResource
+    agent_id: str = "0"
+    _run_log_id: int | None = None
+
+    def start(self) -> RunRecorder:
+        self.mysql.ensure_schema()
+        self._run_log_id = self.mysql.record_run_start(
+            run_id=self.run_id,
+            tenant_alias=self.tenant,
+            media_name=self.media,
+            cur_job_name=self.job,
+            agent_id=self.agent_id,
+            data_date=self.day,
+            params=self.params,
+        )
+        self.event(LogType.API_JOB_START, f"{self.job} start")
+        return self
+
+    def succeed(self, *, requested: int, succeeded: int, failed: int, records: int, message: str) -> None:
+        self._end(RunStatus.SUCCEEDED, requested, succeeded, failed, records, message)
+        self.event(LogType.API_JOB_END, message)
+
+    def fail(self, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        self._end(RunStatus.FAILED, 0, 0, 0, 0, message)
+        self.event(LogType.API_JOB_ERROR, message)
+        self.sentry.capture_failure(
+            exc,
+            tenant=self.tenant,
+            media=self.media,
+            agent_id=self.agent_id,
+            data_date=str(self.day),
+            run_id=self.run_id,
+        )
+
+    def alert(self, message: str) -> None:
+        """An alert the seed sent by SMS/log: to Sentry and as an ERROR event."""
+        self.event(LogType.API_JOB_ERROR, message)
+        self.sentry.capture_message(
+            message,
+            tenant=self.tenant,
+            media=self.media,
+            level="error",
+            agent_id=self.agent_id,
+            data_date=str(self.day),
+            run_id=self.run_id,
+        )
+
+    def event(self, log_type: LogType, content: str) -> None:
+        self.kafka.emit(
+            self.media,
+            JobLogEvent(
+                tenant=self.tenant,
+                cur_job=self.job,
+                interface=self.interface,
+                agent_id=self.agent_id,
+                data_date=str(self.day),
+                argv=self.params,
+                log_content=content,
+                log_type=log_type,
+            ),
+        )
+
+    def _end(
+        self, status: RunStatus, requested: int, succeeded: int, failed: int, records: int, message: str
+    ) -> None:
+        if self._run_log_id is None:
+            return
+        self.mysql.record_run_end(
+            self._run_log_id,
+            status=status,
+            accounts_requested=requested,
+            accounts_succeeded=succeeded,
+            accounts_failed=failed,
+            records=records,
+            message=message[:2000],
+        )
+
+
+@dataclass
+class LoggingObserver:
+    """The engine's observer: request/response logs to MySQL, throttle events, alerts."""
+
+    recorder: RunRecorder
+    sample_rate: float
+    _requests: list[RequestLog] = field(default_factory=list)
+    _responses: list[ResponseLog] = field(default_factory=list)
+    _throttles: int = 0
+    _random: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def on_response(self, event: ResponseEvent) -> None:
+        throttled = event.kind == "Throttled"
+        if throttled:
+            self._throttles += 1
+            if self._throttles % _THROTTLE_EVENT_EVERY == 1:
+                self.recorder.event(
+                    LogType.API_JOB_THROTTLE,
+                    f"{event.endpoint} throttled (code {event.code}); {self._throttles} throttles so far",
+                )
+        if event.kind == "ok" and self._random.random() >= self.sample_rate:
+            return
+        now = datetime.now()
+        target = ",".join(event.target) if isinstance(event.target, tuple) else event.target
+        self._requests.append(
+            RequestLog(
+                self.recorder.run_id,
+                event.media,
+                event.endpoint,
+                self.recorder.tenant,
+                event.agent_id,
+                target,
+                {"agent_id": event.agent_id, "target": target},
+                now,
+            )
+        )
+        self._responses.append(
+            ResponseLog(
+                self.recorder.run_id,
+                event.media,
+                event.endpoint,
+                target,
+                event.http_status,
+                event.code if isinstance(event.code, int) else None,
+                event.message if isinstance(event.code, int) else f"{event.code}: {event.message}",
+                event.trace_id,
+                event.attempt,
+                int(event.latency_ms),
+                None,
+                now,
+            )
+        )
+        if len(self._responses) >= _LOG_BATCH:
+            self.flush()
+
+    def on_alert(self, media: str, message: str) -> None:
+        self.recorder.alert(message)
+
+    def flush(self) -> None:
+        if self._requests:
+            self.recorder.mysql.log_requests(self._requests)
+            self.recorder.mysql.log_responses(self._responses)
+        self._requests, self._responses = [], []
+
+    @property
+    def throttles(self) -> int:
+        return self._throttles

@@ -1,0 +1,47 @@
+"""Run config of a fetch asset: the seed's rules for re-running a slice of a partition.
+
+`agents_list` holds exactly one agent (a historical limit the seed kept); `account_list` may
+hold many; when both are given the account list wins; with neither, the whole partition runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dagster import Config
+from pydantic import Field, field_validator
+
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+class FetchConfig(Config):
+    """Limit a run to one agent or to some accounts; the rest of the partition is left untouched."""
+
+    agents_list: list[str] = Field(default_factory=list, description="exactly one agent id, or empty")
+    account_list: list[str] = Field(default_factory=list, description="account ids; wins over agents_list")
+
+    @field_validator("agents_list")
+    @classmethod
+    def _one_agent(cls, value: list[str]) -> list[str]:
+        if len(value) > 1:
+            raise ValueError(
+                f"agents_list holds {len(value)} agents ({', '.join(value)}): it must hold exactly one "
+                f"(the seed's rule); to fetch several agents' accounts, pass their accounts in account_list"
+            )
+        return _ids(value, "agents_list")
+
+    @field_validator("account_list")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        return _ids(value, "account_list")
+
+    @property
+    def is_slice(self) -> bool:
+        return bool(self.agents_list or self.account_list)
+
+
+def _ids(values: list[str], name: str) -> list[str]:
+    for value in values:
+        if not isinstance(value, str) or not _DIGITS.match(value):
+            raise ValueError(f"{name} entry {value!r} is not an id: expected digits only, e.g. '1050262'")
+    return values

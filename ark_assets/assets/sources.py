@@ -1,0 +1,56 @@
+"""Who to fetch for a partition: the day's accounts from Redis, narrowed by the run config.
+
+The seed's token lookup (notes §1.3): an account's agent is its score in the day's account key,
+and that agent's token authorises the call. Account keys are written by the advertiser assets
+(or by upstream systems, which the account-list sensor notices).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dagster import Failure
+
+from ark_assets.assets.catalog import AccountList
+from ark_assets.assets.run_config import FetchConfig
+from ark_assets.media import Media
+from ark_assets.resources.redis_store import RedisResource
+
+
+def day_accounts(
+    redis: RedisResource, media: Media, tenant: str, day: date, listings: tuple[AccountList, ...]
+) -> dict[str, str]:
+    """account id -> agent id from the day's account keys of `listings`."""
+    accounts: dict[str, str] = {}
+    for listing in listings:
+        if listing.redis_per_agent:
+            for agent in redis.agents(media, tenant):
+                accounts |= redis.accounts(media, tenant, day, agent_id=agent)
+        else:
+            accounts |= redis.accounts(media, tenant, day, tier=listing.tier)
+    return accounts
+
+
+def narrow(accounts: dict[str, str], config: FetchConfig) -> tuple[dict[str, str], frozenset[str] | None]:
+    """The accounts a run fetches and, for a slice, its scope (None = the whole partition).
+
+    `account_list` wins over `agents_list`; ids not in the day's lists are a clear error, not a
+    silent skip.
+    """
+    if config.account_list:
+        unknown = sorted(set(config.account_list) - accounts.keys())
+        if unknown:
+            shown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
+            raise Failure(
+                f"account_list holds accounts that are not in the day's account lists: {shown}; "
+                f"check the ids and the partition's date and tenant"
+            )
+        chosen = {a: accounts[a] for a in config.account_list}
+        return chosen, frozenset(chosen)
+    if config.agents_list:
+        [agent] = config.agents_list
+        chosen = {a: g for a, g in accounts.items() if g == agent}
+        if not chosen:
+            raise Failure(f"agents_list agent {agent} has no accounts in the day's account lists")
+        return chosen, frozenset(chosen)
+    return accounts, None

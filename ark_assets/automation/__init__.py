@@ -1,0 +1,1 @@
+"""What runs without a person: jobs, schedules, sensors (see README "Sensors and schedules")."""

@@ -1,0 +1,149 @@
+"""Sensors: tenants and agents in step with MySQL, account lists arriving in Redis, run failures.
+
+How dependents run without a person (documented in the README):
+- agents → advertisers: declarative automation (`AutomationCondition.eager()` on the advertiser
+  assets, evaluated by the `ark_automation` sensor);
+- advertisers → funds / reports: the `account_lists_arrived` sensor. The day's Redis account
+  keys are the contract between the two (upstream systems write them too, as in the seed), so
+  the sensor watches Redis, not Dagster, and triggers a media's funds and reports for a
+  (day, tenant) once its lists are there and those assets are not materialized yet.
+"""
+
+import hashlib
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from ark_assets.assets.catalog import MediaAssets
+from ark_assets.assets.sources import day_accounts
+from ark_assets.media import Media
+from ark_assets.partitions import GMT8, partition_key, split_key, tenant_partitions
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.sentry import SentryResource
+
+
+def _yesterday() -> date:
+    return datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
+
+
+def _digest(values: list[str]) -> str:
+    return hashlib.sha256(",".join(sorted(values)).encode()).hexdigest()[:16]
+
+
+def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
+    """The platform's sensors for the declared media."""
+
+    @sensor(
+        name="tenants_and_agents_sync",
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Adds new active eton tenants as partitions; when a tenant's active agents change, "
+        "re-materializes that media's agent list for yesterday (advertisers follow by automation).",
+    )
+    def tenants_and_agents_sync(
+        context: SensorEvaluationContext, mysql: MySQLResource
+    ) -> SensorResult | SkipReason:
+        known = set(context.instance.get_dynamic_partitions(tenant_partitions.name))
+        active = mysql.active_tenants()
+        # Tenants that turn inactive keep their partitions: deleting a partition that a backfill
+        # targets fails the backfill; schedules only ever request active tenants.
+        new = sorted(set(active) - known)
+        seen = json.loads(context.cursor) if context.cursor else {}
+        day = _yesterday()
+        requests = []
+        for tenant in active:
+            for media, declared in declarations.items():
+                agents = [a.agent_id for a in mysql.active_agents(tenant, media)]
+                digest = _digest(agents)
+                slot = f"{tenant}:{media}"
+                if tenant in known and seen.get(slot) not in (None, digest):
+                    keys = [AssetKey([media.value, a.name]) for a in declared.agent_lists]
+                    requests.append(
+                        RunRequest(
+                            asset_selection=keys,
+                            partition_key=str(partition_key(day, tenant)),
+                            run_key=f"agents:{slot}:{digest}",
+                            tags={"media": media.value},
+                        )
+                    )
+                seen[slot] = digest
+        if not new and not requests:
+            return SkipReason(f"{len(active)} active tenants, no tenant or agent changes")
+        return SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[tenant_partitions.build_add_request(new)] if new else [],
+            cursor=json.dumps(seen, sort_keys=True),
+        )
+
+    @sensor(
+        name="account_lists_arrived",
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="When yesterday's account lists of a (tenant, media) appear in Redis and that media's "
+        "funds and reports are not materialized for the partition, runs them.",
+    )
+    def account_lists_arrived(context: SensorEvaluationContext, redis: RedisResource) -> list | SkipReason:
+        day = _yesterday()
+        requests = []
+        for tenant in context.instance.get_dynamic_partitions(tenant_partitions.name):
+            key = str(partition_key(day, tenant))
+            for media, declared in declarations.items():
+                datasets = [AssetKey([media.value, d.name]) for d in declared.datasets]
+                done = context.instance.get_materialized_partitions(datasets[0])
+                if key in done:
+                    continue
+                accounts = day_accounts(redis, media, tenant, day, declared.account_lists)
+                if not accounts:
+                    continue
+                requests.append(
+                    RunRequest(
+                        asset_selection=datasets,
+                        partition_key=key,
+                        tags={"media": media.value},
+                        run_key=f"accounts:{media}:{key}:{_digest(list(accounts))}",
+                    )
+                )
+        return requests or SkipReason(f"no new account lists for {day}")
+
+    @run_failure_sensor(
+        name="run_failure_alert",
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Any failed run is reported to Sentry with its tenant, media and date.",
+    )
+    def run_failure_alert(context: RunFailureSensorContext, sentry: SentryResource) -> None:
+        run = context.dagster_run
+        tenant, day = "-", None
+        if "dagster/partition" in run.tags:
+            day, tenant = split_key(run.tags["dagster/partition"])
+        sentry.capture_message(
+            f"run {run.run_id} of {run.job_name} failed: {context.failure_event.message}",
+            tenant=tenant,
+            media=run.tags.get("media", "all"),
+            level="error",
+            data_date=str(day) if day else None,
+            run_id=run.run_id,
+        )
+
+    automation = AutomationConditionSensorDefinition(
+        "ark_automation",
+        target=AssetSelection.all(),
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Declarative automation: advertiser lists follow a fresh agent list (eager).",
+    )
+    return [tenants_and_agents_sync, account_lists_arrived, run_failure_alert, automation]

@@ -1,0 +1,284 @@
+"""The asset graph end to end: a `small` tenant's partition materialized against the simulator
+and the real stack.
+
+The contract: every HBase table holds exactly the rows `ark-sim truth` expects for the tenant
+and date; the seed's Redis account keys are written; MySQL holds a run-log row per fetch asset
+with its parameters and no token; Kafka carries START/END events; a re-run changes no row
+count; a slice re-run (account_list / agents_list) rewrites only its slice; bad slice config
+and an empty source list fail clearly (the latter with a Sentry alert).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pymysql
+import pytest
+import redis
+from dagster import AssetKey, DagsterInstance, materialize
+
+from ark_assets.definitions import DECLARATIONS, build_assets, defs
+from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.io.tables import table_name
+from ark_assets.media import Media
+from ark_assets.partitions import partition_key
+from ark_assets.resources.hbase import HBaseResource
+from ark_assets.resources.kafka_log import KafkaLogResource, consume_events
+from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_keys import AgentTier, accounts_key
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.sentry import SentryResource, close_sdk
+from ark_assets.sim.seed import seed_tenant
+from ark_assets.sim.server import RunningSimulator, running_simulator
+from ark_assets.sim.truth import truth
+from ark_assets.sim.truth_tables import register_platform_tables
+from ark_assets_tests.sentry_sink import SentrySink
+
+DAY = date(2026, 11, 25)
+ASSETS = build_assets()
+
+
+# ##### FIXTURES
+
+
+@dataclass
+class Platform:
+    sim: RunningSimulator
+    tenant: str
+    resources: dict[str, Any]
+    instance: DagsterInstance
+    hbase: HBaseResource
+    mysql: MySQLResource
+    topic_prefix: str
+    sink: SentrySink
+
+    def run(self, selection: list[str] | None = None, config: dict | None = None, tenant: str | None = None):
+        keys = [AssetKey(s.split("/")) for s in selection] if selection else None
+        run_config = {"ops": {_op_name(k): {"config": config} for k in keys}} if config and keys else None
+        return materialize(
+            ASSETS,
+            selection=keys,
+            partition_key=str(partition_key(DAY, tenant or self.tenant)),
+            resources=self.resources,
+            instance=self.instance,
+            run_config=run_config,
+            raise_on_error=False,
+        )
+
+    def rows(self, media: Media, dataset: str) -> int:
+        return self.hbase.count_date(table_name(media, dataset), DAY)
+
+
+def _op_name(key: AssetKey) -> str:
+    return "__".join(key.path)
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    register_platform_tables()
+    unique = secrets.token_hex(4)
+    tenant = f"T6{secrets.randbelow(10**9):09d}"
+    mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
+    hbase = HBaseResource(table_prefix=f"t{unique}")
+    with running_simulator(clock={"today": "2026-11-26"}) as sim, SentrySink() as sink:
+        seed_tenant(sim.world, tenant, DAY, redis=RedisResource(), mysql=mysql)
+        resources = {
+            "io_manager": HBaseIOManager(hbase=hbase),
+            "redis": RedisResource(),
+            "mysql": mysql,
+            "hbase": hbase,
+            "kafka_log": KafkaLogResource(
+                topic_prefix=f"t{unique}_", spool_dir=f"/tmp/ark-test-spool-{unique}"
+            ),
+            "sentry": SentryResource(dsn=sink.dsn),
+            "media_api": MediaApiResource(
+                **{f"{m}_base_url": sim.url(m) for m in ("gdt", "jrtt", "wx")}, max_in_flight=32
+            ),
+        }
+        instance = DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions("tenants", [tenant])
+        platform = Platform(sim, tenant, resources, instance, hbase, mysql, f"t{unique}_", sink)
+        first = platform.run()
+        assert first.success, [e.message for e in first.all_events if e.event_type_value == "STEP_FAILURE"]
+        yield platform
+        close_sdk(timeout_s=1)  # the SDK is process-global: leave it off for other tests
+    for media, declared in DECLARATIONS.items():
+        for name in [
+            *(a.dataset for a in declared.agent_lists),
+            *(a.dataset for a in declared.account_lists),
+            *(d.dataset for d in declared.datasets),
+        ]:
+            hbase.delete_table(table_name(media, name))
+    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
+    with conn.cursor() as cur:
+        for db in (mysql.log_database, mysql.eton_database):
+            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+    conn.close()
+    raw = redis.Redis(db=2)
+    for key in raw.scan_iter(match=f"*_{tenant}*"):
+        raw.delete(key)
+
+
+def _tables(platform: Platform) -> dict[str, int]:
+    return {
+        table_name(media, name): platform.rows(media, name)
+        for media, declared in DECLARATIONS.items()
+        for name in [
+            *(a.dataset for a in declared.agent_lists),
+            *(a.dataset for a in declared.account_lists),
+            *(d.dataset for d in declared.datasets),
+        ]
+    }
+
+
+# ##### TESTS
+
+
+def test_every_table_holds_exactly_the_truth(platform: Platform) -> None:
+    expected = truth(platform.sim.world, platform.tenant, DAY)["tables"]
+    assert _tables(platform) == expected
+    assert all(expected.values())  # every table got rows for a small tenant
+
+
+def test_the_seeds_redis_account_keys_are_written(platform: Platform) -> None:
+    raw = redis.Redis(db=2)
+    world, tenant = platform.sim.world, platform.tenant
+    gdt_key = f"gdt_advertiser_v1.1_{tenant}_20261125"
+    assert accounts_key(Media.GDT, tenant, DAY) == gdt_key
+    stored = {m.decode(): int(s) for m, s in raw.zrange(gdt_key, 0, -1, withscores=True)}
+    assert stored == {str(a): g for a, g in world.accounts(Media.GDT, tenant)}
+    for tier, prefix in (
+        (AgentTier.FIRST, "jrtt_accounts_v2"),
+        (AgentTier.SECOND, "jrtt_child_advertiser_v2"),
+    ):
+        members = raw.zrange(f"{prefix}_{tenant}_20261125", 0, -1)
+        assert {int(m) for m in members} == {a for a, _ in world.accounts(Media.JRTT, tenant, tier=tier)}
+    for agent in world.agents(Media.WX, tenant):
+        members = raw.zrange(f"wx_advertiser_{tenant}_{agent.agent_id}_20261125", 0, -1)
+        assert {int(m) for m in members} == {
+            a for a, _ in world.accounts(Media.WX, tenant, agent_id=agent.agent_id)
+        }
+
+
+def test_run_log_rows_hold_the_seeds_parameters_and_no_token(platform: Platform) -> None:
+    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark", database=platform.mysql.log_database)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT cur_job_name, status, accounts_requested, accounts_failed, params FROM api_result_log"
+            " WHERE tenant_alias = %s",
+            (platform.tenant,),
+        )
+        rows = cur.fetchall()
+    conn.close()
+    fetch_assets = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if "agents" not in k.path[-1]]
+    assert {r[0] for r in rows} >= {"/".join(k.path) for k in fetch_assets}
+    assert {r[1] for r in rows} == {"SUCCEEDED"}
+    assert all(r[3] == 0 for r in rows)
+    params = json.loads(rows[0][4])
+    assert {"tenant_alias", "data_date", "media_name", "cur_job_name", "account_list", "agents_list"} <= set(
+        params
+    )
+    tokens = set(RedisResource().tokens(Media.GDT, platform.tenant).values())
+    assert not any(token in r[4] for r in rows for token in tokens)
+
+
+def test_kafka_carries_start_and_end_events_per_media(platform: Platform) -> None:
+    for media in Media:
+        events = consume_events("127.0.0.1:9092", f"{platform.topic_prefix}{media}_api_log", timeout_s=15)
+        types = {e["log_type"] for e in events}
+        assert {"API_JOB_START", "API_JOB_END"} <= types
+        assert {e["tenant"] for e in events} == {platform.tenant}
+        assert all(e["data_date"] == "2026-11-25" for e in events)
+        assert set(events[0]) == {
+            "tenant",
+            "cur_job",
+            "interface",
+            "agent_id",
+            "data_date",
+            "argv",
+            "log_content",
+            "log_type",
+            "log_time",
+        }
+
+
+def test_a_rerun_changes_no_row_count(platform: Platform) -> None:
+    before = _tables(platform)
+    again = platform.run(["gdt/funds", "jrtt/funds", "wx/daily_report_ad"])
+    assert again.success
+    assert _tables(platform) == before
+
+
+def test_a_slice_rerun_rewrites_only_its_accounts(platform: Platform) -> None:
+    world, tenant = platform.sim.world, platform.tenant
+    table = platform.hbase.full_name(table_name(Media.GDT, "funds_get_v2"))
+    target = str(world.accounts(Media.GDT, tenant)[0][0])
+    stamps_before = _timestamps(platform, table)
+    result = platform.run(["gdt/funds"], config={"account_list": [target]})
+    assert result.success
+    stamps_after = _timestamps(platform, table)
+    assert stamps_after.keys() == stamps_before.keys()
+    changed = {key for key in stamps_after if stamps_after[key] != stamps_before[key]}
+    assert changed and all(key.split(b"|")[2].decode() == target for key in changed)
+    [event] = [e for e in result.get_asset_materialization_events()]
+    assert event.event_specific_data.materialization.metadata["accounts_requested"].value == 1
+
+
+def _timestamps(platform: Platform, table: str) -> dict[bytes, int]:
+    with platform.hbase.connection() as conn:
+        rows = conn.table(table).scan(row_start=b"0|20261125", row_stop=b"9|20261126", include_timestamp=True)
+        return {key: value[b"info:data"][1] for key, value in rows if b"|20261125|" in key}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"agents_list": ["1", "2"]}, "agents_list holds 2 agents"),
+        ({"account_list": ["12|34"]}, "is not an id"),
+        ({"account_list": ["999999999"]}, "not in the day's account lists: 999999999"),
+    ],
+)
+def test_bad_slice_config_fails_clearly(platform: Platform, config: dict, message: str) -> None:
+    before = _tables(platform)
+    result = platform.run(["gdt/funds"], config=config)
+    assert not result.success
+    errors = " ".join(
+        str(e.message) + str(getattr(e.event_specific_data, "error", "")) for e in result.all_events
+    )
+    assert message in errors
+    assert _tables(platform) == before  # nothing stored was lost or half-written
+
+
+def test_an_empty_source_list_is_an_alert_not_a_success(platform: Platform) -> None:
+    other = f"T5{secrets.randbelow(10**9):09d}"  # a tenant with no account lists at all
+    platform.instance.add_dynamic_partitions("tenants", [other])
+    result = platform.run(["wx/funds"], tenant=other)
+    assert not result.success
+    assert platform.sink.wait_for(1, timeout=10)
+    alert = [e for e in platform.sink.events if "empty source list" in json.dumps(e)]
+    assert alert, platform.sink.events
+    assert alert[0]["tags"]["tenant"] == other and alert[0]["tags"]["media"] == "wx"
+
+
+def test_failed_accounts_keep_their_stored_rows_and_fail_the_completeness_check(platform: Platform) -> None:
+    world, tenant, sim = platform.sim.world, platform.tenant, platform.sim
+    before = _tables(platform)
+    agent = world.agents(Media.JRTT, tenant, tier=AgentTier.FIRST)[0].agent_id
+    sim.expire_tokens(Media.JRTT, tenant, agent, refresh=True)  # its token and refresh token both die
+    try:
+        result = platform.run(["jrtt/funds"])
+    finally:
+        sim.reset(tokens=True)
+        seed_tenant(world, tenant, DAY, redis=RedisResource(), mysql=platform.mysql)
+    assert result.success  # the run completes; the check carries the failure
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "completeness" and not check.passed
+    failed = check.metadata["sources_failed"].value
+    assert failed == sum(1 for _, g in world.accounts(Media.JRTT, tenant, tier=AgentTier.FIRST) if g == agent)
+    assert _tables(platform) == before  # the failed accounts' earlier rows were kept, nothing duplicated

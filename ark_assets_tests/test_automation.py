@@ -1,0 +1,202 @@
+"""Sensors and schedules, one state transition per test, evaluated with Dagster's test contexts
+against the real MySQL and Redis; and a snapshot of the asset graph (keys, deps, groups), so a
+lineage change shows up in review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pymysql
+import pytest
+import redis
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    SensorResult,
+    SkipReason,
+    asset,
+    build_run_status_sensor_context,
+    build_schedule_context,
+    build_sensor_context,
+    materialize,
+)
+
+from ark_assets.automation.schedules import LOOKBACK_DAYS, daily_yesterday, reports_lookback_schedule
+from ark_assets.automation.sensors import build_sensors
+from ark_assets.definitions import DECLARATIONS, defs
+from ark_assets.media import Media
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.sentry import SentryResource, close_sdk
+from ark_assets_tests.sentry_sink import SentrySink
+
+SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.json"
+GMT8 = ZoneInfo("Asia/Shanghai")
+SENSORS = {s.name: s for s in build_sensors(DECLARATIONS)}
+
+
+# ##### FIXTURES
+
+
+@pytest.fixture
+def mysql() -> Iterator[MySQLResource]:
+    unique = secrets.token_hex(4)
+    resource = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
+    resource.ensure_schema()
+    yield resource
+    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
+    with conn.cursor() as cur:
+        for db in (resource.log_database, resource.eton_database):
+            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+    conn.close()
+
+
+@pytest.fixture
+def tenant() -> Iterator[str]:
+    alias = f"T4{secrets.randbelow(10**9):09d}"
+    yield alias
+    raw = redis.Redis(db=2)
+    for key in raw.scan_iter(match=f"*_{alias}*"):
+        raw.delete(key)
+
+
+def _yesterday() -> date:
+    return datetime.now(GMT8).date() - timedelta(days=1)
+
+
+# ##### SCHEDULES
+
+
+def test_the_daily_schedule_asks_for_yesterday_once_per_active_tenant(mysql: MySQLResource) -> None:
+    mysql.upsert_tenant(tenant_alias="T100117", status=1)
+    mysql.upsert_tenant(tenant_alias="T100118", status=1)
+    mysql.upsert_tenant(tenant_alias="T999", status=0)  # inactive: never scheduled
+    context = build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 26, 8, 0, tzinfo=GMT8), resources={"mysql": mysql}
+    )
+    requests = daily_yesterday(context)
+    assert sorted(r.partition_key for r in requests) == ["2026-11-25|T100117", "2026-11-25|T100118"]
+    assert {r.run_key for r in requests} == {"daily:2026-11-25:T100117", "daily:2026-11-25:T100118"}
+
+
+def test_the_lookback_schedule_refetches_the_days_before_yesterday(mysql: MySQLResource) -> None:
+    mysql.upsert_tenant(tenant_alias="T100117", status=1)
+    context = build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 26, 12, 0, tzinfo=GMT8), resources={"mysql": mysql}
+    )
+    keys = sorted(r.partition_key for r in reports_lookback_schedule(context))
+    assert keys == [f"2026-11-{24 - n}|T100117" for n in reversed(range(LOOKBACK_DAYS))]
+
+
+def test_no_active_tenant_skips_with_a_reason(mysql: MySQLResource) -> None:
+    context = build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 26, 8, 0, tzinfo=GMT8), resources={"mysql": mysql}
+    )
+    assert isinstance(daily_yesterday(context), SkipReason)
+
+
+# ##### SENSORS
+
+
+def test_new_tenants_become_partitions_then_agent_changes_refresh_agent_lists(mysql: MySQLResource) -> None:
+    sensor = SENSORS["tenants_and_agents_sync"]
+    instance = DagsterInstance.ephemeral()
+    mysql.upsert_tenant(tenant_alias="T100117", status=1)
+    mysql.upsert_agent(tenant_alias="T100117", media="gdt", agent_id="1050262")
+    first = sensor(build_sensor_context(instance=instance, resources={"mysql": mysql}))
+    assert isinstance(first, SensorResult)
+    assert first.dynamic_partitions_requests[0].partition_keys == ["T100117"]
+    assert first.run_requests == []  # a new tenant has nothing to refresh yet
+    instance.add_dynamic_partitions("tenants", ["T100117"])
+
+    unchanged = sensor(
+        build_sensor_context(instance=instance, cursor=first.cursor, resources={"mysql": mysql})
+    )
+    assert isinstance(unchanged, SkipReason)
+
+    mysql.upsert_agent(tenant_alias="T100117", media="gdt", agent_id="1050263")  # a new active gdt agent
+    changed = sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"mysql": mysql}))
+    [request] = changed.run_requests
+    assert request.asset_selection == [AssetKey(["gdt", "agents"])]
+    assert request.partition_key == f"{_yesterday()}|T100117"
+
+
+def test_account_lists_arriving_in_redis_trigger_that_medias_funds_and_reports(tenant: str) -> None:
+    sensor = SENSORS["account_lists_arrived"]
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("tenants", [tenant])
+    with build_sensor_context(instance=instance, resources={"redis": RedisResource()}) as context:
+        assert isinstance(sensor(context), SkipReason)  # nothing in Redis yet
+
+    RedisResource().write_accounts(Media.GDT, tenant, _yesterday(), {"10707125": "1050262"})
+    with build_sensor_context(instance=instance, resources={"redis": RedisResource()}) as context:
+        [request] = sensor(context)
+    assert request.partition_key == f"{_yesterday()}|{tenant}"
+    assert set(request.asset_selection) == {
+        AssetKey(["gdt", d.name]) for d in DECLARATIONS[Media.GDT].datasets
+    }
+    assert request.tags == {"media": "gdt"}
+
+
+def test_a_failed_run_is_reported_to_sentry_with_its_partition() -> None:
+    @asset
+    def broken() -> None:
+        raise RuntimeError("the media said no")
+
+    instance = DagsterInstance.ephemeral()
+    result = materialize(
+        [broken],
+        instance=instance,
+        raise_on_error=False,
+        tags={"media": "jrtt", "dagster/partition": "2026-11-25|T100117"},
+    )
+    failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
+    with SentrySink() as sink:
+        with build_run_status_sensor_context(
+            sensor_name="run_failure_alert",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={"sentry": SentryResource(dsn=sink.dsn)},
+        ) as status_context:
+            SENSORS["run_failure_alert"](status_context.for_run_failure())
+        [event] = sink.wait_for(1, timeout=10)
+        close_sdk(timeout_s=1)
+    assert event["tags"]["tenant"] == "T100117" and event["tags"]["media"] == "jrtt"
+    assert event["tags"]["date"] == "2026-11-25"
+    assert result.dagster_run.run_id in json.dumps(event)
+
+
+# ##### LINEAGE
+
+
+def _graph() -> dict:
+    graph = defs.resolve_asset_graph()
+    return {
+        key.to_user_string(): {
+            "deps": sorted(k.to_user_string() for k in graph.get(key).parent_keys),
+            "group": graph.get(key).group_name,
+            "table": graph.get(key).metadata.get("hbase_table"),
+        }
+        for key in sorted(graph.get_all_asset_keys())
+    }
+
+
+def test_the_asset_graph_matches_its_snapshot() -> None:
+    current = _graph()
+    if os.environ.get("ARK_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text()), "lineage changed: review, then ARK_UPDATE_SNAPSHOTS=1"
+    # the product's shape: agents → advertisers → funds / reports, per media
+    assert current["gdt/advertisers"]["deps"] == ["gdt/agents"]
+    assert current["jrtt/funds"]["deps"] == ["jrtt/advertisers_first_tier", "jrtt/advertisers_second_tier"]
+    assert {v["group"] for v in current.values()} == {"gdt", "jrtt", "wx"}
