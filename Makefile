@@ -1,5 +1,7 @@
 # The project's vocabulary. Every target uses the virtualenv at .venv (created on demand).
-#   make demo          run the main job on the local stack (today: the stack and the code location)
+#   make demo          the main job: stack, simulator, a seeded tenant, yesterday's partition of every
+#                      media materialized through Dagster, then the web UI at http://127.0.0.1:3000
+#   make demo-down     stop the demo's web UI and simulator, then the stack
 #   make test          set everything up (venv, stack) and run the test suite
 #   make stack         install and start Redis, MariaDB, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
@@ -19,7 +21,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench
+.PHONY: venv demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,14 +49,16 @@ validate: venv
 test: stack
 	$(BIN)/pytest
 
-demo: stack validate
-	@echo
-	@echo "The local stack is up and the ark_assets code location loads."
-	@echo "The asset graph (agents -> advertisers -> funds / reports per media) is not built yet;"
-	@echo "once it is, this target materializes yesterday's partition for all media."
+demo: stack
+	$(BIN)/ark-demo up
+
+demo-down: venv
+	$(BIN)/ark-demo down
+	$(BIN)/ark-stack down
 
 dev: stack
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.stack/dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	cp deploy/dagster.local.yaml $$DAGSTER_HOME/dagster.yaml; \
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: venv

@@ -587,10 +587,20 @@ def _value(value: Any) -> str:
     help="EngineSettings overrides for the ark client as JSON, on top of the scenarios' own, e.g. "
     '\'{"governor": {"pause_s": 0.25}}\' (for trying knobs; use with --no-write).',
 )
+@click.option(
+    "--render-from",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Re-render RESULTS.md and fetch.json from a kept run's rows.json instead of running.",
+)
 @click.option("--keep", is_flag=True, help="Keep the work directory (client results, logs).")
 @click.option("--no-write", is_flag=True, help="Print the rows only; leave RESULTS.md and fetch.json alone.")
 def main(
-    names: tuple[str, ...], clients: tuple[str, ...], ark_settings: str, keep: bool, no_write: bool
+    names: tuple[str, ...],
+    clients: tuple[str, ...],
+    ark_settings: str,
+    render_from: Path | None,
+    keep: bool,
+    no_write: bool,
 ) -> None:
     """Run the fetch benchmark and write bench/RESULTS.md and bench/results/fetch.json."""
     order = ["seed-gdt-funds", "jrtt-funds", "faulty-gdt-funds"]
@@ -610,7 +620,15 @@ def main(
     ark_sim = shutil.which("ark-sim", path=str(Path(sys.executable).parent)) or shutil.which("ark-sim")
     if ark_sim is None:
         raise click.ClickException("ark-sim is not installed in this environment (pip install -e .)")
-    command = "make bench-fetch  # = " + shlex.join(["python", "-m", "bench.fetch_bench", *sys.argv[1:]])
+    args = [a for a in sys.argv[1:] if a != "--keep"]  # where the work files go changes no number
+    command = shlex.join([".venv/bin/python", "-m", "bench.fetch_bench", *args])
+    if not args:
+        command = f"make bench-fetch   # runs: {command} (after `make stack`)"
+    if render_from is not None:
+        saved = json.loads(render_from.read_text(encoding="utf-8"))
+        write_results(saved["rows"], scenarios, saved["command"], saved["seconds"])
+        click.echo(f"re-rendered {BENCH / 'RESULTS.md'} and {BENCH / 'results' / 'fetch.json'}")
+        return
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="ark-bench-"))
     rows: list[dict] = []
@@ -618,13 +636,16 @@ def main(
         for scenario in scenarios:
             click.echo(f"{scenario.name}: {scenario.about}")
             rows += run_scenario(scenario, list(clients) or list(CLIENTS), ark_sim, workdir)
+        seconds = time.monotonic() - started
+        saved = {"rows": rows, "command": command, "seconds": seconds}
+        (workdir / "rows.json").write_text(json.dumps(saved), encoding="utf-8")
     finally:
         if keep:
             click.echo(f"work directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     if not no_write:
-        write_results(rows, scenarios, command, time.monotonic() - started)
+        write_results(rows, scenarios, command, seconds)
         click.echo(f"wrote {BENCH / 'RESULTS.md'} and {BENCH / 'results' / 'fetch.json'}")
 
 

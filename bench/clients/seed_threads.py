@@ -3,9 +3,10 @@
 The request construction, the Redis source list and the quota-header handling are the notes' code,
 kept as close to verbatim as a runnable file allows. Changes, each marked `# bench:` below:
 - `concurrent.futures.ThreadPoolExecutor(50)` replaces `threadpool.ThreadPool(50)`: the
-  `threadpool` package is unmaintained (last release 2009) and absent from our pins; both run the
-  same 50 worker threads over a queue of every job, and both swallow a job's exception (threadpool
-  printed it from its default exc_callback; we count it as a lost source).
+  `threadpool` package is unmaintained (its author marks it obsolete and points to
+  concurrent.futures) and is not in our pins; both run 50 worker threads over a queue holding every
+  job, and both swallow a job's exception (threadpool printed it from its default exc_callback;
+  here it is counted as a lost source).
 - the URL is the simulator's base URL, the Redis connection comes from the command line, and
   `requests.get` gets `timeout=10` (the seed had none, so a hung call would hang a worker forever).
 - jrtt, which the §5.1 script never fetched, is requested the way the notes' §1.3.2 does it: the
