@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from ark_assets.assets.checks import build_checks
 from ark_assets.assets.factories import media_assets
 from ark_assets.automation.jobs import all_media_daily, media_daily, reports_lookback
 from ark_assets.automation.schedules import daily_yesterday, reports_lookback_schedule
@@ -42,8 +43,11 @@ def build_assets() -> list:
     return [a for media, declared in DECLARATIONS.items() for a in media_assets(media, declared)]
 
 
+ASSETS = build_assets()
+
 defs = Definitions(
-    assets=build_assets(),
+    assets=ASSETS,
+    asset_checks=build_checks(ASSETS),
     jobs=[all_media_daily, *media_daily.values(), reports_lookback],
     schedules=[daily_yesterday, reports_lookback_schedule],
     sensors=build_sensors(DECLARATIONS),

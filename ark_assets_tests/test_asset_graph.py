@@ -22,6 +22,7 @@ import pytest
 import redis
 from dagster import AssetKey, DagsterInstance, materialize
 
+from ark_assets.assets.checks import build_checks, comparison_check
 from ark_assets.definitions import DECLARATIONS, build_assets, defs
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.tables import table_name
@@ -42,6 +43,7 @@ from ark_assets_tests.sentry_sink import SentrySink
 
 DAY = date(2026, 11, 25)
 ASSETS = build_assets()
+CHECKS = build_checks(ASSETS, compare_prefix="")
 
 
 # ##### FIXTURES
@@ -57,12 +59,13 @@ class Platform:
     mysql: MySQLResource
     topic_prefix: str
     sink: SentrySink
+    first: Any = None
 
     def run(self, selection: list[str] | None = None, config: dict | None = None, tenant: str | None = None):
         keys = [AssetKey(s.split("/")) for s in selection] if selection else None
         run_config = {"ops": {_op_name(k): {"config": config} for k in keys}} if config and keys else None
         return materialize(
-            ASSETS,
+            [*ASSETS, *CHECKS],
             selection=keys,
             partition_key=str(partition_key(DAY, tenant or self.tenant)),
             resources=self.resources,
@@ -106,6 +109,7 @@ def platform() -> Iterator[Platform]:
         platform = Platform(sim, tenant, resources, instance, hbase, mysql, f"t{unique}_", sink)
         first = platform.run()
         assert first.success, [e.message for e in first.all_events if e.event_type_value == "STEP_FAILURE"]
+        platform.first = first
         yield platform
         close_sdk(timeout_s=1)  # the SDK is process-global: leave it off for other tests
     for media, declared in DECLARATIONS.items():
@@ -277,8 +281,57 @@ def test_failed_accounts_keep_their_stored_rows_and_fail_the_completeness_check(
         sim.reset(tokens=True)
         seed_tenant(world, tenant, DAY, redis=RedisResource(), mysql=platform.mysql)
     assert result.success  # the run completes; the check carries the failure
-    [check] = result.get_asset_check_evaluations()
-    assert check.check_name == "completeness" and not check.passed
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "completeness"]
+    assert not check.passed
     failed = check.metadata["sources_failed"].value
     assert failed == sum(1 for _, g in world.accounts(Media.JRTT, tenant, tier=AgentTier.FIRST) if g == agent)
     assert _tables(platform) == before  # the failed accounts' earlier rows were kept, nothing duplicated
+
+
+def test_every_check_of_the_first_run_passed(platform: Platform) -> None:
+    evaluations = platform.first.get_asset_check_evaluations()
+    by_name: dict[str, list] = {}
+    for evaluation in evaluations:
+        by_name.setdefault(evaluation.check_name, []).append(evaluation)
+    assert len(by_name["row_keys"]) == len(ASSETS)  # every HBase-backed asset
+    assert len(by_name["completeness"]) == len([a for a in ASSETS if "agents" not in a.key.path[-1]])
+    assert all(e.passed for e in evaluations), [
+        (e.asset_key, e.check_name) for e in evaluations if not e.passed
+    ]
+    assert sum(e.metadata["rows_checked"].value for e in by_name["row_keys"]) == sum(
+        _tables(platform).values()
+    )
+
+
+def test_the_production_vs_test_row_count_comparison(platform: Platform) -> None:
+    funds = next(a for a in ASSETS if a.key == AssetKey(["wx", "funds"]))
+    check = comparison_check(funds, "cmp")
+    table = table_name(Media.WX, "funds_get_v2")
+    other = platform.hbase.model_copy(update={"table_prefix": f"cmp_{platform.hbase.table_prefix}"})
+    other.ensure_table(table)
+    try:
+        with platform.hbase.connection() as conn:  # the "test" table holds all but one row
+            rows = list(
+                conn.table(platform.hbase.full_name(table)).scan(
+                    row_start=b"0|20261125", row_stop=b"9|20261126"
+                )
+            )
+        with other.writer(table) as writer:
+            for key, value in rows[1:]:
+                writer.put(key, value)
+        result = materialize(
+            [*ASSETS, check],
+            selection=[funds.key],
+            partition_key=str(partition_key(DAY, platform.tenant)),
+            resources=platform.resources,
+            instance=platform.instance,
+        )
+        [evaluation] = [
+            e for e in result.get_asset_check_evaluations() if e.check_name == "matches_comparison_table"
+        ]
+        assert not evaluation.passed
+        assert (
+            evaluation.metadata["rows"].value == len(rows) == evaluation.metadata["comparison_rows"].value + 1
+        )
+    finally:
+        other.delete_table(table)
