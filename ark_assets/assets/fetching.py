@@ -85,7 +85,7 @@ def fetch_into_spool(
             base_url=api.base_url(media),
             tenant=tenant,
             app=api.app(media),
-            redis=redis,
+            redis=redis.sets,
             settings=api.engine_settings(),
             observer=observer,
         )

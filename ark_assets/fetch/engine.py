@@ -29,7 +29,7 @@ from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
 from ark_assets.fetch.tokens import TokenBook
 from ark_assets.media.spec import EndpointSpec, MediaSpec, Paging, parse_rate_limit
 from ark_assets.redact import redact_text
-from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.redis_sets import RedisSets
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class FetchEngine:
         base_url: str,
         tenant: str,
         app: App,
-        redis: RedisResource,
+        redis: RedisSets,
         settings: EngineSettings | None = None,
         observer: FetchObserver | None = None,
     ) -> None:

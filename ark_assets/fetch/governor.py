@@ -5,9 +5,10 @@ with the same app draw from one quota. So the pacing state lives in one Redis ha
 engine updates atomically (Lua), and it adapts:
 
 - where the media sends `X-RateLimit-Remaining` (gdt, wx), the minute percentage is the level
-  of the gateway's bucket: above `high_pct` the rate grows by `increase`, below `low_pct` it
-  shrinks by `decrease`, at most once per `adjust_interval_s`;
-- where it does not (jrtt), the rate creeps up while calls succeed and halves on a throttle code;
+  of the gateway's bucket: above `high_pct` the rate grows by `increase` (twice that at 90% and
+  more), below `low_pct` it shrinks by `decrease`, at most once per `adjust_interval_s`;
+- where it does not (jrtt), the rate creeps up while calls succeed and drops by
+  `throttle_decrease` on a throttle code;
 - any throttle also pauses every caller for `pause_s`.
 
 Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue fairly.
@@ -46,7 +47,7 @@ return result
 """
 
 # ARGV: kind, minute_pct, min_rate, max_rate, initial_rate, low, high, increase, decrease,
-#       adjust_interval_ms, pause_ms, ttl_ms
+#       adjust_interval_ms, pause_ms, ttl_ms, throttle_decrease
 _OBSERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -58,7 +59,7 @@ local min_rate, max_rate = tonumber(ARGV[3]), tonumber(ARGV[4])
 if kind == 'throttle' then
   -- a burst of throttle answers reports one overload: halve once per interval, pause every time
   if now - adjusted >= tonumber(ARGV[10]) then
-    rate = math.max(min_rate, rate * 0.5)
+    rate = math.max(min_rate, rate * (1 - tonumber(ARGV[13])))
     adjusted = now
   end
   local tokens = tonumber(h[2]) or 0
@@ -70,6 +71,8 @@ elseif now - adjusted >= tonumber(ARGV[10]) then
     local level = tonumber(ARGV[2])
     if level < tonumber(ARGV[6]) then
       rate = math.max(min_rate, rate * (1 - tonumber(ARGV[9])))
+    elseif level >= 90 then
+      rate = math.min(max_rate, rate * (1 + 2 * tonumber(ARGV[8])))  -- far from the limit: climb fast
     elseif level > tonumber(ARGV[7]) then
       rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8])))
     end
@@ -92,10 +95,12 @@ class GovernorSettings:
         out back to back. low_pct / high_pct: the minute-quota band to stay in. increase /
         decrease: relative steps. adjust_interval_s: one adjustment per interval (responses lag
         the level they report). pause_s: everyone waits this long after a throttle answer.
+        throttle_decrease: the relative cut after a throttle answer (once per interval); small,
+        because a throttle means "a little too fast", and throttled calls are retried anyway.
         max_debt_s: slots are reserved at most this far ahead, so a later rate change applies soon.
     """
 
-    initial_rate: float = 50.0
+    initial_rate: float = 100.0
     max_rate: float = 2000.0
     min_rate: float = 0.5
     burst_s: float = 0.25
@@ -104,7 +109,8 @@ class GovernorSettings:
     increase: float = 0.10
     decrease: float = 0.15
     adjust_interval_s: float = 0.25
-    pause_s: float = 1.0
+    pause_s: float = 0.25
+    throttle_decrease: float = 0.15
     max_debt_s: float = 1.0
     memory_s: float = 3600.0
 
@@ -161,5 +167,6 @@ class RateGovernor:
             int(s.adjust_interval_s * 1000),
             int(s.pause_s * 1000),
             int(s.memory_s * 1000),
+            s.throttle_decrease,
         ]
         return float(await self._observe(keys=[self.key], args=args))

@@ -18,7 +18,7 @@ from redis.exceptions import LockError
 
 from ark_assets.fetch.errors import RefreshFailed
 from ark_assets.media.spec import MediaSpec
-from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.redis_sets import RedisSets
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class TokenBook:
         spec: MediaSpec,
         tenant: str,
         *,
-        store: RedisResource,
+        store: RedisSets,
         client: aioredis.Redis,
         session: aiohttp.ClientSession,
         base_url: str,

@@ -1,53 +1,20 @@
-"""Tokens, agents and account lists in Redis db 2, typed and validated at the boundary.
-
-The legacy jobs share these sorted sets, so what we write must look exactly like theirs and what we
-read is checked before any job trusts it: a score that is not an exact agent id, or a member that
-is not an id, stops the run with a `CorruptRedisKey` naming the key instead of silently sending
-requests with the wrong token.
-"""
+"""The Dagster resource for the seed's Redis; the behaviour lives in `redis_sets.RedisSets`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import date
-
-import redis
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
-from redis.backoff import ExponentialWithJitterBackoff
-from redis.retry import Retry
 
-from ark_assets.media import Media
-from ark_assets.redact import remember_secret
-from ark_assets.resources import redis_keys
 from ark_assets.resources.env import env_int, env_str
-from ark_assets.resources.errors import ServiceUnavailable
-from ark_assets.resources.redis_keys import AgentTier
+from ark_assets.resources.redis_sets import MAX_EXACT_SCORE, CorruptRedisKey, RedisSets
 
-# Scores are IEEE doubles: above 2**53 neighbouring integers collapse, so an agent id would be
-# silently rounded to another agent's id.
-MAX_EXACT_SCORE = 2**53
-# Ride out a blip (a restart, a dropped socket) for under a second, then fail with
-# ServiceUnavailable rather than redis-py's default of ten retries. Retrying is safe: every write
-# is a whole-key replacement.
-_RETRY = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3)
-
-
-class CorruptRedisKey(ValueError):
-    """A sorted set holds a member or score that cannot be what the seed's format says it is."""
-
-    def __init__(self, key: str, member: str, problem: str) -> None:
-        self.key = key
-        self.member = member
-        super().__init__(f"Redis key {key!r} is corrupt: member {member} {problem}")
+__all__ = ["MAX_EXACT_SCORE", "CorruptRedisKey", "RedisResource", "redis_resource_from_env"]
 
 
 class RedisResource(ConfigurableResource):
     """The seed's Redis (db 2): access tokens, agent lists and daily account lists per tenant.
 
-    Every writer replaces its key in one MULTI/EXEC transaction, so a concurrent reader sees the
-    old list or the new one, never half of either.
+    Configuration and lifecycle only; every method is `RedisSets`' (see there).
     """
 
     host: str = Field(default="127.0.0.1", description="Redis host.")
@@ -56,213 +23,64 @@ class RedisResource(ConfigurableResource):
     password: str = Field(default="", description="Password; empty when Redis has none.")
     socket_timeout: float = Field(default=5.0, description="Seconds to wait for a connect or a reply.")
 
-    _client: redis.Redis | None = PrivateAttr(default=None)
+    _sets: RedisSets | None = PrivateAttr(default=None)
+
+    @property
+    def sets(self) -> RedisSets:
+        """The plain object doing the work (what the fetch engine is handed)."""
+        if self._sets is None:
+            self._sets = RedisSets(self.host, self.port, self.db, self.password, self.socket_timeout)
+        return self._sets
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._sets is not None:
+            self._sets.close()
+            self._sets = None
 
-    # -- tokens -----------------------------------------------------------------------------------
+    def write_tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.write_tokens(*args, **kwargs)
 
-    def write_tokens(self, media: Media | str, tenant: str, tokens: Mapping[int | str, str]) -> None:
-        """Replace the tenant's token set for `media`.
+    def tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.tokens(*args, **kwargs)
 
-        Args:
-            tokens: agent id -> access token. Each token must be unique: the token is the member,
-                so two agents sharing one would leave only one of them in Redis.
-        """
-        key = redis_keys.token_key(media, tenant)
-        members: dict[str, int] = {}
-        for agent_id, token in tokens.items():
-            score = _agent_score(agent_id)
-            if not isinstance(token, str) or not token:
-                raise ValueError(f"agent {score}: access token must be a non-empty string")
-            if token in members:
-                raise ValueError(f"agents {members[token]} and {score} share one access token in {key!r}")
-            members[token] = score
-        self._replace(key, members)
+    def write_refresh_tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.write_refresh_tokens(*args, **kwargs)
 
-    def tokens(self, media: Media | str, tenant: str) -> dict[str, str]:
-        """agent id -> access token for the tenant's `media` agents (the seed's token map).
+    def refresh_token(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.refresh_token(*args, **kwargs)
 
-        Each token is registered with `redact.remember_secret`, so it is scrubbed from every log,
-        event and alert afterwards.
-        """
-        key = redis_keys.token_key(media, tenant)
-        result: dict[str, str] = {}
-        for raw, score in self._zrange(key):
-            agent_id = _agent_id_from_score(key, "(an access token, not shown)", score)
-            token = _decode(key, raw, shown=False)
-            if not token:
-                raise CorruptRedisKey(key, f"of agent {agent_id}", "is an empty access token")
-            if agent_id in result:
-                raise CorruptRedisKey(key, f"of agent {agent_id}", "is a second access token for one agent")
-            remember_secret(token)
-            result[agent_id] = token
-        return result
+    def rotate_tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.rotate_tokens(*args, **kwargs)
 
-    def write_refresh_tokens(self, media: Media | str, tenant: str, tokens: Mapping[int | str, str]) -> None:
-        """Replace the tenant's refresh tokens for `media` (agent id -> refresh token)."""
-        key = redis_keys.refresh_token_key(media, tenant)
-        fields = {str(_agent_score(agent_id)): token for agent_id, token in tokens.items()}
-        if any(not isinstance(token, str) or not token for token in fields.values()):
-            raise ValueError(f"refresh tokens for {key!r} must be non-empty strings")
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=True)
-            pipe.delete(key)
-            if fields:
-                pipe.hset(key, mapping=fields)
-            pipe.execute()
+    def write_agents(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.write_agents(*args, **kwargs)
 
-    def refresh_token(self, media: Media | str, tenant: str, agent_id: int | str) -> str | None:
-        """The agent's refresh token, or None when none is stored."""
-        key = redis_keys.refresh_token_key(media, tenant)
-        with self._errors():
-            raw = self._redis().hget(key, str(_agent_score(agent_id)))
-        if raw is None:
-            return None
-        token = _decode(key, raw, shown=False)
-        remember_secret(token)
-        return token
+    def agents(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.agents(*args, **kwargs)
 
-    def rotate_tokens(
-        self, media: Media | str, tenant: str, agent_id: int | str, *, access_token: str, refresh_token: str
-    ) -> None:
-        """Store an agent's new access/refresh pair in one transaction (the old pair is dead)."""
-        score = _agent_score(agent_id)
-        if not access_token or not refresh_token:
-            raise ValueError(f"agent {score}: a rotated token pair must hold two non-empty tokens")
-        remember_secret(access_token)
-        remember_secret(refresh_token)
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=True)
-            pipe.zremrangebyscore(redis_keys.token_key(media, tenant), score, score)
-            pipe.zadd(redis_keys.token_key(media, tenant), {access_token: score})
-            pipe.hset(redis_keys.refresh_token_key(media, tenant), str(score), refresh_token)
-            pipe.execute()
+    def write_accounts(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.write_accounts(*args, **kwargs)
 
-    # -- agents -----------------------------------------------------------------------------------
+    def accounts(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.accounts(*args, **kwargs)
 
-    def write_agents(
-        self,
-        media: Media | str,
-        tenant: str,
-        agent_ids: Iterable[int | str],
-        *,
-        tier: AgentTier | None = None,
-    ) -> None:
-        """Replace an agent key (jrtt: `tier` None for all agents, or FIRST / SECOND)."""
-        key = redis_keys.agents_key(media, tenant, tier)
-        self._replace(key, {str(score): score for score in map(_agent_score, agent_ids)})
+    def accounts_of_agent(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return self.sets.accounts_of_agent(*args, **kwargs)
 
-    def agents(self, media: Media | str, tenant: str, *, tier: AgentTier | None = None) -> list[str]:
-        """The agent ids in an agent key, in score order."""
-        key = redis_keys.agents_key(media, tenant, tier)
-        result = []
-        for raw, score in self._zrange(key):
-            member = _decode(key, raw)
-            agent_id = _agent_id_from_score(key, repr(member), score)
-            if member != agent_id:
-                raise CorruptRedisKey(key, repr(member), f"differs from its score {agent_id} (the agent id)")
-            result.append(agent_id)
-        return result
 
-    # -- accounts ---------------------------------------------------------------------------------
-
-    def write_accounts(
-        self,
-        media: Media | str,
-        tenant: str,
-        day: date,
-        accounts: Mapping[int | str, int | str],
-        *,
-        tier: AgentTier | None = None,
-        agent_id: int | str | None = None,
-    ) -> None:
-        """Replace a day's account key (see `redis_keys.accounts_key` for `tier` and `agent_id`).
-
-        Args:
-            accounts: account id -> agent id.
-        """
-        key = redis_keys.accounts_key(media, tenant, day, tier=tier, agent_id=agent_id)
-        self._replace(
-            key,
-            {redis_keys.account_id_text(account): _agent_score(agent) for account, agent in accounts.items()},
-        )
-
-    def accounts(
-        self,
-        media: Media | str,
-        tenant: str,
-        day: date,
-        *,
-        tier: AgentTier | None = None,
-        agent_id: int | str | None = None,
-    ) -> dict[str, str]:
-        """account id -> agent id for a day's account key, in agent order."""
-        key = redis_keys.accounts_key(media, tenant, day, tier=tier, agent_id=agent_id)
-        result = {}
-        for raw, score in self._zrange(key):
-            account = _account(key, raw)
-            result[account] = _agent_id_from_score(key, repr(account), score)
-        return result
-
-    def accounts_of_agent(
-        self,
-        media: Media | str,
-        tenant: str,
-        day: date,
-        agent_id: int | str,
-        *,
-        tier: AgentTier | None = None,
-    ) -> list[str]:
-        """One agent's account ids: `ZRANGEBYSCORE key agent agent`, the seed's source-list lookup."""
-        key_agent = agent_id if Media.parse(media) is Media.WX else None
-        key = redis_keys.accounts_key(media, tenant, day, tier=tier, agent_id=key_agent)
-        score = _agent_score(agent_id)
-        with self._errors():
-            raws = self._redis().zrangebyscore(key, score, score)
-        return [_account(key, raw) for raw in raws]
-
-    # -- plumbing ---------------------------------------------------------------------------------
-
-    def _redis(self) -> redis.Redis:
-        """This process's client, created on first use (redis-py pools and reconnects itself)."""
-        if self._client is None:
-            self._client = redis.Redis(
-                host=self.host,
-                port=self.port,
-                db=self.db,
-                password=self.password or None,
-                socket_timeout=self.socket_timeout,
-                socket_connect_timeout=self.socket_timeout,
-                retry=_RETRY,
-            )
-        return self._client
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turn connection failures (after `_RETRY`) into `ServiceUnavailable` naming host:port."""
-        try:
-            yield
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise ServiceUnavailable(
-                "Redis", self.host, self.port, str(exc), "ARK_REDIS_HOST/ARK_REDIS_PORT"
-            ) from exc
-
-    def _zrange(self, key: str) -> list[tuple[bytes, float]]:
-        with self._errors():
-            return self._redis().zrange(key, 0, -1, withscores=True)
-
-    def _replace(self, key: str, members: dict[str, int]) -> None:
-        """Swap the whole sorted set in one transaction; an empty mapping leaves no key."""
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=True)
-            pipe.delete(key)
-            if members:
-                pipe.zadd(key, members)
-            pipe.execute()
+for _name in (
+    "write_tokens",
+    "tokens",
+    "write_refresh_tokens",
+    "refresh_token",
+    "rotate_tokens",
+    "write_agents",
+    "agents",
+    "write_accounts",
+    "accounts",
+    "accounts_of_agent",
+):
+    getattr(RedisResource, _name).__doc__ = getattr(RedisSets, _name).__doc__
 
 
 def redis_resource_from_env() -> RedisResource:
@@ -277,34 +95,3 @@ def redis_resource_from_env() -> RedisResource:
         db=env_int("ARK_REDIS_DB", 2),
         password=env_str("ARK_REDIS_PASSWORD", ""),
     )
-
-
-def _agent_score(agent_id: int | str) -> int:
-    """The agent id as a score, refusing ids a double cannot hold exactly."""
-    score = int(redis_keys.agent_id_text(agent_id))
-    if score >= MAX_EXACT_SCORE:
-        raise ValueError(
-            f"agent id {agent_id!r} is not below 2**53: Redis scores are doubles and would round it"
-        )
-    return score
-
-
-def _agent_id_from_score(key: str, member: str, score: float) -> str:
-    if not (score.is_integer() and 0 <= score < MAX_EXACT_SCORE):
-        raise CorruptRedisKey(key, member, f"has score {score!r}, which is not an agent id")
-    return str(int(score))
-
-
-def _decode(key: str, raw: bytes, *, shown: bool = True) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CorruptRedisKey(key, repr(raw) if shown else "(not shown)", "is not UTF-8 text") from None
-
-
-def _account(key: str, raw: bytes) -> str:
-    account = _decode(key, raw)
-    try:
-        return redis_keys.account_id_text(account)
-    except ValueError:
-        raise CorruptRedisKey(key, repr(account), "is not an account id (digits)") from None

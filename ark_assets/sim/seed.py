@@ -113,8 +113,9 @@ def _drop_stale_wx_keys(redis: RedisResource, tenant: str, day: date, keep: set[
     (Every other key has a fixed name and is replaced whole by its writer.)
     """
     pattern = f"wx_advertiser_{tenant}_*_{day:%Y%m%d}"
-    with redis._errors():
-        client = redis._redis()
+    sets = redis.sets
+    with sets._errors():
+        client = sets._redis()
         exact = re.compile(rf"wx_advertiser_{tenant}_[0-9]+_{day:%Y%m%d}")
         found = [k.decode() for k in client.scan_iter(match=pattern)]
         stale = [k for k in found if exact.fullmatch(k) and k not in keep]

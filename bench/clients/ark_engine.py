@@ -1,6 +1,7 @@
 """Client (c), `ark`: our `FetchEngine` (quota governor, retries, streaming outcomes) on the same sources.
 
-The source list is the seed's walk done with the platform's own reader (`RedisResource`): every
+The source list is the seed's walk done with the platform's own reader (`RedisSets`, the
+Dagster-free store the engine takes; `RedisResource` is its Dagster face): every
 agent in `{media}_new_access_token_{tenant}`, then that agent's accounts in the day's account
 key(s), so the engine gets exactly the sources the seed clients get. Outcomes are counted as they
 stream out and then dropped, as an asset writing them to HBase would do.
@@ -19,7 +20,7 @@ from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Source
 from ark_assets.media import spec_of
 from ark_assets.resources.redis_keys import AgentTier
-from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.redis_sets import RedisSets
 from bench.clients.tally import Tally, parse_args
 
 ENDPOINTS = {"gdt": "funds/get", "jrtt": "advertiser/fund/get"}
@@ -31,7 +32,7 @@ def engine_settings(overrides: dict) -> EngineSettings:
     return replace(EngineSettings(), governor=governor, **overrides)
 
 
-def source_list(store: RedisResource, media: str, tenant: str, day: str) -> list[Source]:
+def source_list(store: RedisSets, media: str, tenant: str, day: str) -> list[Source]:
     when = datetime.strptime(day, "%Y%m%d").date()
     tiers = (AgentTier.FIRST, AgentTier.SECOND) if media == "jrtt" else (None,)
     return [
@@ -43,7 +44,7 @@ def source_list(store: RedisResource, media: str, tenant: str, day: str) -> list
 
 
 async def fetch(args, sources: list[Source], tally: Tally) -> dict:
-    store = RedisResource(host=args.redis_host, port=args.redis_port, db=args.redis_db)
+    store = RedisSets(host=args.redis_host, port=args.redis_port, db=args.redis_db)
     engine = FetchEngine(
         spec_of(args.media),
         base_url=args.base_url,
@@ -66,7 +67,7 @@ async def fetch(args, sources: list[Source], tally: Tally) -> dict:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__.splitlines()[0], argv)
     tally = Tally("ark", args.media)
-    store = RedisResource(host=args.redis_host, port=args.redis_port, db=args.redis_db)
+    store = RedisSets(host=args.redis_host, port=args.redis_port, db=args.redis_db)
     sources = source_list(store, args.media, args.tenant, args.date)
     started = time.perf_counter()  # like the seed clients: after the source list, before the fetch
     extra = asyncio.run(fetch(args, sources, tally))
