@@ -335,3 +335,29 @@ def test_the_production_vs_test_row_count_comparison(platform: Platform) -> None
         )
     finally:
         other.delete_table(table)
+
+
+def test_throttles_become_kafka_events_and_request_logs(platform: Platform) -> None:
+    sim = platform.sim
+    sim.set_quotas(Media.WX, "funds/get", per_minute=120, burst_seconds=1.0)  # 2 calls/s, a 2-call burst
+    try:
+        result = platform.run(["wx/funds"])
+    finally:
+        sim.set_quotas(Media.WX, "funds/get", per_minute=20000, burst_seconds=10.0)
+    assert result.success
+    [materialization] = result.get_asset_materialization_events()
+    throttles = materialization.event_specific_data.materialization.metadata["throttles"].value
+    assert throttles > 0
+    events = consume_events("127.0.0.1:9092", f"{platform.topic_prefix}wx_api_log", timeout_s=15)
+    assert any(e["log_type"] == "API_JOB_THROTTLE" and "funds/get" in e["log_content"] for e in events)
+    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark", database=platform.mysql.log_database)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM api_response_log WHERE run_id = %s AND code = 11017", (result.run_id,)
+        )
+        [[logged]] = cur.fetchall()
+        cur.execute("SELECT COUNT(*) FROM api_request_log WHERE run_id = %s", (result.run_id,))
+        [[requests]] = cur.fetchall()
+    conn.close()
+    assert logged == throttles  # every throttle answer is logged, whatever the sample rate
+    assert requests >= logged
