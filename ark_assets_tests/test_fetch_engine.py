@@ -395,3 +395,14 @@ def test_two_concurrent_engines_share_one_quota(tenant: str) -> None:
         both_records, both_throttles = _run_processes(sim, tenant, [sources[0::2], sources[1::2]])
     assert alone_records == both_records == _expected_funds(sim, Media.GDT, sources)
     assert both_throttles <= alone_throttles + 3, (both_throttles, alone_throttles)
+
+
+def test_hundreds_of_sources_in_flight_share_the_redis_pool(tenant: str) -> None:
+    # 300 sources with 250 in flight: every worker calls the governor in Redis at once, more than
+    # redis-py's default pool of 100 connections (which raises instead of waiting).
+    with _simulator(media={"gdt": {"latency": {"median_ms": 100}}}) as sim:
+        _seed_tokens(sim, Media.GDT, tenant)
+        sources = _fund_sources(sim, Media.GDT, tenant) * 10
+        settings = EngineSettings(max_in_flight=250, governor=GovernorSettings(initial_rate=2000.0))
+        outcomes = _collect(_engine(sim, Media.GDT, tenant, settings), "funds/get", sources)
+    assert len(outcomes) == 300 and all(o.ok for o in outcomes)

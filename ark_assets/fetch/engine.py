@@ -140,12 +140,17 @@ class FetchEngine:
         )
 
     async def __aenter__(self) -> FetchEngine:
-        self._client = aioredis.Redis(
+        # One Redis call per request (the governor): a pool that blocks when every connection is
+        # busy, sized to the sources in flight (redis-py's default pool raises instead of waiting).
+        pool = aioredis.BlockingConnectionPool(
             host=self._store.host,
             port=self._store.port,
             db=self._store.db,
             password=self._store.password or None,
+            max_connections=self.settings.max_in_flight + 8,
+            timeout=60,
         )
+        self._client = aioredis.Redis(connection_pool=pool)
         connector = aiohttp.TCPConnector(limit=self.settings.max_in_flight, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
         self.tokens = TokenBook(
