@@ -7,7 +7,7 @@ engine updates atomically (Lua), and it adapts:
 - where the media sends `X-RateLimit-Remaining` (gdt, wx), the minute percentage is the level
   of the gateway's bucket: above `high_pct` the rate grows by `increase` (twice that at 90% and
   more), below `low_pct` it shrinks by `decrease`, at most once per `adjust_interval_s`;
-- where it does not (jrtt), the rate creeps up while calls succeed and drops by
+- where it does not (jrtt), the rate climbs by `probe_increase` while calls succeed and drops by
   `throttle_decrease` on a throttle code;
 - any throttle also pauses every caller for `pause_s`.
 
@@ -47,7 +47,7 @@ return result
 """
 
 # ARGV: kind, minute_pct, min_rate, max_rate, initial_rate, low, high, increase, decrease,
-#       adjust_interval_ms, pause_ms, ttl_ms, throttle_decrease
+#       adjust_interval_ms, pause_ms, ttl_ms, throttle_decrease, probe_increase
 _OBSERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -77,7 +77,7 @@ elseif now - adjusted >= tonumber(ARGV[10]) then
       rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8])))
     end
   else
-    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8]) / 4))
+    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[14])))
   end
   redis.call('HSET', KEYS[1], 'rate', rate, 'adjusted', now)
 end
@@ -97,6 +97,8 @@ class GovernorSettings:
         the level they report). pause_s: everyone waits this long after a throttle answer.
         throttle_decrease: the relative cut after a throttle answer (once per interval); small,
         because a throttle means "a little too fast", and throttled calls are retried anyway.
+        probe_increase: the relative step per interval while calls succeed on a media without
+        quota headers (jrtt), which only a throttle code can stop.
         max_debt_s: slots are reserved at most this far ahead, so a later rate change applies soon.
     """
 
@@ -111,6 +113,7 @@ class GovernorSettings:
     adjust_interval_s: float = 0.25
     pause_s: float = 0.25
     throttle_decrease: float = 0.15
+    probe_increase: float = 0.05
     max_debt_s: float = 1.0
     memory_s: float = 3600.0
 
@@ -168,5 +171,6 @@ class RateGovernor:
             int(s.pause_s * 1000),
             int(s.memory_s * 1000),
             s.throttle_decrease,
+            s.probe_increase,
         ]
         return float(await self._observe(keys=[self.key], args=args))
