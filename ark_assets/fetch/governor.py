@@ -17,6 +17,7 @@ Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -129,6 +130,9 @@ class RateGovernor:
         self._settings = settings
         self._acquire = client.register_script(_ACQUIRE)
         self._observe = client.register_script(_OBSERVE)
+        # The shared state takes one adjustment per interval anyway: feedback sent more often by
+        # this process would be ignored by Redis, so it is not sent (one Redis call saved per answer).
+        self._next_feedback = 0.0
 
     async def acquire(self) -> None:
         """Wait for this caller's slot."""
@@ -139,13 +143,22 @@ class RateGovernor:
         if wait_ms:
             await asyncio.sleep(wait_ms / 1000)
 
-    async def observe_level(self, minute_pct: int) -> float:
-        """Feed the minute quota percentage from `X-RateLimit-Remaining`; returns the rate."""
-        return await self._feedback("header", minute_pct)
+    async def observe_level(self, minute_pct: int) -> None:
+        """Feed the minute quota percentage from `X-RateLimit-Remaining` (at most once per interval)."""
+        if self._due():
+            await self._feedback("header", minute_pct)
 
-    async def observe_success(self) -> float:
+    async def observe_success(self) -> None:
         """A call went through on a media without quota headers: probe a little higher."""
-        return await self._feedback("ok", 100)
+        if self._due():
+            await self._feedback("ok", 100)
+
+    def _due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_feedback:
+            return False
+        self._next_feedback = now + self._settings.adjust_interval_s
+        return True
 
     async def observe_throttle(self) -> float:
         """A throttle code came back: halve the rate and pause everyone."""
