@@ -11,17 +11,20 @@
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
 #   make lint          ruff lint and format check
 #   make bench-fetch   the fetch benchmark (seed threads vs seed asyncio vs our engine on the simulator)
-#                      -> bench/RESULTS.md and bench/results/fetch.json (~8 minutes)
+#                      -> bench/RESULTS.md and bench/results/fetch.json (~7 minutes)
 #   make bench-io      the write benchmark (raw happybase batches vs the HBase IO manager, 25k rows)
 #                      -> its section of bench/RESULTS.md and bench/results/io.json (~1 minute)
-#   make bench         both benchmarks
+#   make bench-partition  the partition benchmark (a seed-sized tenant's partition of every media in one
+#                      process, simulator latency 0: wall time, CPU per account, peak RSS)
+#                      -> its section of bench/RESULTS.md and bench/results/partition.json
+#   make bench         the three benchmarks
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench
+.PHONY: venv demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,4 +81,7 @@ bench-fetch: stack
 bench-io: stack
 	$(BIN)/python -m bench.io_bench
 
-bench: bench-fetch bench-io
+bench-partition: stack
+	$(BIN)/python -m bench.partition_bench
+
+bench: bench-fetch bench-io bench-partition

@@ -55,7 +55,7 @@ class EngineSettings:
     backoff_s / backoff_max_s: jittered exponential backoff between attempts.
     """
 
-    max_in_flight: int = 200
+    max_in_flight: int = 100
     timeout_s: float = 30.0
     max_attempts: int = 6
     max_throttled_attempts: int = 30

@@ -115,7 +115,7 @@ class GovernorSettings:
     pause_s: float = 0.25
     throttle_decrease: float = 0.15
     probe_increase: float = 0.05
-    max_debt_s: float = 1.0
+    max_debt_s: float = 0.25
     memory_s: float = 3600.0
 
 

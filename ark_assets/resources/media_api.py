@@ -45,7 +45,7 @@ class MediaApiResource(ConfigurableResource):
     jrtt_app_secret: str = _DEFAULT_APPS[Media.JRTT][1]
     wx_app_id: str = _DEFAULT_APPS[Media.WX][0]
     wx_app_secret: str = _DEFAULT_APPS[Media.WX][1]
-    max_in_flight: int = 200
+    max_in_flight: int = 100
     initial_rate: float = 100.0
     timeout_s: float = 30.0
     log_sample_rate: float = 0.01
@@ -73,5 +73,5 @@ def media_api_resource_from_env() -> MediaApiResource:
         fields[f"{media}_base_url"] = env_str(f"ARK_{upper}_BASE_URL", f"{SIMULATOR_URL}/{media}")
         fields[f"{media}_app_id"] = env_str(f"ARK_{upper}_APP_ID", _DEFAULT_APPS[media][0])
         fields[f"{media}_app_secret"] = env_str(f"ARK_{upper}_APP_SECRET", _DEFAULT_APPS[media][1])
-    fields["max_in_flight"] = env_int("ARK_FETCH_MAX_IN_FLIGHT", 200)
+    fields["max_in_flight"] = env_int("ARK_FETCH_MAX_IN_FLIGHT", 100)
     return MediaApiResource(**fields)
