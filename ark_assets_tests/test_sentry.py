@@ -95,7 +95,7 @@ def test_failure_is_tagged_and_scrubbed_of_every_secret(sink: SentrySink, token:
                 agent_id=1050262,
                 data_date="2020-05-10",
                 run_id="run-1",
-                extra={"token": token, "url": f"https://api.e.qq.com/v1.1/funds/get?access_token={token}"},
+                extra={"token": token, "url": f"https://media.invalid/v1.1/funds/get?access_token={token}"},
             )
         assert not sentry_sdk.get_client().should_send_default_pii()
     [event] = sink.wait_for(1)
@@ -124,7 +124,7 @@ def test_failure_is_tagged_and_scrubbed_of_every_secret(sink: SentrySink, token:
     }
     assert {key: event["extra"][key] for key in ("token", "url")} == {  # the SDK adds sys.argv
         "token": REDACTED,
-        "url": f"https://api.e.qq.com/v1.1/funds/get?access_token={REDACTED}",
+        "url": f"https://media.invalid/v1.1/funds/get?access_token={REDACTED}",
     }
     assert any(
         crumb.get("message") == f"GET funds/get?access_token={REDACTED}&account_id=1"

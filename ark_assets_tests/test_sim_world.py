@@ -91,7 +91,7 @@ def test_overrides_deep_merge() -> None:
     ("overrides", "message"),
     [
         ({"host": "0.0.0.0"}, "loopback"),  # never listen beyond this machine  # noqa: S104
-        ({"host": "10.0.0.39"}, "loopback"),
+        ({"host": "10.0.0.39"}, "loopback"),  # the seed's executor address: refused, never contacted
         ({"prot": 1}, "prot"),  # a misspelt knob fails loudly
         ({"profile": "huge"}, "huge"),
         ({"media": {"gdt": {"quota": {"endpoints": {"fund/get": {"per_minute": 1}}}}}}, "fund/get"),

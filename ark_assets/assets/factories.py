@@ -195,13 +195,7 @@ def advertisers_asset(media: Media, declared: AccountList) -> AssetsDefinition:
                 replaced_agents=replaced,
                 merge=bool(config.agents_list or summary.failed_agents),
             )
-            recorder.succeed(
-                requested=summary.requested,
-                succeeded=summary.succeeded,
-                failed=summary.failed,
-                records=summary.records,
-                message=f"{len(found)} accounts listed",
-            )
+            _succeeded(recorder, summary, f"{len(found)} accounts listed")
         except Exception as exc:
             recorder.fail(exc)
             raise
@@ -340,13 +334,7 @@ def dataset_asset(
                 # Failed accounts keep the rows an earlier run stored: the IO manager only replaces
                 # (and prunes) rows of accounts that this run actually fetched.
                 spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
-            recorder.succeed(
-                requested=summary.requested,
-                succeeded=summary.succeeded,
-                failed=summary.failed,
-                records=summary.records,
-                message=f"{summary.rows} rows",
-            )
+            _succeeded(recorder, summary, f"{summary.rows} rows")
         except Exception as exc:
             recorder.fail(exc)
             raise
@@ -399,6 +387,16 @@ def _recorder(
         sentry,
         agent_id=str(params["agent_id"]),
     ).start()
+
+
+def _succeeded(recorder: RunRecorder, summary: FetchSummary, message: str) -> None:
+    recorder.succeed(
+        requested=summary.requested,
+        succeeded=summary.succeeded,
+        failed=summary.failed,
+        records=summary.records,
+        message=message,
+    )
 
 
 def _empty(recorder: RunRecorder, what: str) -> None:

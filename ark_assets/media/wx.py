@@ -2,7 +2,7 @@
 
 WeChat accounts are read with gdt's conventions, codes and quota headers, with `account_id`
 naming the WeChat account; the agency lists its accounts with `wechat_advertiser/get`. Why this
-contract and not the legacy `api.weixin.qq.com/marketing` one: see docs/media/wx.md.
+contract and not the legacy WeChat marketing API: see docs/media/wx.md.
 """
 
 from __future__ import annotations
