@@ -24,6 +24,7 @@ A benchmark, not a test: a missed goal or a mismatch is reported, never hidden, 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -39,6 +40,8 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -73,11 +76,9 @@ QUOTA_PER_MINUTE = 6_000_000
 QUOTA_PER_SECOND = 100_000
 QUOTA_PER_DAY = 50_000_000
 GOAL_CPU_MS_PER_ACCOUNT = 2.0
-# Sources in flight per run. The shipped default is 200, but the engine's redis.asyncio client keeps
-# redis-py's default pool of 100 connections and raises MaxConnectionsError (it does not wait) when
-# more governor calls run at once, which fails every step with more than ~100 sources (measured
-# 2026-11-27: 13 of 24 steps). 100 is the largest setting that runs; see the notes in RESULTS.md.
-MAX_IN_FLIGHT = 100
+# Sources in flight: by default the shipped MediaApiResource default (100 since beb52e7; before
+# 7328bf7 the engine's Redis pool was redis-py's default of 100 connections and 200 in flight failed
+# 13 of 24 steps with MaxConnectionsError). The value used is read back from the run.
 # Share of successful responses written to the MySQL request/response logs. 0, not the shipped 0.01:
 # a sampled jrtt `advertiser/info` call (a batch of up to 100 ids) is logged with the ids joined into
 # `account_id VARCHAR(64)`, MariaDB refuses it (DataError 1406) and the whole step fails, and with the
@@ -94,6 +95,8 @@ ACCOUNT_LISTS = {  # the assets whose `accounts_listed` are a media's accounts
 VERDICT = {True: "met", False: "MISSED", None: "NOT ASSESSABLE, the run failed"}
 VERDICT_MD = {True: "met", False: "**missed**", None: "**not assessable: the run failed**"}
 QUIET_WAIT_S = 1200
+LOCK_FILE = Path(tempfile.gettempdir()) / "ark-bench-partition.lock"
+LEFTOVERS = re.compile(r"benchp[0-9a-f]{8}_")  # this bench's table and topic prefixes, and no one else's
 OTHER_BENCHES = ("bench.fetch_bench", "bench.io_bench", "bench.clients.")
 
 
@@ -193,34 +196,49 @@ def drop_databases() -> None:
         conn.close()
 
 
-def remove_hbase_tables(prefix: str) -> list[str]:
-    """Every HBase table of this run (named `{prefix}_...`)."""
+def remove_hbase_tables(names: re.Pattern[str]) -> list[str]:
+    """Drop the HBase tables whose names start with `names` (this run's, or leftovers of earlier runs)."""
     from ark_assets.resources.hbase import HBaseResource
 
-    hbase = HBaseResource(table_prefix=prefix)
+    hbase = HBaseResource()  # no prefix: the names are full names
     try:
         with hbase.connection() as conn:
-            ours = [t.decode() for t in conn.tables() if t.decode().startswith(f"{prefix}_")]
+            ours = [t.decode() for t in conn.tables() if names.match(t.decode())]
         for name in ours:
-            hbase.delete_table(name[len(prefix) + 1 :])
+            hbase.delete_table(name)
         return ours
     finally:
         hbase.close()
 
 
-def remove_kafka_topics(prefix: str) -> list[str]:
-    """The run's `{prefix}{media}_api_log` topics (best effort: a leftover topic costs nothing)."""
+def remove_kafka_topics(names: re.Pattern[str]) -> list[str]:
+    """Delete the Kafka topics whose names start with `names` (best effort: a leftover costs little)."""
     from kafka import KafkaAdminClient
 
     bootstrap = os.environ.get("ARK_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     try:
-        ours = [t for t in admin.list_topics() if t.startswith(prefix)]
+        ours = [t for t in admin.list_topics() if names.match(t)]
         if ours:
             admin.delete_topics(ours, timeout_ms=10_000)
         return ours
     finally:
         admin.close()
+
+
+def sweep_leftovers() -> None:
+    """Tables and topics an earlier run could not drop (the stack went away, the run was killed).
+
+    Only `benchp{8 hex}_` names, which no one but this bench makes, and only under the lock, so no
+    other partition bench is using them."""
+    for what, sweep in (("HBase tables", remove_hbase_tables), ("Kafka topics", remove_kafka_topics)):
+        try:
+            gone = sweep(LEFTOVERS)
+        except Exception as exc:  # the run itself will say what is unreachable
+            click.echo(f"could not look for leftover {what}: {exc}", err=True)
+            continue
+        if gone:
+            click.echo(f"dropped {len(gone)} leftover {what} of earlier runs: {', '.join(gone[:5])} ...")
 
 
 def count_tables(prefix: str, tables: list[str], day: date) -> dict[str, int | None]:
@@ -291,21 +309,31 @@ def measure_run(cmd: list[str], workdir: Path, sim: psutil.Process) -> dict:
 # ----- the numbers
 
 
-def summarize(
-    child: dict, measured: dict, expected: dict, stored: dict[str, int | None], prefix: str
+def _per(cpu_s: float | None, n: int | None, digits: int) -> float | None:
+    """Milliseconds of CPU per unit."""
+    return round(1000 * cpu_s / n, digits) if cpu_s is not None and n else None
+
+
+def build_result(
+    *,
+    child: dict,
+    measured: dict,
+    expected: dict,
+    stored: dict[str, int | None],
+    prefix: str,
+    counters: dict,
 ) -> dict:
+    """The numbers of one run, as bench/results/partition.json holds them (and RESULTS.md shows them)."""
     assets = child.get("assets", {})
     md = {name: a.get("metadata", {}) for name, a in assets.items()}
     accounts = {
         media: sum(int(md.get(name, {}).get("accounts_listed") or 0) for name in names)
         for media, names in ACCOUNT_LISTS.items()
     }
-    total_accounts = sum(accounts.values())
+    total = sum(accounts.values())
     written: dict[str, int] = {}
     for meta in md.values():
-        table = str(meta.get("table", ""))
-        if table.startswith(f"{prefix}_"):
-            table = table[len(prefix) + 1 :]
+        table = _short(str(meta.get("table", "")), prefix)
         if table:
             written[table] = written.get(table, 0) + int(meta.get("rows_written") or 0)
     tables = sorted(set(expected["tables"]) | set(written))
@@ -319,12 +347,29 @@ def summarize(
     sources = sum(int(m["accounts_requested"]) for m in fetches)
     requests = sum(int(m.get("requests") or 0) for m in fetches)
     cpu = measured["cpu_s"]
-    checks_failed = [n for n, a in assets.items() if "check" in a and not a["check"]["passed"]]
-    missing = [n for n in child.get("assets_planned", []) if n not in assets]
+    failures = {
+        "accounts_failed": sum(int(m.get("accounts_failed") or 0) for m in fetches),
+        "steps_failed": child.get("failures", []),
+        "checks_failed": [n for n, a in assets.items() if "check" in a and not a["check"]["passed"]],
+        "assets_not_materialized": [n for n in child.get("assets_planned", []) if n not in assets],
+    }
+    clean = measured["status"] == 0 and bool(child.get("success")) and not mismatches
+    per_account = _per(cpu, total, 3)
+    # A run that failed did less work per account: its CPU per account says nothing about the goal.
+    goal_met = None if not clean or per_account is None else per_account <= GOAL_CPU_MS_PER_ACCOUNT
     return {
+        "wall_s": round(measured["wall_s"], 2),
+        "cpu_s": round(cpu, 2),
+        "user_s": round(measured["user_s"], 2),
+        "sys_s": round(measured["sys_s"], 2),
+        "cpu_ms_per_account": per_account,
+        "cpu_ms_per_source": _per(cpu, sources, 4),
+        "cpu_ms_per_request": _per(cpu, requests, 4),
+        "goal_cpu_ms_per_account": GOAL_CPU_MS_PER_ACCOUNT,
+        "goal_met": goal_met,
+        "peak_rss_mb": round(measured["peak_rss_mb"], 1),
         "accounts": accounts,
         "accounts_expected": expected["accounts"],
-        "accounts_total": total_accounts,
         "sources": sources,
         "requests": requests,
         "rows": rows,
@@ -333,32 +378,42 @@ def summarize(
         "throttles": sum(int(m.get("throttles") or 0) for m in fetches),
         "retries": sum(int(m.get("retries") or 0) for m in fetches),
         "token_refreshes": sum(int(m.get("token_refreshes") or 0) for m in fetches),
-        "failures": {
-            "accounts_failed": sum(int(m.get("accounts_failed") or 0) for m in fetches),
-            "steps_failed": child.get("failures", []),
-            "checks_failed": checks_failed,
-            "assets_not_materialized": missing,
+        "failures": failures,
+        "exit_status": measured["status"],
+        "run_success": bool(child.get("success")),
+        "startup": {"wall_s": child.get("startup_wall_s"), "cpu_s": child.get("startup_cpu_s")},
+        "materialize": {
+            "wall_s": child.get("run_wall_s"),
+            "cpu_s": child.get("run_cpu_s"),
+            "cpu_ms_per_account": _per(child.get("run_cpu_s"), total, 3),
         },
-        "cpu_ms_per_account": 1000 * cpu / total_accounts if total_accounts else None,
-        "cpu_ms_per_source": 1000 * cpu / sources if sources else None,
-        "cpu_ms_per_request": 1000 * cpu / requests if requests else None,
-        "run_cpu_ms_per_account": 1000 * child["run_cpu_s"] / total_accounts if total_accounts else None,
+        "simulator": {
+            "cpu_s": round(measured["sim_cpu_s"], 2),
+            "rss_mb": round(measured["sim_rss_mb"], 1),
+            "served": sum(sum(v.values()) for v in counters.get("requests", {}).values()),
+            "throttles": sum(counters.get("throttles", {}).values()),
+        },
+        "machine_busy_cpu_s": round(measured["machine_busy_cpu_s"], 1),
+        "assets": per_asset(child, expected, stored, prefix),
     }
+
+
+def _short(table: str, prefix: str) -> str:
+    """A table's name without the run's prefix (as `ark-sim truth` names it)."""
+    return table[len(prefix) + 1 :] if table.startswith(f"{prefix}_") else table
 
 
 def per_asset(child: dict, expected: dict, stored: dict[str, int | None], prefix: str) -> list[dict]:
-    out = []
+    """One row per planned asset, in the order the steps started (steps that did not run last)."""
     steps = child.get("steps", {})
-    started = {
-        name: steps.get(name.replace("/", "__"), {}).get("started", float("inf"))
-        for name in child.get("assets_planned", [])
-    }
-    for name in sorted(child.get("assets_planned", []), key=lambda n: (started[n], n)):
+    planned = child.get("assets_planned", [])
+    started = {n: steps.get(n.replace("/", "__"), {}).get("started", float("inf")) for n in planned}
+    out = []
+    for name in sorted(planned, key=lambda n: (started[n], n)):
         entry = child.get("assets", {}).get(name, {})
         meta = entry.get("metadata", {})
-        step = child.get("steps", {}).get(entry.get("step") or name.replace("/", "__"), {})
-        table = str(meta.get("table", ""))
-        short = table[len(prefix) + 1 :] if table.startswith(f"{prefix}_") else table
+        step = steps.get(entry.get("step") or name.replace("/", "__"), {})
+        short = _short(str(meta.get("table", "")), prefix)
         out.append(
             {
                 "asset": name,
@@ -388,12 +443,12 @@ def _n(value: Any, fmt: str = ",") -> str:
     return "-" if value is None or value == "" else format(value, fmt)
 
 
-def render(result: dict) -> str:
-    s, m, child = result["summary"], result["measured"], result["child"]
-    planned = child.get("assets_planned", [])
-    goal_met = result["goal_met"]
-    verdict = VERDICT_MD[goal_met]
-    ok = goal_met is not None
+def render(r: dict) -> str:
+    """Our RESULTS.md section, from the numbers alone (bench/results/partition.json)."""
+    verdict = VERDICT_MD[r["goal_met"]]
+    total = sum(r["accounts"].values())
+    start, run = r["startup"], r["materialize"]
+    sim, f = r["simulator"], r["failures"]
     lines = [
         START_MARK,
         "# Partition benchmark: one seed-sized partition, every media, in one process",
@@ -402,48 +457,49 @@ def render(result: dict) -> str:
         "and IO benchmarks'). Reproduce with:",
         "",
         "```bash",
-        result["command"],
+        r["command"],
         "```",
         "",
-        f"Run {result['when']} on {result['cpus']} CPU ({result['cpu']}), Python {result['python']}, "
-        f"Dagster {result['dagster']}, against the local stack (Redis, MariaDB, HBase, Kafka on loopback) "
-        f"and `ark-sim serve --profile seed` in a process of its own: latency 0, no faults, quotas far "
-        f"above the run's needs ({QUOTA_PER_MINUTE:,}/min gdt and wx, {QUOTA_PER_SECOND:,}/s jrtt), "
-        f"bench-only apps with a cold rate governor (starts at 100 calls/s per endpoint and climbs). "
-        f"Partition `{result['partition_key']}`: `dagster.materialize` of all {len(planned)} "
-        f"assets (in-process executor, ephemeral instance), `max_in_flight` {result['max_in_flight']}, "
-        f"`log_sample_rate` {result['log_sample_rate']}; HBase tables and Kafka topics under a prefix of "
-        "this run, dropped afterwards.",
+        f"Run {r['when']} on {r['machine']}, Python {r['python']}, Dagster {r['dagster']}, against the "
+        "local stack (Redis, MariaDB, HBase, Kafka on loopback) and `ark-sim serve --profile seed` in a "
+        f"process of its own: latency 0, no faults, quotas far above the run's needs "
+        f"({QUOTA_PER_MINUTE:,}/min gdt and wx, {QUOTA_PER_SECOND:,}/s jrtt), bench-only apps with a cold "
+        "rate governor (it starts at 100 calls/s per endpoint and climbs). "
+        f"Partition `{r['partition_key']}`: "
+        f"one `dagster.materialize` of all {len(r['assets'])} assets (in-process executor, ephemeral "
+        f"instance) in one process, `max_in_flight` {r['max_in_flight']}, `log_sample_rate` "
+        f"{r['log_sample_rate']} (shipped: 0.01; see the known issue below); HBase tables and "
+        "Kafka topics under a prefix of this run, dropped afterwards.",
         "",
         "| measure | value |",
         "|---|---:|",
-        f"| wall time of the run process (start-up to exit) | {m['wall_s']:.1f} s |",
-        f"| of which start-up (imports, definitions, instance) | {child.get('startup_wall_s', 0):.1f} s |",
-        f"| of which `materialize` | {child.get('run_wall_s', 0):.1f} s |",
-        f"| client CPU, user + sys (wait4) | {m['cpu_s']:.1f} s ({m['user_s']:.1f} + {m['sys_s']:.1f}) |",
-        f"| of which start-up / `materialize` | {child.get('startup_cpu_s', 0):.1f} s / "
-        f"{child.get('run_cpu_s', 0):.1f} s |",
-        f"| accounts (all media) | {s['accounts_total']:,} |",
-        f"| **CPU per account** | **{_n(s['cpu_ms_per_account'], '.2f')} ms** (goal <= "
-        f"{GOAL_CPU_MS_PER_ACCOUNT:g} ms: {verdict}) |",
-        f"| CPU per account, `materialize` only | {_n(s['run_cpu_ms_per_account'], '.2f')} ms |",
-        f"| sources (fetch units: agents, id batches, accounts x levels / time lines) | {s['sources']:,} |",
-        f"| CPU per source | {_n(s['cpu_ms_per_source'], '.3f')} ms |",
-        f"| HTTP requests (pages included) | {s['requests']:,} |",
-        f"| CPU per request | {_n(s['cpu_ms_per_request'], '.3f')} ms |",
-        f"| peak RSS of the run process (ru_maxrss) | {m['peak_rss_mb']:.0f} MB |",
-        f"| throttles / retries / token refreshes | {s['throttles']:,} / {s['retries']:,} / "
-        f"{s['token_refreshes']:,} |",
-        f"| failed accounts / failed steps / failed checks | {s['failures']['accounts_failed']:,} / "
-        f"{len(s['failures']['steps_failed'])} / {len(s['failures']['checks_failed'])} |",
-        f"| rows written (all tables) | {sum(v[0] or 0 for v in s['rows'].values()):,} |",
+        f"| wall time of the run process (start to exit) | {r['wall_s']:.1f} s |",
+        "| of which start-up (imports, definitions, instance) / `materialize` | "
+        f"{_n(start['wall_s'], '.1f')} s / {_n(run['wall_s'], '.1f')} s |",
+        f"| client CPU, user + sys (wait4) | {r['cpu_s']:.1f} s ({r['user_s']:.1f} + {r['sys_s']:.1f}) |",
+        f"| of which start-up / `materialize` | {_n(start['cpu_s'], '.1f')} s "
+        f"/ {_n(run['cpu_s'], '.1f')} s |",
+        f"| accounts (all media) | {total:,} |",
+        f"| **CPU per account** | **{_n(r['cpu_ms_per_account'], '.2f')} ms** (goal <= "
+        f"{r['goal_cpu_ms_per_account']:g} ms: {verdict}) |",
+        f"| CPU per account, `materialize` only | {_n(run['cpu_ms_per_account'], '.2f')} ms |",
+        f"| sources (agents, id batches, accounts x report levels / time lines) | {r['sources']:,} |",
+        f"| CPU per source | {_n(r['cpu_ms_per_source'], '.3f')} ms |",
+        f"| HTTP requests to the media (pages included) | {r['requests']:,} |",
+        f"| CPU per request | {_n(r['cpu_ms_per_request'], '.3f')} ms |",
+        f"| peak RSS of the run process (ru_maxrss) | {r['peak_rss_mb']:.0f} MB |",
+        f"| throttles / retries / token refreshes | {r['throttles']:,} / {r['retries']:,} / "
+        f"{r['token_refreshes']:,} |",
+        f"| failed accounts / failed steps / failed checks | {f['accounts_failed']:,} / "
+        f"{len(f['steps_failed'])} / {len(f['checks_failed'])} |",
+        f"| rows written (all tables) | {sum(v[0] or 0 for v in r['rows'].values()):,} |",
         f"| tables matching `ark-sim truth` (written = stored = expected) | "
-        f"{len(s['rows']) - len(s['mismatches'])} of {len(s['rows'])} |",
+        f"{len(r['rows']) - len(r['mismatches'])} of {len(r['rows'])} |",
         "",
-        "Not counted in the client's CPU, for scale: the simulator used "
-        f"{m['sim_cpu_s']:.1f} s of CPU over the run ({m['sim_rss_mb']:.0f} MB RSS at the end); the whole "
-        f"machine was busy for {m['machine_busy_cpu_s']:.1f} CPU-seconds of the {m['wall_s']:.0f} s x "
-        f"{result['cpus']} available (client + simulator + Redis, MariaDB, HBase, Kafka).",
+        f"Not in the client's CPU, for scale: the simulator served {sim['served']:,} requests "
+        f"({sim['throttles']:,} throttled) with {sim['cpu_s']:.1f} s of CPU ({sim['rss_mb']:.0f} MB RSS at "
+        f"the end); the machine was busy for {r['machine_busy_cpu_s']:.1f} CPU-seconds of the "
+        f"{r['wall_s']:.0f} s x {r['cpus']} CPUs (client + simulator + Redis, MariaDB, HBase, Kafka).",
         "",
         "Accounts per media (the advertiser assets' `accounts_listed` against `ark-sim truth`):",
         "",
@@ -451,50 +507,47 @@ def render(result: dict) -> str:
         "|---|---:|---:|",
     ]
     for media in ACCOUNT_LISTS:
-        lines.append(f"| {media} | {s['accounts'][media]:,} | {s['accounts_expected'].get(media, 0):,} |")
+        lines.append(f"| {media} | {r['accounts'][media]:,} | {r['accounts_expected'].get(media, 0):,} |")
     lines += [
         "",
-        "Per asset, in run order (steps that did not run last; accounts: agents for agent lists, "
-        "accounts listed for advertiser lists, accounts fetched otherwise; fetch s = the engine's "
-        "`seconds`, write s = the IO manager's; "
-        "step s = the step's wall time from its events; step CPU s = process CPU over the step, from a "
-        "0.2 s sampler):",
+        "Per asset, in run order (steps that did not run last). accounts: agents for agent lists, "
+        "accounts listed for advertiser lists, accounts fetched otherwise; fetch s: the engine's "
+        "`seconds`; write s: the IO manager's; step s: the step's wall time from its events; step CPU s: "
+        "process CPU over the step (a 0.2 s sampler):",
         "",
         "| asset | accounts | sources | requests | rows written | stored | truth | throttles | failed "
         "| fetch s | write s | step s | step CPU s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for a in result["assets"]:
+    for a in r["assets"]:
         mark = "" if a["written"] == a["stored"] == a["expected"] else " **≠**"
+        status = "" if a["status"] == "success" else f" ({a['status']})"
         lines.append(
-            f"| {a['asset']}{'' if a['status'] == 'success' else ' (' + a['status'] + ')'} "
-            f"| {_n(a['accounts'])} | {_n(a['sources'])} | {_n(a['requests'])} | {_n(a['written'])}{mark} "
-            f"| {_n(a['stored'])} | {_n(a['expected'])} | {_n(a['throttles'])} | {_n(a['failed'])} "
-            f"| {_n(a['fetch_s'], '.1f')} | {_n(a['write_s'], '.1f')} | {_n(a['step_s'], '.1f')} "
-            f"| {_n(a['step_cpu_s'], '.1f')} |"
+            f"| {a['asset']}{status} | {_n(a['accounts'])} | {_n(a['sources'])} | {_n(a['requests'])} "
+            f"| {_n(a['written'])}{mark} | {_n(a['stored'])} | {_n(a['expected'])} | {_n(a['throttles'])} "
+            f"| {_n(a['failed'])} | {_n(a['fetch_s'], '.1f')} | {_n(a['write_s'], '.1f')} "
+            f"| {_n(a['step_s'], '.1f')} | {_n(a['step_cpu_s'], '.1f')} |"
         )
     lines.append("")
-    if ok:
+    if r["goal_met"] is not None:
         lines.append("Every table holds exactly the rows `ark-sim truth` expects; no step or check failed.")
     else:
-        lines.append("**The run is not clean:**")
-        lines.append("")
-        if result["status"] != 0 or not child.get("success"):
-            lines.append(f"- the run process exited {result['status']}, run success {child.get('success')}")
-        for f in s["failures"]["steps_failed"]:
-            lines.append(f"- step `{f['step']}` failed: {f['message'][:300]}")
-        for name in s["failures"]["checks_failed"]:
-            lines.append(f"- completeness check of `{name}` failed")
-        for name in s["failures"]["assets_not_materialized"]:
-            lines.append(f"- `{name}` was not materialized")
-        for x in s["mismatches"]:
-            lines.append(
-                f"- `{x['table']}`: written {_n(x['written'])}, stored {_n(x['stored'])}, "
-                f"truth {_n(x['expected'])}"
-            )
-    notes = result.get("notes") or []
-    if notes:
-        lines += ["", *notes]
+        lines += ["**The run is not clean:**", ""]
+        if r["exit_status"] != 0 or not r["run_success"]:
+            lines.append(f"- the run process exited {r['exit_status']}, run success {r['run_success']}")
+        lines += [f"- step `{x['step']}` failed: {x['message'][:300]}" for x in f["steps_failed"]]
+        lines += [f"- completeness check of `{name}` failed" for name in f["checks_failed"]]
+        lines += [f"- `{name}` was not materialized" for name in f["assets_not_materialized"]]
+        lines += [
+            f"- `{x['table']}`: written {_n(x['written'])}, stored {_n(x['stored'])}, "
+            f"truth {_n(x['expected'])}"
+            for x in r["mismatches"]
+        ]
+    if r.get("notes"):
+        lines += ["", *r["notes"]]
+    notes = BENCH / "partition_notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     lines.append(END_MARK)
     return "\n".join(lines) + "\n"
 
@@ -535,6 +588,28 @@ def profile_top(path: Path, n: int = 30) -> str:
     stats.sort_stats("tottime").print_stats(n)
     stats.sort_stats("cumulative").print_stats(n)
     return out.getvalue()
+
+
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """One partition bench at a time on this machine: runs share the tenant, databases and apps."""
+    with LOCK_FILE.open("w") as lock:
+        deadline = time.monotonic() + QUIET_WAIT_S
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise click.ClickException(
+                        f"another partition bench holds {LOCK_FILE}; try later"
+                    ) from None
+                click.echo("waiting for another partition bench to finish", err=True)
+                time.sleep(30)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def wait_for_quiet() -> list[str]:
@@ -580,13 +655,18 @@ def other_benches() -> list[str]:
 @click.option("--tenant", default=TENANT, show_default=True, help="The bench tenant (its keys are removed).")
 @click.option("--date", "day", default=DAY, show_default=True, help="The partition's day (GMT+8).")
 @click.option(
-    "--max-in-flight", default=MAX_IN_FLIGHT, show_default=True, help="MediaApiResource.max_in_flight."
+    "--max-in-flight", type=int, help="MediaApiResource.max_in_flight (default: the resource's own default)."
 )
 @click.option(
     "--log-sample-rate", default=LOG_SAMPLE_RATE, show_default=True, help="MediaApiResource.log_sample_rate."
 )
 @click.option("--cprofile", is_flag=True, help="Profile the run (cProfile; slower) and print where CPU goes; "
               "implies --no-write.")  # fmt: skip
+@click.option(
+    "--render-from",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Re-render our RESULTS.md section from a partition.json instead of running.",
+)
 @click.option("--keep", is_flag=True, help="Keep the work directory (configs, logs, the run's JSON).")
 @click.option(
     "--no-write", is_flag=True, help="Print the numbers only; leave RESULTS.md and partition.json alone."
@@ -594,19 +674,40 @@ def other_benches() -> list[str]:
 def main(
     tenant: str,
     day: str,
-    max_in_flight: int,
+    max_in_flight: int | None,
     log_sample_rate: float,
     cprofile: bool,
+    render_from: Path | None,
     keep: bool,
     no_write: bool,
 ) -> None:
     """Materialize a seed-sized partition of every media; write bench/results/partition.json, RESULTS.md."""
+    if render_from is not None:
+        write_section(render(json.loads(render_from.read_text(encoding="utf-8"))))
+        click.echo(f"re-rendered the partition section of {RESULTS_MD} from {render_from}")
+        return
+    with exclusive():
+        bench(tenant, day, max_in_flight, log_sample_rate, cprofile=cprofile, keep=keep, no_write=no_write)
+
+
+def bench(
+    tenant: str,
+    day: str,
+    max_in_flight: int | None,
+    log_sample_rate: float,
+    *,
+    cprofile: bool,
+    keep: bool,
+    no_write: bool,
+) -> None:
+    """The whole benchmark (under the lock): set up, measure, count, clean up, write."""
     the_day = date.fromisoformat(day)
     args = [a for a in sys.argv[1:] if a != "--keep"]
     command = shlex.join([".venv/bin/python", "-m", "bench.partition_bench", *args])
     if not args:
         command = f"make bench-partition   # runs: {command} (after `make stack`)"
     busy = wait_for_quiet()
+    sweep_leftovers()
 
     workdir = Path(tempfile.mkdtemp(prefix="ark-bench-partition-"))
     unique = uuid.uuid4().hex[:8]
@@ -631,7 +732,8 @@ def main(
             cmd += ["--sim-url", sim.base, "--table-prefix", prefix, "--topic-prefix", topic_prefix]
             cmd += ["--spool-dir", str(workdir / "kafka-spool"), "--log-db", LOG_DB, "--eton-db", ETON_DB]
             cmd += [a for m, (i, s) in APPS.items() for a in ("--app", f"{m}:{i}:{s}")]
-            cmd += ["--max-in-flight", str(max_in_flight), "--log-sample-rate", str(log_sample_rate)]
+            cmd += ["--log-sample-rate", str(log_sample_rate)]
+            cmd += ["--max-in-flight", str(max_in_flight)] if max_in_flight is not None else []
             cmd += ["--out", str(out)]
             if cprofile:
                 cmd += ["--cprofile", str(workdir / "run.prof")]
@@ -661,8 +763,8 @@ def main(
             click.echo(f"counting the stored rows failed: {exc}", err=True)
     finally:
         for name, step in (
-            ("HBase tables", lambda: remove_hbase_tables(prefix)),
-            ("Kafka topics", lambda: remove_kafka_topics(topic_prefix)),
+            ("HBase tables", lambda: remove_hbase_tables(re.compile(re.escape(f"{prefix}_")))),
+            ("Kafka topics", lambda: remove_kafka_topics(re.compile(re.escape(topic_prefix)))),
             ("MySQL databases", drop_databases),
             ("Redis keys", lambda: remove_redis(tenant)),
         ):
@@ -676,105 +778,62 @@ def main(
         else:
             click.echo(f"work directory kept: {workdir}")
 
-    summary = summarize(child, measured, expected, stored, prefix)
-    served = sum(sum(v.values()) for v in counters.get("requests", {}).values())
-    sim_throttles = sum(counters.get("throttles", {}).values())
     import dagster
 
-    clean = measured["status"] == 0 and child.get("success") and not summary["mismatches"]
-    # A run that failed did less work per account: its CPU per account says nothing about the goal.
-    per_account = summary["cpu_ms_per_account"]
-    goal_met = None if not clean or per_account is None else per_account <= GOAL_CPU_MS_PER_ACCOUNT
+    numbers = build_result(
+        child=child, measured=measured, expected=expected, stored=stored, prefix=prefix, counters=counters
+    )
+    notes = []
+    if busy:
+        notes.append(f"**Another benchmark ran during this run** ({busy[0]}): the numbers are disturbed.")
+    if numbers["simulator"]["served"] != numbers["requests"]:
+        notes.append(
+            f"The simulator served {numbers['simulator']['served']:,} requests, the assets' metadata counts "
+            f"{numbers['requests']:,}."
+        )
+    if cleanup:
+        notes.append("Problems after the run (counting, clean-up): " + "; ".join(cleanup))
     result = {
         "command": command,
         "when": f"{when:%Y-%m-%d %H:%M} UTC",
         "date": day,
         "tenant": tenant,
         "partition_key": child.get("partition_key"),
-        "machine": f"{os.cpu_count()} CPU ({_cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB, "
-        f"{platform.system()} {platform.release()}",
+        "machine": f"{os.cpu_count()} CPU ({_cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
         "cpus": os.cpu_count(),
-        "cpu": _cpu_model(),
         "python": platform.python_version(),
         "dagster": dagster.__version__,
-        "max_in_flight": max_in_flight,
-        "log_sample_rate": log_sample_rate,
-        "status": measured["status"],
-        "measured": measured,
-        "child": child,
-        "summary": summary,
-        "assets": per_asset(child, expected, stored, prefix),
-        "goal_met": goal_met,
-        "simulator": {"served": served, "throttles": sim_throttles},
+        "max_in_flight": child.get("max_in_flight"),
+        "log_sample_rate": child.get("log_sample_rate"),
+        **numbers,
+        "notes": notes,
     }
-    notes = []
-    if busy:
-        notes.append(
-            f"Another benchmark was running during this run ({len(busy)} process(es)): numbers disturbed."
-        )
-    if served != summary["requests"]:
-        notes.append(
-            f"The simulator served {served:,} requests, the assets' metadata counts {summary['requests']:,} "
-            "(token refreshes and advertiser-list calls may be counted on one side only)."
-        )
-    if cleanup:
-        notes.append("Problems after the run (counting, clean-up): " + "; ".join(cleanup))
-    result["notes"] = notes
-    s = summary
+    r = result
     click.echo(
-        f"accounts {s['accounts']} (truth {s['accounts_expected']}), sources {s['sources']:,}, "
-        f"requests {s['requests']:,} (simulator served {served:,}, throttled {sim_throttles:,})"
+        f"accounts {r['accounts']} (truth {r['accounts_expected']}), sources {r['sources']:,}, requests "
+        f"{r['requests']:,} (simulator served {r['simulator']['served']:,}, "
+        f"throttled {r['simulator']['throttles']:,})"
     )
     click.echo(
-        f"CPU per account {_n(s['cpu_ms_per_account'], '.2f')} ms (goal <= {GOAL_CPU_MS_PER_ACCOUNT:g} ms: "
-        f"{VERDICT[goal_met]}), per source {_n(s['cpu_ms_per_source'], '.3f')} ms; simulator "
-        f"CPU {measured['sim_cpu_s']:.1f} s"
+        f"CPU per account {_n(r['cpu_ms_per_account'], '.2f')} ms (goal <= {GOAL_CPU_MS_PER_ACCOUNT:g} ms: "
+        f"{VERDICT[r['goal_met']]}), per source {_n(r['cpu_ms_per_source'], '.3f')} ms; simulator "
+        f"CPU {r['simulator']['cpu_s']:.1f} s"
     )
-    for x in s["mismatches"]:
+    for x in r["mismatches"]:
         click.echo(
             f"MISMATCH {x['table']}: written {x['written']}, stored {x['stored']}, truth {x['expected']}"
         )
-    for f in s["failures"]["steps_failed"]:
-        click.echo(f"FAILED step {f['step']}: {f['message'][:300]}")
+    for x in r["failures"]["steps_failed"]:
+        click.echo(f"FAILED step {x['step']}: {x['message'][:300]}")
     if cprofile:
         click.echo(profile_text)
         click.echo("(--cprofile: numbers inflated by the profiler; nothing written)")
         return
     if not no_write:
-        public = {
-            "command": command,
-            "date": day,
-            "tenant": tenant,
-            "machine": result["machine"],
-            "wall_s": round(measured["wall_s"], 2),
-            "cpu_s": round(measured["cpu_s"], 2),
-            "cpu_ms_per_account": _round(s["cpu_ms_per_account"], 3),
-            "cpu_ms_per_source": _round(s["cpu_ms_per_source"], 4),
-            "goal_cpu_ms_per_account": GOAL_CPU_MS_PER_ACCOUNT,
-            "goal_met": goal_met,
-            "peak_rss_mb": round(measured["peak_rss_mb"], 1),
-            "accounts": s["accounts"],
-            "sources": s["sources"],
-            "requests": s["requests"],
-            "rows": s["rows"],
-            "rows_stored": s["rows_stored"],
-            "throttles": s["throttles"],
-            "failures": s["failures"],
-            "run_success": child.get("success"),
-            "startup": {"wall_s": child.get("startup_wall_s"), "cpu_s": child.get("startup_cpu_s")},
-            "materialize": {"wall_s": child.get("run_wall_s"), "cpu_s": child.get("run_cpu_s")},
-            "simulator": {"cpu_s": round(measured["sim_cpu_s"], 2), **result["simulator"]},
-            "machine_busy_cpu_s": round(measured["machine_busy_cpu_s"], 1),
-            "assets": result["assets"],
-        }
         RESULTS_JSON.parent.mkdir(exist_ok=True)
-        RESULTS_JSON.write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
+        RESULTS_JSON.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_section(render(result))
         click.echo(f"wrote {RESULTS_JSON} and the partition section of {RESULTS_MD}")
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 if __name__ == "__main__":

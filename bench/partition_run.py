@@ -89,7 +89,7 @@ def run(
     log_db: str,
     eton_db: str,
     apps: dict[str, tuple[str, str]],
-    max_in_flight: int,
+    max_in_flight: int | None,
     log_sample_rate: float,
 ) -> dict:
     from dagster import DagsterEventType, DagsterInstance, materialize
@@ -120,7 +120,9 @@ def run(
         "kafka_log": KafkaLogResource(topic_prefix=topic_prefix, spool_dir=spool_dir),
         "sentry": SentryResource(),  # no DSN: off
         "media_api": MediaApiResource(
-            **media_fields, max_in_flight=max_in_flight, log_sample_rate=log_sample_rate
+            **media_fields,
+            **({"max_in_flight": max_in_flight} if max_in_flight is not None else {}),
+            log_sample_rate=log_sample_rate,
         ),
     }
     assets = build_assets()
@@ -176,8 +178,11 @@ def run(
         }
     failures = [{"step": e.step_key, "message": _root_cause(e)} for e in result.get_step_failure_events()]
     planned = sorted(k.to_user_string() for a in assets for k in a.keys)
+    media_api = resources["media_api"]
     return {
         "success": result.success,
+        "max_in_flight": media_api.max_in_flight,
+        "log_sample_rate": media_api.log_sample_rate,
         "run_id": result.run_id,
         "partition_key": key,
         "assets_planned": planned,
@@ -201,7 +206,7 @@ def run(
 @click.option("--log-db", required=True, help="MySQL database for the run/request/response logs.")
 @click.option("--eton-db", required=True, help="MySQL database holding the seeded tenant and agents.")
 @click.option("--app", "apps", multiple=True, required=True, help="MEDIA:APP_ID:SECRET, once per media.")
-@click.option("--max-in-flight", default=200, show_default=True)
+@click.option("--max-in-flight", type=int, help="Default: MediaApiResource's own.")
 @click.option("--log-sample-rate", default=0.0, show_default=True)
 @click.option(
     "--cprofile", type=click.Path(dir_okay=False), help="Also write cProfile stats of the run here."
@@ -217,7 +222,7 @@ def main(
     log_db: str,
     eton_db: str,
     apps: tuple[str, ...],
-    max_in_flight: int,
+    max_in_flight: int | None,
     log_sample_rate: float,
     cprofile: str | None,
     out: str,

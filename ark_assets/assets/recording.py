@@ -8,6 +8,7 @@ sampled); Sentry for failures and alerts (an empty source list, a spent daily qu
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from ark_assets.resources.job_events import JobLogEvent, LogType
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.mysql import MySQLResource, RequestLog, ResponseLog, RunStatus
 from ark_assets.resources.sentry import SentryResource
+
+logger = logging.getLogger(__name__)
 
 _LOG_BATCH = 500
 _THROTTLE_EVENT_EVERY = 100  # one Kafka THROTTLE event per this many throttle answers
@@ -140,7 +143,11 @@ class LoggingObserver:
         if event.kind == "ok" and self._random.random() >= self.sample_rate:
             return
         now = datetime.now()
-        target = ",".join(event.target) if isinstance(event.target, tuple) else event.target
+        # a batch of ids (jrtt advertiser/info, up to 100) is logged as its first id and its size:
+        # the log column holds one account id (VARCHAR(64))
+        target = (
+            f"{event.target[0]}+{len(event.target) - 1}" if isinstance(event.target, tuple) else event.target
+        )
         self._requests.append(
             RequestLog(
                 self.recorder.run_id,
@@ -176,9 +183,13 @@ class LoggingObserver:
         self.recorder.alert(message)
 
     def flush(self) -> None:
-        if self._requests:
-            self.recorder.mysql.log_requests(self._requests)
-            self.recorder.mysql.log_responses(self._responses)
+        """Write the buffered logs; a failing log write is reported, never fails the data step."""
+        try:
+            if self._requests:
+                self.recorder.mysql.log_requests(self._requests)
+                self.recorder.mysql.log_responses(self._responses)
+        except Exception as exc:  # the data matters more than its request log
+            logger.warning("could not write %d request/response log rows: %s", len(self._requests), exc)
         self._requests, self._responses = [], []
 
     @property
