@@ -9,7 +9,10 @@ per day; each run fetches all of a tenant's agents and accounts for one media in
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dagster import (
     DailyPartitionsDefinition,
@@ -20,6 +23,9 @@ from dagster import (
 
 GMT8 = "Asia/Shanghai"
 START_DATE = "2024-01-01"
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TENANT = re.compile(r"[A-Za-z0-9]+")
 
 daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8)
 tenant_partitions = DynamicPartitionsDefinition(name="tenants")
@@ -32,8 +38,54 @@ def partition_key(day: date | str, tenant: str) -> MultiPartitionKey:
 
 
 def split_key(key: str | MultiPartitionKey) -> tuple[date, str]:
-    """(day, tenant) of a partition key, whether Dagster handed it over as a str or a MultiPartitionKey."""
-    if not isinstance(key, MultiPartitionKey):
-        key = date_tenant_partitions.get_partition_key_from_str(key)
-    dims = key.keys_by_dimension
-    return date.fromisoformat(dims["date"]), dims["tenant"]
+    """(day, tenant) of a partition key, whether Dagster handed it over as a str or a MultiPartitionKey.
+
+    A key that is not `YYYY-MM-DD|TENANT` raises a ValueError naming it and the expected form.
+    """
+    if isinstance(key, MultiPartitionKey):
+        dims = key.keys_by_dimension
+        text, day_text, tenant = str(key), dims.get("date", ""), dims.get("tenant", "")
+    else:
+        text = str(key)
+        day_text, _, tenant = text.partition("|")
+    try:
+        day = date.fromisoformat(day_text) if _DAY.fullmatch(day_text) else None
+    except ValueError:
+        day = None
+    if day is None or not _TENANT.fullmatch(tenant):
+        raise ValueError(
+            f"partition key {text!r} is not a (date, tenant) key: expected 'YYYY-MM-DD|TENANT' with a "
+            f"calendar day and a tenant alias of letters and digits, e.g. '2024-05-19|T100117'"
+        )
+    return day, tenant
+
+
+def check_partition_key(
+    key: str | MultiPartitionKey, *, tenants: Iterable[str] | None = None, now: datetime | None = None
+) -> tuple[date, str]:
+    """(day, tenant) of a key a person typed, or a ValueError saying what is wrong with it and why.
+
+    Dagster refuses such keys too ("Could not find a partition"), but without the reason: the day
+    must lie between START_DATE and yesterday in GMT+8 (today's data is not final; the media
+    answer no future days), and the tenant must be one the `tenants` partitions hold (the
+    `tenants_and_agents_sync` sensor adds every active `eton` tenant).
+    """
+    day, tenant = split_key(key)
+    start = date.fromisoformat(START_DATE)
+    yesterday = (now or datetime.now(ZoneInfo(GMT8))).astimezone(ZoneInfo(GMT8)).date() - timedelta(days=1)
+    if day < start:
+        raise ValueError(
+            f"partition key {str(key)!r}: {day} is before the first partition day {START_DATE}; "
+            f"expected a day from {START_DATE} to {yesterday}"
+        )
+    if day > yesterday:
+        raise ValueError(
+            f"partition key {str(key)!r}: {day} is in the future or today (GMT+8); expected a day "
+            f"from {START_DATE} to {yesterday}: a day's data is fetched once it is over"
+        )
+    if tenants is not None and tenant not in set(tenants):
+        raise ValueError(
+            f"partition key {str(key)!r}: tenant {tenant!r} is not a tenant partition; expected an "
+            f"active tenant of eton.tenant (the tenants_and_agents_sync sensor adds them)"
+        )
+    return day, tenant

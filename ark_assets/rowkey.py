@@ -134,5 +134,5 @@ def salted_date_ranges(day: date) -> list[tuple[bytes, bytes]]:
 
 
 def _check(value: object, pattern: re.Pattern[str], name: str, expected: str) -> None:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ValueError(f"row key part {name}={value!r} is invalid: expected {expected}")

@@ -13,132 +13,34 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import pymysql
 import pytest
 import redis
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, materialize
 
-from ark_assets.assets.checks import build_checks, comparison_check
-from ark_assets.definitions import DECLARATIONS, build_assets, defs
-from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.assets.checks import comparison_check
+from ark_assets.definitions import defs
 from ark_assets.io.tables import table_name
 from ark_assets.media import Media
 from ark_assets.partitions import partition_key
-from ark_assets.resources.hbase import HBaseResource
-from ark_assets.resources.kafka_log import KafkaLogResource, consume_events
-from ark_assets.resources.media_api import MediaApiResource
-from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.kafka_log import consume_events
 from ark_assets.resources.redis_keys import AgentTier, accounts_key
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.resources.sentry import SentryResource, close_sdk
-from ark_assets.sim.seed import seed_tenant
-from ark_assets.sim.server import RunningSimulator, running_simulator
 from ark_assets.sim.truth import truth
-from ark_assets.sim.truth_tables import register_platform_tables
-from ark_assets_tests.sentry_sink import SentrySink
-
-DAY = date(2026, 11, 25)
-ASSETS = build_assets()
-CHECKS = build_checks(ASSETS, compare_prefix="")
-
+from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
 
 # ##### FIXTURES
 
 
-@dataclass
-class Platform:
-    sim: RunningSimulator
-    tenant: str
-    resources: dict[str, Any]
-    instance: DagsterInstance
-    hbase: HBaseResource
-    mysql: MySQLResource
-    topic_prefix: str
-    sink: SentrySink
-    first: Any = None
-
-    def run(self, selection: list[str] | None = None, config: dict | None = None, tenant: str | None = None):
-        keys = [AssetKey(s.split("/")) for s in selection] if selection else None
-        run_config = {"ops": {_op_name(k): {"config": config} for k in keys}} if config and keys else None
-        return materialize(
-            [*ASSETS, *CHECKS],
-            selection=keys,
-            partition_key=str(partition_key(DAY, tenant or self.tenant)),
-            resources=self.resources,
-            instance=self.instance,
-            run_config=run_config,
-            raise_on_error=False,
-        )
-
-    def rows(self, media: Media, dataset: str) -> int:
-        return self.hbase.count_date(table_name(media, dataset), DAY)
-
-
-def _op_name(key: AssetKey) -> str:
-    return "__".join(key.path)
-
-
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
-    register_platform_tables()
-    unique = secrets.token_hex(4)
-    tenant = f"T6{secrets.randbelow(10**9):09d}"
-    mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
-    hbase = HBaseResource(table_prefix=f"t{unique}")
-    with running_simulator(clock={"today": "2026-11-26"}) as sim, SentrySink() as sink:
-        seed_tenant(sim.world, tenant, DAY, redis=RedisResource(), mysql=mysql)
-        resources = {
-            "io_manager": HBaseIOManager(hbase=hbase),
-            "redis": RedisResource(),
-            "mysql": mysql,
-            "hbase": hbase,
-            "kafka_log": KafkaLogResource(
-                topic_prefix=f"t{unique}_", spool_dir=f"/tmp/ark-test-spool-{unique}"
-            ),
-            "sentry": SentryResource(dsn=sink.dsn),
-            "media_api": MediaApiResource(
-                **{f"{m}_base_url": sim.url(m) for m in ("gdt", "jrtt", "wx")}, max_in_flight=32
-            ),
-        }
-        instance = DagsterInstance.ephemeral()
-        instance.add_dynamic_partitions("tenants", [tenant])
-        platform = Platform(sim, tenant, resources, instance, hbase, mysql, f"t{unique}_", sink)
-        first = platform.run()
-        assert first.success, [e.message for e in first.all_events if e.event_type_value == "STEP_FAILURE"]
-        platform.first = first
+    with running_platform() as platform:
         yield platform
-        close_sdk(timeout_s=1)  # the SDK is process-global: leave it off for other tests
-    for media, declared in DECLARATIONS.items():
-        for name in [
-            *(a.dataset for a in declared.agent_lists),
-            *(a.dataset for a in declared.account_lists),
-            *(d.dataset for d in declared.datasets),
-        ]:
-            hbase.delete_table(table_name(media, name))
-    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
-    with conn.cursor() as cur:
-        for db in (mysql.log_database, mysql.eton_database):
-            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
-    conn.close()
-    raw = redis.Redis(db=2)
-    for key in raw.scan_iter(match=f"*_{tenant}*"):
-        raw.delete(key)
 
 
 def _tables(platform: Platform) -> dict[str, int]:
-    return {
-        table_name(media, name): platform.rows(media, name)
-        for media, declared in DECLARATIONS.items()
-        for name in [
-            *(a.dataset for a in declared.agent_lists),
-            *(a.dataset for a in declared.account_lists),
-            *(d.dataset for d in declared.datasets),
-        ]
-    }
+    return platform.tables()
 
 
 # ##### TESTS
@@ -260,8 +162,7 @@ def test_bad_slice_config_fails_clearly(platform: Platform, config: dict, messag
 
 
 def test_an_empty_source_list_is_an_alert_not_a_success(platform: Platform) -> None:
-    other = f"T5{secrets.randbelow(10**9):09d}"  # a tenant with no account lists at all
-    platform.instance.add_dynamic_partitions("tenants", [other])
+    other = platform.add_tenant(f"T5{secrets.randbelow(10**9):09d}", seed=False)  # no account lists at all
     result = platform.run(["wx/funds"], tenant=other)
     assert not result.success
     assert platform.sink.wait_for(1, timeout=10)
@@ -279,7 +180,7 @@ def test_failed_accounts_keep_their_stored_rows_and_fail_the_completeness_check(
         result = platform.run(["jrtt/funds"])
     finally:
         sim.reset(tokens=True)
-        seed_tenant(world, tenant, DAY, redis=RedisResource(), mysql=platform.mysql)
+        platform.reseed()
     assert result.success  # the run completes; the check carries the failure
     [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "completeness"]
     assert not check.passed

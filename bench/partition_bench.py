@@ -669,6 +669,11 @@ def other_benches() -> list[str]:
 )
 @click.option("--keep", is_flag=True, help="Keep the work directory (configs, logs, the run's JSON).")
 @click.option(
+    "--select",
+    multiple=True,
+    help="Only these assets (e.g. jrtt/funds; repeatable), to profile one; implies --no-write.",
+)
+@click.option(
     "--no-write", is_flag=True, help="Print the numbers only; leave RESULTS.md and partition.json alone."
 )
 def main(
@@ -679,6 +684,7 @@ def main(
     cprofile: bool,
     render_from: Path | None,
     keep: bool,
+    select: tuple[str, ...],
     no_write: bool,
 ) -> None:
     """Materialize a seed-sized partition of every media; write bench/results/partition.json, RESULTS.md."""
@@ -687,7 +693,16 @@ def main(
         click.echo(f"re-rendered the partition section of {RESULTS_MD} from {render_from}")
         return
     with exclusive():
-        bench(tenant, day, max_in_flight, log_sample_rate, cprofile=cprofile, keep=keep, no_write=no_write)
+        bench(
+            tenant,
+            day,
+            max_in_flight,
+            log_sample_rate,
+            cprofile=cprofile,
+            keep=keep,
+            select=select,
+            no_write=no_write or bool(select),
+        )
 
 
 def bench(
@@ -698,6 +713,7 @@ def bench(
     *,
     cprofile: bool,
     keep: bool,
+    select: tuple[str, ...],
     no_write: bool,
 ) -> None:
     """The whole benchmark (under the lock): set up, measure, count, clean up, write."""
@@ -737,6 +753,7 @@ def bench(
             cmd += ["--out", str(out)]
             if cprofile:
                 cmd += ["--cprofile", str(workdir / "run.prof")]
+            cmd += [a for s in select for a in ("--select", s)]
             busy = busy or wait_for_quiet()  # seeding took a while: look again just before measuring
             click.echo(f"materializing {day}|{tenant}, all media, in one process ...")
             measured = measure_run(cmd, workdir, sim_pid(sim.port))

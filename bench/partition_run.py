@@ -91,8 +91,9 @@ def run(
     apps: dict[str, tuple[str, str]],
     max_in_flight: int | None,
     log_sample_rate: float,
+    select: tuple[str, ...] = (),
 ) -> dict:
-    from dagster import DagsterEventType, DagsterInstance, materialize
+    from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
     from ark_assets.definitions import build_assets
     from ark_assets.io.hbase_io_manager import HBaseIOManager
@@ -133,7 +134,12 @@ def run(
 
     with CpuSampler() as sampler:
         result = materialize(
-            assets, partition_key=key, resources=resources, instance=instance, raise_on_error=False
+            assets,
+            selection=[AssetKey(s.split("/")) for s in select] or None,
+            partition_key=key,
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
         )
     run_wall, run_cpu = time.perf_counter() - ready_wall, time.process_time() - ready_cpu
 
@@ -211,6 +217,7 @@ def run(
 @click.option(
     "--cprofile", type=click.Path(dir_okay=False), help="Also write cProfile stats of the run here."
 )
+@click.option("--select", multiple=True, help="Only these assets (e.g. jrtt/funds; repeatable). Default: all.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where the result JSON goes.")
 def main(
     tenant: str,
@@ -225,6 +232,7 @@ def main(
     max_in_flight: int | None,
     log_sample_rate: float,
     cprofile: str | None,
+    select: tuple[str, ...],
     out: str,
 ) -> None:
     """Materialize one (day, tenant) partition of all 24 assets and write what happened to OUT."""
@@ -240,6 +248,7 @@ def main(
         "apps": {m: (i, s) for m, i, s in (a.split(":", 2) for a in apps)},
         "max_in_flight": max_in_flight,
         "log_sample_rate": log_sample_rate,
+        "select": select,
     }
     if cprofile:
         import cProfile

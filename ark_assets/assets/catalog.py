@@ -7,6 +7,7 @@ rows, which table (by the seed's names). Nothing here knows a particular media.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,49 @@ from ark_assets.io.rows import Row
 from ark_assets.resources.redis_keys import AgentTier
 
 DayParams = Callable[[date], Mapping[str, Any]]
+
+INT64_MAX = 2**63 - 1  # the media's ids are int64
+_ID_TEXT = re.compile(r"^[0-9]+$")
+_KIND_TEXT = re.compile(r"^[A-Za-z0-9_.\-]+$")  # what a row key's kind part may hold
+_MISSING = object()
+
+
+class BadRecord(ValueError):
+    """A record the media returned that cannot be stored as it is: the source fails, naming the field.
+
+    Only the fields the platform itself *uses* are checked (ids that become row keys and Redis
+    members, the kind of a row key, money of funds); everything else is stored verbatim.
+    """
+
+    def __init__(self, where: str, name: str, value: Any, expected: str) -> None:
+        self.field = name
+        shown = "missing" if value is _MISSING else f"{value!r}"[:60]
+        super().__init__(f"{where}: field {name!r} is {shown}; expected {expected}")
+
+
+def record_id(record: Any, name: str, where: str) -> str:
+    """`record[name]` as id text: a positive int64 (a JSON integer or a digit string), else BadRecord."""
+    value = record.get(name, _MISSING) if isinstance(record, dict) else _MISSING
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not _ID_TEXT.fullmatch(text) or not 0 < int(text) <= INT64_MAX:
+        raise BadRecord(where, name, value, f"a positive int64 id (1 … {INT64_MAX})")
+    return text
+
+
+def record_kind(record: Any, name: str, where: str) -> str:
+    value = record.get(name, _MISSING) if isinstance(record, dict) else _MISSING
+    if not isinstance(value, str) or not _KIND_TEXT.fullmatch(value):
+        raise BadRecord(
+            where, name, value, "a name of letters, digits, '_', '.' or '-' (e.g. FUND_TYPE_CASH)"
+        )
+    return value
+
+
+def record_money(record: Any, name: str, where: str) -> None:
+    """Money must be a number; negative amounts are real (credit lines, refunds) and kept as they are."""
+    value = record.get(name, _MISSING) if isinstance(record, dict) else _MISSING
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:
+        raise BadRecord(where, name, value, "a number (fen for gdt/wx, yuan for jrtt; negative allowed)")
 
 
 def no_params(day: date) -> Mapping[str, Any]:
@@ -87,6 +131,8 @@ class AccountDataset:
         upstream: the advertisers asset(s) whose account lists this reads.
         time_lines: gdt hourly reports are fetched once per time line, stored with it as suffix.
         kind_field: with PER_RECORD_KIND, the record field that becomes the row key's kind.
+        id_field: a record field that must hold the requested account's id (jrtt funds).
+        money_fields: record fields that must be numbers (funds); other fields are not checked.
     """
 
     name: str
@@ -98,14 +144,28 @@ class AccountDataset:
     kind_field: str | None = None
     time_lines: tuple[str, ...] = ()
     group: str = "reports"
+    id_field: str | None = None
+    money_fields: tuple[str, ...] = ()
 
     def rows(self, outcome: Outcome) -> Iterable[Row]:
-        """The HBase rows of one account's successful outcome."""
+        """The HBase rows of one account's successful outcome; a BadRecord fails the whole account."""
         account, agent = str(outcome.source.target), outcome.source.agent_id
         records = outcome.records or []
         suffix = outcome.source.params.get("time_line") if self.time_lines else None
+        for number, record in enumerate(records, 1):
+            where = f"{self.endpoint} record {number} of account {account}"
+            if not isinstance(record, dict):
+                raise BadRecord(where, "(record)", record, "a JSON object")
+            if self.id_field is not None and record_id(record, self.id_field, where) != account:
+                raise BadRecord(
+                    where, self.id_field, record[self.id_field], f"the requested account {account}"
+                )
+            for name in self.money_fields:
+                record_money(record, name, where)
+            if self.kind_field is not None:
+                record_kind(record, self.kind_field, where)
         if self.shape is RowShape.PER_RECORD_KIND:
-            return [Row(account, agent, r, kind=str(r[self.kind_field]), suffix=suffix) for r in records]
+            return [Row(account, agent, r, kind=r[self.kind_field], suffix=suffix) for r in records]
         if self.shape is RowShape.ONE_PER_ACCOUNT:
             return [Row(account, agent, r, suffix=suffix) for r in records[:1]]
         return [Row(account, agent, records, suffix=suffix)] if records else []

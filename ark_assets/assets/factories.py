@@ -11,6 +11,7 @@ returns a `RowSpool` that the HBase IO manager persists under the row-key design
 """
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import (
@@ -28,7 +29,7 @@ from dagster import (
     asset,
 )
 
-from ark_assets.assets.catalog import AccountDataset, AccountList, AgentList, MediaAssets
+from ark_assets.assets.catalog import AccountDataset, AccountList, AgentList, MediaAssets, record_id
 from ark_assets.assets.fetching import FetchSummary, fetch_into_spool
 from ark_assets.assets.recording import LoggingObserver, RunRecorder
 from ark_assets.assets.run_config import FetchConfig
@@ -146,8 +147,9 @@ def advertisers_asset(media: Media, declared: AccountList) -> AssetsDefinition:
         chosen = [
             a.account_id for a in agents if not config.agents_list or a.account_id in config.agents_list
         ]
-        recorder = _recorder(context, media, tenant, day, declared.endpoint, config, mysql, kafka_log, sentry)
-        try:
+        with _recorded(
+            context, media, tenant, day, declared.endpoint, config, mysql, kafka_log, sentry
+        ) as recorder:
             if not chosen:
                 _empty(recorder, f"no active {media} agents for tenant {tenant}" + _slice_note(config))
             params = dict(declared.params(day))
@@ -157,12 +159,17 @@ def advertisers_asset(media: Media, declared: AccountList) -> AssetsDefinition:
             found: dict[str, str] = {}
 
             def rows(outcome: Outcome) -> Iterable[Row]:
+                # every record is checked before any is taken: a bad one fails the agent's whole list
                 agent = outcome.source.agent_id
-                for record in outcome.records or []:
-                    account = str(record[declared.account_field])
-                    found[account] = agent
-                    if declared.details_endpoint is None:
-                        yield Row(account, agent, record)
+                where = f"{declared.endpoint}, agent {agent}"
+                listed = [
+                    (record_id(r, declared.account_field, f"{where}, record {n}"), r)
+                    for n, r in enumerate(outcome.records or [], 1)
+                ]
+                found.update((account, agent) for account, _ in listed)
+                if declared.details_endpoint is None:
+                    return [Row(account, agent, record) for account, record in listed]
+                return []
 
             summary = fetch_into_spool(
                 media=media,
@@ -182,8 +189,9 @@ def advertisers_asset(media: Media, declared: AccountList) -> AssetsDefinition:
                 expected += details.requested  # one outcome per batch of ids
             observer.flush()
             if summary.failed:
-                # A failed agent's accounts are unknown this run: keep what earlier runs stored for it.
-                spool.scope_accounts = frozenset(found)
+                # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
+                # so are the rows of accounts whose details batch failed (jrtt first tier).
+                spool.scope_accounts = frozenset(found) - summary.failed_targets
             replaced = set(chosen) - summary.failed_agents
             _write_account_key(
                 redis,
@@ -196,9 +204,6 @@ def advertisers_asset(media: Media, declared: AccountList) -> AssetsDefinition:
                 merge=bool(config.agents_list or summary.failed_agents),
             )
             _succeeded(recorder, summary, f"{len(found)} accounts listed")
-        except Exception as exc:
-            recorder.fail(exc)
-            raise
         yield Output(spool, metadata=_metadata(summary) | {"accounts_listed": len(found)})
         yield _completeness(summary, expected=expected)
 
@@ -226,8 +231,11 @@ def _details(
     ]
 
     def rows(outcome: Outcome) -> Iterable[Row]:
-        for record in outcome.records or []:
-            yield Row(str(record["id"]), outcome.source.agent_id, record)
+        where = f"{declared.details_endpoint}, agent {outcome.source.agent_id}"
+        return [
+            Row(record_id(r, "id", f"{where}, record {n}"), outcome.source.agent_id, r)
+            for n, r in enumerate(outcome.records or [], 1)
+        ]
 
     return fetch_into_spool(
         media=media,
@@ -304,8 +312,9 @@ def dataset_asset(
         media_api: MediaApiResource,
     ) -> Iterator[Output[RowSpool] | AssetCheckResult]:
         day, tenant = split_key(context.partition_key)
-        recorder = _recorder(context, media, tenant, day, declared.endpoint, config, mysql, kafka_log, sentry)
-        try:
+        with _recorded(
+            context, media, tenant, day, declared.endpoint, config, mysql, kafka_log, sentry
+        ) as recorder:
             accounts, scope = narrow(day_accounts(redis, media, tenant, day, upstream), config)
             if not accounts:
                 lists = ", ".join(listing.name for listing in upstream)
@@ -335,9 +344,6 @@ def dataset_asset(
                 # (and prunes) rows of accounts that this run actually fetched.
                 spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
             _succeeded(recorder, summary, f"{summary.rows} rows")
-        except Exception as exc:
-            recorder.fail(exc)
-            raise
         yield Output(spool, metadata=_metadata(summary) | {"accounts": len(accounts)})
         yield _completeness(summary, expected=len(accounts) * len(variants))
 
@@ -347,7 +353,8 @@ def dataset_asset(
 # ----- shared pieces
 
 
-def _recorder(
+@contextmanager
+def _recorded(
     context: AssetExecutionContext,
     media: Media,
     tenant: str,
@@ -357,8 +364,10 @@ def _recorder(
     mysql: MySQLResource,
     kafka: KafkaLogResource,
     sentry: SentryResource,
-) -> RunRecorder:
-    """The run's bookkeeping, with the seed's job parameters (tokens are never among them)."""
+) -> Iterator[RunRecorder]:
+    """The run's bookkeeping around the `with` block, with the seed's job parameters (tokens are
+    never among them): started on entry; an exception escaping the block is recorded as the
+    run's failure (run log, ERROR event, Sentry) and re-raised."""
     job = "/".join(context.asset_key.path)
     params = {
         "agent_id": config.agents_list[0] if config.agents_list else 0,
@@ -374,7 +383,7 @@ def _recorder(
         "data_type": "day",
         "batch_key": context.run_id,
     }
-    return RunRecorder(
+    recorder = RunRecorder(
         media,
         tenant,
         day,
@@ -387,6 +396,11 @@ def _recorder(
         sentry,
         agent_id=str(params["agent_id"]),
     ).start()
+    try:
+        yield recorder
+    except Exception as exc:
+        recorder.fail(exc)
+        raise
 
 
 def _succeeded(recorder: RunRecorder, summary: FetchSummary, message: str) -> None:
@@ -435,7 +449,7 @@ def _slice_note(config: FetchConfig) -> str:
 
 
 def _metadata(summary: FetchSummary) -> dict[str, Any]:
-    failed = "\n".join(f"| {t} | {k} | {c} | {m[:120]} |" for t, k, c, m in summary.failures)
+    failed = "\n".join(f"| {t} | {k} | {c} | {m[:240]} |" for t, k, c, m in summary.failures)
     return {
         "accounts_requested": summary.requested,
         "accounts_succeeded": summary.succeeded,

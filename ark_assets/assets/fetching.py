@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ark_assets.assets.catalog import BadRecord
 from ark_assets.fetch.engine import FetchEngine, FetchObserver
-from ark_assets.fetch.outcome import Outcome, Source
+from ark_assets.fetch.outcome import Failure, Outcome, Source
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media import Media, spec_of
 from ark_assets.resources.media_api import MediaApiResource
@@ -93,10 +94,17 @@ def fetch_into_spool(
             async for outcome in engine.stream(endpoint, sources):
                 summary.requested += 1
                 if outcome.ok:
+                    try:
+                        # all of a source's rows, or none: a bad record fails the source, not the run
+                        rows = list(to_rows(outcome))
+                    except BadRecord as exc:
+                        failure = Failure(str(media), "BadRecord", exc.field, str(exc), outcome.attempts)
+                        outcome = replace(outcome, records=None, failure=failure)
+                if outcome.ok:
                     summary.succeeded += 1
                     summary.records += len(outcome.records or [])
                     if spool is not None:
-                        for row in to_rows(outcome):
+                        for row in rows:
                             spool.write(row)
                             summary.rows += 1
                 else:
@@ -104,6 +112,8 @@ def fetch_into_spool(
                     summary.failed_agents.add(outcome.source.agent_id)
                     if isinstance(outcome.source.target, str):
                         summary.failed_targets.add(outcome.source.target)
+                    elif isinstance(outcome.source.target, tuple):  # a batch of ids (jrtt details)
+                        summary.failed_targets.update(outcome.source.target)
                     if len(summary.failures) < MAX_FAILURES_KEPT:
                         f = outcome.failure
                         target = (

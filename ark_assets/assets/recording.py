@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ark_assets.fetch.engine import ResponseEvent
 from ark_assets.media import Media
+from ark_assets.resources.errors import ServiceUnavailable
 from ark_assets.resources.job_events import JobLogEvent, LogType
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.mysql import MySQLResource, RequestLog, ResponseLog, RunStatus
@@ -26,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 _LOG_BATCH = 500
 _THROTTLE_EVENT_EVERY = 100  # one Kafka THROTTLE event per this many throttle answers
+# A MySQL restart takes seconds: the run-log writes at start and end ride it out this long
+# (fault matrix, docs/RELIABILITY.md) instead of failing a run whose data is already fetched.
+RUN_LOG_RETRY_S = 20.0
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -46,16 +52,19 @@ class RunRecorder:
     _run_log_id: int | None = None
 
     def start(self) -> RunRecorder:
-        self.mysql.ensure_schema()
-        self._run_log_id = self.mysql.record_run_start(
-            run_id=self.run_id,
-            tenant_alias=self.tenant,
-            media_name=self.media,
-            cur_job_name=self.job,
-            agent_id=self.agent_id,
-            data_date=self.day,
-            params=self.params,
-        )
+        def insert() -> int:
+            self.mysql.ensure_schema()
+            return self.mysql.record_run_start(
+                run_id=self.run_id,
+                tenant_alias=self.tenant,
+                media_name=self.media,
+                cur_job_name=self.job,
+                agent_id=self.agent_id,
+                data_date=self.day,
+                params=self.params,
+            )
+
+        self._run_log_id = _riding_out_mysql(insert)  # still down afterwards: the run fails, clearly
         self.event(LogType.API_JOB_START, f"{self.job} start")
         return self
 
@@ -109,15 +118,36 @@ class RunRecorder:
     ) -> None:
         if self._run_log_id is None:
             return
-        self.mysql.record_run_end(
-            self._run_log_id,
-            status=status,
-            accounts_requested=requested,
-            accounts_succeeded=succeeded,
-            accounts_failed=failed,
-            records=records,
-            message=message[:2000],
-        )
+        try:
+            _riding_out_mysql(
+                lambda: self.mysql.record_run_end(
+                    self._run_log_id,
+                    status=status,
+                    accounts_requested=requested,
+                    accounts_succeeded=succeeded,
+                    accounts_failed=failed,
+                    records=records,
+                    message=message[:2000],
+                )
+            )
+        except ServiceUnavailable as exc:
+            # The data is fetched and will be stored; losing it over its log row would be worse.
+            logger.warning("run-log row %s stays STARTED: %s", self._run_log_id, exc)
+
+
+def _riding_out_mysql(call: Callable[[], _T]) -> _T:
+    """`call()`, retried with backoff while MySQL is unreachable, for at most RUN_LOG_RETRY_S."""
+    deadline = time.monotonic() + RUN_LOG_RETRY_S
+    delay = 0.5
+    while True:
+        try:
+            return call()
+        except ServiceUnavailable as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("%s; retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
 
 
 @dataclass

@@ -40,8 +40,15 @@ class FetchConfig(Config):
         return bool(self.agents_list or self.account_list)
 
 
+_INT64_MAX = 2**63 - 1  # the media's ids are int64
+
+
 def _ids(values: list[str], name: str) -> list[str]:
     for value in values:
-        if not isinstance(value, str) or not _DIGITS.match(value):
+        if not isinstance(value, str) or not _DIGITS.fullmatch(value):
             raise ValueError(f"{name} entry {value!r} is not an id: expected digits only, e.g. '1050262'")
+        if not 0 < int(value) <= _INT64_MAX:
+            raise ValueError(
+                f"{name} entry {value!r} is not an id: expected a positive int64 (1 … {_INT64_MAX})"
+            )
     return values

@@ -11,6 +11,7 @@ How dependents run without a person (documented in the README):
 
 import hashlib
 import json
+import os
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,11 @@ from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
 
 
+# How often the two polling sensors (MySQL, Redis) tick. A minute is plenty for daily data; the
+# browser test sets ARK_SENSOR_INTERVAL_S=5 so a switched-on sensor reacts within seconds.
+SENSOR_INTERVAL_S = int(os.environ.get("ARK_SENSOR_INTERVAL_S", "60"))
+
+
 def _yesterday() -> date:
     return datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
 
@@ -50,7 +56,7 @@ def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
 
     @sensor(
         name="tenants_and_agents_sync",
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=DefaultSensorStatus.RUNNING,
         description="Adds new active eton tenants as partitions; when a tenant's active agents change, "
         "re-materializes that media's agent list for yesterday (advertisers follow by automation).",
@@ -92,7 +98,7 @@ def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
 
     @sensor(
         name="account_lists_arrived",
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=DefaultSensorStatus.RUNNING,
         description="When yesterday's account lists of a (tenant, media) appear in Redis and that media's "
         "funds and reports are not materialized for the partition, runs them.",

@@ -104,6 +104,15 @@ class _RetryNow(e.MediaApiError):
 
 
 @dataclass
+class _Tally:
+    """One source's attempts so far (over all its pages), throttles, and whether it refreshed."""
+
+    attempts: int = 0
+    throttles: int = 0
+    refreshed: bool = False
+
+
+@dataclass
 class _Page:
     records: list[dict[str, Any]]
     next_params: dict[str, Any] | None
@@ -135,6 +144,7 @@ class FetchEngine:
         self._governors: dict[str, RateGovernor] = {}
         self._exhausted: set[str] = set()
         self._dead_agents: dict[str, Failure] = {}
+        self._timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
         self._backoff = wait_random_exponential(
             multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s
         )
@@ -208,56 +218,84 @@ class FetchEngine:
             target = list(source.target) if isinstance(source.target, tuple) else source.target
             params[spec.source_param] = target
         records: list[dict[str, Any]] = []
-        attempts = throttles = pages = 0
-        refreshed = False
+        tally = _Tally()
+        pages = 0
         if source.agent_id in self._dead_agents:
             failure = self._dead_agents[source.agent_id]
             return Outcome(source, None, failure, 0, 0, 0)
         seen_cursors: set[Any] = set()
         while True:
-            retrying = AsyncRetrying(
-                retry=retry_if_exception(lambda exc: isinstance(exc, e.MediaApiError) and exc.retryable),
-                stop=self._stop,
-                wait=self._wait,
-                reraise=True,
-            )
             try:
-                async for attempt in retrying:
-                    with attempt:
-                        attempts += 1
-                        token = self.tokens.token(source.agent_id) or ""
-                        try:
-                            page = await self._call(spec, source, params, attempts, token)
-                        except e.Throttled:
-                            throttles += 1
-                            raise
-                        except (e.TokenExpired, e.TokenInvalid) as exc:
-                            if refreshed:
-                                raise
-                            refreshed = True
-                            await self.tokens.refresh(source.agent_id, token)
-                            raise _RetryNow(self.media, exc.code, "retry with the refreshed token") from exc
+                page = await self._page(spec, source, params, tally)
             except e.MediaApiError as exc:
                 if isinstance(exc, e.DailyQuotaExhausted):
                     await self._mark_exhausted(spec, exc)
                 failure = Failure(
-                    self.media, type(exc).__name__, exc.code, redact_text(exc.message), attempts
+                    self.media, type(exc).__name__, exc.code, redact_text(exc.message), tally.attempts
                 )
                 if isinstance(exc, e.RefreshFailed | e.TokenExpired | e.TokenInvalid):
                     self._dead_agents[source.agent_id] = failure  # its other sources fail without calls
-                return Outcome(source, None, failure, attempts, throttles, pages)
+                return Outcome(source, None, failure, tally.attempts, tally.throttles, pages)
             pages += 1
             records.extend(page.records)
             if page.next_params is None:
-                return Outcome(source, records, None, attempts, throttles, pages)
+                return Outcome(source, records, None, tally.attempts, tally.throttles, pages)
             cursor = page.next_params.get("cursor")
             if pages >= MAX_PAGES or (cursor is not None and cursor in seen_cursors):
                 failure = Failure(
-                    self.media, "BadResponse", "paging", f"paging never ended after {pages} pages", attempts
+                    self.media,
+                    "BadResponse",
+                    "paging",
+                    f"paging never ended after {pages} pages",
+                    tally.attempts,
                 )
-                return Outcome(source, None, failure, attempts, throttles, pages)
+                return Outcome(source, None, failure, tally.attempts, tally.throttles, pages)
             seen_cursors.add(cursor)
             params |= page.next_params
+
+    async def _page(
+        self, spec: EndpointSpec, source: Source, params: Mapping[str, Any], tally: _Tally
+    ) -> _Page:
+        """One page. The first attempt is a plain call (most succeed); only a retryable error
+        builds tenacity's retry loop, which replays that error as its attempt 1 so the stop and
+        backoff rules count it."""
+        try:
+            return await self._attempt(spec, source, params, tally)
+        except e.MediaApiError as exc:
+            if not exc.retryable:
+                raise
+            first_error: e.MediaApiError | None = exc
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, e.MediaApiError) and exc.retryable),
+            stop=self._stop,
+            wait=self._wait,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                if first_error is not None:
+                    error, first_error = first_error, None
+                    raise error
+                return await self._attempt(spec, source, params, tally)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(
+        self, spec: EndpointSpec, source: Source, params: Mapping[str, Any], tally: _Tally
+    ) -> _Page:
+        """One call; an expired token is refreshed once per source and the call retried at once."""
+        tally.attempts += 1
+        token = self.tokens.token(source.agent_id) or ""
+        try:
+            return await self._call(spec, source, params, tally.attempts, token)
+        except e.Throttled:
+            tally.throttles += 1
+            raise
+        except (e.TokenExpired, e.TokenInvalid) as exc:
+            if tally.refreshed:
+                raise
+            tally.refreshed = True
+            await self.tokens.refresh(source.agent_id, token)
+            raise _RetryNow(self.media, exc.code, "retry with the refreshed token") from exc
 
     def _stop(self, state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
@@ -296,7 +334,7 @@ class FetchEngine:
                 self.base_url + spec.path,
                 params=query,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
+                timeout=self._timeout,
             ) as response:
                 status = response.status
                 rate_header = response.headers.get("X-RateLimit-Remaining")
@@ -307,8 +345,10 @@ class FetchEngine:
                 e.TransportError, spec, source, None, "timeout", "no answer in time", None, attempt, started
             ) from exc
         except aiohttp.ClientError as exc:
+            # aiohttp's text names host:port ("Cannot connect to host 127.0.0.1:8600 ...")
+            reason = f"{type(exc).__name__}: {exc}"[:300]
             raise self._observed(
-                e.TransportError, spec, source, None, "reset", type(exc).__name__, None, attempt, started
+                e.TransportError, spec, source, None, "reset", reason, None, attempt, started
             ) from exc
         self.stats.requests += 1
         if (level := parse_rate_limit(rate_header)) is not None:
@@ -477,11 +517,22 @@ def _page(spec: EndpointSpec, data: Any, params: Mapping[str, Any], media: str) 
     if spec.paging is Paging.PAGE:
         info = data.get("page_info") if isinstance(data, dict) else None
         page, total = (info or {}).get("page", params.get("page", 1)), (info or {}).get("total_page", 0)
-        more = isinstance(total, int) and isinstance(page, int) and page < total and bool(records)
+        if not _is_int(page) or not _is_int(total):  # "3" would silently end the walk at page 1
+            raise e.BadResponse(media, "malformed", "page_info numbers are not integers", endpoint=spec.name)
+        more = page < total and bool(records)
         return _Page(records, {"page": page + 1} if more else None)
     if spec.paging is Paging.CURSOR:
         info = data.get(spec.cursor_info) if isinstance(data, dict) else None
         info = info or {}
-        more = bool(info.get("has_more")) and info.get("cursor") is not None
-        return _Page(records, {"cursor": info["cursor"]} if more else None)
+        has_more, cursor = info.get("has_more"), info.get("cursor")
+        if not (has_more is None or _is_int(has_more)) or not (cursor is None or _is_int(cursor)):
+            # bool("false") is True: a mistyped flag must not be read as "more pages"
+            raise e.BadResponse(media, "malformed", f"{spec.cursor_info} is mistyped", endpoint=spec.name)
+        more = bool(has_more) and cursor is not None
+        return _Page(records, {"cursor": cursor} if more else None)
     return _Page(records, None)
+
+
+def _is_int(value: Any) -> bool:
+    """An int, booleans included (jrtt's has_more is 0/1, gdt's true/false), never a string."""
+    return isinstance(value, int)

@@ -34,6 +34,18 @@ class MediaApiError(Exception):
         super().__init__(f"{media} {endpoint or 'request'} failed with code {code}: {message}")
 
 
+class UnknownCode(MediaApiError):
+    """A body code the media's code table does not hold: not retried, reported with the code."""
+
+    def __init__(self, media: str, code: int | str, message: str, **kwargs: object) -> None:
+        super().__init__(
+            media,
+            code,
+            f"code {code} is not in {media}'s code table (expected 0 or a documented code): {message}",
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
 class Throttled(MediaApiError):
     """A frequency limit (per second / minute / account): wait, then retry."""
 

@@ -11,20 +11,26 @@ engine updates atomically (Lua), and it adapts:
   `throttle_decrease` on a throttle code;
 - any throttle also pauses every caller for `pause_s`.
 
-Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue fairly.
+Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue fairly. A
+process leases slots from Redis a few at a time (`lease_s` worth of calls at the current rate)
+and hands them out locally, so a fast media costs one Redis round trip per lease, not per call;
+a throttle answer drops the slots leased but not yet used.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-# Returns >= 0: a slot is reserved, sleep that many ms then call. Returns < 0: no slot within
-# `max_debt_s`; sleep -result ms and ask again (so a rate raised meanwhile is used at once).
-_ACQUIRE = """
+# Leases up to ARGV[5] slots at once. Returns {granted, tokens_before * 1000, rate * 1000}: the
+# i-th granted slot (0-based) is due (i + 1 - tokens_before) / rate seconds from now (at once when
+# that is negative). granted = 0: no slot within `max_debt_s`; the second value is then the number
+# of ms to sleep before asking again (so a rate raised meanwhile is used at once).
+_LEASE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts')
@@ -34,13 +40,13 @@ local tokens = tonumber(h[2]) or burst
 local ts = tonumber(h[3]) or now
 tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
 local debt_limit = -rate * tonumber(ARGV[4])
+local granted = math.min(tonumber(ARGV[5]), math.floor(tokens - debt_limit))
 local result
-if tokens - 1 >= debt_limit then
-  tokens = tokens - 1
-  result = 0
-  if tokens < 0 then result = math.ceil(-tokens * 1000 / rate) end
+if granted >= 1 then
+  result = {granted, math.floor(tokens * 1000), math.floor(rate * 1000)}
+  tokens = tokens - granted
 else
-  result = -math.min(250, math.ceil((debt_limit - (tokens - 1)) * 1000 / rate))
+  result = {0, math.min(250, math.ceil((debt_limit - (tokens - 1)) * 1000 / rate)), math.floor(rate * 1000)}
 end
 redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -101,6 +107,8 @@ class GovernorSettings:
         probe_increase: the relative step per interval while calls succeed on a media without
         quota headers (jrtt), which only a throttle code can stop.
         max_debt_s: slots are reserved at most this far ahead, so a later rate change applies soon.
+        lease_s: a process leases this many seconds of calls (at the current rate) per Redis round
+            trip, at most `max_lease` slots; 0 leases one slot at a time.
     """
 
     initial_rate: float = 100.0
@@ -116,6 +124,8 @@ class GovernorSettings:
     throttle_decrease: float = 0.15
     probe_increase: float = 0.05
     max_debt_s: float = 0.25
+    lease_s: float = 0.05
+    max_lease: int = 64
     memory_s: float = 3600.0
 
 
@@ -128,20 +138,37 @@ class RateGovernor:
         self.key = f"ark:governor:{media}:{app_id}:{endpoint}"
         self._client = client
         self._settings = settings
-        self._acquire = client.register_script(_ACQUIRE)
+        self._lease = client.register_script(_LEASE)
         self._observe = client.register_script(_OBSERVE)
         # The shared state takes one adjustment per interval anyway: feedback sent more often by
         # this process would be ignored by Redis, so it is not sent (one Redis call saved per answer).
         self._next_feedback = 0.0
+        self._slots: deque[float] = deque()  # leased slots not yet used: when each is due (monotonic)
+        self._leasing = asyncio.Lock()
+        self._rate = settings.initial_rate  # as of the last lease: sizes the next one
 
     async def acquire(self) -> None:
         """Wait for this caller's slot."""
+        while not self._slots:
+            async with self._leasing:  # one caller leases for everyone waiting
+                if not self._slots:
+                    await self._lease_slots()
+        delay = self._slots.popleft() - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _lease_slots(self) -> None:
         s = self._settings
-        args = [s.initial_rate, s.burst_s, int(s.memory_s * 1000), s.max_debt_s]
-        while (wait_ms := int(await self._acquire(keys=[self.key], args=args))) < 0:
-            await asyncio.sleep(-wait_ms / 1000)
-        if wait_ms:
-            await asyncio.sleep(wait_ms / 1000)
+        wanted = max(1, min(s.max_lease, int(self._rate * s.lease_s)))
+        args = [s.initial_rate, s.burst_s, int(s.memory_s * 1000), s.max_debt_s, wanted]
+        while True:
+            granted, value, rate_milli = (int(v) for v in await self._lease(keys=[self.key], args=args))
+            self._rate = rate_milli / 1000 or s.initial_rate
+            if granted:
+                break
+            await asyncio.sleep(value / 1000)
+        now, tokens = time.monotonic(), value / 1000
+        self._slots.extend(now + max(0.0, (i + 1 - tokens) / self._rate) for i in range(granted))
 
     async def observe_level(self, minute_pct: int) -> None:
         """Feed the minute quota percentage from `X-RateLimit-Remaining` (at most once per interval)."""
@@ -161,7 +188,8 @@ class RateGovernor:
         return True
 
     async def observe_throttle(self) -> float:
-        """A throttle code came back: halve the rate and pause everyone."""
+        """A throttle code came back: slow down and pause everyone (slots leased here are dropped)."""
+        self._slots.clear()
         return await self._feedback("throttle", 0)
 
     async def rate(self) -> float:

@@ -45,7 +45,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import ConfigurableIOManager, EnvVar, InputContext, MultiPartitionsDefinition, OutputContext
+from dagster import (
+    ConfigurableIOManager,
+    EnvVar,
+    InitResourceContext,
+    InputContext,
+    MultiPartitionsDefinition,
+    OutputContext,
+)
 from dagster._config.field_utils import IntEnvVar
 from pydantic import field_validator
 
@@ -54,6 +61,7 @@ from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_met
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.partitions import split_key
 from ark_assets.resources.env import env_str
+from ark_assets.resources.errors import ServiceUnavailable
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource, hbase_resource_from_env
 
 OUTPUT_MODES = ("HBASE", "FILE", "NONE")
@@ -84,6 +92,11 @@ class HBaseIOManager(ConfigurableIOManager):
         file_dir: FILE mode's root directory.
         file_rows_per_index: FILE mode's lines per `…_{index}.json` file.
         batch_size: puts (and deletes) sent per HBase batch.
+        write_retry_s: how long a write keeps retrying while the HBase Thrift server is
+            unreachable (killed and restarted mid-run, see docs/RELIABILITY.md); each retry
+            rewrites the partition from the spool, which is idempotent (same keys).
+        start_retry_s: how long the check at start waits for an unreachable server (a restart
+            takes seconds) before the run fails, before any media call.
     """
 
     hbase: HBaseResource
@@ -91,6 +104,15 @@ class HBaseIOManager(ConfigurableIOManager):
     file_dir: str = DEFAULT_FILE_DIR
     file_rows_per_index: int = 10_000
     batch_size: int = 1000
+    write_retry_s: float = 120.0
+    start_retry_s: float = 10.0
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Connect once at start (happybase's habit): an HBase that is down fails the run (or the
+        # step) now, with its host:port and the fix, before any media quota is spent on rows it
+        # could not keep. Dagster sets resources up before a step's compute runs.
+        if self.output == "HBASE":
+            self._retrying(context.log, self.hbase.check_reachable, self.start_retry_s, "connecting")
 
     # Validated when built and again when Dagster resolves an EnvVar at run time.
     @field_validator("output", mode="before")
@@ -131,7 +153,12 @@ class HBaseIOManager(ConfigurableIOManager):
             encoder = RowEncoder(layout, obj.data_date, obj.tenant, int(time.time()), asset)
             started = time.monotonic()
             if self.output == "HBASE":
-                written = self._write_hbase(obj, encoder)
+                written = self._retrying(
+                    context.log,
+                    lambda: self._write_hbase(obj, encoder),
+                    self.write_retry_s,
+                    "writing the partition",
+                )
             elif self.output == "FILE":
                 written = self._write_files(obj, encoder)
             else:
@@ -158,6 +185,22 @@ class HBaseIOManager(ConfigurableIOManager):
             context.add_output_metadata(metadata)
         finally:
             obj.discard()
+
+    def _retrying(self, log: Any, call: Any, window_s: float, what: str) -> Any:
+        """`call()`, repeated with backoff while HBase is unreachable, for at most `window_s`."""
+        deadline = time.monotonic() + window_s
+        delay = 1.0
+        while True:
+            try:
+                return call()
+            except ServiceUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                if log is not None:
+                    log.warning(f"{exc}; {what} again in {delay:.0f} s")
+                self.hbase.close()  # the pooled connections died with the server
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
 
     def _write_hbase(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
         self.hbase.ensure_table(spool.table)

@@ -38,10 +38,10 @@ CODES: dict[int, type[e.MediaApiError]] = {
 
 
 def translate_code(code: int, message: str) -> type[e.MediaApiError] | None:
-    """None for success; the error class for a known code; the base class for an unknown one."""
+    """None for success; the error class for a known code; UnknownCode for any other."""
     if code == 0:
         return None
-    return CODES.get(code, e.MediaApiError)
+    return CODES.get(code, e.UnknownCode)
 
 
 def refresh_params(app_id: str, secret: str, refresh_token: str) -> dict[str, str]:
@@ -108,21 +108,25 @@ def _hourly_ad(day: date) -> dict:
     return {"level": "REPORT_LEVEL_AD", "group_by": ["hour", "ad_id"], **tencent_day(day)}
 
 
+# one row per account and fund type (`funds/get` answers 1-3 fund records); wx reads it the same way
+FUNDS = AccountDataset(
+    "funds",
+    "funds_get_v2",
+    "funds/get",
+    RowShape.PER_RECORD_KIND,
+    ("advertisers",),
+    kind_field="fund_type",
+    money_fields=("balance",),
+    group="funds",
+)
+
 ASSETS = MediaAssets(
     agent_lists=(AgentList(),),
     account_lists=(
         AccountList("advertisers", "agents", "advertiser/get", "account_id", "advertiser_get_v1.1"),
     ),
     datasets=(
-        AccountDataset(
-            "funds",
-            "funds_get_v2",
-            "funds/get",
-            RowShape.PER_RECORD_KIND,
-            ("advertisers",),
-            kind_field="fund_type",
-            group="funds",
-        ),
+        FUNDS,
         *(_daily_report(level) for level in REPORT_LEVELS),
         # the seed's hourly ad table: one row per account and time line
         AccountDataset(

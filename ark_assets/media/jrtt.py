@@ -27,10 +27,10 @@ CODES: dict[int, type[e.MediaApiError]] = {
 
 
 def translate_code(code: int, message: str) -> type[e.MediaApiError] | None:
-    """None for success; the error class for a known code; the base class for an unknown one."""
+    """None for success; the error class for a known code; UnknownCode for any other."""
     if code == 0:
         return None
-    return CODES.get(code, e.MediaApiError)
+    return CODES.get(code, e.UnknownCode)
 
 
 def refresh_body(app_id: str, secret: str, refresh_token: str) -> dict[str, str]:
@@ -165,6 +165,8 @@ ASSETS = MediaAssets(
             RowShape.ONE_PER_ACCOUNT,
             UPSTREAM,
             group="funds",
+            id_field="advertiser_id",
+            money_fields=("balance",),
         ),
         *(_report(level) for level in ("advertiser", "campaign", "ad")),
     ),

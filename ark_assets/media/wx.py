@@ -69,15 +69,7 @@ ASSETS = MediaAssets(
         ),
     ),
     datasets=(
-        AccountDataset(
-            "funds",
-            "funds_get_v2",
-            "funds/get",
-            RowShape.PER_RECORD_KIND,
-            ("advertisers",),
-            kind_field="fund_type",
-            group="funds",
-        ),
+        gdt.FUNDS,  # same endpoint, record shape and table name rule as gdt's
         *(_daily_report(level) for level in REPORT_LEVELS),
     ),
 )

@@ -56,14 +56,16 @@ class HBaseResource(ConfigurableResource):
 
     def close(self) -> None:
         """Close the pooled connections (the pool is rebuilt on next use)."""
-        if self._pool is not None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
             for _ in range(self.pool_size):
                 try:
-                    with self._pool.connection(timeout=1) as conn:
+                    with pool.connection(timeout=1) as conn:
                         conn.close()
-                except happybase.pool.NoConnectionsAvailable:
+                except (happybase.pool.NoConnectionsAvailable, TTransportException, OSError):
+                    # the server is gone (the pool re-opens a connection it hands out): the dropped
+                    # pool's sockets close with it
                     break
-            self._pool = None
 
     # ----- connections
 
@@ -89,9 +91,16 @@ class HBaseResource(ConfigurableResource):
         try:
             client = HBaseAdminClient(self.host, self.admin_port, timeout_ms=self.timeout_ms)
         except (TTransportException, OSError) as exc:
-            raise self._unavailable(self.admin_port, exc, "Thrift2 ") from exc
+            raise self._unavailable(
+                self.admin_port, exc, "Thrift2 ", "ARK_HBASE_HOST/ARK_HBASE_ADMIN_PORT"
+            ) from exc
         with client:
             yield client
+
+    def check_reachable(self) -> None:
+        """One Thrift call now, so a wrong host or a down server fails before any work is done."""
+        with self.connection() as conn:
+            conn.tables()
 
     def full_name(self, table: str) -> str:
         return f"{self.table_prefix}_{table}" if self.table_prefix else table
@@ -193,25 +202,42 @@ class HBaseResource(ConfigurableResource):
                     raise TableNotFound(self.full_name(table)) from None
                 raise
 
-    def _unavailable(self, port: int, exc: BaseException, kind: str = "") -> ServiceUnavailable:
+    def _unavailable(
+        self, port: int, exc: BaseException, kind: str = "", env_hint: str = _ENV_HINT
+    ) -> ServiceUnavailable:
         return ServiceUnavailable(
-            f"HBase {kind}Thrift", self.host, port, str(exc) or type(exc).__name__, _ENV_HINT
+            f"HBase {kind}Thrift", self.host, port, str(exc) or type(exc).__name__, env_hint
         )
+
+
+# A batch is also sent once its values reach this size: rows from huge pages (MiBs each) would
+# otherwise make one Thrift message of up to batch_size × row size, past the server's 100 MiB
+# message limit and through the Thrift server's small heap.
+MAX_BATCH_BYTES = 8 * 2**20
 
 
 class HBaseWriter:
     """Streams puts and deletes to one table in batches, counting what it sent."""
 
-    def __init__(self, table: happybase.Table, batch_size: int) -> None:
+    def __init__(self, table: happybase.Table, batch_size: int, max_bytes: int = MAX_BATCH_BYTES) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self._batch = table.batch(batch_size=batch_size)
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self.puts = 0
         self.deletes = 0
+        self.batches_sent_by_size = 0
 
     def put(self, key: bytes | str, data: dict[bytes, bytes]) -> None:
-        self._batch.put(_as_bytes(key), data)
+        key = _as_bytes(key)
+        self._batch.put(key, data)
         self.puts += 1
+        self._bytes += len(key) + sum(len(c) + len(v) for c, v in data.items())
+        if self._bytes >= self._max_bytes:
+            self._batch.send()
+            self._bytes = 0
+            self.batches_sent_by_size += 1
 
     def delete(self, key: bytes | str) -> None:
         self._batch.delete(_as_bytes(key))

@@ -27,6 +27,7 @@ from pydantic import Field, PrivateAttr
 
 from ark_assets.media import Media
 from ark_assets.resources.env import env_str
+from ark_assets.resources.errors import STACK_HINT
 from ark_assets.resources.job_events import JobLogEvent
 from ark_assets.resources.kafka_spool import EventSpool
 
@@ -145,10 +146,12 @@ class _KafkaLogClient:
             except KafkaError as exc:  # kafka-python 3 raises KafkaTimeoutError (2.x: NoBrokersAvailable)
                 self._retry_at = time.monotonic() + RECONNECT_AFTER_S
                 logger.warning(
-                    "Kafka at %s is unreachable (%s); spooling job log events to %s",
+                    "Kafka at %s is unreachable (%s); spooling job log events to %s until it is back "
+                    "(%s, or point ARK_KAFKA_BOOTSTRAP at a running Kafka)",
                     self._bootstrap,
                     exc,
                     self._spool.path,
+                    STACK_HINT,
                 )
             return self._producer
 

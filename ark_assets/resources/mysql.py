@@ -163,7 +163,10 @@ class MySQLResource(ConfigurableResource):
     def _identifier(cls, name: str) -> str:
         """Database names are spliced into SQL, so only plain identifiers pass (also after EnvVar)."""
         if not _IDENTIFIER.fullmatch(name):
-            raise ValueError(f"database name {name!r} must be letters, digits and underscores only")
+            raise ValueError(
+                f"database name {name!r} (ARK_MYSQL_LOG_DB / ARK_MYSQL_ETON_DB) must be letters, digits "
+                f"and underscores only: it is spliced into SQL as an identifier"
+            )
         return name
 
     def ensure_schema(self) -> None:

@@ -253,7 +253,13 @@ class RedisSets:
 
     def _zrange(self, key: str) -> list[tuple[bytes, float]]:
         with self._errors():
-            return self._redis().zrange(key, 0, -1, withscores=True)
+            try:
+                return self._redis().zrange(key, 0, -1, withscores=True)
+            except redis.ResponseError as exc:  # redis-py's text names no key
+                if "WRONGTYPE" not in str(exc):
+                    raise
+                kind = self._redis().type(key).decode()
+                raise CorruptRedisKey(key, "(the key itself)", f"is a {kind}, not a sorted set") from None
 
     def _replace(self, key: str, members: dict[str, int]) -> None:
         """Swap the whole sorted set in one transaction; an empty mapping leaves no key."""

@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 import sentry_sdk
 from dagster import ConfigurableResource, InitResourceContext
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
+from sentry_sdk.utils import BadDsn, Dsn
 
 from ark_assets.media import Media
 from ark_assets.redact import redact
@@ -46,6 +47,9 @@ def scrub_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
 class SentryResource(ConfigurableResource):
     """Captures job failures and alerts, tagged with tenant, media, agent, date and run id."""
 
+    # a refused DSN must not be echoed in the validation error (it holds the project's key)
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     dsn: str = Field(default="", description="the project's DSN; empty turns Sentry off")
     environment: str = DEFAULT_ENVIRONMENT
     release: str | None = None
@@ -53,6 +57,21 @@ class SentryResource(ConfigurableResource):
     flush_timeout_s: float = Field(
         default=2.0, gt=0.0, description="how long flush and process exit wait for pending events"
     )
+
+    # Checked when built and again when Dagster resolves the EnvVar; the DSN holds the project's
+    # key, so the message never repeats it.
+    @field_validator("dsn", mode="before")
+    @classmethod
+    def _a_dsn(cls, value: Any) -> Any:
+        if isinstance(value, str) and value:
+            try:
+                Dsn(value)
+            except BadDsn as exc:
+                raise ValueError(
+                    f"the Sentry DSN (ARK_SENTRY_DSN) is not a DSN ({exc}): expected "
+                    f"http(s)://<public key>@<host>/<project id>, or empty to turn Sentry off"
+                ) from None
+        return value
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         if self.dsn:

@@ -114,7 +114,11 @@ class FaultConfig(_Model):
     reset: float = Field(default=0.0, ge=0.0, le=1.0)
     malformed: float = Field(default=0.0, ge=0.0, le=1.0)
     busy: float = Field(default=0.0, ge=0.0, le=1.0)
+    wrong_types: float = Field(default=0.0, ge=0.0, le=1.0)
     timeout_hold_s: float = Field(default=30.0, ge=0.0)
+    # Not drawn per request: on or off for every answer they apply to.
+    cursor_loop: bool = False
+    huge_page_kb: int = Field(default=0, ge=0, le=65536)
 
 
 class QuotaLimits(_Model):

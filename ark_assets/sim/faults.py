@@ -6,6 +6,7 @@ timeout and parsing paths can be exercised on purpose (see [media.*.faults] / [m
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
@@ -27,6 +28,7 @@ class FaultKind(StrEnum):
     RESET = "reset"  # the connection is closed without any response
     MALFORMED = "malformed"  # HTTP 200 whose JSON body is cut short
     BUSY = "busy"  # HTTP 200 with the media's "system busy" body code
+    WRONG_TYPES = "wrong_types"  # HTTP 200, code 0, but a field of the envelope has the wrong type
 
     @property
     def transport(self) -> bool:
@@ -38,6 +40,7 @@ class Fault:
     kind: FaultKind
     status: int | None = None  # HTTP_5XX: 502, 503 or 504
     hold_s: float = 0.0  # TIMEOUT: how long to hold the request before dropping it
+    variant: int = 0  # WRONG_TYPES: which field is mistyped (see `mistype`)
 
 
 class FaultInjector:
@@ -63,8 +66,23 @@ class FaultInjector:
                     return Fault(kind, status=status)
                 if kind is FaultKind.TIMEOUT:
                     return Fault(kind, hold_s=rates.timeout_hold_s)
+                if kind is FaultKind.WRONG_TYPES:
+                    # drawn only for this fault, so other faults' streams stay as they were
+                    with self._lock:
+                        variant = self._rngs[media].randrange(WRONG_TYPE_VARIANTS)
+                    return Fault(kind, variant=variant)
                 return Fault(kind)
         return None
+
+    def cursor_loop(self, media: Media) -> bool:
+        """Cursor-paged endpoints answer `has_more` forever with a cursor that never advances."""
+        with self._lock:
+            return self._faults[media].cursor_loop
+
+    def huge_page_kb(self, media: Media) -> int:
+        """Every successful answer is padded to about this many KiB (0 = off)."""
+        with self._lock:
+            return self._faults[media].huge_page_kb
 
     def latency_s(self, media: Media) -> float:
         """A lognormal delay around the configured median; 0 when the median is 0."""
@@ -118,3 +136,61 @@ def error_page(status: int) -> bytes:
 def truncate(body: bytes) -> bytes:
     """A JSON body cut in the middle, so it no longer parses."""
     return body[: max(1, len(body) // 2)]
+
+
+# How `mistype` breaks a successful body; the variant is drawn per faulty answer.
+WRONG_TYPE_VARIANTS = 4
+_PAGING_KEYS = ("page_info", "cursor_page_info", "cursor_info")
+
+
+def mistype(body: dict, variant: int, code_key: str = "code") -> dict:
+    """A successful body with one field of the wrong type (HTTP 200, still "code 0" to a careless eye).
+
+    0: the code as a string ("0"); 1: `data` as a JSON string of itself; 2: the record list inside
+    `data` as an object keyed by position; 3: the paging numbers (page, total_page, cursor,
+    has_more) as strings. Records themselves are left alone (bad records: `tamper.py`).
+    A variant that does not apply to the body (no list, no paging) falls back to 0.
+    """
+    body = json.loads(json.dumps(body))  # a deep copy
+    data = body.get("data")
+    if variant == 1 and data is not None:
+        body["data"] = json.dumps(data, ensure_ascii=False)
+        return body
+    if variant == 2:
+        # only a list inside `data`: a bare `data` list as an object would read as one record,
+        # which is a bad record (docs/RELIABILITY.md, "Bad input"), not a mistyped envelope
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, list):
+                    data[key] = {str(i): r for i, r in enumerate(value)}
+                    return body
+    if variant == 3 and isinstance(data, dict):
+        info = next((data[k] for k in _PAGING_KEYS if isinstance(data.get(k), dict)), None)
+        if info is not None:
+            for key in ("page", "total_page", "cursor", "has_more"):
+                if key in info:
+                    info[key] = str(info[key])
+            return body
+    body[code_key] = str(body[code_key])
+    return body
+
+
+def pad(body: dict, kib: int) -> dict:
+    """A successful body whose records carry a `remark` of filler, about `kib` KiB in all.
+
+    The filler goes into every record (so the stored rows grow too), or into `data` itself when
+    the answer is one object (jrtt funds).
+    """
+    data = body.get("data")
+    records: list = []
+    if isinstance(data, list):
+        records = [r for r in data if isinstance(r, dict)]
+    elif isinstance(data, dict):
+        lists = [v for v in data.values() if isinstance(v, list) and any(isinstance(r, dict) for r in v)]
+        records = [r for r in lists[0] if isinstance(r, dict)] if lists else [data]
+    if not records or kib <= 0:
+        return body
+    share = max(1, kib * 1024 // len(records))
+    for record in records:
+        record["remark"] = "x" * share
+    return body

@@ -32,7 +32,7 @@ from ark_assets.sim.common import (
     ratio,
     sum_metrics,
 )
-from ark_assets.sim.faults import Fault, FaultKind, truncate
+from ark_assets.sim.faults import Fault, FaultKind, mistype, pad, truncate
 from ark_assets.sim.profiles import Account
 from ark_assets.sim.quota import Exhausted
 from ark_assets.sim.state import SimState
@@ -230,6 +230,10 @@ class TencentApi:
             else:
                 body = self._run(state, incoming, endpoint, trace_id)
         outcome = str(body["code"])
+        if body["code"] == 0 and (kib := state.faults.huge_page_kb(self.media)):
+            body = pad(body, kib)
+        if body["code"] == 0 and fault is not None and fault.kind is FaultKind.WRONG_TYPES:
+            body, outcome = mistype(body, fault.variant), "wrong_types"
         raw = dumps(body)
         if fault is not None and fault.kind is FaultKind.MALFORMED:
             raw, outcome = truncate(raw), "malformed"
@@ -355,12 +359,15 @@ def advertiser_get(api: TencentApi, call: Call) -> dict:
         cursor = p.integer("cursor", 0, low=0)
         chunk = rows[cursor : cursor + page_size]
         after = cursor + len(chunk)
+        has_more = after < len(rows)
+        if call.state.faults.cursor_loop(api.media):  # a broken cursor: always the first page's
+            after, has_more = len(rows[:page_size]), True
         return {
             "list": [project(r, fields) for r in chunk],
             "cursor_page_info": {
                 "page_size": page_size,
                 "total_number": len(rows),
-                "has_more": after < len(rows),
+                "has_more": has_more,
                 "cursor": after,
             },
         }

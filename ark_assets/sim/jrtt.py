@@ -36,7 +36,7 @@ from ark_assets.sim.common import (
     parse_day,
     sum_metrics,
 )
-from ark_assets.sim.faults import Fault, FaultKind, truncate
+from ark_assets.sim.faults import Fault, FaultKind, mistype, pad, truncate
 from ark_assets.sim.profiles import Agent, stable_hash
 from ark_assets.sim.quota import Exhausted
 from ark_assets.sim.state import SimState
@@ -155,6 +155,10 @@ class JrttApi:
             else:
                 body = self._run(state, incoming, endpoint, request_id)
         outcome = str(body["code"])
+        if body["code"] == 0 and (kib := state.faults.huge_page_kb(self.media)):
+            body = pad(body, kib)
+        if body["code"] == 0 and fault is not None and fault.kind is FaultKind.WRONG_TYPES:
+            body, outcome = mistype(body, fault.variant), "wrong_types"
         raw = dumps(body)
         if fault is not None and fault.kind is FaultKind.MALFORMED:
             raw, outcome = truncate(raw), "malformed"
@@ -252,13 +256,16 @@ def agent_advertiser_select(call: Call) -> dict:
         cursor = p.integer("cursor", 0, low=0)
         chunk = ids[cursor : cursor + count]
         after = cursor + len(chunk)
+        has_more = after < len(ids)
+        if call.state.faults.cursor_loop(Media.JRTT):  # a broken cursor: always the first page's
+            after, has_more = len(ids[:count]), True
         return {
             "list": chunk,
             "account_source": "AD",
             "cursor_page_info": {
                 "count": count,
                 "cursor": after,
-                "has_more": after < len(ids),
+                "has_more": has_more,
                 "total_number": len(ids),
             },
         }
@@ -360,12 +367,15 @@ def report_agent_get_v2(call: Call) -> dict:
         size = p.integer("cursor_size", 100, low=1, high=1000)
         cursor = p.integer("cursor", 0, low=0)
         indices = range(cursor, min(total, cursor + size))
+        after, has_more = cursor + len(indices), int(cursor + len(indices) < total)
+        if call.state.faults.cursor_loop(Media.JRTT):  # a broken cursor: always the first page's
+            after, has_more = min(total, size), 1
         return {
             "list": [row(i) for i in indices],
             "cursor_info": {
-                "cursor": cursor + len(indices),
+                "cursor": after,
                 "cursor_size": size,
-                "has_more": int(cursor + len(indices) < total),
+                "has_more": has_more,
                 "total_number": total,
             },
         }

@@ -25,20 +25,25 @@ from ark_assets.sim.common import Incoming, Outgoing
 from ark_assets.sim.config import ENDPOINTS, SimConfig
 from ark_assets.sim.faults import FaultKind, error_page
 from ark_assets.sim.state import SimState
+from ark_assets.sim.tamper import Tampering, TamperRule
 from ark_assets.sim.world import World
 
 logger = logging.getLogger(__name__)
 
 APIS = {Media.GDT: gdt.API, Media.JRTT: jrtt.API, Media.WX: wx.API}
 _STATE = web.AppKey("state", SimState)
+_TAMPER = web.AppKey("tamper", Tampering)
 # A held ("timeout") request must not keep a stopping server waiting.
 _SHUTDOWN_TIMEOUT_S = 1.0
 
 
-def build_app(config: SimConfig, state: SimState | None = None) -> web.Application:
+def build_app(
+    config: SimConfig, state: SimState | None = None, tampering: Tampering | None = None
+) -> web.Application:
     """The aiohttp application serving every media and the admin endpoints."""
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[_STATE] = state or SimState(config)
+    app[_TAMPER] = tampering or Tampering()
     app.router.add_get("/admin/counters", _admin_counters)
     app.router.add_get("/admin/config", _admin_config)
     app.router.add_post("/admin/reset", _admin_reset)
@@ -46,6 +51,7 @@ def build_app(config: SimConfig, state: SimState | None = None) -> web.Applicati
     app.router.add_post("/admin/faults", _admin_faults)
     app.router.add_post("/admin/quotas", _admin_quotas)
     app.router.add_post("/admin/clock", _admin_clock)
+    app.router.add_post("/admin/tamper", _admin_tamper)
     for media in Media:
         app.router.add_route("*", f"/{media.value}/{{tail:.*}}", _media_handler(media))
     return app
@@ -82,6 +88,7 @@ def _media_handler(media: Media) -> Callable[[web.Request], Awaitable[web.Stream
             body=await request.read(),
         )
         endpoint, out = api.handle(state, incoming, fault)
+        out = request.app[_TAMPER].apply(media, endpoint, incoming.query, out)
         state.counters.record(media, endpoint, out.outcome, throttled=out.throttled)
         return _response(out)
 
@@ -188,6 +195,29 @@ async def _admin_clock(request: web.Request) -> web.Response:
     return web.json_response({"today": request.app[_STATE].clock.today().isoformat()})
 
 
+async def _admin_tamper(request: web.Request) -> web.Response:
+    """`{media, endpoint, match?, set?, drop?, code?}` adds a rule; `{media?, clear: true}` clears."""
+    body = await _json(request)
+    try:
+        media = Media.parse(body["media"]) if body.get("media") else None
+        if body.get("clear"):
+            request.app[_TAMPER].clear(media)
+            return web.json_response({"cleared": True})
+        if media is None or body.get("endpoint") not in ENDPOINTS[media]:
+            raise ValueError(f"expected a media and one of its endpoints, got {body!r}")
+        rule = TamperRule(
+            body["endpoint"],
+            match={str(k): str(v) for k, v in (body.get("match") or {}).items()},
+            set_fields=dict(body.get("set") or {}),
+            drop_fields=tuple(body.get("drop") or ()),
+            code=None if body.get("code") is None else int(body["code"]),
+        )
+        request.app[_TAMPER].add(media, rule)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _bad_request(str(exc)) from exc
+    return web.json_response({"rules": "added"})
+
+
 async def _json(request: web.Request, *, required: bool = True) -> dict:
     raw = await request.read()
     if not raw.strip():
@@ -228,6 +258,7 @@ class RunningSimulator:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.state = SimState(config)
+        self.tampering = Tampering()
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -266,6 +297,13 @@ class RunningSimulator:
 
     def set_today(self, day: date | None) -> None:
         self.state.clock.pin(day)
+
+    def tamper(self, media: Media | str, rule: TamperRule) -> None:
+        """Alter every matching answer of `media` until `clear_tampering` (see `sim/tamper.py`)."""
+        self.tampering.add(Media.parse(media), rule)
+
+    def clear_tampering(self, media: Media | str | None = None) -> None:
+        self.tampering.clear(Media.parse(media) if media else None)
 
     def start(self) -> RunningSimulator:
         self._thread = threading.Thread(target=self._run, name="ark-sim", daemon=True)
@@ -307,7 +345,9 @@ class RunningSimulator:
 
     async def _startup(self) -> None:
         self._runner = web.AppRunner(
-            build_app(self.config, self.state), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
+            build_app(self.config, self.state, self.tampering),
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)

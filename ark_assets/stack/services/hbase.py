@@ -10,11 +10,13 @@ Three JVMs from the jars in the cache, all on loopback:
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import happybase
 
 from ark_assets.resources.hbase_admin import HBaseAdminClient
 from ark_assets.stack.jvm import java17, render_template, resolve_jars
+from ark_assets.stack.paths import StackPaths
 from ark_assets.stack.process import ManagedProcess, port_open
 from ark_assets.stack.service import Service, StackError
 
@@ -36,6 +38,42 @@ _START_TIMEOUT_S = 240
 _PROBE_TABLE = "ark_stack_probe"
 # Logging bindings that clash with log4j2 (Hadoop drags in reload4j).
 _DUPLICATE_BINDINGS = ("slf4j-reload4j", "reload4j", "slf4j-log4j12", "logback-classic")
+
+
+THRIFT1_MAIN = "org.apache.hadoop.hbase.thrift.ThriftServer"
+THRIFT2_MAIN = "org.apache.hadoop.hbase.thrift2.ThriftServer"
+
+
+def jvm_common(conf: Path, lib: Path) -> list[str]:
+    """JVM options every HBase process of the stack starts with (JDK 17 flags, classpath)."""
+    return [f"@{conf / 'jdk17.args'}", "-Djava.net.preferIPv4Stack=true", "-cp", f"{conf}:{lib}/*"]
+
+
+def thrift_argv(java: str, conf: Path, lib: Path, port: int, *, main: str = THRIFT1_MAIN) -> list[str]:
+    """The command line of one Thrift server JVM on 127.0.0.1:`port` against the stack's HBase.
+
+    The stack starts its two with it; the fault tests start a private Thrift1 server on a free
+    port with it, to kill and restart without touching the shared one.
+    """
+    return [
+        java,
+        "-Xms64m",
+        "-Xmx384m",
+        "-XX:+UseG1GC",
+        *jvm_common(conf, lib),
+        main,
+        "-threadpool",
+        "-p",
+        str(port),
+        "-b",
+        "127.0.0.1",
+        "start",
+    ]
+
+
+def hbase_lib(paths: StackPaths) -> Path:
+    """Where the resolved HBase jars are (after `make stack`)."""
+    return paths.cache / f"hbase-{HBASE_VERSION}" / "lib"
 
 
 class HBaseService(Service):
@@ -73,12 +111,7 @@ class HBaseService(Service):
         for port in (THRIFT_PORT, THRIFT2_PORT, ZOOKEEPER_PORT, 16000, 16020):
             self.ensure_port_free_or_ours(port)
         conf = self.paths.conf("hbase")
-        common = [
-            f"@{conf / 'jdk17.args'}",
-            "-Djava.net.preferIPv4Stack=true",
-            "-cp",
-            f"{conf}:{self._lib}/*",
-        ]
+        common = jvm_common(conf, self._lib)
         master, thrift, thrift2 = self.processes()
         self._master_log_offset = master.log_offset()
         # Heaps sized for a 2-core, 24 GiB machine running everything else beside it.
@@ -95,26 +128,8 @@ class HBaseService(Service):
                 "start",
             ]
         )
-        for proc, main, port in (
-            (thrift, "org.apache.hadoop.hbase.thrift.ThriftServer", THRIFT_PORT),
-            (thrift2, "org.apache.hadoop.hbase.thrift2.ThriftServer", THRIFT2_PORT),
-        ):
-            proc.start(
-                [
-                    self._java,
-                    "-Xms64m",
-                    "-Xmx384m",
-                    "-XX:+UseG1GC",
-                    *common,
-                    main,
-                    "-threadpool",
-                    "-p",
-                    str(port),
-                    "-b",
-                    "127.0.0.1",
-                    "start",
-                ]
-            )
+        for proc, main, port in ((thrift, THRIFT1_MAIN, THRIFT_PORT), (thrift2, THRIFT2_MAIN, THRIFT2_PORT)):
+            proc.start(thrift_argv(self._java, conf, self._lib, port, main=main))
 
     def wait_ready(self) -> None:
         master = self.processes()[0]

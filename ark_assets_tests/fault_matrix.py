@@ -1,0 +1,256 @@
+"""What every fault-matrix test checks afterwards, and the fixtures the fault tests share.
+
+The invariants (issue 6, docs/RELIABILITY.md "Fault matrix"):
+- every account has exactly one outcome: per fetch asset, accounts_requested = succeeded + failed,
+  and the completeness check saw every expected source end in one outcome;
+- nothing stored earlier is lost: every key stored before the fault run is still there;
+- after at most one re-run (the fault cleared), HBase equals `ark-sim truth`: the row count per
+  table is the truth's and every key parses under the table's row-key layout, for this tenant and
+  day, naming an account the world has (so no key stands for a duplicate or a stray record).
+
+Fault tests use a platform of their own (`fault_platform`): its simulator runs with app ids no
+other test uses, so a spent daily quota or the rate governor's state (both kept in Redis per app)
+never leaks into another test; those Redis keys are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import happybase
+import redis
+from dagster import AssetKey
+
+from ark_assets import rowkey
+from ark_assets.media import Media
+from ark_assets.resources.hbase import DATA_COLUMN
+from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.sim.truth import truth
+from ark_assets.stack.jvm import java17
+from ark_assets.stack.paths import StackPaths
+from ark_assets.stack.services.hbase import hbase_lib, thrift_argv
+from ark_assets_tests.platform import ASSETS, Platform, running_platform
+
+SECRETS = {Media.GDT: "gdt-secret", Media.JRTT: "jrtt-secret", Media.WX: "wx-secret"}
+
+
+# ----- a platform of the fault tests' own
+
+
+@contextmanager
+def fault_platform(*, max_in_flight: int = 16, **sim_overrides: Any) -> Iterator[Platform]:
+    """`running_platform()` (no first run) whose simulator and resources use unique app ids."""
+    base = 1_900_000_000 + secrets.randbelow(10**8) * 10
+    apps = {media: str(base + i) for i, media in enumerate(Media)}
+    media_overrides = {m.value: {"app": {"app_id": int(a), "secret": SECRETS[m]}} for m, a in apps.items()}
+    with running_platform(
+        first_run=False, max_in_flight=max_in_flight, media=media_overrides, **sim_overrides
+    ) as p:
+        p.resources["media_api"] = MediaApiResource(
+            **{f"{m}_base_url": p.sim.url(m) for m in Media},
+            **{f"{m}_app_id": a for m, a in apps.items()},
+            **{f"{m}_app_secret": SECRETS[m] for m in Media},
+            max_in_flight=max_in_flight,
+        )
+        try:
+            yield p
+        finally:
+            raw = redis.Redis(db=2)
+            for app in apps.values():  # governor state, spent-quota markers of these apps
+                for key in raw.scan_iter(match=f"ark:*:{app}:*"):
+                    raw.delete(key)
+
+
+def changed(resource: Any, **changes: Any) -> Any:
+    """A copy of a Dagster resource with some fields changed.
+
+    `model_copy(update=...)` is not enough: Dagster re-creates a resource from the configuration it
+    was built with, so the change must go through the constructor.
+    """
+    fields = {name: getattr(resource, name) for name in type(resource).model_fields}
+    return type(resource)(**(fields | changes))
+
+
+# ----- invariants
+
+
+@dataclass(frozen=True)
+class AssetOutcome:
+    """One fetch asset's accounting in a run (materialization metadata + completeness check)."""
+
+    asset: str
+    requested: int
+    succeeded: int
+    failed: int
+    sources_expected: int
+    sources_with_outcome: int
+    complete: bool  # the completeness check passed (every source ok)
+    failed_accounts: str
+
+
+def table_of(asset: str) -> tuple[str, bool, bool]:
+    """(bare HBase table, keys carry a kind, keys carry a suffix) of an asset."""
+    key = AssetKey(asset.split("/"))
+    definition = next(a for a in ASSETS if key in a.keys)
+    metadata = definition.metadata_by_key[key]
+    return metadata["hbase_table"], bool(metadata["row_kind"]), bool(metadata["row_suffix"])
+
+
+def outcomes(result: Any) -> dict[str, AssetOutcome]:
+    """Per fetch asset of the run: its accounting (assets without accounts are left out)."""
+    checks = {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "completeness"
+    }
+    found: dict[str, AssetOutcome] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        name = materialization.asset_key.to_user_string()
+        meta = materialization.metadata
+        if "accounts_requested" not in meta:
+            continue
+        check = checks[name]
+        found[name] = AssetOutcome(
+            name,
+            meta["accounts_requested"].value,
+            meta["accounts_succeeded"].value,
+            meta["accounts_failed"].value,
+            check.metadata["sources_expected"].value,
+            check.metadata["sources_with_outcome"].value,
+            check.passed,
+            str(meta["failed_accounts"].value),
+        )
+    return found
+
+
+def assert_one_outcome_each(result: Any, assets: list[str]) -> dict[str, AssetOutcome]:
+    """Every selected fetch asset materialized, and each of its sources ended in exactly one outcome."""
+    found = outcomes(result)
+    assert set(found) == set(assets), (sorted(found), assets, step_errors(result))
+    for o in found.values():
+        assert o.requested == o.succeeded + o.failed == o.sources_expected == o.sources_with_outcome, o
+    return found
+
+
+def stored_keys(platform: Platform, asset: str) -> set[bytes]:
+    table, _, _ = table_of(asset)
+    return {key for key, _ in platform.hbase.scan_date(table, platform.day, columns=[DATA_COLUMN])}
+
+
+def snapshot(platform: Platform, assets: list[str]) -> dict[str, set[bytes]]:
+    return {asset: stored_keys(platform, asset) for asset in assets}
+
+
+def assert_nothing_lost(platform: Platform, before: dict[str, set[bytes]]) -> None:
+    for asset, keys in before.items():
+        missing = keys - stored_keys(platform, asset)
+        assert not missing, (
+            f"{asset}: {len(missing)} rows stored earlier are gone, e.g. {sorted(missing)[:3]}"
+        )
+
+
+def assert_rows_equal_truth(platform: Platform, assets: list[str]) -> None:
+    """Row count per table = the truth; every key parses, for this tenant, day and a real account."""
+    expected = truth(platform.sim.world, platform.tenant, platform.day)["tables"]
+    for asset in assets:
+        table, kind, suffix = table_of(asset)
+        keys = stored_keys(platform, asset)
+        assert len(keys) == expected[table], (asset, len(keys), expected[table])
+        media = Media.parse(asset.split("/")[0])
+        known = {str(a) for a, _ in platform.sim.world.accounts(media, platform.tenant)}
+        for key in keys:
+            parsed = rowkey.parse(key, kind=kind, suffix=suffix)
+            assert (parsed.tenant, parsed.data_date) == (platform.tenant, platform.day), key
+            assert parsed.account_id in known, key
+
+
+def step_errors(result: Any) -> list[str]:
+    """The text of every step and resource failure of a run (messages and error causes)."""
+    texts = []
+    for event in result.all_events:
+        if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE", "RESOURCE_INIT_FAILURE"):
+            error = getattr(event.event_specific_data, "error", None)
+            texts.append(f"{event.message} {error.to_string() if error is not None else ''}")
+    return texts
+
+
+def rerun_completes(platform: Platform, assets: list[str], **run: Any) -> dict[str, AssetOutcome]:
+    """The re-run the matrix allows: succeeds, every source ok, rows equal the truth."""
+    again = platform.run(assets, **run)
+    assert again.success, step_errors(again)
+    found = assert_one_outcome_each(again, assets)
+    assert all(o.complete and o.failed == 0 for o in found.values()), found
+    assert_rows_equal_truth(platform, assets)
+    return found
+
+
+# ----- a private HBase Thrift1 server (the shared one must never be killed)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused at once)."""
+    return free_port()
+
+
+class PrivateThrift:
+    """A Thrift1 server JVM of the test's own, on a free loopback port, against the stack's HBase.
+
+    Started exactly as the stack starts its own (`thrift_argv`), so it can be killed with
+    SIGKILL and started again without disturbing anybody else's tests.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._paths = StackPaths.from_env()
+        self._log = Path(tempfile.mkdtemp(prefix="ark-thrift-")) / "thrift.log"
+        self._proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 90.0) -> float:
+        """Start the JVM and wait until it answers a Thrift call; returns the seconds it took."""
+        started = time.monotonic()
+        argv = thrift_argv(java17(), self._paths.conf("hbase"), hbase_lib(self._paths), self.port)
+        with open(self._log, "ab") as log:
+            self._proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        while time.monotonic() - started < timeout_s:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"the private Thrift server exited; see {self._log}")
+            try:
+                conn = happybase.Connection("127.0.0.1", self.port, timeout=5000)
+                try:
+                    conn.tables()
+                    return time.monotonic() - started
+                finally:
+                    conn.close()
+            except Exception:
+                time.sleep(0.3)
+        raise RuntimeError(f"the private Thrift server did not answer within {timeout_s} s; see {self._log}")
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM killer or a crashed host would."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGKILL)
+            self._proc.wait(timeout=30)
+
+    def __enter__(self) -> PrivateThrift:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()

@@ -1,0 +1,185 @@
+"""A whole platform for end-to-end tests: simulator, a seeded tenant, resources on unique names.
+
+Every end-to-end test module (the asset graph, the fault matrix, the secrets sweep) builds one
+with `running_platform()`; it owns its HBase tables, MySQL databases, Kafka topics and Redis keys
+and deletes them afterwards (the local HBase master runs out of heap when tables pile up).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pymysql
+import redis
+from dagster import AssetKey, DagsterInstance, materialize
+
+from ark_assets.assets.checks import build_checks
+from ark_assets.definitions import DECLARATIONS, build_assets
+from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.io.tables import table_name
+from ark_assets.media import Media
+from ark_assets.partitions import partition_key
+from ark_assets.resources.hbase import HBaseResource
+from ark_assets.resources.kafka_log import KafkaLogResource
+from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.sentry import SentryResource, close_sdk
+from ark_assets.sim.seed import seed_tenant
+from ark_assets.sim.server import RunningSimulator, running_simulator
+from ark_assets.sim.truth_tables import register_platform_tables
+from ark_assets_tests.sentry_sink import SentrySink
+
+DAY = date(2026, 11, 25)
+ASSETS = build_assets()
+CHECKS = build_checks(ASSETS, compare_prefix="")
+
+
+def all_tables() -> list[tuple[Media, str]]:
+    """Every (media, dataset) whose rows the platform stores in HBase."""
+    return [
+        (media, name)
+        for media, declared in DECLARATIONS.items()
+        for name in [
+            *(a.dataset for a in declared.agent_lists),
+            *(a.dataset for a in declared.account_lists),
+            *(d.dataset for d in declared.datasets),
+        ]
+    ]
+
+
+def op_name(key: AssetKey) -> str:
+    return "__".join(key.path)
+
+
+def new_tenant(prefix: str = "T6") -> str:
+    """A tenant alias no other test (or earlier run) uses."""
+    return f"{prefix}{secrets.randbelow(10**9):09d}"
+
+
+@dataclass
+class Platform:
+    sim: RunningSimulator
+    tenant: str
+    resources: dict[str, Any]
+    instance: DagsterInstance
+    hbase: HBaseResource
+    mysql: MySQLResource
+    topic_prefix: str
+    sink: SentrySink
+    day: date = DAY
+    first: Any = None
+    tenants: list[str] = field(default_factory=list)
+
+    def run(
+        self,
+        selection: list[str] | None = None,
+        config: dict | None = None,
+        tenant: str | None = None,
+        resources: dict[str, Any] | None = None,
+        day: date | None = None,
+    ):
+        """Materialize `selection` (all assets by default) for one (day, tenant) partition."""
+        keys = [AssetKey(s.split("/")) for s in selection] if selection else None
+        run_config = {"ops": {op_name(k): {"config": config} for k in keys}} if config and keys else None
+        return materialize(
+            [*ASSETS, *CHECKS],
+            selection=keys,
+            partition_key=str(partition_key(day or self.day, tenant or self.tenant)),
+            resources={**self.resources, **(resources or {})},
+            instance=self.instance,
+            run_config=run_config,
+            raise_on_error=False,
+        )
+
+    def rows(self, media: Media, dataset: str, day: date | None = None) -> int:
+        return self.hbase.count_date(table_name(media, dataset), day or self.day)
+
+    def tables(self, day: date | None = None) -> dict[str, int]:
+        """Rows per HBase table for the day (the shape `ark-sim truth` reports)."""
+        return {table_name(m, name): self.rows(m, name, day) for m, name in all_tables()}
+
+    def add_tenant(self, tenant: str | None = None, *, seed: bool = True, day: date | None = None) -> str:
+        """Another tenant of this platform (seeded from the simulator's world unless `seed=False`)."""
+        tenant = tenant or new_tenant()
+        self.tenants.append(tenant)
+        self.instance.add_dynamic_partitions("tenants", [tenant])
+        if seed:
+            seed_tenant(self.sim.world, tenant, day or self.day, redis=RedisResource(), mysql=self.mysql)
+        return tenant
+
+    def reseed(self, day: date | None = None) -> None:
+        """Put the tenant's eton rows and Redis keys back as the world has them."""
+        seed_tenant(self.sim.world, self.tenant, day or self.day, redis=RedisResource(), mysql=self.mysql)
+
+
+@contextmanager
+def running_platform(
+    *, first_run: bool = True, max_in_flight: int = 32, **sim_overrides: Any
+) -> Iterator[Platform]:
+    """A simulator, a seeded tenant and resources on unique names; cleaned up on exit.
+
+    Args:
+        first_run: materialize every asset of the partition before yielding (`platform.first`).
+        sim_overrides: simulator config overrides (`running_simulator(**overrides)`).
+    """
+    register_platform_tables()
+    unique = secrets.token_hex(4)
+    tenant = new_tenant()
+    mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
+    hbase = HBaseResource(table_prefix=f"t{unique}")
+    tenants = [tenant]  # every tenant the platform seeds; `add_tenant` appends
+    overrides = {"clock": {"today": "2026-11-26"}, **sim_overrides}
+    try:
+        with running_simulator(**overrides) as sim, SentrySink() as sink:
+            seed_tenant(sim.world, tenant, DAY, redis=RedisResource(), mysql=mysql)
+            resources = {
+                "io_manager": HBaseIOManager(hbase=hbase),
+                "redis": RedisResource(),
+                "mysql": mysql,
+                "hbase": hbase,
+                "kafka_log": KafkaLogResource(
+                    topic_prefix=f"t{unique}_", spool_dir=f"/tmp/ark-test-spool-{unique}"
+                ),
+                "sentry": SentryResource(dsn=sink.dsn),
+                "media_api": MediaApiResource(
+                    **{f"{m}_base_url": sim.url(m) for m in ("gdt", "jrtt", "wx")},
+                    max_in_flight=max_in_flight,
+                ),
+            }
+            instance = DagsterInstance.ephemeral()
+            instance.add_dynamic_partitions("tenants", [tenant])
+            platform = Platform(
+                sim, tenant, resources, instance, hbase, mysql, f"t{unique}_", sink, tenants=tenants
+            )
+            if first_run:
+                first = platform.run()
+                assert first.success, [
+                    e.message for e in first.all_events if e.event_type_value == "STEP_FAILURE"
+                ]
+                platform.first = first
+            try:
+                yield platform
+            finally:
+                close_sdk(timeout_s=1)  # the SDK is process-global: leave it off for other tests
+    finally:
+        _clean_up(hbase, mysql, tenants)
+
+
+def _clean_up(hbase: HBaseResource, mysql: MySQLResource, tenants: list[str]) -> None:
+    for media, name in all_tables():
+        hbase.delete_table(table_name(media, name))
+    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
+    with conn.cursor() as cur:
+        for db in (mysql.log_database, mysql.eton_database):
+            cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+    conn.close()
+    raw = redis.Redis(db=2)
+    for tenant in set(tenants):
+        for key in raw.scan_iter(match=f"*_{tenant}*"):
+            raw.delete(key)
