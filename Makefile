@@ -2,7 +2,8 @@
 #   make demo          the main job: stack, simulator, a seeded tenant, yesterday's partition of every
 #                      media materialized through Dagster, then the web UI at http://127.0.0.1:3000
 #   make demo-down     stop the demo's web UI and simulator, then the stack
-#   make test          set everything up (venv, stack) and run the test suite
+#   make test          set everything up (venv, stack, Debian's chromium) and run the test suite
+#   make browser       apt-install Debian's chromium if missing (the browser test's browser)
 #   make stack         install and start Redis, MariaDB, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
 #   make stack-status  a status table of the four services (exit 1 if one is unhealthy)
@@ -17,14 +18,16 @@
 #   make bench-partition  the partition benchmark (a seed-sized tenant's partition of every media in one
 #                      process, simulator latency 0: wall time, CPU per account, peak RSS)
 #                      -> its section of bench/RESULTS.md and bench/results/partition.json
-#   make bench         the three benchmarks
+#   make bench-load    the load benchmark (three seed-sized tenants materialized at once as Dagster runs, with
+#                      the shipped pools and quotas) -> its section of bench/RESULTS.md and bench/results/load.json
+#   make bench         the four benchmarks
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench
+.PHONY: venv browser demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +52,16 @@ stack-reset: venv
 validate: venv
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
-test: stack
+# The browser test drives the system chromium through Playwright (browser downloads are not
+# possible on our machines). Installed like the stack's Redis and MariaDB: apt, sudo unless root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "• Installing chromium from Debian's packages (for the browser test)"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+test: stack browser
 	$(BIN)/pytest
 
 demo: stack
@@ -65,12 +77,12 @@ dev: stack
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: venv
-	$(BIN)/ruff check ark_assets ark_assets_tests
-	$(BIN)/ruff format --check ark_assets ark_assets_tests
+	$(BIN)/ruff check ark_assets ark_assets_tests bench scripts
+	$(BIN)/ruff format --check ark_assets ark_assets_tests bench scripts
 
 format: venv
-	$(BIN)/ruff format ark_assets ark_assets_tests
-	$(BIN)/ruff check --fix ark_assets ark_assets_tests
+	$(BIN)/ruff format ark_assets ark_assets_tests bench scripts
+	$(BIN)/ruff check --fix ark_assets ark_assets_tests bench scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
@@ -84,4 +96,7 @@ bench-io: stack
 bench-partition: stack
 	$(BIN)/python -m bench.partition_bench
 
-bench: bench-fetch bench-io bench-partition
+bench-load: stack
+	$(BIN)/python -m bench.load_bench
+
+bench: bench-fetch bench-io bench-partition bench-load

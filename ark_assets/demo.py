@@ -2,17 +2,20 @@
 
 `up` starts the media simulator, seeds a demo tenant for the last few days (eton rows and the
 seed's Redis keys), materializes yesterday's partition of every media *through Dagster* (its
-CLI, into the persistent instance the UI reads), prints what landed where, and leaves the web
-UI and daemon running. `down` stops what `up` started. Both are idempotent.
+CLI, into the persistent instance the UI reads) with live progress, prints what landed where
+(per media and asset: accounts, rows per HBase table against `ark-sim truth`, throttles,
+failures, seconds), switches the schedules on, and leaves the web UI and daemon running.
+`down` stops what `up` started. Both are idempotent: a second `up` reuses the running
+simulator and UI and an already materialized partition (`ARK_DEMO_REFRESH=1` re-runs it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +33,9 @@ PROFILE = os.environ.get("ARK_DEMO_PROFILE", "small")
 SIM_PORT = 8600
 UI_PORT = int(os.environ.get("ARK_DEMO_UI_PORT", "3000"))
 SEED_DAYS = 3
+REFRESH = os.environ.get("ARK_DEMO_REFRESH", "") not in ("", "0")
+# One line of `dagster asset materialize` output per event: "... - <run id> - <pid> - <step> - <EVENT> - ..."
+_EVENT = re.compile(r" - ([0-9a-f-]{36}) - \d+ - (\S+) - (ASSET_MATERIALIZATION|STEP_FAILURE) - ")
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,13 +78,25 @@ def up() -> None:
         )
         if not wait_until(lambda: port_open(SIM_PORT), timeout=60):
             raise click.ClickException(f"the simulator did not start; see {procs['ark-sim'].log_file}")
-    for back in range(SEED_DAYS):
-        day = yesterday - timedelta(days=back)
-        _run(
-            [_bin("ark-sim"), "seed", "--tenant", TENANT, "--date", day.isoformat(), "--profile", PROFILE],
-            env,
-        )
-    reporter.step(f"seeded tenant {TENANT} (eton rows, Redis tokens and account lists) for {SEED_DAYS} days")
+    else:
+        reporter.step(f"reusing the media simulator on 127.0.0.1:{SIM_PORT}")
+    with reporter.waiting(f"seeding tenant {TENANT} (eton rows, Redis tokens and account lists)") as update:
+        for back in range(SEED_DAYS):
+            day = yesterday - timedelta(days=back)
+            update(f"{day} ({back + 1}/{SEED_DAYS})")
+            _run(
+                [
+                    _bin("ark-sim"),
+                    "seed",
+                    "--tenant",
+                    TENANT,
+                    "--date",
+                    day.isoformat(),
+                    "--profile",
+                    PROFILE,
+                ],
+                env,
+            )
 
     _run(
         [
@@ -90,35 +108,33 @@ def up() -> None:
         env,
     )
     key = str(partition_key(yesterday, TENANT))
-    started = time.monotonic()
-    with reporter.waiting(f"materializing partition {key} of every media through Dagster") as update:
-        update("24 assets: agents -> advertisers -> funds / reports")
-        result = subprocess.run(
-            [
-                _bin("dagster"),
-                "asset",
-                "materialize",
-                "-m",
-                "ark_assets.definitions",
-                "--select",
-                "*",
-                "--partition",
-                key,
-            ],
-            env=env,
-            cwd=_ROOT,
-            capture_output=True,
-            text=True,
-        )
-    (paths.logs / "demo-materialize.log").write_text(result.stdout + result.stderr)
-    if result.returncode != 0:
-        raise click.ClickException(f"the run failed; see {paths.logs / 'demo-materialize.log'}")
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    reporter.console.print(_summary(yesterday, time.monotonic() - started))
+    if not REFRESH and _materialized(key):
+        reporter.step(
+            f"partition {key} is already materialized in the instance: reusing it "
+            "(ARK_DEMO_REFRESH=1 re-runs it)"
+        )
+    else:
+        _materialize(key, env, paths, reporter)
+    reporter.console.print(_summary(yesterday, key))
 
-    if not port_open(UI_PORT):
+    # Schedules are off until someone switches them on; the demo's daemon should run them.
+    _run([_bin("dagster"), "schedule", "start", "--start-all", "-w", "workspace.yaml"], env)
+    reporter.step("schedules on: daily_yesterday (08:00 GMT+8), reports_lookback (12:00 GMT+8)")
+
+    if port_open(UI_PORT):
+        if procs["dagster-dev"].process() is None:
+            raise click.ClickException(
+                f"127.0.0.1:{UI_PORT} is taken by another program: stop it, or pick another port "
+                f"with ARK_DEMO_UI_PORT"
+            )
+        reporter.step("reusing the running web UI and daemon")
+    else:
+        reporter.step(f"starting the web UI and daemon (`dagster dev`) on 127.0.0.1:{UI_PORT}")
         procs["dagster-dev"].start(
-            [_bin("dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(UI_PORT)],
+            _default_sigint(
+                [_bin("dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(UI_PORT)]
+            ),
             cwd=_ROOT,
             env=env,
         )
@@ -137,15 +153,85 @@ def down() -> None:
     reporter.step(f"stopped: {', '.join(stopped)}" if stopped else "nothing of the demo was running")
 
 
+def _materialized(key: str) -> bool:
+    """True when every asset has a materialization of partition `key` in the instance."""
+    from dagster import DagsterInstance
+
+    from ark_assets.definitions import defs
+
+    instance = DagsterInstance.get()
+    return all(
+        key in instance.get_materialized_partitions(asset)
+        for asset in defs.resolve_asset_graph().get_all_asset_keys()
+    )
+
+
+def _materialize(key: str, env: dict[str, str], paths: StackPaths, reporter: Reporter) -> None:
+    """`dagster asset materialize` of every asset for `key`, with the assets done so far as progress."""
+    from ark_assets.definitions import defs
+
+    total = len(defs.resolve_asset_graph().get_all_asset_keys())
+    log_path = paths.logs / "demo-materialize.log"
+    argv = [_bin("dagster"), "asset", "materialize", "-m", "ark_assets.definitions", "--select", "*"]
+    done: list[str] = []
+    failed: list[str] = []
+    with (
+        reporter.waiting(f"materializing partition {key} of every media through Dagster") as update,
+        open(log_path, "w") as log,
+    ):
+        update(f"starting Dagster; {total} assets: agents -> advertisers -> funds / reports")
+        proc = subprocess.Popen(
+            [*argv, "--partition", key],
+            env=env,
+            cwd=_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            match = _EVENT.search(line)
+            if match is None:
+                continue
+            step, event = match.group(2).replace("__", "/"), match.group(3)
+            (done if event == "ASSET_MATERIALIZATION" else failed).append(step)
+            update(
+                f"{len(done)}/{total} assets materialized, latest {done[-1] if done else '-'}"
+                + (f", failed: {', '.join(failed)}" if failed else "")
+            )
+        returncode = proc.wait()
+    if returncode != 0:
+        raise click.ClickException(
+            f"the run failed ({', '.join(failed) or 'see the log'}); see {log_path}, or the run in "
+            f"the web UI (`make dev`)"
+        )
+
+
+def _default_sigint(argv: list[str]) -> list[str]:
+    """`argv` exec'd with SIGINT back to its default.
+
+    A shell starts background jobs with SIGINT ignored and children inherit that. `dagster dev`
+    stops its web server, daemon and code server with SIGINT when it gets SIGTERM (`make
+    demo-down`), so with SIGINT ignored they would outlive it. The exec keeps the pid.
+    """
+    code = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", code, *argv]
+
+
 def _run(argv: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(argv, env=env, cwd=_ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         raise click.ClickException(f"`{' '.join(argv[:3])}` failed: {result.stderr.strip()[-1500:]}")
 
 
-def _summary(day: date, seconds: float) -> Table:
-    """Per asset: accounts, rows per HBase table against the simulator's truth, throttles, failures."""
-    from dagster import DagsterInstance
+def _summary(day: date, key: str) -> Table:
+    """Per media and asset: accounts, rows per HBase table against the simulator's truth,
+    throttles, failures and the step's seconds; a total line per media."""
+    from dagster import AssetRecordsFilter, DagsterInstance
 
     import ark_assets.sim.truth_tables  # noqa: F401  (registers the platform's tables)
     from ark_assets.definitions import defs
@@ -155,23 +241,66 @@ def _summary(day: date, seconds: float) -> Table:
 
     expected = truth(World(SimConfig.load(overrides={"profile": PROFILE})), TENANT, day)["tables"]
     instance = DagsterInstance.get()
-    table = Table(title=f"Partition {day}|{TENANT}: materialized in {seconds:.0f} s (incl. Dagster start-up)")
-    for column in ("asset", "accounts", "HBase table", "rows (expected)", "throttles", "failed", "seconds"):
+    table = Table(title=f"Partition {key} (profile {PROFILE}): what each asset stored")
+    for column in ("media", "asset", "HBase table", "accounts", "rows (expected)", "throttles", "failed"):
         table.add_column(column)
-    for key in sorted(defs.resolve_asset_graph().get_all_asset_keys()):
-        event = instance.get_latest_materialization_event(key)
-        md = {
-            k: getattr(v, "value", v)
-            for k, v in (event.asset_materialization.metadata if event else {}).items()
-        }
-        name = md.get("table", "")
+    table.add_column("seconds", justify="right")
+    keys = sorted(defs.resolve_asset_graph().get_all_asset_keys())
+    for media in sorted({k.path[0] for k in keys}):
+        totals = {"accounts": 0, "rows": 0, "expected": 0, "throttles": 0, "failed": 0}
+        spans: list[tuple[float, float]] = []
+        for asset in (k for k in keys if k.path[0] == media):
+            records = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=asset, asset_partitions=[key]), limit=1
+            ).records
+            entry = records[0].event_log_entry if records else None
+            materialization = entry.asset_materialization if entry else None
+            md = {
+                k: getattr(v, "value", v)
+                for k, v in (materialization.metadata if materialization else {}).items()
+            }
+            step = _step_span(instance, entry.run_id, "__".join(asset.path)) if entry else None
+            if step:
+                spans.append(step)
+            accounts = md.get("accounts_listed", md.get("accounts", ""))
+            if "accounts_listed" in md:
+                totals["accounts"] += int(accounts)
+            totals["rows"] += int(md.get("rows_written", 0) or 0)
+            totals["throttles"] += int(md.get("throttles", 0) or 0)
+            totals["failed"] += int(md.get("accounts_failed", 0) or 0)
+            name = str(md.get("table", ""))
+            totals["expected"] += int(expected.get(name, 0))
+            table.add_row(
+                media,
+                asset.path[-1],
+                name,
+                str(accounts),
+                f"{md.get('rows_written', '?')} ({expected.get(name, '?')})",
+                str(md.get("throttles", "")),
+                str(md.get("accounts_failed", "")),
+                f"{step[1] - step[0]:.1f}" if step else "?",
+            )
+        wall = max(e for _, e in spans) - min(s for s, _ in spans) if spans else 0.0
         table.add_row(
-            key.to_user_string(),
-            str(md.get("accounts_listed", md.get("accounts", ""))),
-            name,
-            f"{md.get('rows_written', '?')} ({expected.get(name, '?')})",
-            str(md.get("throttles", "")),
-            str(md.get("accounts_failed", "")),
-            f"{md.get('seconds') or 0:.1f}",
+            f"[bold]{media}[/]",
+            "[bold]total[/]",
+            "",
+            f"[bold]{totals['accounts']}[/]",
+            f"[bold]{totals['rows']} ({totals['expected']})[/]",
+            f"[bold]{totals['throttles']}[/]",
+            f"[bold]{totals['failed']}[/]",
+            f"[bold]{wall:.1f}[/]",
+            end_section=True,
         )
+    table.caption = (
+        "accounts: listed by the advertiser assets (total) or fetched; seconds: the step's wall time "
+        "(total: first step start to last step end of the media)"
+    )
     return table
+
+
+def _step_span(instance, run_id: str, step_key: str) -> tuple[float, float] | None:
+    for stats in instance.get_run_step_stats(run_id, step_keys=[step_key]):
+        if stats.start_time and stats.end_time:
+            return stats.start_time, stats.end_time
+    return None

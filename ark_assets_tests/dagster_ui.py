@@ -35,8 +35,9 @@ def chromium_path() -> str | None:
 
 
 def chromium_args() -> list[str]:
-    # Chromium's sandbox refuses to start as root (CI runs as root); elsewhere keep it on.
-    return ["--no-sandbox"] if os.geteuid() == 0 else []
+    # Chromium's sandbox refuses to start as root (CI runs as root); elsewhere keep it on. A small
+    # /dev/shm (containers) crashes tabs; /tmp is used instead.
+    return ["--disable-dev-shm-usage", *(["--no-sandbox"] if os.geteuid() == 0 else [])]
 
 
 def free_port() -> int:
@@ -99,6 +100,7 @@ class DagsterDev:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_default_sigint,
             )
         wait_for("the code location `ark_assets` to load", self._location_loaded, timeout=180)
         wait_for("the sensor and run-queue daemons", self._daemons_healthy, timeout=120, every=2)
@@ -162,6 +164,12 @@ class DagsterDev:
         statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
         healthy = {s["daemonType"] for s in statuses if s["healthy"]}
         return {"SENSOR", "QUEUED_RUN_COORDINATOR"} <= healthy
+
+
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and children inherit that: then
+    # `dagster dev` could not be stopped the way it expects (SIGINT stops its children cleanly).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @contextmanager

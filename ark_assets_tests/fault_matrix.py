@@ -34,6 +34,7 @@ from dagster import AssetKey
 
 from ark_assets import rowkey
 from ark_assets.media import Media
+from ark_assets.resources.errors import TableNotFound
 from ark_assets.resources.hbase import DATA_COLUMN
 from ark_assets.resources.media_api import MediaApiResource
 from ark_assets.sim.truth import truth
@@ -145,8 +146,12 @@ def assert_one_outcome_each(result: Any, assets: list[str]) -> dict[str, AssetOu
 
 
 def stored_keys(platform: Platform, asset: str) -> set[bytes]:
+    """The keys of the platform's day in the asset's table (none when the table was never made)."""
     table, _, _ = table_of(asset)
-    return {key for key, _ in platform.hbase.scan_date(table, platform.day, columns=[DATA_COLUMN])}
+    try:
+        return {key for key, _ in platform.hbase.scan_date(table, platform.day, columns=[DATA_COLUMN])}
+    except TableNotFound:
+        return set()
 
 
 def snapshot(platform: Platform, assets: list[str]) -> dict[str, set[bytes]]:

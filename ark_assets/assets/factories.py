@@ -33,7 +33,7 @@ from ark_assets.assets.catalog import AccountDataset, AccountList, AgentList, Me
 from ark_assets.assets.fetching import FetchSummary, fetch_into_spool
 from ark_assets.assets.recording import LoggingObserver, RunRecorder
 from ark_assets.assets.run_config import FetchConfig
-from ark_assets.assets.sources import day_accounts, narrow
+from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.io.tables import table_name
@@ -318,9 +318,11 @@ def dataset_asset(
             accounts, scope = narrow(day_accounts(redis, media, tenant, day, upstream), config)
             if not accounts:
                 lists = ", ".join(listing.name for listing in upstream)
+                keys = ", ".join(day_account_keys(redis, media, tenant, day, upstream))
                 _empty(
                     recorder,
-                    f"the day's {media} account lists ({lists}) of tenant {tenant} for {day} are empty",
+                    f"the day's {media} account lists ({lists}) of tenant {tenant} for {day} are empty"
+                    f" (Redis keys {keys} are missing or empty)",
                 )
             params = dict(declared.params(day))
             variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
@@ -381,7 +383,7 @@ def _recorded(
         "output": "HBASE",
         "agent_level": "parent",
         "data_type": "day",
-        "batch_key": context.run_id,
+        "batch_key": context.run.run_id,
     }
     recorder = RunRecorder(
         media,
@@ -389,7 +391,7 @@ def _recorded(
         day,
         job,
         endpoint,
-        context.run_id,
+        context.run.run_id,
         params,
         mysql,
         kafka,

@@ -14,6 +14,7 @@ from dagster import Failure
 from ark_assets.assets.catalog import AccountList
 from ark_assets.assets.run_config import FetchConfig
 from ark_assets.media import Media
+from ark_assets.resources.redis_keys import accounts_key, agents_key
 from ark_assets.resources.redis_store import RedisResource
 
 
@@ -29,6 +30,22 @@ def day_accounts(
         else:
             accounts |= redis.accounts(media, tenant, day, tier=listing.tier)
     return accounts
+
+
+def day_account_keys(
+    redis: RedisResource, media: Media, tenant: str, day: date, listings: tuple[AccountList, ...]
+) -> list[str]:
+    """The Redis keys `day_accounts` reads (wx: one per agent in the agent key), for messages."""
+    keys: list[str] = []
+    for listing in listings:
+        if listing.redis_per_agent:
+            agents = redis.agents(media, tenant)  # no agents: the agent key itself is what is empty
+            keys += [accounts_key(media, tenant, day, agent_id=a) for a in agents] or [
+                agents_key(media, tenant)
+            ]
+        else:
+            keys.append(accounts_key(media, tenant, day, tier=listing.tier))
+    return keys
 
 
 def narrow(accounts: dict[str, str], config: FetchConfig) -> tuple[dict[str, str], frozenset[str] | None]:

@@ -37,7 +37,6 @@ from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
 
-
 # How often the two polling sensors (MySQL, Redis) tick. A minute is plenty for daily data; the
 # browser test sets ARK_SENSOR_INTERVAL_S=5 so a switched-on sensor reacts within seconds.
 SENSOR_INTERVAL_S = int(os.environ.get("ARK_SENSOR_INTERVAL_S", "60"))
@@ -54,8 +53,20 @@ def _digest(values: list[str]) -> str:
 def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
     """The platform's sensors for the declared media."""
 
+    # A sensor's run requests must fall inside its declared target: without one, Dagster fails
+    # every tick that requests a run ("a sensor lacking a specified target").
+    agent_lists = [
+        AssetKey([media.value, a.name])
+        for media, declared in declarations.items()
+        for a in declared.agent_lists
+    ]
+    datasets = [
+        AssetKey([media.value, d.name]) for media, declared in declarations.items() for d in declared.datasets
+    ]
+
     @sensor(
         name="tenants_and_agents_sync",
+        asset_selection=AssetSelection.assets(*agent_lists),
         minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=DefaultSensorStatus.RUNNING,
         description="Adds new active eton tenants as partitions; when a tenant's active agents change, "
@@ -98,6 +109,7 @@ def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
 
     @sensor(
         name="account_lists_arrived",
+        asset_selection=AssetSelection.assets(*datasets),
         minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=DefaultSensorStatus.RUNNING,
         description="When yesterday's account lists of a (tenant, media) appear in Redis and that media's "

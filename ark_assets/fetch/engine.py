@@ -173,7 +173,12 @@ class FetchEngine:
             app_id=self.app.app_id,
             app_secret=self.app.secret,
         )
-        await self.tokens.load()
+        try:
+            await self.tokens.load()
+        except BaseException:  # e.g. a corrupt token key: `async with` will not call __aexit__
+            await self._session.close()
+            await self._client.aclose()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import sentry_sdk
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import ConfigDict, Field, field_validator
 from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
@@ -63,7 +63,7 @@ class SentryResource(ConfigurableResource):
     @field_validator("dsn", mode="before")
     @classmethod
     def _a_dsn(cls, value: Any) -> Any:
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and not isinstance(value, EnvVar) and value:
             try:
                 Dsn(value)
             except BadDsn as exc:
