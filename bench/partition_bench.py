@@ -471,7 +471,7 @@ def render(r: dict) -> str:
         f"Partition `{r['partition_key']}`: "
         f"one `dagster.materialize` of all {len(r['assets'])} assets (in-process executor, ephemeral "
         f"instance) in one process, `max_in_flight` {r['max_in_flight']}, `log_sample_rate` "
-        f"{r['log_sample_rate']} (shipped: 0.01; see the known issue below); HBase tables and "
+        f"{r['log_sample_rate']} (shipped: 0.01); HBase tables and "
         "Kafka topics under a prefix of this run, dropped afterwards.",
         "",
         "| measure | value |",

@@ -55,6 +55,7 @@ from dagster import (
 )
 from dagster._config.field_utils import IntEnvVar
 from pydantic import field_validator
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ark_assets.io.file_output import IndexedWriter, line_key, partition_dir, read_lines
 from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_metadata, stored_row
@@ -187,20 +188,22 @@ class HBaseIOManager(ConfigurableIOManager):
             obj.discard()
 
     def _retrying(self, log: Any, call: Any, window_s: float, what: str) -> Any:
-        """`call()`, repeated with backoff while HBase is unreachable, for at most `window_s`."""
-        deadline = time.monotonic() + window_s
-        delay = 1.0
-        while True:
-            try:
-                return call()
-            except ServiceUnavailable as exc:
-                if time.monotonic() + delay > deadline:
-                    raise
-                if log is not None:
-                    log.warning(f"{exc}; {what} again in {delay:.0f} s")
-                self.hbase.close()  # the pooled connections died with the server
-                time.sleep(delay)
-                delay = min(delay * 2, 8.0)
+        """`call()`, retried with backoff (1 s doubling to 8 s) while HBase is unreachable, for `window_s`."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            if log is not None:
+                exc = state.outcome.exception() if state.outcome else None
+                log.warning(f"{exc}; {what} again in {state.upcoming_sleep:.0f} s")
+            self.hbase.close()  # the pooled connections died with the server
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(ServiceUnavailable),
+            stop=stop_after_delay(window_s),
+            wait=wait_exponential(multiplier=1, min=1, max=8),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrying(call)
 
     def _write_hbase(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
         self.hbase.ensure_table(spool.table)
