@@ -21,8 +21,9 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,22 @@ def fault_platform(*, max_in_flight: int = 16, **sim_overrides: Any) -> Iterator
             for app in apps.values():  # governor state, spent-quota markers of these apps
                 for key in raw.scan_iter(match=f"ark:*:{app}:*"):
                     raw.delete(key)
+
+
+def when(
+    condition: Callable[[], bool], action: Callable[[], None], timeout_s: float = 60.0
+) -> threading.Thread:
+    """Run `action` (in a thread) as soon as `condition` holds: a fault that starts mid-run."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        action()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 def changed(resource: Any, **changes: Any) -> Any:

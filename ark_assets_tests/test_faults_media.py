@@ -11,9 +11,7 @@ test selects one asset of a small tenant so the whole matrix stays within CI's b
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +29,7 @@ from ark_assets_tests.fault_matrix import (
     snapshot,
     step_errors,
     table_of,
+    when,
 )
 from ark_assets_tests.platform import Platform
 
@@ -86,22 +85,6 @@ def _heal(platform: Platform) -> None:
 
 def _requests(platform: Platform, media: Media, endpoint: str) -> dict[str, int]:
     return platform.sim.counters()["requests"].get(f"{media} {endpoint}", {})
-
-
-def _when(
-    condition: Callable[[], bool], action: Callable[[], None], timeout_s: float = 30.0
-) -> threading.Thread:
-    """Run `action` (in a thread) as soon as `condition` holds: a fault that starts mid-run."""
-
-    def watch() -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        action()
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
 
 
 def _fault_run(platform: Platform, asset: str, **run: Any) -> tuple[Any, dict]:
@@ -181,7 +164,7 @@ def test_a_burst_of_5xx_is_ridden_out(platform: Platform) -> None:
             if o.startswith("http_")
         )
 
-    watcher = _when(lambda: errors() >= 25, lambda: sim.set_faults(Media.JRTT, http_5xx=0.0))
+    watcher = when(lambda: errors() >= 25, lambda: sim.set_faults(Media.JRTT, http_5xx=0.0))
     _, seen = _fault_run(platform, "jrtt/funds")
     watcher.join(timeout=5)
     assert errors() >= 25
@@ -206,7 +189,7 @@ def test_a_token_expiring_mid_run_is_refreshed_once_and_rotated(platform: Platfo
     def ok_calls() -> int:
         return _requests(platform, Media.JRTT, "advertiser/fund/get").get("0", 0)
 
-    watcher = _when(lambda: ok_calls() >= 10, lambda: sim.expire_tokens(Media.JRTT, tenant, refresh=False))
+    watcher = when(lambda: ok_calls() >= 10, lambda: sim.expire_tokens(Media.JRTT, tenant, refresh=False))
     _, seen = _fault_run(platform, "jrtt/funds")
     watcher.join(timeout=5)
     assert _requests(platform, Media.JRTT, "advertiser/fund/get").get("40102", 0) > 0  # "token expired" seen

@@ -20,9 +20,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pymysql
@@ -49,6 +48,7 @@ from ark_assets_tests.fault_matrix import (
     snapshot,
     step_errors,
     table_of,
+    when,
 )
 from ark_assets_tests.platform import Platform
 from ark_assets_tests.tcp_proxy import TcpProxy
@@ -73,20 +73,6 @@ def _fresh_simulator(platform: Platform) -> Iterator[None]:
     yield
     for media in Media:
         platform.sim.set_faults(media, median_ms=0)
-
-
-def _when(
-    condition: Callable[[], bool], action: Callable[[], None], timeout_s: float = 60.0
-) -> threading.Thread:
-    def watch() -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        action()
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
 
 
 def _calls(platform: Platform, media: Media, endpoint: str) -> int:
@@ -117,7 +103,7 @@ def test_hbase_thrift_killed_mid_run_and_restarted_is_ridden_out(platform: Platf
         def calls() -> int:
             return _calls(platform, Media.GDT, "daily_reports/get") + _calls(platform, Media.GDT, "funds/get")
 
-        watcher = _when(lambda: calls() >= 20, kill_and_restart)
+        watcher = when(lambda: calls() >= 20, kill_and_restart)
         result = platform.run(assets, resources=resources)
         watcher.join(timeout=120)
     assert restarts, "the Thrift server was never killed"
@@ -204,7 +190,7 @@ def test_mysql_restarted_mid_run_is_ridden_out(platform: Platform) -> None:
         mysql = changed(platform.mysql, port=proxy.port)
         # the outage starts once the fetch is under way and outlasts it: the run-log end row and
         # the request logs are written while "MySQL" is down
-        outage = _when(
+        outage = when(
             lambda: _calls(platform, Media.JRTT, "advertiser/fund/get") >= 5, lambda: proxy.outage(4.0)
         )
         started = time.monotonic()

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from ark_assets.media import Media
-from ark_assets.partitions import date_tenant_partitions
 
 # Every asset of every media for one (day, tenant): what the seed's scheduler ran as ~35 jobs.
 all_media_daily = define_asset_job(
     "all_media_daily",
     selection=AssetSelection.all(),
-    partitions_def=date_tenant_partitions,
     description="Every media's agents, advertisers, funds and reports for one (day, tenant) partition.",
 )
 
@@ -20,7 +18,6 @@ media_daily = {
     media: define_asset_job(
         f"{media}_daily",
         selection=AssetSelection.groups(media.value),
-        partitions_def=date_tenant_partitions,
         tags={"media": media.value},
         description=f"{media}: agents, advertisers, funds and reports for one (day, tenant) partition.",
     )
@@ -31,6 +28,5 @@ media_daily = {
 reports_lookback = define_asset_job(
     "reports_lookback",
     selection=AssetSelection.tag("layer", "reports"),
-    partitions_def=date_tenant_partitions,
     description="Re-fetch reports of recent days: the media revise them for a few days.",
 )
