@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import shlex
 import shutil
 import signal
@@ -42,6 +41,7 @@ import redis
 from ark_assets.media import Media
 from ark_assets.sim.config import QuotaLimits, SimConfig
 from ark_assets.sim.world import World
+from bench.results_md import cpu_model, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -394,23 +394,11 @@ def write_results(
     public = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
     (BENCH / "results").mkdir(exist_ok=True)
     (BENCH / "results" / "fetch.json").write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
-    write_section(render(rows, scenarios, command, seconds, when))
-
-
-def write_section(section: str) -> None:
-    """Replace the fetch section of RESULTS.md, or put it first; other sections are left alone."""
-    path = BENCH / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = section + ("\n" + text if text.strip() else "")
-    path.write_text(text, encoding="utf-8")
+    write_section(START_MARK, END_MARK, render(rows, scenarios, command, seconds, when), first=True)
 
 
 def render(rows: list[dict], scenarios: list[Scenario], command: str, seconds: float, when: datetime) -> str:
-    cpu = _cpu_model()
+    cpu = cpu_model()
     lines = [
         START_MARK,
         "# Fetch benchmark: threads vs asyncio vs the Ark engine",
@@ -519,16 +507,6 @@ def _goal_lines(scenario: Scenario, rows: list[dict]) -> list[str]:
             f"{stats['retries']:,} retries, {stats['sources_failed']:,} sources failed.",
         ]
     return lines
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _free_port() -> int:

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import re
 import resource
 import shlex
 import subprocess
@@ -38,9 +37,10 @@ from pathlib import Path
 
 import click
 
+from bench.results_md import RESULTS_MD, cpu_model, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-RESULTS_MD = BENCH / "RESULTS.md"
 RESULTS_JSON = BENCH / "results" / "io.json"
 # The IO section of RESULTS.md lives between these markers; the rest of the file is not ours.
 START_MARK = "<!-- io-bench:start -->"
@@ -282,27 +282,6 @@ def render(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    """Replace our section of RESULTS.md (or append it), leaving everything else as it is."""
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section
-    RESULTS_MD.write_text(text, encoding="utf-8")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 @click.command()
 @click.option("--rows", "n", default=25_000, show_default=True, help="Rows written per trial.")
 @click.option("--trials", default=3, show_default=True, help="Trials per way (the best counts).")
@@ -354,7 +333,7 @@ def main(n: int, trials: int, host: str, port: int, no_write: bool, trial: str |
         "command": command,
         "when": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "cpus": os.cpu_count(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "port": port,
         "rows": n,
@@ -375,7 +354,7 @@ def main(n: int, trials: int, host: str, port: int, no_write: bool, trial: str |
     if not no_write:
         RESULTS_JSON.parent.mkdir(exist_ok=True)
         RESULTS_JSON.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        write_section(render(result))
+        write_section(START_MARK, END_MARK, render(result))
         click.echo(f"wrote {RESULTS_JSON} and the IO section of {RESULTS_MD}")
 
 

@@ -39,11 +39,17 @@ from typing import Any
 import click
 import psutil
 
-from bench.fetch_bench import Simulator, _cpu_model, _redis, _toml
-from bench.partition_bench import ark_sim_bin, remove_hbase_tables, remove_kafka_topics, wait_for_quiet
+from bench.fetch_bench import Simulator, _redis, _toml
+from bench.partition_bench import (
+    ark_sim_bin,
+    drop_databases,
+    remove_hbase_tables,
+    remove_kafka_topics,
+    wait_for_quiet,
+)
+from bench.results_md import RESULTS_MD, cpu_model, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_MD = ROOT / "bench" / "RESULTS.md"
 RESULTS_JSON = ROOT / "bench" / "results" / "load.json"
 START_MARK, END_MARK = "<!-- load-bench:start -->", "<!-- load-bench:end -->"
 DAY = "2024-06-12"
@@ -264,18 +270,6 @@ def remove_governors() -> None:
             client.delete(*keys)
 
 
-def drop_databases() -> None:
-    import pymysql
-
-    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
-    try:
-        with conn.cursor() as cur:
-            for db in (LOG_DB, ETON_DB):
-                cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
-    finally:
-        conn.close()
-
-
 def remove_redis() -> None:
     client = _redis()
     for tenant in TENANTS:
@@ -321,18 +315,6 @@ def render(r: dict[str, Any]) -> str:
     lines += [f"- {n}" for n in r["notes"]]
     lines.append(END_MARK)
     return "\n".join(lines) + "\n"
-
-
-def write_section(section: str) -> None:
-    """Replace our section of RESULTS.md (or append it)."""
-    text = RESULTS_MD.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    text = (
-        pattern.sub(lambda _: section, text, count=1)
-        if pattern.search(text)
-        else text.rstrip() + "\n\n" + section
-    )
-    RESULTS_MD.write_text(text, encoding="utf-8")
 
 
 @click.command()
@@ -412,7 +394,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
         for step in (
             lambda: remove_hbase_tables(re.compile(re.escape(f"{prefix}_"))),
             lambda: remove_kafka_topics(re.compile(re.escape(f"{prefix}_"))),
-            drop_databases,
+            lambda: drop_databases((LOG_DB, ETON_DB)),
             remove_redis,
         ):
             try:
@@ -438,7 +420,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
     result = {
         "command": command,
         "when": f"{when:%Y-%m-%d %H:%M} UTC",
-        "machine": f"{os.cpu_count()} CPU ({_cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "machine": f"{os.cpu_count()} CPU ({cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
         "date": day,
         "wall_s": round(wall, 1),
         "tenants": tenants,
@@ -457,7 +439,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
     if not no_write and profile == "seed":
         RESULTS_JSON.parent.mkdir(exist_ok=True)
         RESULTS_JSON.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        write_section(render(result))
+        write_section(START_MARK, END_MARK, render(result))
         click.echo(f"wrote {RESULTS_JSON} and the load section of {RESULTS_MD}")
 
 

@@ -49,11 +49,11 @@ from typing import Any
 import click
 import psutil
 
-from bench.fetch_bench import Simulator, _cpu_model, _redis, _toml
+from bench.fetch_bench import Simulator, _redis, _toml
+from bench.results_md import RESULTS_MD, cpu_model, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-RESULTS_MD = BENCH / "RESULTS.md"
 RESULTS_JSON = BENCH / "results" / "partition.json"
 # Our section of RESULTS.md lives between these markers; the rest of the file is not ours.
 START_MARK = "<!-- partition-bench:start -->"
@@ -182,7 +182,7 @@ def remove_redis(tenant: str) -> int:
     return deleted + cold_start()
 
 
-def drop_databases() -> None:
+def drop_databases(databases: tuple[str, ...] = (LOG_DB, ETON_DB)) -> None:
     import pymysql
 
     conn = pymysql.connect(
@@ -193,7 +193,7 @@ def drop_databases() -> None:
     )
     try:
         with conn.cursor() as cur:
-            for db in (LOG_DB, ETON_DB):
+            for db in databases:
                 cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
     finally:
         conn.close()
@@ -555,17 +555,6 @@ def render(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    """Replace our section of RESULTS.md (or append it), leaving everything else as it is."""
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section
-    RESULTS_MD.write_text(text, encoding="utf-8")
-
-
 def profile_top(path: Path, n: int = 30) -> str:
     """The cProfile stats of a --cprofile run: top functions by own time and by cumulative time."""
     import io
@@ -694,7 +683,7 @@ def main(
 ) -> None:
     """Materialize a seed-sized partition of every media; write bench/results/partition.json, RESULTS.md."""
     if render_from is not None:
-        write_section(render(json.loads(render_from.read_text(encoding="utf-8"))))
+        write_section(START_MARK, END_MARK, render(json.loads(render_from.read_text(encoding="utf-8"))))
         click.echo(f"re-rendered the partition section of {RESULTS_MD} from {render_from}")
         return
     with exclusive():
@@ -821,7 +810,7 @@ def bench(
         "date": day,
         "tenant": tenant,
         "partition_key": child.get("partition_key"),
-        "machine": f"{os.cpu_count()} CPU ({_cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "machine": f"{os.cpu_count()} CPU ({cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "dagster": dagster.__version__,
@@ -854,7 +843,7 @@ def bench(
     if not no_write:
         RESULTS_JSON.parent.mkdir(exist_ok=True)
         RESULTS_JSON.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        write_section(render(result))
+        write_section(START_MARK, END_MARK, render(result))
         click.echo(f"wrote {RESULTS_JSON} and the partition section of {RESULTS_MD}")
 
 
