@@ -51,8 +51,11 @@ SECRETS = {Media.GDT: "gdt-secret", Media.JRTT: "jrtt-secret", Media.WX: "wx-sec
 
 
 @contextmanager
-def fault_platform(*, max_in_flight: int = 16, **sim_overrides: Any) -> Iterator[Platform]:
-    """`running_platform()` (no first run) whose simulator and resources use unique app ids."""
+def fault_platform(
+    *, baseline: list[str] | None = None, max_in_flight: int = 16, **sim_overrides: Any
+) -> Iterator[Platform]:
+    """`running_platform()` whose simulator and resources use unique app ids; `baseline` (asset
+    keys) is materialized once, fault-free, before the platform is handed over."""
     base = 1_900_000_000 + secrets.randbelow(10**8) * 10
     apps = {media: str(base + i) for i, media in enumerate(Media)}
     media_overrides = {m.value: {"app": {"app_id": int(a), "secret": SECRETS[m]}} for m, a in apps.items()}
@@ -66,6 +69,9 @@ def fault_platform(*, max_in_flight: int = 16, **sim_overrides: Any) -> Iterator
             max_in_flight=max_in_flight,
         )
         try:
+            if baseline:
+                first = p.run(baseline)
+                assert first.success, step_errors(first)
             yield p
         finally:
             raw = redis.Redis(db=2)

@@ -168,10 +168,12 @@ def running_platform(
             finally:
                 close_sdk(timeout_s=1)  # the SDK is process-global: leave it off for other tests
     finally:
-        _clean_up(hbase, mysql, tenants)
+        drop_owned(hbase, mysql, tenants)
 
 
-def _clean_up(hbase: HBaseResource, mysql: MySQLResource, tenants: list[str]) -> None:
+def drop_owned(hbase: HBaseResource, mysql: MySQLResource, tenants: list[str]) -> None:
+    """Drop what a test owns: the platform's HBase tables under `hbase`'s prefix (the master runs
+    out of memory if they pile up), `mysql`'s two databases, and the tenants' Redis keys."""
     for media, name in all_tables():
         hbase.delete_table(table_name(media, name))
     conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")

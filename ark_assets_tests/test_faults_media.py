@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from ark_assets.media import Media
-from ark_assets.sim.config import ENDPOINTS
+from ark_assets.sim.config import ENDPOINTS, FaultConfig
 from ark_assets_tests.fault_matrix import (
     assert_nothing_lost,
     assert_one_outcome_each,
@@ -42,27 +42,15 @@ BASELINE = [
     "jrtt/funds",
     "wx/funds",
 ]
-NO_FAULTS = {
-    "http_5xx": 0.0,
-    "timeout": 0.0,
-    "reset": 0.0,
-    "malformed": 0.0,
-    "busy": 0.0,
-    "wrong_types": 0.0,
-    "cursor_loop": False,
-    "huge_page_kb": 0,
-    "median_ms": 0.0,
-    "timeout_hold_s": 30.0,
-}
+# every fault off (the simulator config's defaults), and no latency
+NO_FAULTS = FaultConfig().model_dump() | {"median_ms": 0.0}
 
 # ##### FIXTURES
 
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Platform]:
-    with fault_platform() as platform:
-        first = platform.run(BASELINE)
-        assert first.success, step_errors(first)
+    with fault_platform(baseline=BASELINE) as platform:
         yield platform
 
 

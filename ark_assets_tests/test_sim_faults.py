@@ -23,20 +23,13 @@ import requests
 
 from ark_assets.media import Media
 from ark_assets.sim import SimConfig, running_simulator
+from ark_assets.sim.config import FaultConfig
 from ark_assets.sim.server import RunningSimulator
 from ark_assets.sim.testing import SimClient
 
 TENANT = "F1"
-NO_FAULTS = {
-    "http_5xx": 0.0,
-    "timeout": 0.0,
-    "reset": 0.0,
-    "malformed": 0.0,
-    "busy": 0.0,
-    "wrong_types": 0.0,
-    "cursor_loop": False,
-    "huge_page_kb": 0,
-}
+# every fault off: the simulator config's defaults (the hold time is set per fixture)
+NO_FAULTS = FaultConfig().model_dump(exclude={"timeout_hold_s"})
 
 
 @pytest.fixture(scope="module")

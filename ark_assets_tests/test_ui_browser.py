@@ -33,9 +33,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import happybase
-import pymysql
 import pytest
-import redis
 from dagster import AssetKey, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -43,6 +41,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from ark_assets.definitions import defs
 from ark_assets.media import Media
 from ark_assets.partitions import GMT8, partition_key
+from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.sim.seed import seed_tenant
@@ -58,6 +57,7 @@ from ark_assets_tests.dagster_ui import (
     dagster_dev,
     wait_for,
 )
+from ark_assets_tests.platform import drop_owned
 
 GRAPH = defs.resolve_asset_graph()
 # The one media the partition picker materializes, and its assets (a narrow, fast selection).
@@ -121,7 +121,7 @@ def ui() -> Iterator[UI]:
                 finally:
                     browser.close()
     finally:
-        _cleanup(prefix, mysql, tenant)
+        drop_owned(HBaseResource(table_prefix=prefix), mysql, [tenant])
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -162,26 +162,6 @@ def _prepare_instance(home: Path, tenant: str) -> None:
         instance.add_dynamic_partitions("tenants", [tenant])
     finally:
         instance.dispose()
-
-
-def _cleanup(prefix: str, mysql: MySQLResource, tenant: str) -> None:
-    """Drop what this module created: HBase tables (the master runs out of memory if they pile
-    up), MySQL databases and Redis keys."""
-    conn = happybase.Connection("127.0.0.1", 9090)
-    try:
-        for table in conn.tables():
-            if table.startswith(f"{prefix}_".encode()):
-                conn.delete_table(table, disable=True)
-    finally:
-        conn.close()
-    db = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
-    with db.cursor() as cur:
-        for name in (mysql.log_database, mysql.eton_database):
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    db.close()
-    raw = redis.Redis(db=2)
-    for key in raw.scan_iter(match=f"*_{tenant}*"):
-        raw.delete(key)
 
 
 # ##### HELPERS
