@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from ark_assets.resources.errors import ServiceUnavailable
 from ark_assets.resources.job_events import JobLogEvent, LogType
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.mysql import MySQLResource, RequestLog, ResponseLog, RunStatus
+from ark_assets.resources.outages import ride_out
 from ark_assets.resources.sentry import SentryResource
 
 logger = logging.getLogger(__name__)
@@ -136,18 +136,14 @@ class RunRecorder:
 
 
 def _riding_out_mysql(call: Callable[[], _T]) -> _T:
-    """`call()`, retried with backoff while MySQL is unreachable, for at most RUN_LOG_RETRY_S."""
-    deadline = time.monotonic() + RUN_LOG_RETRY_S
-    delay = 0.5
-    while True:
-        try:
-            return call()
-        except ServiceUnavailable as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            logger.warning("%s; retrying in %.1f s", exc, delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 4.0)
+    """`call()`, retried (0.5 s doubling to 4 s) while MySQL is unreachable, for RUN_LOG_RETRY_S."""
+    return ride_out(
+        call,
+        window_s=RUN_LOG_RETRY_S,
+        first_wait_s=0.5,
+        max_wait_s=4.0,
+        before_retry=lambda exc, wait_s: logger.warning("%s; retrying in %.1f s", exc, wait_s),
+    )
 
 
 @dataclass

@@ -55,15 +55,14 @@ from dagster import (
 )
 from dagster._config.field_utils import IntEnvVar
 from pydantic import field_validator
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ark_assets.io.file_output import IndexedWriter, line_key, partition_dir, read_lines
 from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_metadata, stored_row
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.partitions import split_key
 from ark_assets.resources.env import env_str
-from ark_assets.resources.errors import ServiceUnavailable
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource, hbase_resource_from_env
+from ark_assets.resources.outages import ride_out
 
 OUTPUT_MODES = ("HBASE", "FILE", "NONE")
 DEFAULT_FILE_DIR = ".stack/output"
@@ -188,22 +187,14 @@ class HBaseIOManager(ConfigurableIOManager):
             obj.discard()
 
     def _retrying(self, log: Any, call: Any, window_s: float, what: str) -> Any:
-        """`call()`, retried with backoff (1 s doubling to 8 s) while HBase is unreachable, for `window_s`."""
+        """`call()`, retried (1 s doubling to 8 s) while HBase is unreachable, for `window_s`."""
 
-        def before_sleep(state: RetryCallState) -> None:
+        def before_retry(exc: BaseException, wait_s: float) -> None:
             if log is not None:
-                exc = state.outcome.exception() if state.outcome else None
-                log.warning(f"{exc}; {what} again in {state.upcoming_sleep:.0f} s")
+                log.warning(f"{exc}; {what} again in {wait_s:.0f} s")
             self.hbase.close()  # the pooled connections died with the server
 
-        retrying = Retrying(
-            retry=retry_if_exception_type(ServiceUnavailable),
-            stop=stop_after_delay(window_s),
-            wait=wait_exponential(multiplier=1, min=1, max=8),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        return retrying(call)
+        return ride_out(call, window_s=window_s, first_wait_s=1.0, max_wait_s=8.0, before_retry=before_retry)
 
     def _write_hbase(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
         self.hbase.ensure_table(spool.table)
