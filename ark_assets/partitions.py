@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from dagster import (
     DailyPartitionsDefinition,
@@ -21,13 +20,14 @@ from dagster import (
     MultiPartitionsDefinition,
 )
 
-GMT8 = "Asia/Shanghai"
+from ark_assets.core.days import GMT8_NAME, yesterday
+from ark_assets.core.ids import TENANT
+
 START_DATE = "2024-01-01"
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TENANT = re.compile(r"[A-Za-z0-9]+")
 
-daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8)
+daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8_NAME)
 tenant_partitions = DynamicPartitionsDefinition(name="tenants")
 date_tenant_partitions = MultiPartitionsDefinition({"date": daily_partitions, "tenant": tenant_partitions})
 
@@ -52,7 +52,7 @@ def split_key(key: str | MultiPartitionKey) -> tuple[date, str]:
         day = date.fromisoformat(day_text) if _DAY.fullmatch(day_text) else None
     except ValueError:
         day = None
-    if day is None or not _TENANT.fullmatch(tenant):
+    if day is None or not TENANT.fullmatch(tenant):
         raise ValueError(
             f"partition key {text!r} is not a (date, tenant) key: expected 'YYYY-MM-DD|TENANT' with a "
             f"calendar day and a tenant alias of letters and digits, e.g. '2024-05-19|T100117'"
@@ -72,16 +72,16 @@ def check_partition_key(
     """
     day, tenant = split_key(key)
     start = date.fromisoformat(START_DATE)
-    yesterday = (now or datetime.now(ZoneInfo(GMT8))).astimezone(ZoneInfo(GMT8)).date() - timedelta(days=1)
+    last = yesterday(now)
     if day < start:
         raise ValueError(
             f"partition key {str(key)!r}: {day} is before the first partition day {START_DATE}; "
-            f"expected a day from {START_DATE} to {yesterday}"
+            f"expected a day from {START_DATE} to {last}"
         )
-    if day > yesterday:
+    if day > last:
         raise ValueError(
             f"partition key {str(key)!r}: {day} is in the future or today (GMT+8); expected a day "
-            f"from {START_DATE} to {yesterday}: a day's data is fetched once it is over"
+            f"from {START_DATE} to {last}: a day's data is fetched once it is over"
         )
     if tenants is not None and tenant not in set(tenants):
         raise ValueError(

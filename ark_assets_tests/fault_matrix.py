@@ -33,18 +33,19 @@ import happybase
 import redis
 from dagster import AssetKey
 
-from ark_assets import rowkey
-from ark_assets.media import Media
-from ark_assets.resources.errors import TableNotFound
+from ark_assets.clients.errors import TableNotFound
+from ark_assets.core import rowkey
+from ark_assets.media.registry import media as media_named
+from ark_assets.media.registry import names as media_names
 from ark_assets.resources.hbase import DATA_COLUMN
-from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.media_api import MediaApiResource, MediaConnection
 from ark_assets.sim.truth import truth
 from ark_assets.stack.jvm import java17
 from ark_assets.stack.paths import StackPaths
 from ark_assets.stack.services.hbase import hbase_lib, thrift_argv
 from ark_assets_tests.platform import ASSETS, Platform, running_platform
 
-SECRETS = {Media.GDT: "gdt-secret", Media.JRTT: "jrtt-secret", Media.WX: "wx-secret"}
+SECRETS = {"gdt": "gdt-secret", "jrtt": "jrtt-secret", "wx": "wx-secret"}
 
 
 # ----- a platform of the fault tests' own
@@ -57,15 +58,16 @@ def fault_platform(
     """`running_platform()` whose simulator and resources use unique app ids; `baseline` (asset
     keys) is materialized once, fault-free, before the platform is handed over."""
     base = 1_900_000_000 + secrets.randbelow(10**8) * 10
-    apps = {media: str(base + i) for i, media in enumerate(Media)}
-    media_overrides = {m.value: {"app": {"app_id": int(a), "secret": SECRETS[m]}} for m, a in apps.items()}
+    apps = {media: str(base + i) for i, media in enumerate(media_names())}
+    media_overrides = {m: {"app": {"app_id": int(a), "secret": SECRETS[m]}} for m, a in apps.items()}
     with running_platform(
         first_run=False, max_in_flight=max_in_flight, media=media_overrides, **sim_overrides
     ) as p:
         p.resources["media_api"] = MediaApiResource(
-            **{f"{m}_base_url": p.sim.url(m) for m in Media},
-            **{f"{m}_app_id": a for m, a in apps.items()},
-            **{f"{m}_app_secret": SECRETS[m] for m in Media},
+            media={
+                m: MediaConnection(base_url=p.sim.url(m), app_id=a, app_secret=SECRETS[m])
+                for m, a in apps.items()
+            },
             max_in_flight=max_in_flight,
         )
         try:
@@ -196,7 +198,7 @@ def assert_rows_equal_truth(platform: Platform, assets: list[str]) -> None:
         table, kind, suffix = table_of(asset)
         keys = stored_keys(platform, asset)
         assert len(keys) == expected[table], (asset, len(keys), expected[table])
-        media = Media.parse(asset.split("/")[0])
+        media = media_named(asset.split("/")[0]).name
         known = {str(a) for a, _ in platform.sim.world.accounts(media, platform.tenant)}
         for key in keys:
             parsed = rowkey.parse(key, kind=kind, suffix=suffix)

@@ -18,17 +18,18 @@ import pymysql
 import redis
 from dagster import AssetKey, DagsterInstance, materialize
 
-from ark_assets.assets.checks import build_checks
-from ark_assets.definitions import DECLARATIONS, build_assets
+from ark_assets.assets.build import media_assets, media_checks
+from ark_assets.core.tables import table_name
 from ark_assets.io.hbase_io_manager import HBaseIOManager
-from ark_assets.io.tables import table_name
-from ark_assets.media import Media
+from ark_assets.media.registry import all_media, names
 from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
-from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.platform import platform_resources
 from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.run_log import RunLogResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
 from ark_assets.sim.seed import seed_tenant
 from ark_assets.sim.server import RunningSimulator, running_simulator
@@ -36,20 +37,16 @@ from ark_assets.sim.truth_tables import register_platform_tables
 from ark_assets_tests.sentry_sink import SentrySink
 
 DAY = date(2026, 11, 25)
-ASSETS = build_assets()
-CHECKS = build_checks(ASSETS, compare_prefix="")
+ASSETS = [a for media in all_media() for a in media_assets(media)]
+CHECKS = media_checks(ASSETS, compare_prefix="")
 
 
-def all_tables() -> list[tuple[Media, str]]:
+def all_tables() -> list[tuple[str, str]]:
     """Every (media, dataset) whose rows the platform stores in HBase."""
     return [
-        (media, name)
-        for media, declared in DECLARATIONS.items()
-        for name in [
-            *(a.dataset for a in declared.agent_lists),
-            *(a.dataset for a in declared.account_lists),
-            *(d.dataset for d in declared.datasets),
-        ]
+        (media.name, part.dataset)
+        for media in all_media()
+        for part in (*media.assets.agent_lists, *media.assets.account_lists, *media.assets.datasets)
     ]
 
 
@@ -91,13 +88,23 @@ class Platform:
             [*ASSETS, *CHECKS],
             selection=keys,
             partition_key=str(partition_key(day or self.day, tenant or self.tenant)),
-            resources={**self.resources, **(resources or {})},
+            resources=self.with_resources(resources),
             instance=self.instance,
             run_config=run_config,
             raise_on_error=False,
         )
 
-    def rows(self, media: Media, dataset: str, day: date | None = None) -> int:
+    def with_resources(self, resources: dict[str, Any] | None) -> dict[str, Any]:
+        """The platform's resources with some replaced; the run log always nests the MySQL, Kafka
+        and Sentry resources in effect (tests replace those, in `resources` or on the platform)."""
+        merged = {**self.resources, **(resources or {})}
+        if "run_log" not in (resources or {}):
+            merged["run_log"] = RunLogResource(
+                mysql=merged["mysql"], kafka_log=merged["kafka_log"], sentry=merged["sentry"]
+            )
+        return merged
+
+    def rows(self, media: str, dataset: str, day: date | None = None) -> int:
         return self.hbase.count_date(table_name(media, dataset), day or self.day)
 
     def tables(self, day: date | None = None) -> dict[str, int]:
@@ -138,20 +145,19 @@ def running_platform(
     try:
         with running_simulator(**overrides) as sim, SentrySink() as sink:
             seed_tenant(sim.world, tenant, DAY, redis=RedisResource(), mysql=mysql)
-            resources = {
-                "io_manager": HBaseIOManager(hbase=hbase),
-                "redis": RedisResource(),
-                "mysql": mysql,
-                "hbase": hbase,
-                "kafka_log": KafkaLogResource(
+            resources = platform_resources(
+                io_manager=HBaseIOManager(hbase=hbase),
+                redis=RedisResource(),
+                mysql=mysql,
+                hbase=hbase,
+                kafka_log=KafkaLogResource(
                     topic_prefix=f"t{unique}_", spool_dir=f"/tmp/ark-test-spool-{unique}"
                 ),
-                "sentry": SentryResource(dsn=sink.dsn),
-                "media_api": MediaApiResource(
-                    **{f"{m}_base_url": sim.url(m) for m in ("gdt", "jrtt", "wx")},
-                    max_in_flight=max_in_flight,
+                sentry=SentryResource(dsn=sink.dsn),
+                media_api=media_api_resource_from_env(
+                    base_urls={m: sim.url(m) for m in names()}, max_in_flight=max_in_flight
                 ),
-            }
+            )
             instance = DagsterInstance.ephemeral()
             instance.add_dynamic_partitions("tenants", [tenant])
             platform = Platform(

@@ -20,14 +20,15 @@ import redis
 from dagster import AssetKey, materialize
 
 from ark_assets.assets.checks import comparison_check
+from ark_assets.clients.redis_keys import accounts_key
+from ark_assets.core.tables import table_name
+from ark_assets.core.tiers import AgentTier
 from ark_assets.definitions import defs
-from ark_assets.io.tables import table_name
-from ark_assets.media import Media
+from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
-from ark_assets.resources.kafka_log import consume_events
-from ark_assets.resources.redis_keys import AgentTier, accounts_key
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.sim.truth import truth
+from ark_assets_tests.kafka_reader import consume_events
 from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
 
 # ##### FIXTURES
@@ -56,19 +57,19 @@ def test_the_seeds_redis_account_keys_are_written(platform: Platform) -> None:
     raw = redis.Redis(db=2)
     world, tenant = platform.sim.world, platform.tenant
     gdt_key = f"gdt_advertiser_v1.1_{tenant}_20261125"
-    assert accounts_key(Media.GDT, tenant, DAY) == gdt_key
+    assert accounts_key("gdt", tenant, DAY) == gdt_key
     stored = {m.decode(): int(s) for m, s in raw.zrange(gdt_key, 0, -1, withscores=True)}
-    assert stored == {str(a): g for a, g in world.accounts(Media.GDT, tenant)}
+    assert stored == {str(a): g for a, g in world.accounts("gdt", tenant)}
     for tier, prefix in (
         (AgentTier.FIRST, "jrtt_accounts_v2"),
         (AgentTier.SECOND, "jrtt_child_advertiser_v2"),
     ):
         members = raw.zrange(f"{prefix}_{tenant}_20261125", 0, -1)
-        assert {int(m) for m in members} == {a for a, _ in world.accounts(Media.JRTT, tenant, tier=tier)}
-    for agent in world.agents(Media.WX, tenant):
+        assert {int(m) for m in members} == {a for a, _ in world.accounts("jrtt", tenant, tier=tier)}
+    for agent in world.agents("wx", tenant):
         members = raw.zrange(f"wx_advertiser_{tenant}_{agent.agent_id}_20261125", 0, -1)
         assert {int(m) for m in members} == {
-            a for a, _ in world.accounts(Media.WX, tenant, agent_id=agent.agent_id)
+            a for a, _ in world.accounts("wx", tenant, agent_id=agent.agent_id)
         }
 
 
@@ -90,12 +91,12 @@ def test_run_log_rows_hold_the_seeds_parameters_and_no_token(platform: Platform)
     assert {"tenant_alias", "data_date", "media_name", "cur_job_name", "account_list", "agents_list"} <= set(
         params
     )
-    tokens = set(RedisResource().tokens(Media.GDT, platform.tenant).values())
+    tokens = set(RedisResource().sets.tokens("gdt", platform.tenant).values())
     assert not any(token in r[4] for r in rows for token in tokens)
 
 
 def test_kafka_carries_start_and_end_events_per_media(platform: Platform) -> None:
-    for media in Media:
+    for media in media_names():
         events = consume_events("127.0.0.1:9092", f"{platform.topic_prefix}{media}_api_log", timeout_s=15)
         types = {e["log_type"] for e in events}
         assert {"API_JOB_START", "API_JOB_END"} <= types
@@ -123,8 +124,8 @@ def test_a_rerun_changes_no_row_count(platform: Platform) -> None:
 
 def test_a_slice_rerun_rewrites_only_its_accounts(platform: Platform) -> None:
     world, tenant = platform.sim.world, platform.tenant
-    table = platform.hbase.full_name(table_name(Media.GDT, "funds_get_v2"))
-    target = str(world.accounts(Media.GDT, tenant)[0][0])
+    table = platform.hbase.full_name(table_name("gdt", "funds_get_v2"))
+    target = str(world.accounts("gdt", tenant)[0][0])
     stamps_before = _timestamps(platform, table)
     result = platform.run(["gdt/funds"], config={"account_list": [target]})
     assert result.success
@@ -174,8 +175,8 @@ def test_an_empty_source_list_is_an_alert_not_a_success(platform: Platform) -> N
 def test_failed_accounts_keep_their_stored_rows_and_fail_the_completeness_check(platform: Platform) -> None:
     world, tenant, sim = platform.sim.world, platform.tenant, platform.sim
     before = _tables(platform)
-    agent = world.agents(Media.JRTT, tenant, tier=AgentTier.FIRST)[0].agent_id
-    sim.expire_tokens(Media.JRTT, tenant, agent, refresh=True)  # its token and refresh token both die
+    agent = world.agents("jrtt", tenant, tier=AgentTier.FIRST)[0].agent_id
+    sim.expire_tokens("jrtt", tenant, agent, refresh=True)  # its token and refresh token both die
     try:
         result = platform.run(["jrtt/funds"])
     finally:
@@ -185,7 +186,7 @@ def test_failed_accounts_keep_their_stored_rows_and_fail_the_completeness_check(
     [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "completeness"]
     assert not check.passed
     failed = check.metadata["sources_failed"].value
-    assert failed == sum(1 for _, g in world.accounts(Media.JRTT, tenant, tier=AgentTier.FIRST) if g == agent)
+    assert failed == sum(1 for _, g in world.accounts("jrtt", tenant, tier=AgentTier.FIRST) if g == agent)
     assert _tables(platform) == before  # the failed accounts' earlier rows were kept, nothing duplicated
 
 
@@ -207,7 +208,7 @@ def test_every_check_of_the_first_run_passed(platform: Platform) -> None:
 def test_the_production_vs_test_row_count_comparison(platform: Platform) -> None:
     funds = next(a for a in ASSETS if a.key == AssetKey(["wx", "funds"]))
     check = comparison_check(funds, "cmp")
-    table = table_name(Media.WX, "funds_get_v2")
+    table = table_name("wx", "funds_get_v2")
     other = platform.hbase.model_copy(update={"table_prefix": f"cmp_{platform.hbase.table_prefix}"})
     other.ensure_table(table)
     try:
@@ -240,11 +241,11 @@ def test_the_production_vs_test_row_count_comparison(platform: Platform) -> None
 
 def test_throttles_become_kafka_events_and_request_logs(platform: Platform) -> None:
     sim = platform.sim
-    sim.set_quotas(Media.WX, "funds/get", per_minute=120, burst_seconds=1.0)  # 2 calls/s, a 2-call burst
+    sim.set_quotas("wx", "funds/get", per_minute=120, burst_seconds=1.0)  # 2 calls/s, a 2-call burst
     try:
         result = platform.run(["wx/funds"])
     finally:
-        sim.set_quotas(Media.WX, "funds/get", per_minute=20000, burst_seconds=10.0)
+        sim.set_quotas("wx", "funds/get", per_minute=20000, burst_seconds=10.0)
     assert result.success
     [materialization] = result.get_asset_materialization_events()
     throttles = materialization.event_specific_data.materialization.metadata["throttles"].value

@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pymysql
 import pytest
@@ -31,16 +30,17 @@ from dagster import (
 
 from ark_assets.automation.schedules import LOOKBACK_DAYS, daily_yesterday, reports_lookback_schedule
 from ark_assets.automation.sensors import build_sensors
-from ark_assets.definitions import DECLARATIONS, defs
-from ark_assets.media import Media
+from ark_assets.core.days import GMT8
+from ark_assets.definitions import defs
+from ark_assets.media.registry import all_media, media
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
 from ark_assets_tests.sentry_sink import SentrySink
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.json"
-GMT8 = ZoneInfo("Asia/Shanghai")
-SENSORS = {s.name: s for s in build_sensors(DECLARATIONS)}
+
+SENSORS = {s.name: s for s in build_sensors(all_media())}
 
 
 # ##### FIXTURES
@@ -136,13 +136,11 @@ def test_account_lists_arriving_in_redis_trigger_that_medias_funds_and_reports(t
     with build_sensor_context(instance=instance, resources={"redis": RedisResource()}) as context:
         assert isinstance(sensor(context), SkipReason)  # nothing in Redis yet
 
-    RedisResource().write_accounts(Media.GDT, tenant, _yesterday(), {"10707125": "1050262"})
+    RedisResource().sets.write_accounts("gdt", tenant, _yesterday(), {"10707125": "1050262"})
     with build_sensor_context(instance=instance, resources={"redis": RedisResource()}) as context:
         [request] = sensor(context)
     assert request.partition_key == f"{_yesterday()}|{tenant}"
-    assert set(request.asset_selection) == {
-        AssetKey(["gdt", d.name]) for d in DECLARATIONS[Media.GDT].datasets
-    }
+    assert set(request.asset_selection) == {AssetKey(["gdt", d.name]) for d in media("gdt").assets.datasets}
     assert request.tags == {"media": "gdt"}
 
 

@@ -34,20 +34,21 @@ from dagster import DagsterUnknownPartitionError, Failure, build_resources, mate
 
 from ark_assets.assets.run_config import FetchConfig
 from ark_assets.assets.sources import narrow
+from ark_assets.clients.errors import ServiceUnavailable
+from ark_assets.clients.job_events import JobLogEvent, LogType
+from ark_assets.core.rowkey import yyyymmdd
+from ark_assets.core.tables import table_name
+from ark_assets.core.tiers import AgentTier
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
-from ark_assets.io.tables import table_name
-from ark_assets.media import Media, spec_of
+from ark_assets.media.registry import media as media_named
+from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import check_partition_key, partition_key
-from ark_assets.resources.errors import ServiceUnavailable
 from ark_assets.resources.hbase import HBaseResource
-from ark_assets.resources.job_events import JobLogEvent, LogType
 from ark_assets.resources.kafka_log import KafkaLogResource
-from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.mysql import MySQLAccessDenied, MySQLResource, mysql_resource_from_env
-from ark_assets.resources.redis_keys import AgentTier
 from ark_assets.resources.redis_store import RedisResource, redis_resource_from_env
 from ark_assets.resources.sentry import SentryResource
-from ark_assets.rowkey import yyyymmdd
 from ark_assets.sim.tamper import TamperRule
 from ark_assets_tests.platform import ASSETS, CHECKS, Platform, running_platform
 
@@ -113,7 +114,7 @@ def test_a_good_partition_key_passes() -> None:
 def test_dagster_refuses_keys_outside_the_partitions_before_any_asset_runs(
     platform: Platform, key: str
 ) -> None:
-    before = _stored(platform, Media.GDT)
+    before = _stored(platform, "gdt")
     with pytest.raises(DagsterUnknownPartitionError, match="Could not find a partition with key"):
         materialize(
             [*ASSETS, *CHECKS],
@@ -122,7 +123,7 @@ def test_dagster_refuses_keys_outside_the_partitions_before_any_asset_runs(
             resources=platform.resources,
             instance=platform.instance,
         )
-    assert _stored(platform, Media.GDT) == before
+    assert _stored(platform, "gdt") == before
 
 
 # ##### RUN CONFIG (pure code: FetchConfig, and `narrow` against the day's accounts)
@@ -190,9 +191,8 @@ def test_a_slice_outside_the_days_accounts_is_refused(config: dict, expected: st
 
 def test_an_unknown_media_is_refused_naming_the_accepted_ones() -> None:
     for call in (
-        lambda: Media.parse("tiktok"),
-        lambda: spec_of("tiktok"),
-        lambda: MediaApiResource().app("tiktok"),
+        lambda: media_named("tiktok"),
+        lambda: media_api_resource_from_env().app("tiktok"),
     ):
         with pytest.raises(ValueError, match=r"unknown media 'tiktok': expected one of gdt, jrtt, wx"):
             call()
@@ -235,7 +235,7 @@ RUN_CASES = [
 @pytest.mark.parametrize("case", RUN_CASES)
 def test_bad_run_input_fails_the_run_and_changes_nothing(platform: Platform, case: RunCase) -> None:
     tenant = platform.add_tenant(seed=False) if case.tenant == "unseeded" else platform.tenant
-    media = Media.parse(case.asset.split("/")[0])
+    media = media_named(case.asset.split("/")[0]).name
     before = _stored(platform, media)
     selection = [case.asset, f"{media}/advertisers"] if case.asset == "gdt/agents" else [case.asset]
     result = platform.run(selection, config=case.config, tenant=tenant)
@@ -248,7 +248,7 @@ def test_bad_run_input_fails_the_run_and_changes_nothing(platform: Platform, cas
 
 
 def _redis_closed(port: int) -> Callable[[], Any]:
-    return lambda: RedisResource(port=port).tokens(Media.GDT, "T100117")
+    return lambda: RedisResource(port=port).sets.tokens("gdt", "T100117")
 
 
 CONFIG_SERVICE_CASES = [
@@ -310,7 +310,7 @@ def test_a_closed_kafka_port_spools_events_and_says_where(
         log_type=LogType.API_JOB_START,
     )
     with caplog.at_level(logging.WARNING, logger="ark_assets.resources.kafka_log"):
-        kafka.emit(Media.GDT, event)
+        kafka.emit("gdt", event)
     warning = " ".join(r.getMessage() for r in caplog.records)
     assert f"Kafka at 127.0.0.1:{closed_port} is unreachable" in warning
     assert "ARK_KAFKA_BOOTSTRAP" in warning and "make stack" in warning
@@ -378,15 +378,15 @@ def test_bad_environment_fails_when_resources_start(
 def test_an_unreachable_media_api_fails_each_account_naming_its_address(
     platform: Platform, closed_port: int
 ) -> None:
-    before = _stored(platform, Media.WX)
-    urls = {f"{m}_base_url": platform.sim.url(m) for m in Media}
-    api = MediaApiResource(**(urls | {"wx_base_url": f"http://127.0.0.1:{closed_port}/wx"}), max_in_flight=8)
+    before = _stored(platform, "wx")
+    urls = {m: platform.sim.url(m) for m in media_names()} | {"wx": f"http://127.0.0.1:{closed_port}/wx"}
+    api = media_api_resource_from_env(base_urls=urls, max_in_flight=8)
     result = platform.run(["wx/funds"], resources={"media_api": api})
     assert result.success  # the run ends; every account is a recorded failure
     [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "completeness"]
     assert not check.passed
     assert f"Cannot connect to host 127.0.0.1:{closed_port}" in _failures(result)
-    assert _stored(platform, Media.WX) == before  # failed accounts keep their rows
+    assert _stored(platform, "wx") == before  # failed accounts keep their rows
 
 
 def test_an_invalid_output_mode_is_refused_when_built() -> None:
@@ -401,7 +401,7 @@ def test_an_invalid_output_mode_is_refused_when_built() -> None:
 
 @dataclass(frozen=True)
 class ApiCase:
-    media: Media
+    media: str
     asset: str
     endpoint: str
     rule: dict  # TamperRule fields besides endpoint/match
@@ -415,7 +415,7 @@ API_CASES = [
     # gdt funds: the fund type is the row key's kind; money must be a number
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/funds",
             "funds/get",
             {"drop_fields": ("fund_type",)},
@@ -426,7 +426,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/funds",
             "funds/get",
             {"set_fields": {"fund_type": None}},
@@ -437,7 +437,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/funds",
             "funds/get",
             {"set_fields": {"fund_type": "CASH|X"}},
@@ -448,7 +448,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/funds",
             "funds/get",
             {"set_fields": {"balance": "12.5元"}},
@@ -459,7 +459,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.WX,
+            "wx",
             "wx/funds",
             "funds/get",
             {"set_fields": {"balance": None}},
@@ -470,7 +470,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/funds",
             "funds/get",
             {"set_fields": {"balance": -123456}},
@@ -482,7 +482,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.JRTT,
+            "jrtt",
             "jrtt/funds",
             "advertiser/fund/get",
             {"set_fields": {"balance": -12.5}},
@@ -495,7 +495,7 @@ API_CASES = [
     # jrtt funds: one object per advertiser, which must be the advertiser asked for
     pytest.param(
         ApiCase(
-            Media.JRTT,
+            "jrtt",
             "jrtt/funds",
             "advertiser/fund/get",
             {"set_fields": {"advertiser_id": None}},
@@ -506,7 +506,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.JRTT,
+            "jrtt",
             "jrtt/funds",
             "advertiser/fund/get",
             {"set_fields": {"advertiser_id": INT64_OVER}},
@@ -517,7 +517,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.JRTT,
+            "jrtt",
             "jrtt/funds",
             "advertiser/fund/get",
             {"set_fields": {"advertiser_id": 1}},
@@ -529,7 +529,7 @@ API_CASES = [
     # account lists: ids become row keys and Redis members
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/advertisers",
             "advertiser/get",
             {"set_fields": {"account_id": INT64_OVER}},
@@ -541,7 +541,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/advertisers",
             "advertiser/get",
             {"set_fields": {"account_id": None}},
@@ -553,7 +553,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.JRTT,
+            "jrtt",
             "jrtt/advertisers_first_tier",
             "advertiser/info",
             {"set_fields": {"id": -5}},
@@ -566,7 +566,7 @@ API_CASES = [
     # codes no table knows
     pytest.param(
         ApiCase(
-            Media.GDT,
+            "gdt",
             "gdt/funds",
             "funds/get",
             {"code": 99999},
@@ -577,7 +577,7 @@ API_CASES = [
     ),
     pytest.param(
         ApiCase(
-            Media.JRTT,
+            "jrtt",
             "jrtt/funds",
             "advertiser/fund/get",
             {"code": 47000},
@@ -592,9 +592,9 @@ API_CASES = [
 @pytest.mark.parametrize("case", API_CASES)
 def test_a_bad_answer_fails_its_account_and_keeps_its_rows(platform: Platform, case: ApiCase) -> None:
     world, tenant = platform.sim.world, platform.tenant
-    tier = {"tier": AgentTier.FIRST} if case.media is Media.JRTT else {}
+    tier = {"tier": AgentTier.FIRST} if case.media == "jrtt" else {}
     account = str(world.accounts(case.media, tenant, **tier)[0][0])
-    spec = spec_of(case.media).endpoint(case.endpoint)
+    spec = media_named(case.media).api.endpoint(case.endpoint)
     match = {spec.source_param: account} if case.one_account else {}
     before = _stored(platform, case.media)
     rows_before = _account_rows(platform, case.media, case.dataset, account)
@@ -628,7 +628,7 @@ def test_a_bad_answer_fails_its_account_and_keeps_its_rows(platform: Platform, c
 # ##### HELPERS
 
 
-def _stored(platform: Platform, media: Media) -> dict[str, Any]:
+def _stored(platform: Platform, media: str) -> dict[str, Any]:
     """What the partition holds: row counts of every table, the media's Redis keys, its eton rows."""
     raw = redis.Redis(db=2)
     keys = sorted(k.decode() for k in raw.scan_iter(match=f"*_{platform.tenant}*"))
@@ -656,7 +656,7 @@ def _redis_value(raw: redis.Redis, key: str) -> Any:
     return raw.dump(key)
 
 
-def _table_rows(platform: Platform, media: Media) -> dict[bytes, tuple[bytes, int]]:
+def _table_rows(platform: Platform, media: str) -> dict[bytes, tuple[bytes, int]]:
     """Every stored row (value and cell timestamp) of the media's account-list tables."""
     listing = {"gdt": "advertiser_get_v1.1", "jrtt": "advertiser_info_v2", "wx": "wechat_advertiser_get_v1.1"}
     table = platform.hbase.full_name(table_name(media, listing[media.value]))
@@ -666,7 +666,7 @@ def _table_rows(platform: Platform, media: Media) -> dict[bytes, tuple[bytes, in
 
 
 def _account_rows(
-    platform: Platform, media: Media, dataset: str, account: str
+    platform: Platform, media: str, dataset: str, account: str
 ) -> dict[bytes, tuple[dict, int]]:
     table = platform.hbase.full_name(table_name(media, dataset))
     prefix = f"{account[-1]}|{yyyymmdd(platform.day)}|{account}|".encode()

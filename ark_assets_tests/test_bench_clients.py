@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from ark_assets.media import Media
-from ark_assets.resources.redis_keys import AgentTier
+from ark_assets.core.tiers import AgentTier
+from ark_assets.media.registry import media as media_named
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.sim import SimConfig, running_simulator
 
@@ -50,22 +50,22 @@ def world_and_tenant():
     tenant = "TBENCHTEST"
     store = RedisResource()
     with running_simulator(config) as sim:
-        for media in (Media.GDT, Media.JRTT):
+        for media in ("gdt", "jrtt"):
             agents = sim.world.agents(media, tenant)
             tokens = sim.world.initial_tokens(media, tenant)
-            store.write_tokens(media, tenant, {a.agent_id: tokens[a.agent_id][0] for a in agents})
-        store.write_accounts(Media.GDT, tenant, DAY, dict(sim.world.accounts(Media.GDT, tenant)))
+            store.sets.write_tokens(media, tenant, {a.agent_id: tokens[a.agent_id][0] for a in agents})
+        store.sets.write_accounts("gdt", tenant, DAY, dict(sim.world.accounts("gdt", tenant)))
         for tier in (AgentTier.FIRST, AgentTier.SECOND):
-            accounts = dict(sim.world.accounts(Media.JRTT, tenant, tier=tier))
-            store.write_accounts(Media.JRTT, tenant, DAY, accounts, tier=tier)
+            accounts = dict(sim.world.accounts("jrtt", tenant, tier=tier))
+            store.sets.write_accounts("jrtt", tenant, DAY, accounts, tier=tier)
         try:
             yield sim, tenant
         finally:
-            for media in (Media.GDT, Media.JRTT):
-                store.write_tokens(media, tenant, {})  # an empty mapping leaves no key
-            store.write_accounts(Media.GDT, tenant, DAY, {})
+            for media in ("gdt", "jrtt"):
+                store.sets.write_tokens(media, tenant, {})  # an empty mapping leaves no key
+            store.sets.write_accounts("gdt", tenant, DAY, {})
             for tier in (AgentTier.FIRST, AgentTier.SECOND):
-                store.write_accounts(Media.JRTT, tenant, DAY, {}, tier=tier)
+                store.sets.write_accounts("jrtt", tenant, DAY, {}, tier=tier)
             client = redis.Redis(host=store.host, port=store.port, db=store.db)
             for key in client.scan_iter(match=f"ark:governor:*:{TEST_APP_PREFIX}*"):
                 client.delete(key)
@@ -74,7 +74,7 @@ def world_and_tenant():
 @pytest.mark.parametrize(("module", "media"), CASES)
 def test_client_fetches_every_record(world_and_tenant, module: str, media: str, tmp_path: Path) -> None:
     sim, tenant = world_and_tenant
-    app = sim.config.media[Media.parse(media)].app
+    app = sim.config.media[media_named(media).name].app
     out = tmp_path / "result.json"
     cmd = [
         sys.executable,

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import redis
 
-from ark_assets.media import Media
+from ark_assets.media.registry import media as media_named
+from ark_assets.media.registry import names as media_names
 from ark_assets.sim.config import ENDPOINTS, FaultConfig
 from ark_assets_tests.fault_matrix import (
     assert_nothing_lost,
@@ -64,14 +65,14 @@ def _healthy_media(platform: Platform) -> Iterator[None]:
 
 def _heal(platform: Platform) -> None:
     sim = platform.sim
-    for media in Media:
+    for media in media_names():
         sim.set_faults(media, **NO_FAULTS)
         for endpoint in ENDPOINTS[media]:
             sim.set_quotas(media, endpoint, **sim.config.quota_limits(media, endpoint).model_dump())
     sim.reset()
 
 
-def _requests(platform: Platform, media: Media, endpoint: str) -> dict[str, int]:
+def _requests(platform: Platform, media: str, endpoint: str) -> dict[str, int]:
     return platform.sim.counters()["requests"].get(f"{media} {endpoint}", {})
 
 
@@ -119,7 +120,7 @@ RECOVERED = [
 def test_transient_faults_are_retried_within_the_run(
     platform: Platform, asset: str, faults: dict, api: dict, outcome: str
 ) -> None:
-    media = Media.parse(asset.split("/")[0])
+    media = media_named(asset.split("/")[0]).name
     platform.sim.set_faults(media, **faults)
     resources = {"media_api": changed(platform.resources["media_api"], **api)} if api else None
     _, seen = _fault_run(platform, asset, resources=resources)
@@ -143,16 +144,14 @@ def test_transient_faults_are_retried_within_the_run(
 def test_a_burst_of_5xx_is_ridden_out(platform: Platform) -> None:
     """Every call fails with a gateway 5xx until 25 of them went by, then the media is back."""
     sim = platform.sim
-    sim.set_faults(Media.JRTT, http_5xx=1.0)
+    sim.set_faults("jrtt", http_5xx=1.0)
 
     def errors() -> int:
         return sum(
-            n
-            for o, n in _requests(platform, Media.JRTT, "advertiser/fund/get").items()
-            if o.startswith("http_")
+            n for o, n in _requests(platform, "jrtt", "advertiser/fund/get").items() if o.startswith("http_")
         )
 
-    watcher = when(lambda: errors() >= 25, lambda: sim.set_faults(Media.JRTT, http_5xx=0.0))
+    watcher = when(lambda: errors() >= 25, lambda: sim.set_faults("jrtt", http_5xx=0.0))
     _, seen = _fault_run(platform, "jrtt/funds")
     watcher.join(timeout=5)
     assert errors() >= 25
@@ -162,7 +161,7 @@ def test_a_burst_of_5xx_is_ridden_out(platform: Platform) -> None:
 
 def test_a_throttle_storm_slows_the_run_down_but_loses_nothing(platform: Platform) -> None:
     """10 calls/s with a 5-call burst, and every throttle blocks the endpoint for a second."""
-    platform.sim.set_quotas(Media.GDT, "funds/get", per_minute=600, burst_seconds=0.5, block_seconds=1.0)
+    platform.sim.set_quotas("gdt", "funds/get", per_minute=600, burst_seconds=0.5, block_seconds=1.0)
     _, seen = _fault_run(platform, "gdt/funds")
     assert seen["metadata"]["throttles"] > 0
     assert seen["outcome"].complete, seen
@@ -171,16 +170,16 @@ def test_a_throttle_storm_slows_the_run_down_but_loses_nothing(platform: Platfor
 
 def test_a_token_expiring_mid_run_is_refreshed_once_and_rotated(platform: Platform) -> None:
     sim, tenant = platform.sim, platform.tenant
-    sim.set_faults(Media.JRTT, median_ms=40)  # the run lasts long enough to expire tokens inside it
+    sim.set_faults("jrtt", median_ms=40)  # the run lasts long enough to expire tokens inside it
     old = redis.Redis(db=2).zrange(f"jrtt_new_access_token_{tenant}", 0, -1)
 
     def ok_calls() -> int:
-        return _requests(platform, Media.JRTT, "advertiser/fund/get").get("0", 0)
+        return _requests(platform, "jrtt", "advertiser/fund/get").get("0", 0)
 
-    watcher = when(lambda: ok_calls() >= 10, lambda: sim.expire_tokens(Media.JRTT, tenant, refresh=False))
+    watcher = when(lambda: ok_calls() >= 10, lambda: sim.expire_tokens("jrtt", tenant, refresh=False))
     _, seen = _fault_run(platform, "jrtt/funds")
     watcher.join(timeout=5)
-    assert _requests(platform, Media.JRTT, "advertiser/fund/get").get("40102", 0) > 0  # "token expired" seen
+    assert _requests(platform, "jrtt", "advertiser/fund/get").get("40102", 0) > 0  # "token expired" seen
     refreshes = seen["metadata"]["token_refreshes"]
     assert 1 <= refreshes <= len(old)  # at most once per agent, however many of its calls saw 40102
     assert seen["outcome"].complete, seen
@@ -191,7 +190,7 @@ def test_a_token_expiring_mid_run_is_refreshed_once_and_rotated(platform: Platfo
 
 def test_a_huge_page_is_stored_whole(platform: Platform) -> None:
     """Every funds answer padded to ~512 KiB: ~15 MiB through the engine, the spool and HBase."""
-    platform.sim.set_faults(Media.GDT, huge_page_kb=512)
+    platform.sim.set_faults("gdt", huge_page_kb=512)
     _, seen = _fault_run(platform, "gdt/funds")
     assert seen["outcome"].complete, seen
     assert_rows_equal_truth(platform, ["gdt/funds"])
@@ -199,7 +198,7 @@ def test_a_huge_page_is_stored_whole(platform: Platform) -> None:
     sizes = [len(v[b"info:data"]) for _, v in platform.hbase.scan_date(table, platform.day)]
     assert min(sizes) > 512 * 1024 / 3  # every row holds its share of the padding
     assert seen["metadata"]["records"] == len(sizes)
-    platform.sim.set_faults(Media.GDT, huge_page_kb=0)
+    platform.sim.set_faults("gdt", huge_page_kb=0)
     rerun_completes(platform, ["gdt/funds"])  # and back to normal-sized rows
 
 
@@ -210,20 +209,20 @@ def test_a_daily_quota_spent_mid_run_fails_the_rest_fast_alerts_and_a_rerun_comp
     platform: Platform,
 ) -> None:
     sim = platform.sim
-    sim.set_quotas(Media.GDT, "funds/get", per_day=12)
+    sim.set_quotas("gdt", "funds/get", per_day=12)
     alerts_before = len(platform.sink.events)
     _, seen = _fault_run(platform, "gdt/funds")
     outcome = seen["outcome"]
     assert (outcome.succeeded, outcome.failed) == (12, 30 - 12), outcome
     assert not outcome.complete and "DailyQuotaExhausted" in outcome.failed_accounts
-    counted = _requests(platform, Media.GDT, "funds/get")
+    counted = _requests(platform, "gdt", "funds/get")
     assert counted.get("0") == 12 and counted.get("11018", 0) <= 16  # the rest never called the media
     assert platform.sink.wait_for(alerts_before + 1, timeout=10)
     assert any("daily quota" in json.dumps(e) for e in platform.sink.events[alerts_before:])
     assert_rows_equal_truth(platform, ["gdt/funds"])  # the failed accounts kept yesterday's run's rows
     # midnight: a fresh quota (and the spent-quota marker expires)
-    sim.set_quotas(Media.GDT, "funds/get", per_day=5_000_000)
-    app = platform.resources["media_api"].gdt_app_id
+    sim.set_quotas("gdt", "funds/get", per_day=5_000_000)
+    app = platform.resources["media_api"].app("gdt").app_id
     raw = redis.Redis(db=2)
     for key in raw.scan_iter(match=f"ark:quota_exhausted:gdt:{app}:*"):
         raw.delete(key)
@@ -232,16 +231,16 @@ def test_a_daily_quota_spent_mid_run_fails_the_rest_fast_alerts_and_a_rerun_comp
 
 def test_a_cursor_that_loops_fails_the_listing_clearly_and_keeps_the_lists(platform: Platform) -> None:
     """has_more forever with a cursor that never advances: caught at the repeated cursor."""
-    platform.sim.set_faults(Media.GDT, cursor_loop=True)
+    platform.sim.set_faults("gdt", cursor_loop=True)
     key = f"gdt_advertiser_v1.1_{platform.tenant}_{platform.day:%Y%m%d}"
     members_before = redis.Redis(db=2).zrange(key, 0, -1, withscores=True)
     _, seen = _fault_run(platform, "gdt/advertisers")
     outcome = seen["outcome"]
-    agents = len(platform.sim.world.agents(Media.GDT, platform.tenant))
+    agents = len(platform.sim.world.agents("gdt", platform.tenant))
     assert (outcome.failed, outcome.complete) == (agents, False), outcome
     assert "paging never ended" in outcome.failed_accounts
     # two calls per agent: the second repeats the cursor, and the engine stops there
-    assert sum(_requests(platform, Media.GDT, "advertiser/get").values()) == 2 * agents
+    assert sum(_requests(platform, "gdt", "advertiser/get").values()) == 2 * agents
     assert redis.Redis(db=2).zrange(key, 0, -1, withscores=True) == members_before
-    platform.sim.set_faults(Media.GDT, cursor_loop=False)
+    platform.sim.set_faults("gdt", cursor_loop=False)
     rerun_completes(platform, ["gdt/advertisers"])

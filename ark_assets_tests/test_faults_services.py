@@ -29,12 +29,12 @@ import pytest
 import redis
 from dagster import AssetKey, DagsterInstance
 
+from ark_assets.clients.errors import TableNotFound
+from ark_assets.clients.kafka_spool import EventSpool
 from ark_assets.io.hbase_io_manager import HBaseIOManager
-from ark_assets.media import Media
+from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
-from ark_assets.resources.errors import TableNotFound
-from ark_assets.resources.kafka_log import KafkaLogResource, consume_events
-from ark_assets.resources.kafka_spool import EventSpool
+from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.sentry import SentryResource
 from ark_assets_tests.fault_matrix import (
     PrivateThrift,
@@ -50,6 +50,7 @@ from ark_assets_tests.fault_matrix import (
     table_of,
     when,
 )
+from ark_assets_tests.kafka_reader import consume_events
 from ark_assets_tests.platform import Platform
 from ark_assets_tests.tcp_proxy import TcpProxy
 
@@ -69,11 +70,11 @@ def platform() -> Iterator[Platform]:
 def _fresh_simulator(platform: Platform) -> Iterator[None]:
     platform.sim.reset()
     yield
-    for media in Media:
+    for media in media_names():
         platform.sim.set_faults(media, median_ms=0)
 
 
-def _calls(platform: Platform, media: Media, endpoint: str) -> int:
+def _calls(platform: Platform, media: str, endpoint: str) -> int:
     return sum(platform.sim.counters()["requests"].get(f"{media} {endpoint}", {}).values())
 
 
@@ -87,7 +88,7 @@ def _logged(platform: Platform, run_id: str, text: str) -> bool:
 def test_hbase_thrift_killed_mid_run_and_restarted_is_ridden_out(platform: Platform) -> None:
     assets = ["gdt/funds", "gdt/daily_report_advertiser"]
     before = snapshot(platform, assets)
-    platform.sim.set_faults(Media.GDT, median_ms=40)
+    platform.sim.set_faults("gdt", median_ms=40)
     with PrivateThrift() as thrift:
         thrift.start()
         hbase = changed(platform.hbase, port=thrift.port)
@@ -99,7 +100,7 @@ def test_hbase_thrift_killed_mid_run_and_restarted_is_ridden_out(platform: Platf
             restarts.append(thrift.start())
 
         def calls() -> int:
-            return _calls(platform, Media.GDT, "daily_reports/get") + _calls(platform, Media.GDT, "funds/get")
+            return _calls(platform, "gdt", "daily_reports/get") + _calls(platform, "gdt", "funds/get")
 
         watcher = when(lambda: calls() >= 20, kill_and_restart)
         result = platform.run(assets, resources=resources)
@@ -122,7 +123,7 @@ def test_hbase_unreachable_at_start_fails_before_any_call(platform: Platform) ->
     assert not result.success
     errors = " ".join(step_errors(result))
     assert f"HBase Thrift at 127.0.0.1:{port} is unreachable" in errors and "make stack" in errors, errors
-    assert _calls(platform, Media.GDT, "funds/get") == 0  # no quota spent on rows it could not keep
+    assert _calls(platform, "gdt", "funds/get") == 0  # no quota spent on rows it could not keep
     assert_nothing_lost(platform, before)
     rerun_completes(platform, ["gdt/funds"])
 
@@ -161,14 +162,14 @@ def test_kafka_down_for_the_whole_run_costs_nothing_and_events_arrive_later(plat
 def test_sentry_unreachable_leaves_the_run_unaffected(platform: Platform) -> None:
     """An alert (a spent daily quota) goes to a DSN nobody answers: the run goes on regardless."""
     sentry = SentryResource(dsn=f"http://public@127.0.0.1:{closed_port()}/1", flush_timeout_s=1.0)
-    platform.sim.set_quotas(Media.WX, "funds/get", per_day=5)
+    platform.sim.set_quotas("wx", "funds/get", per_day=5)
     try:
         started = time.monotonic()
         result = platform.run(["wx/funds"], resources={"sentry": sentry})
         seconds = time.monotonic() - started
     finally:
-        platform.sim.set_quotas(Media.WX, "funds/get", per_day=5_000_000)
-        app = platform.resources["media_api"].wx_app_id
+        platform.sim.set_quotas("wx", "funds/get", per_day=5_000_000)
+        app = platform.resources["media_api"].app("wx").app_id
         raw = redis.Redis(db=2)
         for key in raw.scan_iter(match=f"ark:quota_exhausted:wx:{app}:*"):
             raw.delete(key)
@@ -183,14 +184,12 @@ def test_sentry_unreachable_leaves_the_run_unaffected(platform: Platform) -> Non
 
 
 def test_mysql_restarted_mid_run_is_ridden_out(platform: Platform) -> None:
-    platform.sim.set_faults(Media.JRTT, median_ms=40)  # the fetch lasts about half a second
+    platform.sim.set_faults("jrtt", median_ms=40)  # the fetch lasts about half a second
     with TcpProxy(3306) as proxy:
         mysql = changed(platform.mysql, port=proxy.port)
         # the outage starts once the fetch is under way and outlasts it: the run-log end row and
         # the request logs are written while "MySQL" is down
-        outage = when(
-            lambda: _calls(platform, Media.JRTT, "advertiser/fund/get") >= 5, lambda: proxy.outage(4.0)
-        )
+        outage = when(lambda: _calls(platform, "jrtt", "advertiser/fund/get") >= 5, lambda: proxy.outage(4.0))
         started = time.monotonic()
         result = platform.run(["jrtt/funds"], resources={"mysql": mysql})
         seconds = time.monotonic() - started
@@ -266,7 +265,7 @@ def test_bad_redis_keys_stop_the_run_naming_the_key(
     errors = " ".join(step_errors(result))
     assert message in errors and key in errors, errors
     assert "not-a-real-token" not in errors  # a token is never shown, even a garbage one
-    assert _calls(platform, Media.GDT, "funds/get") == 0
+    assert _calls(platform, "gdt", "funds/get") == 0
     assert_nothing_lost(platform, before)
     rerun_completes(platform, ["gdt/funds"])
 
@@ -280,7 +279,7 @@ def test_a_run_process_killed_mid_partition_is_completed_by_a_rerun(platform: Pl
         *(f"gdt/daily_report_{level}" for level in ("advertiser", "campaign", "adgroup", "ad")),
     ]
     # slow enough that the kill lands between the first and the last asset
-    platform.sim.set_faults(Media.GDT, median_ms=60)
+    platform.sim.set_faults("gdt", median_ms=60)
     home = Path(tempfile.mkdtemp(prefix="ark-dagster-home-"))
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     instance = DagsterInstance.from_config(str(home))
@@ -295,9 +294,9 @@ def test_a_run_process_killed_mid_partition_is_completed_by_a_rerun(platform: Pl
         "ARK_KAFKA_TOPIC_PREFIX": platform.topic_prefix,
         "ARK_KAFKA_SPOOL_DIR": str(home / "spool"),
         "ARK_FETCH_MAX_IN_FLIGHT": "4",
-        **{f"ARK_{m.value.upper()}_BASE_URL": platform.sim.url(m) for m in Media},
-        **{f"ARK_{m.value.upper()}_APP_ID": getattr(api, f"{m}_app_id") for m in Media},
-        **{f"ARK_{m.value.upper()}_APP_SECRET": getattr(api, f"{m}_app_secret") for m in Media},
+        **{f"ARK_{m.upper()}_BASE_URL": platform.sim.url(m) for m in media_names()},
+        **{f"ARK_{m.upper()}_APP_ID": api.app(m).app_id for m in media_names()},
+        **{f"ARK_{m.upper()}_APP_SECRET": api.app(m).secret for m in media_names()},
     }
     argv = [
         str(Path(sys.executable).parent / "dagster"),

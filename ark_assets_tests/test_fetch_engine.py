@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import redis
 
+from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
-from ark_assets.media import Media, spec_of
+from ark_assets.media.registry import media as media_named
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.sim.server import RunningSimulator, running_simulator
 
@@ -62,29 +63,29 @@ def _simulator(**overrides: Any) -> Any:
     return running_simulator(**overrides)
 
 
-def _seed_tokens(sim: RunningSimulator, media: Media, tenant: str) -> None:
+def _seed_tokens(sim: RunningSimulator, media: str, tenant: str) -> None:
     tokens = sim.world.initial_tokens(media, tenant)
     store = RedisResource()
-    store.write_tokens(media, tenant, {agent: pair[0] for agent, pair in tokens.items()})
-    store.write_refresh_tokens(media, tenant, {agent: pair[1] for agent, pair in tokens.items()})
+    store.sets.write_tokens(media, tenant, {agent: pair[0] for agent, pair in tokens.items()})
+    store.sets.write_refresh_tokens(media, tenant, {agent: pair[1] for agent, pair in tokens.items()})
 
 
 def _engine(
-    sim: RunningSimulator, media: Media, tenant: str, settings: EngineSettings = FAST, **kw: Any
+    sim: RunningSimulator, media: str, tenant: str, settings: EngineSettings = FAST, **kw: Any
 ) -> FetchEngine:
     app = sim.config.media[media].app
     return FetchEngine(
-        spec_of(media),
+        media_named(media).api,
         base_url=sim.url(media),
         tenant=tenant,
         app=App(str(app.app_id), app.secret),
-        redis=RedisResource(),
+        redis=RedisSets(),
         settings=settings,
         **kw,
     )
 
 
-def _fund_sources(sim: RunningSimulator, media: Media, tenant: str) -> list[Source]:
+def _fund_sources(sim: RunningSimulator, media: str, tenant: str) -> list[Source]:
     return [Source(str(agent), str(account)) for account, agent in sim.world.accounts(media, tenant)]
 
 
@@ -96,7 +97,7 @@ def _collect(engine: FetchEngine, endpoint: str, sources: list[Source]) -> list[
     return asyncio.run(run())
 
 
-def _expected_funds(sim: RunningSimulator, media: Media, sources: list[Source]) -> int:
+def _expected_funds(sim: RunningSimulator, media: str, sources: list[Source]) -> int:
     return sum(sim.world.funds_records(media, int(s.target)) for s in sources)
 
 
@@ -105,10 +106,10 @@ def _expected_funds(sim: RunningSimulator, media: Media, sources: list[Source]) 
 
 @pytest.mark.parametrize(
     ("media", "endpoint"),
-    [(Media.GDT, "funds/get"), (Media.WX, "funds/get"), (Media.JRTT, "advertiser/fund/get")],
+    [("gdt", "funds/get"), ("wx", "funds/get"), ("jrtt", "advertiser/fund/get")],
 )
 def test_every_source_gets_exactly_one_outcome_with_all_records(
-    media: Media, endpoint: str, tenant: str
+    media: str, endpoint: str, tenant: str
 ) -> None:
     with _simulator() as sim:
         _seed_tokens(sim, media, tenant)
@@ -121,9 +122,9 @@ def test_every_source_gets_exactly_one_outcome_with_all_records(
 
 def test_jrtt_int64_ids_survive_exactly(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, Media.JRTT, tenant)
-        sources = _fund_sources(sim, Media.JRTT, tenant)
-        outcomes = _collect(_engine(sim, Media.JRTT, tenant), "advertiser/fund/get", sources)
+        _seed_tokens(sim, "jrtt", tenant)
+        sources = _fund_sources(sim, "jrtt", tenant)
+        outcomes = _collect(_engine(sim, "jrtt", tenant), "advertiser/fund/get", sources)
     ids = {o.records[0]["advertiser_id"] for o in outcomes}
     assert ids == {int(s.target) for s in sources}
     assert all(isinstance(i, int) and i > 2**53 for i in ids)
@@ -131,35 +132,33 @@ def test_jrtt_int64_ids_survive_exactly(tenant: str) -> None:
 
 def test_pages_are_walked_to_the_end_in_both_paging_styles(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, Media.GDT, tenant)
-        _seed_tokens(sim, Media.JRTT, tenant)
-        gdt_agents = sim.world.agents(Media.GDT, tenant)
+        _seed_tokens(sim, "gdt", tenant)
+        _seed_tokens(sim, "jrtt", tenant)
+        gdt_agents = sim.world.agents("gdt", tenant)
         jrtt_agents = [
             a
-            for a in sim.world.agents(Media.JRTT, tenant)
-            if sim.world.agent_accounts(Media.JRTT, tenant, a.agent_id)
+            for a in sim.world.agents("jrtt", tenant)
+            if sim.world.agent_accounts("jrtt", tenant, a.agent_id)
         ]
         # cursor paging with small pages: gdt advertiser/get (page size 100 would be one page here)
         small_pages = {"page_size": 3}
         gdt = _collect(
-            _engine(sim, Media.GDT, tenant),
+            _engine(sim, "gdt", tenant),
             "advertiser/get",
             [Source(str(a.agent_id), None, small_pages) for a in gdt_agents],
         )
         jrtt = _collect(
-            _engine(sim, Media.JRTT, tenant),
+            _engine(sim, "jrtt", tenant),
             "agent/advertiser/select",
             [Source(str(a.agent_id), str(a.agent_id), {"count": 4}) for a in jrtt_agents],
         )
     for outcome in gdt:
-        expected = {
-            a for a, _ in sim.world.accounts(Media.GDT, tenant, agent_id=int(outcome.source.agent_id))
-        }
+        expected = {a for a, _ in sim.world.accounts("gdt", tenant, agent_id=int(outcome.source.agent_id))}
         assert {r["account_id"] for r in outcome.records} == expected
         assert outcome.pages >= len(expected) // 3
     for outcome in jrtt:
         expected = {
-            a.account_id for a in sim.world.agent_accounts(Media.JRTT, tenant, int(outcome.source.agent_id))
+            a.account_id for a in sim.world.agent_accounts("jrtt", tenant, int(outcome.source.agent_id))
         }
         assert {r["id"] for r in outcome.records} == expected
         assert outcome.pages > 1
@@ -168,23 +167,23 @@ def test_pages_are_walked_to_the_end_in_both_paging_styles(tenant: str) -> None:
 def test_throttles_are_waited_out_and_nothing_is_lost(tenant: str) -> None:
     # A minute bucket of ~2 calls and 6 calls/s refill: the engine must slow down, not drop.
     with _simulator() as sim:
-        sim.set_quotas(Media.GDT, "funds/get", per_minute=360, burst_seconds=0.4)
-        _seed_tokens(sim, Media.GDT, tenant)
-        sources = _fund_sources(sim, Media.GDT, tenant)
-        engine = _engine(sim, Media.GDT, tenant)
+        sim.set_quotas("gdt", "funds/get", per_minute=360, burst_seconds=0.4)
+        _seed_tokens(sim, "gdt", tenant)
+        sources = _fund_sources(sim, "gdt", tenant)
+        engine = _engine(sim, "gdt", tenant)
         outcomes = _collect(engine, "funds/get", sources)
         served = sim.counters()["throttles"].get("gdt funds/get", 0)
     assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
-    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, Media.GDT, sources)
+    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, "gdt", sources)
     assert served > 0 and engine.stats.throttles == served == sum(o.throttles for o in outcomes)
 
 
 @pytest.mark.parametrize("fault", ["http_5xx", "malformed", "reset", "busy", "timeout"])
 def test_transient_faults_are_retried_until_every_record_arrives(fault: str, tenant: str) -> None:
     with _simulator() as sim:
-        sim.set_faults(Media.GDT, **{fault: 0.3, "timeout_hold_s": 3.0})
-        _seed_tokens(sim, Media.GDT, tenant)
-        sources = _fund_sources(sim, Media.GDT, tenant)
+        sim.set_faults("gdt", **{fault: 0.3, "timeout_hold_s": 3.0})
+        _seed_tokens(sim, "gdt", tenant)
+        sources = _fund_sources(sim, "gdt", tenant)
         settings = EngineSettings(
             max_in_flight=32,
             timeout_s=0.5,
@@ -193,10 +192,10 @@ def test_transient_faults_are_retried_until_every_record_arrives(fault: str, ten
             backoff_max_s=0.05,
             governor=FAST.governor,
         )
-        outcomes = _collect(_engine(sim, Media.GDT, tenant, settings), "funds/get", sources)
+        outcomes = _collect(_engine(sim, "gdt", tenant, settings), "funds/get", sources)
         answers = sim.counters()["requests"]["gdt funds/get"]
     assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
-    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, Media.GDT, sources)
+    assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, "gdt", sources)
     faulty = sum(n for answer, n in answers.items() if answer != "0")
     assert faulty > 0, f"the {fault} fault was never injected: {answers}"
     # each fault cost at most one retry (aiohttp itself re-sends once on a reset keep-alive connection)
@@ -205,15 +204,15 @@ def test_transient_faults_are_retried_until_every_record_arrives(fault: str, ten
 
 def test_expired_token_is_refreshed_once_and_rotated_in_redis(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, Media.JRTT, tenant)
-        before = RedisResource().tokens(Media.JRTT, tenant)
-        agent = str(sim.world.agents(Media.JRTT, tenant)[0].agent_id)
-        sim.expire_tokens(Media.JRTT, tenant, int(agent))
-        sources = [s for s in _fund_sources(sim, Media.JRTT, tenant) if s.agent_id == agent]
-        engine = _engine(sim, Media.JRTT, tenant)
+        _seed_tokens(sim, "jrtt", tenant)
+        before = RedisResource().sets.tokens("jrtt", tenant)
+        agent = str(sim.world.agents("jrtt", tenant)[0].agent_id)
+        sim.expire_tokens("jrtt", tenant, int(agent))
+        sources = [s for s in _fund_sources(sim, "jrtt", tenant) if s.agent_id == agent]
+        engine = _engine(sim, "jrtt", tenant)
         outcomes = _collect(engine, "advertiser/fund/get", sources)
         refresh_calls = sum(sim.counters()["requests"].get("jrtt oauth2/refresh_token", {}).values())
-    after = RedisResource().tokens(Media.JRTT, tenant)
+    after = RedisResource().sets.tokens("jrtt", tenant)
     assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
     assert refresh_calls == 1 and engine.stats.refreshes == 1
     assert after[agent] != before[agent]  # the rotated access token is stored for the next run
@@ -222,11 +221,11 @@ def test_expired_token_is_refreshed_once_and_rotated_in_redis(tenant: str) -> No
 
 def test_a_refused_refresh_fails_that_agents_sources_with_the_reason(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, Media.GDT, tenant)
-        agent = str(sim.world.agents(Media.GDT, tenant)[0].agent_id)
-        sim.expire_tokens(Media.GDT, tenant, int(agent), refresh=True)  # the refresh token dies too
-        sources = _fund_sources(sim, Media.GDT, tenant)
-        outcomes = _collect(_engine(sim, Media.GDT, tenant), "funds/get", sources)
+        _seed_tokens(sim, "gdt", tenant)
+        agent = str(sim.world.agents("gdt", tenant)[0].agent_id)
+        sim.expire_tokens("gdt", tenant, int(agent), refresh=True)  # the refresh token dies too
+        sources = _fund_sources(sim, "gdt", tenant)
+        outcomes = _collect(_engine(sim, "gdt", tenant), "funds/get", sources)
         refresh_calls = sum(sim.counters()["requests"].get("gdt oauth/token", {}).values())
     failed = [o for o in outcomes if not o.ok]
     assert {o.source.agent_id for o in failed} == {agent}
@@ -244,11 +243,11 @@ def _hold_lock_then_refresh(
 
     async def run() -> None:
         engine = FetchEngine(
-            spec_of(Media.JRTT),
+            media_named("jrtt").api,
             base_url=base_url,
             tenant=tenant,
             app=App(app_id, secret),
-            redis=RedisResource(),
+            redis=RedisSets(),
             settings=FAST,
         )
         async with engine:
@@ -263,19 +262,19 @@ def _hold_lock_then_refresh(
 
 def test_a_refresh_lock_held_by_another_process_is_waited_for(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, Media.JRTT, tenant)
-        agent = str(sim.world.agents(Media.JRTT, tenant)[0].agent_id)
-        sim.expire_tokens(Media.JRTT, tenant, int(agent))
-        app = sim.config.media[Media.JRTT].app
+        _seed_tokens(sim, "jrtt", tenant)
+        agent = str(sim.world.agents("jrtt", tenant)[0].agent_id)
+        sim.expire_tokens("jrtt", tenant, int(agent))
+        app = sim.config.media["jrtt"].app
         go = multiprocessing.get_context("spawn").Event()
         other = multiprocessing.get_context("spawn").Process(
             target=_hold_lock_then_refresh,
-            args=(tenant, agent, sim.url(Media.JRTT), str(app.app_id), app.secret, go),
+            args=(tenant, agent, sim.url("jrtt"), str(app.app_id), app.secret, go),
         )
         other.start()
         assert go.wait(30), "the other process never took the lock"
-        sources = [s for s in _fund_sources(sim, Media.JRTT, tenant) if s.agent_id == agent]
-        engine = _engine(sim, Media.JRTT, tenant)
+        sources = [s for s in _fund_sources(sim, "jrtt", tenant) if s.agent_id == agent]
+        engine = _engine(sim, "jrtt", tenant)
         outcomes = _collect(engine, "advertiser/fund/get", sources)
         other.join(30)
         refresh_calls = sum(sim.counters()["requests"].get("jrtt oauth2/refresh_token", {}).values())
@@ -297,14 +296,14 @@ class _Alerts:
 
 def test_daily_quota_stops_the_endpoint_for_the_day_with_one_alert(tenant: str) -> None:
     with _simulator() as sim:
-        sim.set_quotas(Media.GDT, "funds/get", per_day=10)
-        _seed_tokens(sim, Media.GDT, tenant)
-        sources = _fund_sources(sim, Media.GDT, tenant)
+        sim.set_quotas("gdt", "funds/get", per_day=10)
+        _seed_tokens(sim, "gdt", tenant)
+        sources = _fund_sources(sim, "gdt", tenant)
         observer = _Alerts()
-        outcomes = _collect(_engine(sim, Media.GDT, tenant, observer=observer), "funds/get", sources)
+        outcomes = _collect(_engine(sim, "gdt", tenant, observer=observer), "funds/get", sources)
         codes = sim.counters()["requests"]["gdt funds/get"]
         # a second run the same day does not even try
-        second = _collect(_engine(sim, Media.GDT, tenant), "funds/get", sources[:3])
+        second = _collect(_engine(sim, "gdt", tenant), "funds/get", sources[:3])
         codes_after = sim.counters()["requests"]["gdt funds/get"]
     ok = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
@@ -318,14 +317,10 @@ def test_daily_quota_stops_the_endpoint_for_the_day_with_one_alert(tenant: str) 
 
 def test_permission_errors_are_not_retried(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, Media.GDT, tenant)
-        agents = [str(a.agent_id) for a in sim.world.agents(Media.GDT, tenant)]
-        foreign = [
-            account for account, agent in sim.world.accounts(Media.GDT, tenant) if str(agent) != agents[0]
-        ]
-        outcomes = _collect(
-            _engine(sim, Media.GDT, tenant), "funds/get", [Source(agents[0], str(foreign[0]))]
-        )
+        _seed_tokens(sim, "gdt", tenant)
+        agents = [str(a.agent_id) for a in sim.world.agents("gdt", tenant)]
+        foreign = [account for account, agent in sim.world.accounts("gdt", tenant) if str(agent) != agents[0]]
+        outcomes = _collect(_engine(sim, "gdt", tenant), "funds/get", [Source(agents[0], str(foreign[0]))])
     [outcome] = outcomes
     assert outcome.failure is not None and outcome.failure.kind == "PermissionDenied"
     assert outcome.failure.code == 12203 and outcome.attempts == 1
@@ -336,11 +331,11 @@ def _run_engine_process(
 ) -> None:
     async def run() -> None:
         engine = FetchEngine(
-            spec_of(Media.GDT),
+            media_named("gdt").api,
             base_url=base_url,
             tenant=tenant,
             app=App(app_id, secret),
-            redis=RedisResource(),
+            redis=RedisSets(),
             settings=EngineSettings(max_in_flight=64),
         )
         async with engine:
@@ -357,7 +352,7 @@ def _run_processes(sim: RunningSimulator, tenant: str, parts: list[list[Source]]
     for key in redis.Redis(db=2).scan_iter(match="ark:governor:*"):  # every round starts cold
         redis.Redis(db=2).delete(key)
     sim.reset()
-    app = sim.config.media[Media.GDT].app
+    app = sim.config.media["gdt"].app
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [
@@ -365,7 +360,7 @@ def _run_processes(sim: RunningSimulator, tenant: str, parts: list[list[Source]]
             target=_run_engine_process,
             args=(
                 tenant,
-                sim.url(Media.GDT),
+                sim.url("gdt"),
                 str(app.app_id),
                 app.secret,
                 [(s.agent_id, s.target) for s in part],
@@ -387,13 +382,13 @@ def test_two_concurrent_engines_share_one_quota(tenant: str) -> None:
     # so two processes pace as one: together they get no more throttles than one process alone
     # (two independent pacers would each start at full speed and be throttled about twice as often).
     with _simulator() as sim:
-        sim.set_quotas(Media.GDT, "funds/get", per_minute=600, burst_seconds=1.0)
-        _seed_tokens(sim, Media.GDT, tenant)
-        sources = _fund_sources(sim, Media.GDT, tenant)
+        sim.set_quotas("gdt", "funds/get", per_minute=600, burst_seconds=1.0)
+        _seed_tokens(sim, "gdt", tenant)
+        sources = _fund_sources(sim, "gdt", tenant)
         alone_records, alone_throttles = _run_processes(sim, tenant, [sources])
-        sim.set_quotas(Media.GDT, "funds/get", per_minute=600, burst_seconds=1.0)
+        sim.set_quotas("gdt", "funds/get", per_minute=600, burst_seconds=1.0)
         both_records, both_throttles = _run_processes(sim, tenant, [sources[0::2], sources[1::2]])
-    assert alone_records == both_records == _expected_funds(sim, Media.GDT, sources)
+    assert alone_records == both_records == _expected_funds(sim, "gdt", sources)
     assert both_throttles <= alone_throttles + 3, (both_throttles, alone_throttles)
 
 
@@ -401,8 +396,8 @@ def test_hundreds_of_sources_in_flight_share_the_redis_pool(tenant: str) -> None
     # 300 sources with 250 in flight: every worker calls the governor in Redis at once, more than
     # redis-py's default pool of 100 connections (which raises instead of waiting).
     with _simulator(media={"gdt": {"latency": {"median_ms": 100}}}) as sim:
-        _seed_tokens(sim, Media.GDT, tenant)
-        sources = _fund_sources(sim, Media.GDT, tenant) * 10
+        _seed_tokens(sim, "gdt", tenant)
+        sources = _fund_sources(sim, "gdt", tenant) * 10
         settings = EngineSettings(max_in_flight=250, governor=GovernorSettings(initial_rate=2000.0))
-        outcomes = _collect(_engine(sim, Media.GDT, tenant, settings), "funds/get", sources)
+        outcomes = _collect(_engine(sim, "gdt", tenant, settings), "funds/get", sources)
     assert len(outcomes) == 300 and all(o.ok for o in outcomes)

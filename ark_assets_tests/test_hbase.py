@@ -13,9 +13,9 @@ from datetime import date
 
 import pytest
 
-from ark_assets.resources.errors import ServiceUnavailable, TableNotFound
+from ark_assets.clients.errors import ServiceUnavailable, TableNotFound
+from ark_assets.core.rowkey import RowKey
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
-from ark_assets.rowkey import RowKey
 
 DAY = date(2020, 5, 8)
 

@@ -30,13 +30,13 @@ from dagster import (
 )
 from pydantic import ValidationError
 
+from ark_assets.clients.errors import TableNotFound
+from ark_assets.core.rowkey import DayKeys, RowKey, parse
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
 from ark_assets.io.layout import RowEncoder, TableLayout, layout_metadata
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.partitions import date_tenant_partitions, partition_key, split_key
-from ark_assets.resources.errors import TableNotFound
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
-from ark_assets.rowkey import DayKeys, RowKey, parse
 
 T1, T2 = "T100117", "T200002"
 FUNDS = "io_test_funds"  # rows with a kind (the seed's fund types)

@@ -25,15 +25,11 @@ from typing import Any
 import pytest
 from dagster import DagsterResourceFunctionError, build_resources
 
-from ark_assets.media import Media
-from ark_assets.redact import remember_secret
-from ark_assets.resources.job_events import GMT8, LOG_TIME_FORMAT, JobLogEvent, LogType
-from ark_assets.resources.kafka_log import (
-    KafkaDeliveryStats,
-    KafkaLogResource,
-    consume_events,
-    consume_records,
-)
+from ark_assets.clients.job_events import GMT8, LOG_TIME_FORMAT, JobLogEvent, LogType
+from ark_assets.clients.kafka_events import KafkaDeliveryStats
+from ark_assets.core.redact import remember_secret
+from ark_assets.resources.kafka_log import KafkaLogResource
+from ark_assets_tests.kafka_reader import consume_events, consume_records
 
 BOOTSTRAP = "127.0.0.1:9092"
 UNREACHABLE = "127.0.0.1:1"  # nothing listens on port 1: connections are refused at once
@@ -77,7 +73,7 @@ def spool_lines(resource: KafkaLogResource) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def spool_events(spool_dir: Path, prefix: str, media: Media, count: int) -> list[JobLogEvent]:
+def spool_events(spool_dir: Path, prefix: str, media: str, count: int) -> list[JobLogEvent]:
     """Emit `count` events through a resource whose broker is unreachable, so they land in the spool."""
     down = KafkaLogResource(bootstrap_servers=UNREACHABLE, topic_prefix=prefix, spool_dir=str(spool_dir))
     events = [make_event(log_content=f"spooled {i}") for i in range(count)]
@@ -105,7 +101,7 @@ def test_round_trip_keeps_fields_order_and_key_and_redacts_secrets(prefix: str, 
     end = make_event(LogType.API_JOB_END, argv=argv, log_content="ApiHandler end password=hunter2-secret")
 
     with live(prefix, spool_dir) as res:
-        res.kafka_log.emit(Media.GDT, start)
+        res.kafka_log.emit("gdt", start)
         res.kafka_log.emit("gdt", end)
         assert res.kafka_log.flush() == KafkaDeliveryStats(delivered=2)
 
@@ -145,11 +141,10 @@ def test_round_trip_keeps_fields_order_and_key_and_redacts_secrets(prefix: str, 
 
 @pytest.mark.parametrize(
     ("media", "topic"),
-    [(Media.GDT, "gdt_api_log"), (Media.JRTT, "jrtt_api_log"), (Media.WX, "wx_api_log")],
+    [("gdt", "gdt_api_log"), ("jrtt", "jrtt_api_log"), ("wx", "wx_api_log")],
 )
-def test_default_topics_are_the_seeds(media: Media, topic: str) -> None:
+def test_default_topics_are_the_seeds(media: str, topic: str) -> None:
     assert KafkaLogResource().topic_for(media) == topic
-    assert KafkaLogResource().topic_for(media.value) == topic
 
 
 @pytest.mark.parametrize(
@@ -180,7 +175,7 @@ def test_unreachable_broker_spools_and_a_later_resource_delivers_on_flush(
     down = KafkaLogResource(bootstrap_servers=UNREACHABLE, topic_prefix=prefix, spool_dir=str(spool_dir))
     events = [make_event(LogType.API_JOB_START), make_event(LogType.API_JOB_ERROR, log_content="code 11017")]
     for event in events:
-        down.emit(Media.JRTT, event)  # must not raise
+        down.emit("jrtt", event)  # must not raise
     assert down.stats == KafkaDeliveryStats(spooled=2)
     assert [line["value"] for line in spool_lines(down)] == [event.to_dict() for event in events]
 
@@ -192,11 +187,11 @@ def test_unreachable_broker_spools_and_a_later_resource_delivers_on_flush(
 
 
 def test_next_emit_delivers_the_spool_first(prefix: str, spool_dir: Path) -> None:
-    spooled = spool_events(spool_dir, prefix, Media.WX, 2)
+    spooled = spool_events(spool_dir, prefix, "wx", 2)
     fresh = make_event(LogType.API_JOB_END)
 
     with live(prefix, spool_dir) as res:
-        res.kafka_log.emit(Media.WX, fresh)
+        res.kafka_log.emit("wx", fresh)
         assert res.kafka_log.flush() == KafkaDeliveryStats(delivered=1, redelivered=2)
 
     expected = [event.to_dict() for event in [*spooled, fresh]]
@@ -204,7 +199,7 @@ def test_next_emit_delivers_the_spool_first(prefix: str, spool_dir: Path) -> Non
 
 
 def test_teardown_delivers_the_spool(prefix: str, spool_dir: Path) -> None:
-    spooled = spool_events(spool_dir, prefix, Media.GDT, 2)
+    spooled = spool_events(spool_dir, prefix, "gdt", 2)
 
     with live(prefix, spool_dir) as res:
         kafka_log = res.kafka_log
@@ -222,7 +217,7 @@ def test_full_spool_counts_and_logs_dropped_events(
     )
     with caplog.at_level(logging.WARNING, logger="ark_assets.resources.kafka_log"):
         for i in range(3):
-            down.emit(Media.GDT, make_event(log_content=f"event {i}"))
+            down.emit("gdt", make_event(log_content=f"event {i}"))
 
     assert down.stats == KafkaDeliveryStats(spooled=2, dropped=1)
     assert [line["value"]["log_content"] for line in spool_lines(down)] == ["event 0", "event 1"]
@@ -241,8 +236,8 @@ def test_a_record_kafka_refuses_is_dropped_and_logged_not_spooled(
 
     with live(prefix, spool_dir) as res:
         with caplog.at_level(logging.WARNING, logger="ark_assets.resources.kafka_log"):
-            res.kafka_log.emit(Media.GDT, too_large)
-            res.kafka_log.emit(Media.GDT, fine)
+            res.kafka_log.emit("gdt", too_large)
+            res.kafka_log.emit("gdt", fine)
         assert res.kafka_log.flush() == KafkaDeliveryStats(delivered=1, dropped=1)
         assert spool_lines(res.kafka_log) == []
 

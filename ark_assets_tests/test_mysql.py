@@ -23,9 +23,10 @@ import pymysql
 import pytest
 from dagster import build_resources
 
-from ark_assets.media import Media
-from ark_assets.redact import REDACTED
-from ark_assets.resources.errors import ServiceUnavailable
+from ark_assets.clients.errors import ServiceUnavailable
+from ark_assets.core.redact import REDACTED
+from ark_assets.media.registry import media as media_named
+from ark_assets.media.registry import names as media_names
 from ark_assets.resources.mysql import (
     Agent,
     MySQLAccessDenied,
@@ -142,7 +143,7 @@ def test_run_log_round_trip_stores_no_secret(mysql: MySQLResource, query) -> Non
     run_log_id = mysql.record_run_start(
         run_id="run-1",
         tenant_alias="T100117",
-        media_name=Media.GDT,
+        media_name="gdt",
         cur_job_name="HourlyReportAdvertiser11",
         agent_id=1050262,
         data_date=date(2020, 5, 30),
@@ -203,7 +204,16 @@ def test_request_and_response_logs_round_trip_redacted(mysql: MySQLResource, que
                 params={"account_id": 10707125, "access_token": TOKEN, "nonce": "abc"},
                 requested_at=at,
             ),
-            RequestLog("run-rq", Media.JRTT, "advertiser/fund/get/", "T100117", None, None, {}, at),
+            RequestLog(
+                run_id="run-rq",
+                media_name="jrtt",
+                endpoint="advertiser/fund/get/",
+                tenant_alias="T100117",
+                agent_id=None,
+                account_id=None,
+                params={},
+                requested_at=at,
+            ),
         ]
     )
     assert written == 2
@@ -303,13 +313,13 @@ AUTH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("media", list(Media))
-def test_active_agents_apply_the_seed_filter_per_platform(mysql: MySQLResource, media: Media) -> None:
+@pytest.mark.parametrize("media", list(media_names()))
+def test_active_agents_apply_the_seed_filter_per_platform(mysql: MySQLResource, media: str) -> None:
     tenant, other_tenant = _tenant(), _tenant()
     expected = []
-    for other in Media:  # every platform gets the same rows; only `media`'s may come back
+    for other in media_names():  # every platform gets the same rows; only `media`'s may come back
         for auth_status, auth_type, active in AUTH_CASES:
-            agent_id = f"{other.platform_id}{auth_status}{auth_type}"
+            agent_id = f"{media_named(other).platform_id}{auth_status}{auth_type}"
             mysql.upsert_agent(
                 tenant_alias=tenant,
                 media=other,
@@ -318,18 +328,20 @@ def test_active_agents_apply_the_seed_filter_per_platform(mysql: MySQLResource, 
                 auth_status=auth_status,
                 auth_type=auth_type,
             )
-            if active and other is media:
-                expected.append(Agent(agent_id, f"agent {agent_id}", None, None))
+            if active and other == media:
+                expected.append(
+                    Agent(agent_id=agent_id, name=f"agent {agent_id}", level=None, parent_agent_id=None)
+                )
     mysql.upsert_agent(tenant_alias=other_tenant, media=media, agent_id=1, auth_status=1, auth_type=1)
 
     assert mysql.active_agents(tenant, media) == expected
-    assert mysql.active_agents(tenant, media.value) == expected
+    assert mysql.active_agents(tenant, media_named(media)) == expected
     assert [a.agent_id for a in mysql.active_agents(other_tenant, media)] == ["1"]
 
 
 def test_jrtt_tiers_and_upserts_come_back(mysql: MySQLResource, query) -> None:
     tenant = _tenant()
-    mysql.upsert_agent(tenant_alias=tenant, media=Media.JRTT, agent_id=3367268016, name="one", level=1)
+    mysql.upsert_agent(tenant_alias=tenant, media="jrtt", agent_id=3367268016, name="one", level=1)
     mysql.upsert_agent(
         tenant_alias=tenant,
         media="jrtt",
@@ -338,13 +350,13 @@ def test_jrtt_tiers_and_upserts_come_back(mysql: MySQLResource, query) -> None:
         level=2,
         parent_agent_id=3367268016,
     )
-    assert mysql.active_agents(tenant, Media.JRTT) == [
-        Agent("3367268016", "one", 1, None),
-        Agent("3367268017", "child", 2, "3367268016"),
+    assert mysql.active_agents(tenant, "jrtt") == [
+        Agent(agent_id="3367268016", name="one", level=1, parent_agent_id=None),
+        Agent(agent_id="3367268017", name="child", level=2, parent_agent_id="3367268016"),
     ]
 
-    mysql.upsert_agent(tenant_alias=tenant, media=Media.JRTT, agent_id=3367268016, name="one", auth_status=0)
-    assert [a.agent_id for a in mysql.active_agents(tenant, Media.JRTT)] == ["3367268017"]
+    mysql.upsert_agent(tenant_alias=tenant, media="jrtt", agent_id=3367268016, name="one", auth_status=0)
+    assert [a.agent_id for a in mysql.active_agents(tenant, "jrtt")] == ["3367268017"]
     count = query("SELECT COUNT(*) AS n FROM {eton}.agents WHERE tenant_alias = %s", tenant)
     assert count == [{"n": 2}]
 
@@ -357,22 +369,33 @@ HOSTILE_ACCOUNT = "12'\"34\\'); DROP TABLE api_request_log; --"
 
 def test_hostile_strings_are_stored_verbatim_and_the_tables_survive(mysql: MySQLResource, query) -> None:
     mysql.upsert_tenant(tenant_alias=HOSTILE_TENANT, name='O\'Brien "quoted" \\ name')
-    mysql.upsert_agent(tenant_alias=HOSTILE_TENANT, media=Media.WX, agent_id=4011704, name="x'); --")
+    mysql.upsert_agent(tenant_alias=HOSTILE_TENANT, media="wx", agent_id=4011704, name="x'); --")
     mysql.record_run_start(
         run_id="run-hostile",
         tenant_alias=HOSTILE_TENANT,
-        media_name=Media.WX,
+        media_name="wx",
         cur_job_name="FundGet'; --",
         agent_id=4011704,
         data_date=date(2020, 5, 18),
         params={"account_list": [HOSTILE_ACCOUNT]},
     )
     at = datetime(2020, 5, 18, 8, 0)
-    request = RequestLog("run-hostile", Media.WX, "funds/get", HOSTILE_TENANT, 1, HOSTILE_ACCOUNT, {}, at)
+    request = RequestLog(
+        run_id="run-hostile",
+        media_name="wx",
+        endpoint="funds/get",
+        tenant_alias=HOSTILE_TENANT,
+        agent_id=1,
+        account_id=HOSTILE_ACCOUNT,
+        params={},
+        requested_at=at,
+    )
     mysql.log_requests([request])
 
     assert HOSTILE_TENANT in mysql.active_tenants()
-    assert mysql.active_agents(HOSTILE_TENANT, Media.WX) == [Agent("4011704", "x'); --", None, None)]
+    assert mysql.active_agents(HOSTILE_TENANT, "wx") == [
+        Agent(agent_id="4011704", name="x'); --", level=None, parent_agent_id=None)
+    ]
     (tenant_row,) = query("SELECT name FROM {eton}.tenant WHERE tenant_alias = %s", HOSTILE_TENANT)
     assert tenant_row["name"] == 'O\'Brien "quoted" \\ name'
     (run,) = query("SELECT * FROM {log}.api_result_log WHERE run_id = 'run-hostile'")

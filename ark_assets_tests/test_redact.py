@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ark_assets.redact import REDACTED, redact, redact_text, remember_secret
+from ark_assets.core.redact import REDACTED, redact, redact_text, remember_secret
 
 TOKEN = "9b7e0d9cbd9f7b8de39299632c2f962001e4421a"  # shaped like the seed's jrtt token
 

@@ -20,11 +20,12 @@ import pytest
 import redis
 from dagster import build_resources
 
-from ark_assets.media import Media
-from ark_assets.redact import REDACTED, redact_text
-from ark_assets.resources import redis_keys
-from ark_assets.resources.errors import ServiceUnavailable
-from ark_assets.resources.redis_keys import AgentTier, accounts_key, agents_key, token_key
+from ark_assets.clients import redis_keys
+from ark_assets.clients.errors import ServiceUnavailable
+from ark_assets.clients.redis_keys import accounts_key, agents_key, token_key
+from ark_assets.core.redact import REDACTED, redact_text
+from ark_assets.core.tiers import AgentTier
+from ark_assets.media.registry import names as media_names
 from ark_assets.resources.redis_store import CorruptRedisKey, RedisResource, redis_resource_from_env
 
 T = "T100117"
@@ -57,27 +58,27 @@ def store() -> RedisResource:
 
 KEY_CASES = [
     # the token sets, one per media
-    (token_key(Media.GDT, T), "gdt_new_access_token_T100117"),
-    (token_key(Media.WX, T), "wx_new_access_token_T100117"),
+    (token_key("gdt", T), "gdt_new_access_token_T100117"),
+    (token_key("wx", T), "wx_new_access_token_T100117"),
     (token_key("jrtt", T), "jrtt_new_access_token_T100117"),
     # account keys: gdt per tenant and day; wx also per agent; jrtt per tier
-    (accounts_key(Media.GDT, T, MAY_20), "gdt_advertiser_v1.1_T100117_20200520"),
-    (accounts_key(Media.WX, T, MAY_20, agent_id=9096610), "wx_advertiser_T100117_9096610_20200520"),
-    (accounts_key(Media.WX, T, MAY_20, agent_id="9096610"), "wx_advertiser_T100117_9096610_20200520"),
+    (accounts_key("gdt", T, MAY_20), "gdt_advertiser_v1.1_T100117_20200520"),
+    (accounts_key("wx", T, MAY_20, agent_id=9096610), "wx_advertiser_T100117_9096610_20200520"),
+    (accounts_key("wx", T, MAY_20, agent_id="9096610"), "wx_advertiser_T100117_9096610_20200520"),
     (
-        accounts_key(Media.JRTT, T, date(2020, 5, 26), tier=AgentTier.FIRST),
+        accounts_key("jrtt", T, date(2020, 5, 26), tier=AgentTier.FIRST),
         "jrtt_accounts_v2_T100117_20200526",
     ),
     (
-        accounts_key(Media.JRTT, T, date(2020, 5, 19), tier=AgentTier.SECOND),
+        accounts_key("jrtt", T, date(2020, 5, 19), tier=AgentTier.SECOND),
         "jrtt_child_advertiser_v2_T100117_20200519",
     ),
     # agent keys: wx's is spelled "weixin"; jrtt has all / first tier / second tier
-    (agents_key(Media.GDT, T), "gdt_agents_v2_T100117"),
-    (agents_key(Media.WX, T), "weixin_agents_T100117"),
-    (agents_key(Media.JRTT, T), "jrtt_agents_v2_T100117"),
-    (agents_key(Media.JRTT, T, AgentTier.FIRST), "jrtt_one_agents_v2_T100117"),
-    (agents_key(Media.JRTT, T, AgentTier.SECOND), "jrtt_child_agents_v2_T100117"),
+    (agents_key("gdt", T), "gdt_agents_v2_T100117"),
+    (agents_key("wx", T), "weixin_agents_T100117"),
+    (agents_key("jrtt", T), "jrtt_agents_v2_T100117"),
+    (agents_key("jrtt", T, AgentTier.FIRST), "jrtt_one_agents_v2_T100117"),
+    (agents_key("jrtt", T, AgentTier.SECOND), "jrtt_child_agents_v2_T100117"),
 ]
 
 
@@ -88,27 +89,27 @@ def test_keys_match_the_seed_byte_for_byte(built: str, seed: str) -> None:
 
 BAD_KEY_INPUTS = [
     # tenant aliases are letters and digits only
-    (lambda: token_key(Media.GDT, "T1001 17"), "'T1001 17'"),
-    (lambda: token_key(Media.GDT, "T100117_x"), "'T100117_x'"),
-    (lambda: agents_key(Media.GDT, ""), "''"),
-    (lambda: agents_key(Media.GDT, "Té"), "'Té'"),
+    (lambda: token_key("gdt", "T1001 17"), "'T1001 17'"),
+    (lambda: token_key("gdt", "T100117_x"), "'T100117_x'"),
+    (lambda: agents_key("gdt", ""), "''"),
+    (lambda: agents_key("gdt", "Té"), "'Té'"),
     # unknown media
     (lambda: token_key("baidu", T), "'baidu'"),
     # dates are datetime.date, not strings or datetimes
-    (lambda: accounts_key(Media.GDT, T, "2020-05-20"), "'2020-05-20'"),  # type: ignore[arg-type]
-    (lambda: accounts_key(Media.GDT, T, datetime(2020, 5, 20, 23)), "datetime.datetime(2020, 5, 20, 23, 0)"),
+    (lambda: accounts_key("gdt", T, "2020-05-20"), "'2020-05-20'"),  # type: ignore[arg-type]
+    (lambda: accounts_key("gdt", T, datetime(2020, 5, 20, 23)), "datetime.datetime(2020, 5, 20, 23, 0)"),
     # agent ids are digits
-    (lambda: accounts_key(Media.WX, T, MAY_20, agent_id="96x"), "'96x'"),
-    (lambda: accounts_key(Media.WX, T, MAY_20, agent_id=-7), "-7"),
-    (lambda: accounts_key(Media.WX, T, MAY_20, agent_id="007"), "'007'"),
+    (lambda: accounts_key("wx", T, MAY_20, agent_id="96x"), "'96x'"),
+    (lambda: accounts_key("wx", T, MAY_20, agent_id=-7), "-7"),
+    (lambda: accounts_key("wx", T, MAY_20, agent_id="007"), "'007'"),
     # wrong combinations of media, tier and agent
-    (lambda: accounts_key(Media.WX, T, MAY_20), "pass agent_id"),
-    (lambda: accounts_key(Media.GDT, T, MAY_20, agent_id=1), "do not pass agent_id"),
-    (lambda: accounts_key(Media.JRTT, T, MAY_20), "got None"),
-    (lambda: accounts_key(Media.JRTT, T, MAY_20, tier=AgentTier.FIRST, agent_id=1), "do not pass agent_id"),
-    (lambda: accounts_key(Media.GDT, T, MAY_20, tier=AgentTier.FIRST), "only jrtt"),
-    (lambda: agents_key(Media.WX, T, AgentTier.SECOND), "only jrtt"),
-    (lambda: agents_key(Media.JRTT, T, "third"), "'third'"),  # type: ignore[arg-type]
+    (lambda: accounts_key("wx", T, MAY_20), "pass agent_id"),
+    (lambda: accounts_key("gdt", T, MAY_20, agent_id=1), "do not pass agent_id"),
+    (lambda: accounts_key("jrtt", T, MAY_20), "got None"),
+    (lambda: accounts_key("jrtt", T, MAY_20, tier=AgentTier.FIRST, agent_id=1), "do not pass agent_id"),
+    (lambda: accounts_key("gdt", T, MAY_20, tier=AgentTier.FIRST), "has no agent tiers"),
+    (lambda: agents_key("wx", T, AgentTier.SECOND), "has no agent tiers"),
+    (lambda: agents_key("jrtt", T, "third"), "'third'"),  # type: ignore[arg-type]
 ]
 
 
@@ -122,14 +123,17 @@ def test_bad_key_inputs_are_refused_by_name(build, named: str) -> None:
 # -- round trips ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("media", list(Media))
+@pytest.mark.parametrize("media", list(media_names()))
 def test_tokens_round_trip_in_the_seed_shape(
     store: RedisResource, raw: redis.Redis, tenant: str, media
 ) -> None:
     tokens = {1050262: "46f45241ab103e9a769e24366b870e19", "3367268016": "9b7e0d9cbd9f7b8de39299632c2f96"}
-    store.write_tokens(media, tenant, tokens)
+    store.sets.write_tokens(media, tenant, tokens)
 
-    assert store.tokens(media, tenant) == {"1050262": tokens[1050262], "3367268016": tokens["3367268016"]}
+    assert store.sets.tokens(media, tenant) == {
+        "1050262": tokens[1050262],
+        "3367268016": tokens["3367268016"],
+    }
     assert raw.zrange(token_key(media, tenant), 0, -1, withscores=True) == [
         (b"46f45241ab103e9a769e24366b870e19", 1050262.0),
         (b"9b7e0d9cbd9f7b8de39299632c2f96", 3367268016.0),
@@ -139,36 +143,36 @@ def test_tokens_round_trip_in_the_seed_shape(
 
 
 def test_write_replaces_the_whole_set(store: RedisResource, raw: redis.Redis, tenant: str) -> None:
-    store.write_tokens(Media.GDT, tenant, {1: "token-one-aaaa", 2: "token-two-bbbb"})
-    store.write_tokens(Media.GDT, tenant, {3: "token-three-cc"})
-    assert store.tokens(Media.GDT, tenant) == {"3": "token-three-cc"}
+    store.sets.write_tokens("gdt", tenant, {1: "token-one-aaaa", 2: "token-two-bbbb"})
+    store.sets.write_tokens("gdt", tenant, {3: "token-three-cc"})
+    assert store.sets.tokens("gdt", tenant) == {"3": "token-three-cc"}
 
-    store.write_tokens(Media.GDT, tenant, {})
-    assert not raw.exists(token_key(Media.GDT, tenant))
-    assert store.tokens(Media.GDT, tenant) == {}
+    store.sets.write_tokens("gdt", tenant, {})
+    assert not raw.exists(token_key("gdt", tenant))
+    assert store.sets.tokens("gdt", tenant) == {}
 
 
 def test_two_agents_sharing_a_token_are_refused(store: RedisResource, tenant: str) -> None:
     with pytest.raises(ValueError, match="agents 11 and 12 share one access token"):
-        store.write_tokens(Media.GDT, tenant, {11: "same-token-xyz", 12: "same-token-xyz"})
+        store.sets.write_tokens("gdt", tenant, {11: "same-token-xyz", 12: "same-token-xyz"})
 
 
 AGENT_KEY_CASES = [
-    (Media.GDT, None),
-    (Media.WX, None),
-    (Media.JRTT, None),
-    (Media.JRTT, AgentTier.FIRST),
-    (Media.JRTT, AgentTier.SECOND),
+    ("gdt", None),
+    ("wx", None),
+    ("jrtt", None),
+    ("jrtt", AgentTier.FIRST),
+    ("jrtt", AgentTier.SECOND),
 ]
 
 
 @pytest.mark.parametrize(("media", "tier"), AGENT_KEY_CASES)
 def test_agents_round_trip_in_the_seed_shape(
-    store: RedisResource, raw: redis.Redis, tenant: str, media: Media, tier: AgentTier | None
+    store: RedisResource, raw: redis.Redis, tenant: str, media: str, tier: AgentTier | None
 ) -> None:
-    store.write_agents(media, tenant, [3367268016, "1050262"], tier=tier)
+    store.sets.write_agents(media, tenant, [3367268016, "1050262"], tier=tier)
 
-    assert store.agents(media, tenant, tier=tier) == ["1050262", "3367268016"]
+    assert store.sets.agents(media, tenant, tier=tier) == ["1050262", "3367268016"]
     assert raw.zrange(agents_key(media, tenant, tier), 0, -1, withscores=True) == [
         (b"1050262", 1050262.0),
         (b"3367268016", 3367268016.0),
@@ -176,37 +180,40 @@ def test_agents_round_trip_in_the_seed_shape(
 
 
 def test_the_tiers_of_jrtt_are_separate_keys(store: RedisResource, tenant: str) -> None:
-    store.write_agents(Media.JRTT, tenant, [1], tier=AgentTier.FIRST)
-    store.write_agents(Media.JRTT, tenant, [2], tier=AgentTier.SECOND)
-    assert store.agents(Media.JRTT, tenant, tier=AgentTier.FIRST) == ["1"]
-    assert store.agents(Media.JRTT, tenant, tier=AgentTier.SECOND) == ["2"]
-    assert store.agents(Media.JRTT, tenant) == []
+    store.sets.write_agents("jrtt", tenant, [1], tier=AgentTier.FIRST)
+    store.sets.write_agents("jrtt", tenant, [2], tier=AgentTier.SECOND)
+    assert store.sets.agents("jrtt", tenant, tier=AgentTier.FIRST) == ["1"]
+    assert store.sets.agents("jrtt", tenant, tier=AgentTier.SECOND) == ["2"]
+    assert store.sets.agents("jrtt", tenant) == []
 
 
 ACCOUNT_KEY_CASES = [
     # (media, key arguments, agents in the list)
-    (Media.GDT, {}, (1050262, 84421955984)),
-    (Media.JRTT, {"tier": AgentTier.FIRST}, (3367268016, 3367268017)),
-    (Media.JRTT, {"tier": AgentTier.SECOND}, (3367268016, 3367268017)),
+    ("gdt", {}, (1050262, 84421955984)),
+    ("jrtt", {"tier": AgentTier.FIRST}, (3367268016, 3367268017)),
+    ("jrtt", {"tier": AgentTier.SECOND}, (3367268016, 3367268017)),
 ]
 
 
 @pytest.mark.parametrize(("media", "kwargs", "agents"), ACCOUNT_KEY_CASES)
 def test_accounts_round_trip_in_the_seed_shape(
-    store: RedisResource, raw: redis.Redis, tenant: str, media: Media, kwargs: dict, agents: tuple[int, int]
+    store: RedisResource, raw: redis.Redis, tenant: str, media: str, kwargs: dict, agents: tuple[int, int]
 ) -> None:
     first, second = agents
     accounts = {"1664757665615880": first, "99872976879": second, 10707125: str(first)}
-    store.write_accounts(media, tenant, MAY_20, accounts, **kwargs)
+    store.sets.write_accounts(media, tenant, MAY_20, accounts, **kwargs)
 
-    assert store.accounts(media, tenant, MAY_20, **kwargs) == {
+    assert store.sets.accounts(media, tenant, MAY_20, **kwargs) == {
         "10707125": str(first),
         "1664757665615880": str(first),
         "99872976879": str(second),
     }
-    assert store.accounts_of_agent(media, tenant, MAY_20, first, **kwargs) == ["10707125", "1664757665615880"]
-    assert store.accounts_of_agent(media, tenant, MAY_20, str(second), **kwargs) == ["99872976879"]
-    assert store.accounts_of_agent(media, tenant, MAY_20, 5, **kwargs) == []
+    assert store.sets.accounts_of_agent(media, tenant, MAY_20, first, **kwargs) == [
+        "10707125",
+        "1664757665615880",
+    ]
+    assert store.sets.accounts_of_agent(media, tenant, MAY_20, str(second), **kwargs) == ["99872976879"]
+    assert store.sets.accounts_of_agent(media, tenant, MAY_20, 5, **kwargs) == []
     # the seed's §5.1 lookup, in plain redis-py, finds the same accounts
     key = accounts_key(media, tenant, MAY_20, **kwargs)
     assert raw.zrangebyscore(key, first, first) == [b"10707125", b"1664757665615880"]
@@ -218,18 +225,18 @@ def test_accounts_round_trip_in_the_seed_shape(
 
 
 def test_wx_accounts_live_in_one_key_per_agent(store: RedisResource, raw: redis.Redis, tenant: str) -> None:
-    store.write_accounts(Media.WX, tenant, MAY_20, {"9998960": 4011704}, agent_id=4011704)
-    store.write_accounts(Media.WX, tenant, MAY_20, {"9998961": 9096610}, agent_id=9096610)
+    store.sets.write_accounts("wx", tenant, MAY_20, {"9998960": 4011704}, agent_id=4011704)
+    store.sets.write_accounts("wx", tenant, MAY_20, {"9998961": 9096610}, agent_id=9096610)
 
-    assert store.accounts(Media.WX, tenant, MAY_20, agent_id=4011704) == {"9998960": "4011704"}
-    assert store.accounts_of_agent(Media.WX, tenant, MAY_20, 9096610) == ["9998961"]
-    key = accounts_key(Media.WX, tenant, MAY_20, agent_id=9096610)
+    assert store.sets.accounts("wx", tenant, MAY_20, agent_id=4011704) == {"9998960": "4011704"}
+    assert store.sets.accounts_of_agent("wx", tenant, MAY_20, 9096610) == ["9998961"]
+    key = accounts_key("wx", tenant, MAY_20, agent_id=9096610)
     assert raw.zrange(key, 0, -1, withscores=True) == [(b"9998961", 9096610.0)]
 
 
 def test_accounts_of_another_day_are_another_key(store: RedisResource, tenant: str) -> None:
-    store.write_accounts(Media.GDT, tenant, MAY_20, {"10707125": 1050262})
-    assert store.accounts(Media.GDT, tenant, date(2020, 5, 21)) == {}
+    store.sets.write_accounts("gdt", tenant, MAY_20, {"10707125": 1050262})
+    assert store.sets.accounts("gdt", tenant, date(2020, 5, 21)) == {}
 
 
 # -- refusals ----------------------------------------------------------------------------------------
@@ -238,23 +245,23 @@ def test_accounts_of_another_day_are_another_key(store: RedisResource, tenant: s
 @pytest.mark.parametrize("agent_id", [2**53, 2**53 + 1, "98765432109876543"])
 def test_agent_ids_a_double_cannot_hold_are_refused(store: RedisResource, tenant: str, agent_id) -> None:
     with pytest.raises(ValueError, match=f"agent id {agent_id!r} is not below 2\\*\\*53"):
-        store.write_accounts(Media.GDT, tenant, MAY_20, {"10707125": agent_id})
+        store.sets.write_accounts("gdt", tenant, MAY_20, {"10707125": agent_id})
     with pytest.raises(ValueError, match=f"agent id {agent_id!r}"):
-        store.write_agents(Media.GDT, tenant, [agent_id])
+        store.sets.write_agents("gdt", tenant, [agent_id])
 
 
 def test_the_largest_exact_agent_id_round_trips(store: RedisResource, tenant: str) -> None:
-    store.write_agents(Media.GDT, tenant, [2**53 - 1])
-    assert store.agents(Media.GDT, tenant) == [str(2**53 - 1)]
+    store.sets.write_agents("gdt", tenant, [2**53 - 1])
+    assert store.sets.agents("gdt", tenant) == [str(2**53 - 1)]
 
 
 BAD_WRITES = [
     # (what is written, the input the message names)
-    (lambda s, t: s.write_accounts(Media.GDT, t, MAY_20, {"12a": 1}), "'12a'"),
-    (lambda s, t: s.write_accounts(Media.GDT, t, MAY_20, {"12": "x1"}), "'x1'"),
-    (lambda s, t: s.write_tokens(Media.GDT, t, {"1.5": "token-aaaaaa"}), "'1.5'"),
-    (lambda s, t: s.write_tokens(Media.GDT, t, {7: ""}), "agent 7"),
-    (lambda s, t: s.write_agents(Media.JRTT, t, [True]), "True"),
+    (lambda s, t: s.sets.write_accounts("gdt", t, MAY_20, {"12a": 1}), "'12a'"),
+    (lambda s, t: s.sets.write_accounts("gdt", t, MAY_20, {"12": "x1"}), "'x1'"),
+    (lambda s, t: s.sets.write_tokens("gdt", t, {"1.5": "token-aaaaaa"}), "'1.5'"),
+    (lambda s, t: s.sets.write_tokens("gdt", t, {7: ""}), "agent 7"),
+    (lambda s, t: s.sets.write_agents("jrtt", t, [True]), "True"),
 ]
 
 
@@ -289,11 +296,11 @@ def test_garbage_in_a_key_is_refused_naming_key_and_member(
 ) -> None:
     key, read = {
         "accounts": (
-            accounts_key(Media.GDT, tenant, MAY_20),
-            lambda: store.accounts(Media.GDT, tenant, MAY_20),
+            accounts_key("gdt", tenant, MAY_20),
+            lambda: store.sets.accounts("gdt", tenant, MAY_20),
         ),
-        "agents": (agents_key(Media.GDT, tenant), lambda: store.agents(Media.GDT, tenant)),
-        "tokens": (token_key(Media.GDT, tenant), lambda: store.tokens(Media.GDT, tenant)),
+        "agents": (agents_key("gdt", tenant), lambda: store.sets.agents("gdt", tenant)),
+        "tokens": (token_key("gdt", tenant), lambda: store.sets.tokens("gdt", tenant)),
     }[kind]
     raw.zadd(key, {member: score})
 
@@ -306,17 +313,17 @@ def test_garbage_in_a_key_is_refused_naming_key_and_member(
 
 
 def test_accounts_of_agent_checks_members_too(store: RedisResource, raw: redis.Redis, tenant: str) -> None:
-    raw.zadd(accounts_key(Media.GDT, tenant, MAY_20), {b"not-an-account": 1050262})
+    raw.zadd(accounts_key("gdt", tenant, MAY_20), {b"not-an-account": 1050262})
     with pytest.raises(CorruptRedisKey, match="'not-an-account' is not an account id"):
-        store.accounts_of_agent(Media.GDT, tenant, MAY_20, 1050262)
+        store.sets.accounts_of_agent("gdt", tenant, MAY_20, 1050262)
 
 
 def test_two_tokens_for_one_agent_are_refused_without_showing_them(
     store: RedisResource, raw: redis.Redis, tenant: str
 ) -> None:
-    raw.zadd(token_key(Media.JRTT, tenant), {b"first-token-aaaa": 42, b"second-token-bb": 42})
+    raw.zadd(token_key("jrtt", tenant), {b"first-token-aaaa": 42, b"second-token-bb": 42})
     with pytest.raises(CorruptRedisKey, match="of agent 42 is a second access token") as excinfo:
-        store.tokens(Media.JRTT, tenant)
+        store.sets.tokens("jrtt", tenant)
     assert "token-" not in str(excinfo.value)
 
 
@@ -326,7 +333,7 @@ def test_two_tokens_for_one_agent_are_refused_without_showing_them(
 def test_unreachable_redis_names_host_port_and_the_fix() -> None:
     store = RedisResource(port=1, password="never-shown-pw", socket_timeout=1)
     with pytest.raises(ServiceUnavailable) as excinfo:
-        store.agents(Media.GDT, T)
+        store.sets.agents("gdt", T)
     message = str(excinfo.value)
     assert "Redis at 127.0.0.1:1 is unreachable" in message
     assert "make stack" in message
@@ -347,42 +354,42 @@ def test_from_env_reads_the_variables_at_run_time(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ARK_REDIS_DB", "2")
     monkeypatch.setenv("ARK_REDIS_PASSWORD", "")
     with build_resources({"redis": redis_resource_from_env()}) as resources:
-        resources.redis.write_agents(Media.GDT, tenant, [5])
-        assert resources.redis.agents(Media.GDT, tenant) == ["5"]
+        resources.redis.sets.write_agents("gdt", tenant, [5])
+        assert resources.redis.sets.agents("gdt", tenant) == ["5"]
 
     monkeypatch.setenv("ARK_REDIS_PORT", "1")
     with build_resources({"redis": redis_resource_from_env()}) as resources:
         with pytest.raises(ServiceUnavailable, match="127.0.0.1:1"):
-            resources.redis.agents(Media.GDT, tenant)
+            resources.redis.sets.agents("gdt", tenant)
 
 
 def test_a_reader_never_sees_half_a_replaced_list(store: RedisResource, tenant: str) -> None:
     lists = [{str(10**15 + i): 1 for i in range(300)}, {str(10**16 + i): 2 for i in range(500)}]
-    store.write_accounts(Media.GDT, tenant, MAY_20, lists[0])
+    store.sets.write_accounts("gdt", tenant, MAY_20, lists[0])
     expected = [{a: str(agent) for a, agent in accounts.items()} for accounts in lists]
 
     def writer() -> None:
         for round_ in range(150):
-            store.write_accounts(Media.GDT, tenant, MAY_20, lists[round_ % 2])
+            store.sets.write_accounts("gdt", tenant, MAY_20, lists[round_ % 2])
 
     thread = threading.Thread(target=writer)
     thread.start()
-    seen = [store.accounts(Media.GDT, tenant, MAY_20)]
+    seen = [store.sets.accounts("gdt", tenant, MAY_20)]
     while thread.is_alive():
-        seen.append(store.accounts(Media.GDT, tenant, MAY_20))
+        seen.append(store.sets.accounts("gdt", tenant, MAY_20))
     thread.join()
     assert all(accounts in expected for accounts in seen)
-    assert store.accounts(Media.GDT, tenant, MAY_20) == expected[1]  # the writer finished its rounds
+    assert store.sets.accounts("gdt", tenant, MAY_20) == expected[1]  # the writer finished its rounds
 
 
 def test_rotating_an_agents_token_pair_replaces_only_that_agent(tenant: str, store: RedisResource) -> None:
-    store.write_tokens("jrtt", tenant, {3367268016: "old-access-1", 1111: "access-2"})
-    store.write_refresh_tokens("jrtt", tenant, {3367268016: "old-refresh-1", 1111: "refresh-2"})
-    store.rotate_tokens(
+    store.sets.write_tokens("jrtt", tenant, {3367268016: "old-access-1", 1111: "access-2"})
+    store.sets.write_refresh_tokens("jrtt", tenant, {3367268016: "old-refresh-1", 1111: "refresh-2"})
+    store.sets.rotate_tokens(
         "jrtt", tenant, 3367268016, access_token="new-access-1", refresh_token="new-refresh-1"
     )
-    assert store.tokens("jrtt", tenant) == {"3367268016": "new-access-1", "1111": "access-2"}
-    assert store.refresh_token("jrtt", tenant, 3367268016) == "new-refresh-1"
-    assert store.refresh_token("jrtt", tenant, 1111) == "refresh-2"
-    assert store.refresh_token("jrtt", tenant, 999) is None
+    assert store.sets.tokens("jrtt", tenant) == {"3367268016": "new-access-1", "1111": "access-2"}
+    assert store.sets.refresh_token("jrtt", tenant, 3367268016) == "new-refresh-1"
+    assert store.sets.refresh_token("jrtt", tenant, 1111) == "refresh-2"
+    assert store.sets.refresh_token("jrtt", tenant, 999) is None
     assert redis_keys.refresh_token_key("jrtt", tenant) == f"jrtt_refresh_token_{tenant}"

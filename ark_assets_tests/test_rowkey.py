@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ark_assets.rowkey import SPLIT_KEYS, RowKey, salted_date_ranges
+from ark_assets.core.rowkey import SPLIT_KEYS, RowKey, salted_date_ranges
 
 MAY_8 = date(2020, 5, 8)
 

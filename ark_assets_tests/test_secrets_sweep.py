@@ -30,15 +30,17 @@ import redis
 from dagster import DagsterInstance
 from kafka import KafkaConsumer, TopicPartition
 
+from ark_assets.clients.redis_keys import refresh_token_key, token_key
+from ark_assets.core.rowkey import RowKey
+from ark_assets.core.tables import table_name
+from ark_assets.core.tiers import AgentTier
 from ark_assets.io.hbase_io_manager import HBaseIOManager
-from ark_assets.io.tables import table_name
-from ark_assets.media import Media
+from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import check_partition_key
+from ark_assets.resources.media_api import MediaConnection
 from ark_assets.resources.mysql import MySQLResource, RequestLog
-from ark_assets.resources.redis_keys import AgentTier, refresh_token_key, token_key
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
-from ark_assets.rowkey import RowKey
 from ark_assets.sim.tamper import TamperRule
 from ark_assets_tests.platform import Platform, all_tables, running_platform
 from ark_assets_tests.sentry_sink import SentrySink
@@ -106,8 +108,12 @@ def swept() -> Iterator[dict]:
                 "mysql": mysql,
                 "sentry": SentryResource(dsn=sink.dsn),
                 "media_api": type(api)(
-                    **{f"{m}_base_url": platform.sim.url(m) for m in Media},
-                    **{f"{m}_app_secret": APP_SECRET for m in Media},
+                    media={
+                        m: MediaConnection(
+                            base_url=platform.sim.url(m), app_id=api.app(m).app_id, app_secret=APP_SECRET
+                        )
+                        for m in media_names()
+                    },
                     max_in_flight=32,
                 ),
             }
@@ -155,13 +161,13 @@ def _removed_afterwards(*directories: Path) -> Iterator[None]:
 def _induce_errors(platform: Platform) -> None:
     """Error paths the sweep must cover: failures, throttles, refreshes (ok and dead), bad answers."""
     world, tenant, sim = platform.sim.world, platform.tenant, platform.sim
-    account = str(world.accounts(Media.GDT, tenant)[0][0])
-    sim.tamper(Media.GDT, TamperRule("funds/get", match={"account_id": account}, code=99999))
-    sim.set_quotas(Media.WX, "funds/get", per_minute=600, burst_seconds=1.0)  # throttles
-    first_tier = world.agents(Media.JRTT, tenant, tier=AgentTier.FIRST)
-    sim.expire_tokens(Media.JRTT, tenant, first_tier[0].agent_id)  # refreshed with the app secret
-    gdt_agent = world.agents(Media.GDT, tenant)[-1].agent_id
-    sim.expire_tokens(Media.GDT, tenant, gdt_agent, refresh=True)  # the refresh token is dead too
+    account = str(world.accounts("gdt", tenant)[0][0])
+    sim.tamper("gdt", TamperRule("funds/get", match={"account_id": account}, code=99999))
+    sim.set_quotas("wx", "funds/get", per_minute=600, burst_seconds=1.0)  # throttles
+    first_tier = world.agents("jrtt", tenant, tier=AgentTier.FIRST)
+    sim.expire_tokens("jrtt", tenant, first_tier[0].agent_id)  # refreshed with the app secret
+    gdt_agent = world.agents("gdt", tenant)[-1].agent_id
+    sim.expire_tokens("gdt", tenant, gdt_agent, refresh=True)  # the refresh token is dead too
 
 
 # ##### THE SWEEP
@@ -185,7 +191,7 @@ def test_the_runs_took_the_paths_the_sweep_is_meant_to_cover(swept: dict) -> Non
     assert b"API_JOB_ERROR" in sinks["kafka"] and b"api_result_log" not in sinks["kafka"]
     assert sinks["sentry"] and sinks["mysql"] and sinks["hbase"] and sinks["file_output"]
     # the search finds the canaries where they belong: tokens in Redis' token sets
-    raw_tokens = redis.Redis(db=2).zrange(token_key(Media.GDT, swept["platform"].tenant), 0, -1)
+    raw_tokens = redis.Redis(db=2).zrange(token_key("gdt", swept["platform"].tenant), 0, -1)
     assert raw_tokens and {t.decode() for t in raw_tokens} <= swept["tokens"]
     compute_logs = [p for p in swept["home"].rglob("compute_logs/*") if p.stat().st_size]
     assert compute_logs  # Dagster captured compute logs, so they were searched
@@ -245,11 +251,11 @@ def test_hostile_strings_are_refused_where_validation_exists(value: str) -> None
     with pytest.raises(ValueError, match="expected 'YYYY-MM-DD|TENANT'"):
         check_partition_key(f"2026-11-25|{value}")
     with pytest.raises(ValueError, match="must be ASCII letters and digits"):
-        token_key(Media.GDT, value)
+        token_key("gdt", value)
     with pytest.raises(ValueError, match="row key part"):
         RowKey(value, date(2026, 11, 25), "1", "T1")
     with pytest.raises(ValueError, match="must be ASCII letters and digits"):
-        RedisResource().tokens(Media.GDT, value)
+        RedisResource().sets.tokens("gdt", value)
 
 
 def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() -> None:
@@ -263,7 +269,7 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                 mysql.record_run_start(
                     run_id=value,
                     tenant_alias=value,
-                    media_name=Media.GDT,
+                    media_name="gdt",
                     cur_job_name=value,
                     agent_id=value[:32],  # the id columns are VARCHAR(32)
                     data_date=date(2026, 11, 25),
@@ -271,12 +277,12 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                 )
             )
             mysql.upsert_tenant(tenant_alias=value, name=value)
-            mysql.upsert_agent(tenant_alias=value, media=Media.GDT, agent_id=value[:32], name=value)
+            mysql.upsert_agent(tenant_alias=value, media="gdt", agent_id=value[:32], name=value)
             mysql.log_requests(
                 [
                     RequestLog(
                         value,
-                        Media.GDT,
+                        "gdt",
                         "funds/get",
                         value,
                         value[:32],
@@ -297,11 +303,11 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                 message=HOSTILE[0],
             )
         with pytest.raises(pymysql.err.DataError, match="Data too long for column 'agent_id_from_platform'"):
-            mysql.upsert_agent(tenant_alias="T1", media=Media.GDT, agent_id=HOSTILE[0] * 2)  # refused whole
-        assert mysql.active_agents("T1", Media.GDT) == []
+            mysql.upsert_agent(tenant_alias="T1", media="gdt", agent_id=HOSTILE[0] * 2)  # refused whole
+        assert mysql.active_agents("T1", "gdt") == []
         assert set(HOSTILE) <= set(mysql.active_tenants())  # every table still there, values verbatim
         for value in HOSTILE:
-            [agent] = mysql.active_agents(value, Media.GDT)
+            [agent] = mysql.active_agents(value, "gdt")
             assert agent.agent_id == value[:32] and agent.name == value
         conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark", database=mysql.log_database)
         with conn.cursor() as cur:
@@ -365,7 +371,7 @@ def test_no_sql_is_built_by_interpolating_values() -> None:
 def _initial_tokens(platform: Platform) -> set[str]:
     return {
         token
-        for media in Media
+        for media in media_names()
         for pair in platform.sim.world.initial_tokens(media, platform.tenant).values()
         for token in pair
     }
@@ -374,7 +380,7 @@ def _initial_tokens(platform: Platform) -> set[str]:
 def _current_tokens(platform: Platform) -> set[str]:
     raw = redis.Redis(db=2)
     found = set()
-    for media in Media:
+    for media in media_names():
         for key in (token_key(media, platform.tenant), refresh_token_key(media, platform.tenant)):
             kind = raw.type(key)
             if kind == b"zset":
@@ -404,7 +410,7 @@ def _kafka_text(prefix: str) -> bytes:
     try:
         partitions = [
             TopicPartition(f"{prefix}{m}_api_log", p)
-            for m in Media
+            for m in media_names()
             for p in sorted(consumer.partitions_for_topic(f"{prefix}{m}_api_log") or ())
         ]
         consumer.assign(partitions)
@@ -437,7 +443,9 @@ def _files_text(root: Path) -> bytes:
 def _redis_text(platform: Platform) -> bytes:
     """Every Redis key of the tenant except the token sets (where tokens belong), and the quota keys."""
     raw = redis.Redis(db=2)
-    token_sets = {f"{k(m, platform.tenant)}".encode() for m in Media for k in (token_key, refresh_token_key)}
+    token_sets = {
+        f"{k(m, platform.tenant)}".encode() for m in media_names() for k in (token_key, refresh_token_key)
+    }
     parts = []
     for key in [*raw.scan_iter(match=f"*{platform.tenant}*"), *raw.scan_iter(match="ark:*")]:
         if key in token_sets:

@@ -22,8 +22,7 @@ import pytest
 import sentry_sdk
 from dagster import build_resources
 
-from ark_assets.media import Media
-from ark_assets.redact import REDACTED, remember_secret
+from ark_assets.core.redact import REDACTED, remember_secret
 from ark_assets.resources.sentry import SentryResource
 from ark_assets_tests.sentry_sink import SentrySink
 
@@ -73,7 +72,7 @@ def get_mysql_connection(token: str) -> None:
 
 def test_without_dsn_every_method_is_a_no_op(sink: SentrySink) -> None:
     with build_resources({"sentry": SentryResource()}) as res:
-        assert res.sentry.capture_failure(RuntimeError("boom"), tenant="T100117", media=Media.GDT) is None
+        assert res.sentry.capture_failure(RuntimeError("boom"), tenant="T100117", media="gdt") is None
         assert res.sentry.capture_message("empty source list", tenant="T100117", media="wx") is None
         assert res.sentry.flush() is None
 
@@ -91,7 +90,7 @@ def test_failure_is_tagged_and_scrubbed_of_every_secret(sink: SentrySink, token:
             event_id = res.sentry.capture_failure(
                 exc,
                 tenant="T100117",
-                media=Media.GDT,
+                media="gdt",
                 agent_id=1050262,
                 data_date="2020-05-10",
                 run_id="run-1",
@@ -139,9 +138,9 @@ def test_failure_is_tagged_and_scrubbed_of_every_secret(sink: SentrySink, token:
 
 def test_alert_message_is_tagged_and_tags_do_not_leak_between_captures(sink: SentrySink) -> None:
     with build_resources({"sentry": SentryResource(dsn=sink.dsn, environment="test")}) as res:
-        res.sentry.capture_failure(RuntimeError("first"), tenant="T100117", media=Media.JRTT, run_id="run-1")
+        res.sentry.capture_failure(RuntimeError("first"), tenant="T100117", media="jrtt", run_id="run-1")
         res.sentry.capture_message(
-            "empty source list for a daily job", tenant="T200001", media=Media.WX, data_date="2020-05-10"
+            "empty source list for a daily job", tenant="T200001", media="wx", data_date="2020-05-10"
         )
     first, alert = sink.wait_for(2)
 
@@ -156,7 +155,7 @@ def test_alert_message_is_tagged_and_tags_do_not_leak_between_captures(sink: Sen
 def test_unreachable_sentry_neither_raises_nor_hangs() -> None:
     dsn = f"http://arkpublickey@127.0.0.1:{closed_port()}/1"
     with build_resources({"sentry": SentryResource(dsn=dsn, flush_timeout_s=1.0)}) as res:
-        event_id = res.sentry.capture_failure(RuntimeError("boom"), tenant="T100117", media=Media.GDT)
+        event_id = res.sentry.capture_failure(RuntimeError("boom"), tenant="T100117", media="gdt")
         res.sentry.flush()
 
     assert event_id is not None  # queued for the SDK's background worker, which fails on its own

@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import happybase
 import pytest
@@ -38,9 +37,10 @@ from dagster import AssetKey, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from ark_assets.core.days import GMT8
 from ark_assets.definitions import defs
-from ark_assets.media import Media
-from ark_assets.partitions import GMT8, partition_key
+from ark_assets.media.registry import names as media_names
+from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
@@ -61,7 +61,7 @@ from ark_assets_tests.platform import drop_owned
 
 GRAPH = defs.resolve_asset_graph()
 # The one media the partition picker materializes, and its assets (a narrow, fast selection).
-MEDIA = Media.WX
+MEDIA = "wx"
 PICKED = ("agents", "advertisers", "funds")
 SENSOR = "account_lists_arrived"
 
@@ -101,7 +101,7 @@ def ui() -> Iterator[UI]:
     prefix = f"ui{unique}"
     mysql = MySQLResource(log_database=f"ark_ui_{unique}_nyfz", eton_database=f"ark_ui_{unique}_eton")
     _not_at_midnight()
-    next_day = datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
+    next_day = datetime.now(GMT8).date() - timedelta(days=1)
     picked_day = next_day - timedelta(days=1)
     home = Path(tempfile.mkdtemp(prefix="ark-ui-test-"))
     try:
@@ -128,7 +128,7 @@ def ui() -> Iterator[UI]:
 def _not_at_midnight() -> None:
     """The sensor reads "yesterday" from its own clock: do not start a few minutes before the
     GMT+8 day changes under the test (wait for the new day instead; at most 5 minutes)."""
-    now = datetime.now(ZoneInfo(GMT8))
+    now = datetime.now(GMT8)
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
     if (midnight - now).total_seconds() < 300:
         time.sleep((midnight - now).total_seconds() + 5)
@@ -148,7 +148,7 @@ def _environment(
         "ARK_MYSQL_ETON_DB": mysql.eton_database,
         # the polling sensors tick every 5 s instead of every minute (README: Configuration)
         "ARK_SENSOR_INTERVAL_S": "5",
-        **{f"ARK_{m.value.upper()}_BASE_URL": sim.url(m) for m in Media},
+        **{f"ARK_{m.upper()}_BASE_URL": sim.url(m) for m in media_names()},
     }
 
 
@@ -217,7 +217,7 @@ def _drawn_lineage(page: Page) -> set[tuple[str, str]]:
     }
 
 
-def _declared_lineage(media: Media) -> set[tuple[str, str]]:
+def _declared_lineage(media: str) -> set[tuple[str, str]]:
     keys = [k for k in GRAPH.get_all_asset_keys() if k.path[0] == media.value]
     return {(parent.path[-1], key.path[-1]) for key in keys for parent in GRAPH.get(key).parent_keys}
 
@@ -264,8 +264,8 @@ def _expect_run_page_success(page: Page) -> None:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("media", list(Media), ids=str)
-def test_asset_graph_draws_each_medias_lineage(ui: UI, media: Media) -> None:
+@pytest.mark.parametrize("media", list(media_names()), ids=str)
+def test_asset_graph_draws_each_medias_lineage(ui: UI, media: str) -> None:
     page = ui.page(height=2400)  # the graph draws only the nodes in view: make room for all
     with _screenshots(page, f"lineage_{media}"):
         page.goto(f"{ui.dev.url}/locations/ark_assets/asset-groups/{media}/lineage")
@@ -347,7 +347,7 @@ def test_switching_on_the_account_list_sensor_runs_the_next_dates_funds_and_repo
         store = RedisResource()
         for agent in ui.sim.world.agents(MEDIA, ui.tenant):
             accounts = dict(ui.sim.world.accounts(MEDIA, ui.tenant, agent_id=agent.agent_id))
-            store.write_accounts(MEDIA, ui.tenant, ui.next_day, accounts, agent_id=agent.agent_id)
+            store.sets.write_accounts(MEDIA, ui.tenant, ui.next_day, accounts, agent_id=agent.agent_id)
 
         [run] = wait_for(
             "the sensor to start a run",

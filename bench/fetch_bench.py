@@ -38,7 +38,8 @@ from typing import Any
 import click
 import redis
 
-from ark_assets.media import Media
+from ark_assets.media.registry import media as media_named
+from ark_assets.media.registry import names as media_names
 from ark_assets.sim.config import QuotaLimits, SimConfig
 from ark_assets.sim.world import World
 from bench.results_md import cpu_model, write_section
@@ -91,7 +92,7 @@ class Scenario:
             config = SimConfig.load(overrides=data)
         except ValueError as exc:
             raise click.ClickException(f"{path}: invalid simulator overrides: {exc}") from exc
-        media = Media.parse(bench["media"]).value
+        media = media_named(bench["media"]).name.value
         if media not in ENDPOINTS:
             raise click.ClickException(f"{path}: the bench fetches gdt or jrtt funds, not {media}")
         return cls(
@@ -196,7 +197,7 @@ class ClientRun:
 def run_client(name: str, scenario: Scenario, sim: Simulator, workdir: Path) -> ClientRun:
     out = workdir / f"{scenario.name}.{name}.json"
     log = workdir / f"{scenario.name}.{name}.log"
-    app = scenario.config.media[Media.parse(scenario.media)].app
+    app = scenario.config.media[media_named(scenario.media).name].app
     cmd = [
         sys.executable,
         "-m",
@@ -294,7 +295,7 @@ def seed_tenant(ark_sim: str, scenario: Scenario, config_path: Path) -> dict:
 def remove_tenant(scenario: Scenario, seeded: dict) -> None:
     """Delete what `ark-sim seed` wrote for the bench tenant: its Redis keys and eton rows."""
     keys = set(seeded.get("redis_keys", {}))
-    keys |= {f"{m.value}_refresh_token_{scenario.tenant}" for m in Media}
+    keys |= {f"{m.value}_refresh_token_{scenario.tenant}" for m in media_names()}
     client = _redis()
     keys |= {k.decode() for k in client.scan_iter(match=f"ark:lock:token:*:{scenario.tenant}:*")}
     client.delete(*keys)
@@ -453,7 +454,7 @@ def render(rows: list[dict], scenarios: list[Scenario], command: str, seconds: f
 
 
 def _config_line(scenario: Scenario) -> str:
-    cfg = scenario.config.media[Media.parse(scenario.media)]
+    cfg = scenario.config.media[media_named(scenario.media).name]
     q = scenario.limits
     quota = []
     if q.per_second:

@@ -139,7 +139,7 @@ class RssSampler:
 def trial_raw(prefix: str, table: str, n: int, host: str, port: int) -> dict:
     import happybase
 
-    from ark_assets.rowkey import RowKey
+    from ark_assets.core.rowkey import RowKey
 
     rows = list(records(n))  # the seed buffered its records in memory, then flushed
     day = DAY.strftime("%Y%m%d")

@@ -238,7 +238,7 @@ def _peak_overlap(intervals: list[tuple[float, float]]) -> int:
 
 def rows_per_tenant(prefix: str, tables: list[str], day: date) -> dict[str, dict[str, int | None]]:
     """Rows of `day` per table and tenant (the tenants share the tables; the tenant is a key part)."""
-    from ark_assets.resources.errors import TableNotFound
+    from ark_assets.clients.errors import TableNotFound
     from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
 
     hbase = HBaseResource(table_prefix=prefix)

@@ -246,7 +246,7 @@ def sweep_leftovers() -> None:
 
 def count_tables(prefix: str, tables: list[str], day: date) -> dict[str, int | None]:
     """Rows of `day` that HBase holds per table (None: the table does not exist)."""
-    from ark_assets.resources.errors import TableNotFound
+    from ark_assets.clients.errors import TableNotFound
     from ark_assets.resources.hbase import HBaseResource
 
     hbase = HBaseResource(table_prefix=prefix)

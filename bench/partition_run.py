@@ -95,38 +95,37 @@ def run(
 ) -> dict:
     from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
-    from ark_assets.definitions import build_assets
+    from ark_assets.assets.build import media_assets
     from ark_assets.io.hbase_io_manager import HBaseIOManager
+    from ark_assets.media.registry import all_media
     from ark_assets.partitions import partition_key
     from ark_assets.resources.hbase import HBaseResource
     from ark_assets.resources.kafka_log import KafkaLogResource
-    from ark_assets.resources.media_api import MediaApiResource
+    from ark_assets.resources.media_api import MediaApiResource, MediaConnection
     from ark_assets.resources.mysql import MySQLResource
+    from ark_assets.resources.platform import platform_resources
     from ark_assets.resources.redis_store import RedisResource
     from ark_assets.resources.sentry import SentryResource
 
     hbase = HBaseResource(table_prefix=table_prefix)
-    media_fields: dict[str, object] = {}
-    for media, (app_id, secret) in apps.items():
-        media_fields |= {
-            f"{media}_base_url": f"{sim_url}/{media}",
-            f"{media}_app_id": app_id,
-            f"{media}_app_secret": secret,
-        }
-    resources = {
-        "io_manager": HBaseIOManager(hbase=hbase),
-        "redis": RedisResource(),
-        "hbase": hbase,
-        "mysql": MySQLResource(log_database=log_db, eton_database=eton_db),
-        "kafka_log": KafkaLogResource(topic_prefix=topic_prefix, spool_dir=spool_dir),
-        "sentry": SentryResource(),  # no DSN: off
-        "media_api": MediaApiResource(
-            **media_fields,
+    connections = {
+        media: MediaConnection(base_url=f"{sim_url}/{media}", app_id=app_id, app_secret=secret)
+        for media, (app_id, secret) in apps.items()
+    }
+    resources = platform_resources(
+        io_manager=HBaseIOManager(hbase=hbase),
+        redis=RedisResource(),
+        hbase=hbase,
+        mysql=MySQLResource(log_database=log_db, eton_database=eton_db),
+        kafka_log=KafkaLogResource(topic_prefix=topic_prefix, spool_dir=spool_dir),
+        sentry=SentryResource(),  # no DSN: off
+        media_api=MediaApiResource(
+            media=connections,
             **({"max_in_flight": max_in_flight} if max_in_flight is not None else {}),
             log_sample_rate=log_sample_rate,
         ),
-    }
-    assets = build_assets()
+    )
+    assets = [a for media in all_media() for a in media_assets(media)]
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("tenants", [tenant])
     key = str(partition_key(day, tenant))

@@ -22,9 +22,9 @@ from dagster import (
     asset_check,
 )
 
+from ark_assets.core.rowkey import parse
 from ark_assets.partitions import split_key
 from ark_assets.resources.hbase import HBaseResource
-from ark_assets.rowkey import parse
 
 _EXAMPLES = 5
 

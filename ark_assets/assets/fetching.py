@@ -1,6 +1,6 @@
 """Run the fetch engine for an asset and stream its outcomes into a row spool.
 
-Assets are synchronous Dagster ops; the engine is async. `fetch_into_spool` runs one engine
+Assets are synchronous Dagster ops; the engine is async. `FetchRun.fetch` runs one engine
 stream to the end in a private event loop, turns every successful outcome into rows written
 to the spool as they arrive (bounded memory), and keeps the failures (capped) for metadata.
 """
@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
-from ark_assets.assets.catalog import BadRecord
+from ark_assets.assets.records import BadRecord
+from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import FetchEngine, FetchObserver
 from ark_assets.fetch.outcome import Failure, Outcome, Source
 from ark_assets.io.rows import Row, RowSpool
-from ark_assets.media import Media, spec_of
+from ark_assets.media.declare import MediaDefinition
 from ark_assets.resources.media_api import MediaApiResource
-from ark_assets.resources.redis_store import RedisResource
 
 MAX_FAILURES_KEPT = 200  # failures listed in metadata; all of them are counted
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FetchSummary:
     """What one fetch pass did, for materialization metadata and the run log."""
 
@@ -40,94 +40,104 @@ class FetchSummary:
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # target, kind, code, message
     failed_targets: set[str] = field(default_factory=set)  # every failed account (not capped)
     failed_agents: set[str] = field(default_factory=set)  # agents with at least one failed source
-    outcomes: list[Outcome] = field(default_factory=list)  # only when keep_outcomes
 
     def add(self, other: FetchSummary) -> FetchSummary:
-        counters = (
-            "requested",
-            "succeeded",
-            "failed",
-            "records",
-            "rows",
-            "throttles",
-            "retries",
-            "refreshes",
-            "requests",
-            "seconds",
-        )
-        for name in counters:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        """Fold `other` (a second pass of the same asset, e.g. details after a listing) into this one."""
+        for counter in fields(self):
+            value = getattr(self, counter.name)
+            if isinstance(value, int | float):
+                setattr(self, counter.name, value + getattr(other, counter.name))
         self.failures = (self.failures + other.failures)[:MAX_FAILURES_KEPT]
         self.failed_targets |= other.failed_targets
         self.failed_agents |= other.failed_agents
         return self
 
+    def count(self, outcome: Outcome, rows: int) -> None:
+        """Account for one source's outcome (its `rows` were written when it succeeded)."""
+        self.requested += 1
+        if outcome.ok:
+            self.succeeded += 1
+            self.records += len(outcome.records or [])
+            self.rows += rows
+            return
+        self.failed += 1
+        self.failed_agents.add(outcome.source.agent_id)
+        target = outcome.source.target
+        if isinstance(target, tuple):  # a batch of ids (an account-details call)
+            self.failed_targets.update(target)
+        elif isinstance(target, str):
+            self.failed_targets.add(target)
+        if len(self.failures) < MAX_FAILURES_KEPT:
+            shown = ",".join(target) if isinstance(target, tuple) else str(target or outcome.source.agent_id)
+            failure = outcome.failure
+            self.failures.append((shown, failure.kind, str(failure.code), failure.message))
 
-def fetch_into_spool(
-    *,
-    media: Media,
-    endpoint: str,
-    sources: Iterable[Source],
-    tenant: str,
-    api: MediaApiResource,
-    redis: RedisResource,
-    observer: FetchObserver,
-    to_rows: Callable[[Outcome], Iterable[Row]],
-    spool: RowSpool | None,
-    keep_outcomes: bool = False,
-) -> FetchSummary:
-    """Fetch every source; write each success's rows to `spool` (if any); summarize."""
-    summary = FetchSummary()
-    started = time.monotonic()
 
-    async def run() -> None:
+@dataclass(kw_only=True)
+class FetchRun:
+    """Fetches for one asset run of (media, tenant): every pass of the engine goes through here.
+
+    Args:
+        media: whose API.
+        tenant: whose tokens and quota.
+        api: base URLs, apps and engine knobs.
+        redis: tokens (and the rate governor's and refresh lock's Redis).
+        observer: request/response logs and alerts.
+    """
+
+    media: MediaDefinition
+    tenant: str
+    api: MediaApiResource
+    redis: RedisSets
+    observer: FetchObserver
+
+    def fetch(
+        self,
+        endpoint: str,
+        sources: Iterable[Source],
+        *,
+        to_rows: Callable[[Outcome], Iterable[Row]],
+        spool: RowSpool | None,
+    ) -> FetchSummary:
+        """Fetch every source; write each success's rows to `spool` (if any); summarize."""
+        summary = FetchSummary()
+        started = time.monotonic()
+        asyncio.run(self._stream(endpoint, sources, to_rows, spool, summary))
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    async def _stream(
+        self,
+        endpoint: str,
+        sources: Iterable[Source],
+        to_rows: Callable[[Outcome], Iterable[Row]],
+        spool: RowSpool | None,
+        summary: FetchSummary,
+    ) -> None:
         engine = FetchEngine(
-            spec_of(media),
-            base_url=api.base_url(media),
-            tenant=tenant,
-            app=api.app(media),
-            redis=redis.sets,
-            settings=api.engine_settings(),
-            observer=observer,
+            self.media.api,
+            base_url=self.api.base_url(self.media),
+            tenant=self.tenant,
+            app=self.api.app(self.media),
+            redis=self.redis,
+            settings=self.api.engine_settings(),
+            observer=self.observer,
         )
         async with engine:
             async for outcome in engine.stream(endpoint, sources):
-                summary.requested += 1
+                rows: list[Row] = []
                 if outcome.ok:
                     try:
                         # all of a source's rows, or none: a bad record fails the source, not the run
                         rows = list(to_rows(outcome))
                     except BadRecord as exc:
-                        failure = Failure(str(media), "BadRecord", exc.field, str(exc), outcome.attempts)
+                        failure = Failure(self.media.name, "BadRecord", exc.field, str(exc), outcome.attempts)
                         outcome = replace(outcome, records=None, failure=failure)
-                if outcome.ok:
-                    summary.succeeded += 1
-                    summary.records += len(outcome.records or [])
-                    if spool is not None:
-                        for row in rows:
-                            spool.write(row)
-                            summary.rows += 1
-                else:
-                    summary.failed += 1
-                    summary.failed_agents.add(outcome.source.agent_id)
-                    if isinstance(outcome.source.target, str):
-                        summary.failed_targets.add(outcome.source.target)
-                    elif isinstance(outcome.source.target, tuple):  # a batch of ids (jrtt details)
-                        summary.failed_targets.update(outcome.source.target)
-                    if len(summary.failures) < MAX_FAILURES_KEPT:
-                        f = outcome.failure
-                        target = (
-                            ",".join(outcome.source.target)
-                            if isinstance(outcome.source.target, tuple)
-                            else str(outcome.source.target or outcome.source.agent_id)
-                        )
-                        summary.failures.append((target, f.kind, str(f.code), f.message))
-                if keep_outcomes:
-                    summary.outcomes.append(outcome)
+                        rows = []
+                if outcome.ok and spool is not None:
+                    for row in rows:
+                        spool.write(row)
+                summary.count(outcome, len(rows) if spool is not None else 0)
         stats = engine.stats
         summary.throttles, summary.retries = stats.throttles, stats.retries
         summary.refreshes, summary.requests = stats.refreshes, stats.requests
-
-    asyncio.run(run())
-    summary.seconds = time.monotonic() - started
-    return summary

@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from ark_assets.clients.errors import ServiceUnavailable
+from ark_assets.clients.job_events import JobLogEvent, LogType
+from ark_assets.clients.mysql_sql import RequestLog, ResponseLog, RunStatus
+from ark_assets.clients.outages import ride_out
 from ark_assets.fetch.engine import ResponseEvent
-from ark_assets.media import Media
-from ark_assets.resources.errors import ServiceUnavailable
-from ark_assets.resources.job_events import JobLogEvent, LogType
-from ark_assets.resources.kafka_log import KafkaLogResource
-from ark_assets.resources.mysql import MySQLResource, RequestLog, ResponseLog, RunStatus
-from ark_assets.resources.outages import ride_out
-from ark_assets.resources.sentry import SentryResource
+from ark_assets.resources.run_log import RunLogResource
 
 logger = logging.getLogger(__name__)
 
@@ -34,27 +32,34 @@ RUN_LOG_RETRY_S = 20.0
 _T = TypeVar("_T")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunRecorder:
-    """Records one fetch asset run of (media, tenant, day); create with `start`."""
+    """Records one fetch asset run of (media, tenant, day); create with `start`.
 
-    media: Media
+    Args:
+        media: the media's name (its Kafka topic, the run-log row).
+        job: the seed's `cur_job_name` (the asset key, `media/asset`).
+        interface: the endpoint the job calls.
+        params: the job's parameters as the seed logged them (tokens are never among them).
+        log: where the run is recorded.
+        agent_id: the agent of a one-agent slice, "0" for the whole partition.
+    """
+
+    media: str
     tenant: str
     day: date
     job: str
     interface: str
     run_id: str
     params: Mapping[str, Any]
-    mysql: MySQLResource
-    kafka: KafkaLogResource
-    sentry: SentryResource
+    log: RunLogResource
     agent_id: str = "0"
     _run_log_id: int | None = None
 
     def start(self) -> RunRecorder:
         def insert() -> int:
-            self.mysql.ensure_schema()
-            return self.mysql.record_run_start(
+            self.log.mysql.ensure_schema()
+            return self.log.mysql.record_run_start(
                 run_id=self.run_id,
                 tenant_alias=self.tenant,
                 media_name=self.media,
@@ -69,14 +74,21 @@ class RunRecorder:
         return self
 
     def succeed(self, *, requested: int, succeeded: int, failed: int, records: int, message: str) -> None:
-        self._end(RunStatus.SUCCEEDED, requested, succeeded, failed, records, message)
+        self._end(
+            RunStatus.SUCCEEDED,
+            requested=requested,
+            succeeded=succeeded,
+            failed=failed,
+            records=records,
+            message=message,
+        )
         self.event(LogType.API_JOB_END, message)
 
     def fail(self, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
-        self._end(RunStatus.FAILED, 0, 0, 0, 0, message)
+        self._end(RunStatus.FAILED, message=message)
         self.event(LogType.API_JOB_ERROR, message)
-        self.sentry.capture_failure(
+        self.log.sentry.capture_failure(
             exc,
             tenant=self.tenant,
             media=self.media,
@@ -88,7 +100,7 @@ class RunRecorder:
     def alert(self, message: str) -> None:
         """An alert the seed sent by SMS/log: to Sentry and as an ERROR event."""
         self.event(LogType.API_JOB_ERROR, message)
-        self.sentry.capture_message(
+        self.log.sentry.capture_message(
             message,
             tenant=self.tenant,
             media=self.media,
@@ -99,7 +111,7 @@ class RunRecorder:
         )
 
     def event(self, log_type: LogType, content: str) -> None:
-        self.kafka.emit(
+        self.log.kafka_log.emit(
             self.media,
             JobLogEvent(
                 tenant=self.tenant,
@@ -114,13 +126,20 @@ class RunRecorder:
         )
 
     def _end(
-        self, status: RunStatus, requested: int, succeeded: int, failed: int, records: int, message: str
+        self,
+        status: RunStatus,
+        *,
+        message: str,
+        requested: int = 0,
+        succeeded: int = 0,
+        failed: int = 0,
+        records: int = 0,
     ) -> None:
         if self._run_log_id is None:
             return
         try:
             _riding_out_mysql(
-                lambda: self.mysql.record_run_end(
+                lambda: self.log.mysql.record_run_end(
                     self._run_log_id,
                     status=status,
                     accounts_requested=requested,
@@ -146,7 +165,7 @@ def _riding_out_mysql(call: Callable[[], _T]) -> _T:
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoggingObserver:
     """The engine's observer: request/response logs to MySQL, throttle events, alerts."""
 
@@ -176,30 +195,30 @@ class LoggingObserver:
         )
         self._requests.append(
             RequestLog(
-                self.recorder.run_id,
-                event.media,
-                event.endpoint,
-                self.recorder.tenant,
-                event.agent_id,
-                target,
-                {"agent_id": event.agent_id, "target": target},
-                now,
+                run_id=self.recorder.run_id,
+                media_name=event.media,
+                endpoint=event.endpoint,
+                tenant_alias=self.recorder.tenant,
+                agent_id=event.agent_id,
+                account_id=target,
+                params={"agent_id": event.agent_id, "target": target},
+                requested_at=now,
             )
         )
         self._responses.append(
             ResponseLog(
-                self.recorder.run_id,
-                event.media,
-                event.endpoint,
-                target,
-                event.http_status,
-                event.code if isinstance(event.code, int) else None,
-                event.message if isinstance(event.code, int) else f"{event.code}: {event.message}",
-                event.trace_id,
-                event.attempt,
-                int(event.latency_ms),
-                None,
-                now,
+                run_id=self.recorder.run_id,
+                media_name=event.media,
+                endpoint=event.endpoint,
+                account_id=target,
+                http_status=event.http_status,
+                code=event.code if isinstance(event.code, int) else None,
+                message=event.message if isinstance(event.code, int) else f"{event.code}: {event.message}",
+                trace_id=event.trace_id,
+                attempt=event.attempt,
+                latency_ms=int(event.latency_ms),
+                body=None,
+                received_at=now,
             )
         )
         if len(self._responses) >= _LOG_BATCH:
@@ -212,8 +231,8 @@ class LoggingObserver:
         """Write the buffered logs; a failing log write is reported, never fails the data step."""
         try:
             if self._requests:
-                self.recorder.mysql.log_requests(self._requests)
-                self.recorder.mysql.log_responses(self._responses)
+                self.recorder.log.mysql.log_requests(self._requests)
+                self.recorder.log.mysql.log_responses(self._responses)
         except Exception as exc:  # the data matters more than its request log
             logger.warning("could not write %d request/response log rows: %s", len(self._requests), exc)
         self._requests, self._responses = [], []

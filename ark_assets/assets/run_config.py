@@ -6,12 +6,10 @@ hold many; when both are given the account list wins; with neither, the whole pa
 
 from __future__ import annotations
 
-import re
-
 from dagster import Config
 from pydantic import Field, field_validator
 
-_DIGITS = re.compile(r"^[0-9]+$")
+from ark_assets.core.ids import DIGITS, INT64_MAX
 
 
 class FetchConfig(Config):
@@ -35,20 +33,13 @@ class FetchConfig(Config):
     def _accounts(cls, value: list[str]) -> list[str]:
         return _ids(value, "account_list")
 
-    @property
-    def is_slice(self) -> bool:
-        return bool(self.agents_list or self.account_list)
-
-
-_INT64_MAX = 2**63 - 1  # the media's ids are int64
-
 
 def _ids(values: list[str], name: str) -> list[str]:
     for value in values:
-        if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+        if not isinstance(value, str) or not DIGITS.fullmatch(value):
             raise ValueError(f"{name} entry {value!r} is not an id: expected digits only, e.g. '1050262'")
-        if not 0 < int(value) <= _INT64_MAX:
+        if not 0 < int(value) <= INT64_MAX:
             raise ValueError(
-                f"{name} entry {value!r} is not an id: expected a positive int64 (1 … {_INT64_MAX})"
+                f"{name} entry {value!r} is not an id: expected a positive int64 (1 … {INT64_MAX})"
             )
     return values

@@ -11,37 +11,36 @@ from datetime import date
 
 from dagster import Failure
 
-from ark_assets.assets.catalog import AccountList
 from ark_assets.assets.run_config import FetchConfig
-from ark_assets.media import Media
-from ark_assets.resources.redis_keys import accounts_key, agents_key
-from ark_assets.resources.redis_store import RedisResource
+from ark_assets.clients.redis_keys import accounts_key, agents_key
+from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.media.declare import AccountList, MediaDefinition
 
 
 def day_accounts(
-    redis: RedisResource, media: Media, tenant: str, day: date, listings: tuple[AccountList, ...]
+    redis: RedisSets, media: MediaDefinition, tenant: str, day: date, listings: tuple[AccountList, ...]
 ) -> dict[str, str]:
     """account id -> agent id from the day's account keys of `listings`."""
     accounts: dict[str, str] = {}
     for listing in listings:
-        if listing.redis_per_agent:
-            for agent in redis.agents(media, tenant):
-                accounts |= redis.accounts(media, tenant, day, agent_id=agent)
+        if media.redis.per_agent(listing.tier):
+            for agent in redis.agents(media, tenant, tier=listing.tier):
+                accounts |= redis.accounts(media, tenant, day, tier=listing.tier, agent_id=agent)
         else:
             accounts |= redis.accounts(media, tenant, day, tier=listing.tier)
     return accounts
 
 
 def day_account_keys(
-    redis: RedisResource, media: Media, tenant: str, day: date, listings: tuple[AccountList, ...]
+    redis: RedisSets, media: MediaDefinition, tenant: str, day: date, listings: tuple[AccountList, ...]
 ) -> list[str]:
-    """The Redis keys `day_accounts` reads (wx: one per agent in the agent key), for messages."""
+    """The Redis keys `day_accounts` reads (per-agent lists: one per agent in the agent key), for messages."""
     keys: list[str] = []
     for listing in listings:
-        if listing.redis_per_agent:
-            agents = redis.agents(media, tenant)  # no agents: the agent key itself is what is empty
-            keys += [accounts_key(media, tenant, day, agent_id=a) for a in agents] or [
-                agents_key(media, tenant)
+        if media.redis.per_agent(listing.tier):
+            agents = redis.agents(media, tenant, tier=listing.tier)  # none: the agent key is what is empty
+            keys += [accounts_key(media, tenant, day, tier=listing.tier, agent_id=a) for a in agents] or [
+                agents_key(media, tenant, listing.tier)
             ]
         else:
             keys.append(accounts_key(media, tenant, day, tier=listing.tier))

@@ -12,23 +12,22 @@ from datetime import date, timedelta
 from dagster import RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
 from ark_assets.automation.jobs import all_media_daily, reports_lookback
-from ark_assets.partitions import GMT8, partition_key
+from ark_assets.core.days import GMT8_NAME, yesterday
+from ark_assets.partitions import partition_key
 from ark_assets.resources.mysql import MySQLResource
 
 LOOKBACK_DAYS = 3  # how long the media revise a day's reports (the simulator's revision window too)
 
 
 def _yesterday(context: ScheduleEvaluationContext) -> date:
-    from zoneinfo import ZoneInfo
-
-    return context.scheduled_execution_time.astimezone(ZoneInfo(GMT8)).date() - timedelta(days=1)
+    return yesterday(context.scheduled_execution_time)
 
 
 @schedule(
     name="daily_yesterday",
     job=all_media_daily,
     cron_schedule="0 8 * * *",
-    execution_timezone=GMT8,
+    execution_timezone=GMT8_NAME,
     description="08:00 GMT+8: every media for yesterday, one run per active tenant.",
 )
 def daily_yesterday(context: ScheduleEvaluationContext, mysql: MySQLResource):
@@ -46,7 +45,7 @@ def daily_yesterday(context: ScheduleEvaluationContext, mysql: MySQLResource):
     name="reports_lookback",
     job=reports_lookback,
     cron_schedule="0 12 * * *",
-    execution_timezone=GMT8,
+    execution_timezone=GMT8_NAME,
     description=f"12:00 GMT+8: re-fetch reports of the {LOOKBACK_DAYS} days before yesterday (revisions).",
 )
 def reports_lookback_schedule(context: ScheduleEvaluationContext, mysql: MySQLResource):

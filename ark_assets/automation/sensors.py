@@ -12,8 +12,7 @@ How dependents run without a person (documented in the README):
 import hashlib
 import json
 import os
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
 
 from dagster import (
     AssetKey,
@@ -29,10 +28,10 @@ from dagster import (
     sensor,
 )
 
-from ark_assets.assets.catalog import MediaAssets
 from ark_assets.assets.sources import day_accounts
-from ark_assets.media import Media
-from ark_assets.partitions import GMT8, partition_key, split_key, tenant_partitions
+from ark_assets.core.days import yesterday
+from ark_assets.media.declare import MediaDefinition
+from ark_assets.partitions import partition_key, split_key, tenant_partitions
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
@@ -42,27 +41,17 @@ from ark_assets.resources.sentry import SentryResource
 SENSOR_INTERVAL_S = int(os.environ.get("ARK_SENSOR_INTERVAL_S", "60"))
 
 
-def _yesterday() -> date:
-    return datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
-
-
 def _digest(values: list[str]) -> str:
     return hashlib.sha256(",".join(sorted(values)).encode()).hexdigest()[:16]
 
 
-def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
-    """The platform's sensors for the declared media."""
+def build_sensors(media: Sequence[MediaDefinition]) -> list:
+    """The platform's sensors for these media."""
 
     # A sensor's run requests must fall inside its declared target: without one, Dagster fails
     # every tick that requests a run ("a sensor lacking a specified target").
-    agent_lists = [
-        AssetKey([media.value, a.name])
-        for media, declared in declarations.items()
-        for a in declared.agent_lists
-    ]
-    datasets = [
-        AssetKey([media.value, d.name]) for media, declared in declarations.items() for d in declared.datasets
-    ]
+    agent_lists = [AssetKey([m.name, a.name]) for m in media for a in m.assets.agent_lists]
+    datasets = [AssetKey([m.name, d.name]) for m in media for d in m.assets.datasets]
 
     @sensor(
         name="tenants_and_agents_sync",
@@ -81,21 +70,21 @@ def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
         # targets fails the backfill; schedules only ever request active tenants.
         new = sorted(set(active) - known)
         seen = json.loads(context.cursor) if context.cursor else {}
-        day = _yesterday()
+        day = yesterday()
         requests = []
         for tenant in active:
-            for media, declared in declarations.items():
-                agents = [a.agent_id for a in mysql.active_agents(tenant, media)]
+            for declared in media:
+                agents = [a.agent_id for a in mysql.active_agents(tenant, declared)]
                 digest = _digest(agents)
-                slot = f"{tenant}:{media}"
+                slot = f"{tenant}:{declared.name}"
                 if tenant in known and seen.get(slot) not in (None, digest):
-                    keys = [AssetKey([media.value, a.name]) for a in declared.agent_lists]
+                    keys = [AssetKey([declared.name, a.name]) for a in declared.assets.agent_lists]
                     requests.append(
                         RunRequest(
                             asset_selection=keys,
                             partition_key=str(partition_key(day, tenant)),
                             run_key=f"agents:{slot}:{digest}",
-                            tags={"media": media.value},
+                            tags={"media": declared.name},
                         )
                     )
                 seen[slot] = digest
@@ -116,24 +105,24 @@ def build_sensors(declarations: dict[Media, MediaAssets]) -> list:
         "funds and reports are not materialized for the partition, runs them.",
     )
     def account_lists_arrived(context: SensorEvaluationContext, redis: RedisResource) -> list | SkipReason:
-        day = _yesterday()
+        day = yesterday()
         requests = []
         for tenant in context.instance.get_dynamic_partitions(tenant_partitions.name):
             key = str(partition_key(day, tenant))
-            for media, declared in declarations.items():
-                datasets = [AssetKey([media.value, d.name]) for d in declared.datasets]
+            for declared in media:
+                datasets = [AssetKey([declared.name, d.name]) for d in declared.assets.datasets]
                 done = context.instance.get_materialized_partitions(datasets[0])
                 if key in done:
                     continue
-                accounts = day_accounts(redis, media, tenant, day, declared.account_lists)
+                accounts = day_accounts(redis.sets, declared, tenant, day, declared.assets.account_lists)
                 if not accounts:
                     continue
                 requests.append(
                     RunRequest(
                         asset_selection=datasets,
                         partition_key=key,
-                        tags={"media": media.value},
-                        run_key=f"accounts:{media}:{key}:{_digest(list(accounts))}",
+                        tags={"media": declared.name},
+                        run_key=f"accounts:{declared.name}:{key}:{_digest(list(accounts))}",
                     )
                 )
         return requests or SkipReason(f"no new account lists for {day}")

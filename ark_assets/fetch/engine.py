@@ -17,23 +17,22 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import redis.asyncio as aioredis
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
-from ark_assets.fetch import errors as e
+from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.core.days import GMT8
+from ark_assets.core.redact import redact_text
 from ark_assets.fetch.governor import GovernorSettings, RateGovernor
 from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
 from ark_assets.fetch.tokens import TokenBook
-from ark_assets.media.spec import EndpointSpec, MediaSpec, Paging, parse_rate_limit
-from ark_assets.redact import redact_text
-from ark_assets.resources.redis_sets import RedisSets
+from ark_assets.media import errors as e
+from ark_assets.media.declare import ApiSpec, EndpointSpec, Paging
 
 logger = logging.getLogger(__name__)
 
-GMT8 = ZoneInfo("Asia/Shanghai")  # the media's days
 MAX_PAGES = 10_000  # a source needing more is a cursor loop or a broken page count
 
 
@@ -64,7 +63,7 @@ class EngineSettings:
     governor: GovernorSettings = field(default_factory=GovernorSettings)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResponseEvent:
     """One HTTP exchange, for request/response logs and throttle events (tokens never included)."""
 
@@ -112,6 +111,18 @@ class _Tally:
     refreshed: bool = False
 
 
+@dataclass(kw_only=True)
+class _Call:
+    """One HTTP exchange in progress: what the observer is told about it."""
+
+    spec: EndpointSpec
+    source: Source
+    attempt: int
+    started: float
+    status: int | None = None
+    trace_id: str | None = None
+
+
 @dataclass
 class _Page:
     records: list[dict[str, Any]]
@@ -123,7 +134,7 @@ class FetchEngine:
 
     def __init__(
         self,
-        spec: MediaSpec,
+        spec: ApiSpec,
         *,
         base_url: str,
         tenant: str,
@@ -331,8 +342,7 @@ class FetchEngine:
         governor = self._governor(spec.name)
         await governor.acquire()
         query, headers = self.spec.request_parts(token, params)
-        started = time.monotonic()
-        status: int | None = None
+        call = _Call(spec=spec, source=source, attempt=attempt, started=time.monotonic())
         try:
             async with self._session.request(
                 "GET",
@@ -341,105 +351,70 @@ class FetchEngine:
                 headers=headers,
                 timeout=self._timeout,
             ) as response:
-                status = response.status
-                rate_header = response.headers.get("X-RateLimit-Remaining")
-                trace_header = response.headers.get("X-TSA-Trace-Id")
+                call.status = response.status
+                quota, trace = self.spec.quota, self.spec.trace_header
+                rate_header = response.headers.get(quota.name) if quota is not None else None
+                call.trace_id = response.headers.get(trace) if trace is not None else None
                 body = await response.read()
         except TimeoutError as exc:
-            raise self._observed(
-                e.TransportError, spec, source, None, "timeout", "no answer in time", None, attempt, started
-            ) from exc
+            raise self._failed(call, e.TransportError, "timeout", "no answer in time") from exc
         except aiohttp.ClientError as exc:
             # aiohttp's text names host:port ("Cannot connect to host 127.0.0.1:8600 ...")
-            reason = f"{type(exc).__name__}: {exc}"[:300]
-            raise self._observed(
-                e.TransportError, spec, source, None, "reset", reason, None, attempt, started
-            ) from exc
+            raise self._failed(call, e.TransportError, "reset", f"{type(exc).__name__}: {exc}"[:300]) from exc
         self.stats.requests += 1
-        if (level := parse_rate_limit(rate_header)) is not None:
-            await governor.observe_level(level[1])
+        if self.spec.quota is not None and (level := self.spec.quota.minute_pct(rate_header)) is not None:
+            await governor.observe_level(level)
+        status = call.status
         if status >= 500:
-            raise self._observed(
-                e.TransientServerError,
-                spec,
-                source,
-                status,
-                f"http_{status}",
-                "server error",
-                trace_header,
-                attempt,
-                started,
-            )
+            raise self._failed(call, e.TransientServerError, f"http_{status}", "server error")
         envelope = _envelope(body, self.spec.code_key)
         if envelope is None or status != 200:
-            raise self._observed(
-                e.BadResponse,
-                spec,
-                source,
-                status,
-                "malformed",
-                "not a JSON envelope",
-                trace_header,
-                attempt,
-                started,
-            )
+            raise self._failed(call, e.BadResponse, "malformed", "not a JSON envelope")
         code = envelope[self.spec.code_key]
         message = str(envelope.get(self.spec.message_key, ""))
-        trace_id = envelope.get(self.spec.trace_key) if self.spec.trace_key else None
+        body_trace = envelope.get(self.spec.trace_key) if self.spec.trace_key else None
         error = self.spec.translate_code(code, message)
-        kind = error.__name__ if error is not None else "ok"
-        self._notify(spec, source, status, code, message, trace_id or trace_header, attempt, started, kind)
+        call.trace_id = body_trace or call.trace_id
+        self._notify(call, code, message, error.__name__ if error is not None else "ok")
         if error is not None:
             if issubclass(error, e.Throttled):
                 self.stats.throttles += 1
                 await governor.observe_throttle()
-            raise error(self.media, code, message, endpoint=spec.name, trace_id=trace_id, http_status=status)
-        if not self.spec.quota_header:
+            raise error(
+                self.media, code, message, endpoint=spec.name, trace_id=body_trace, http_status=status
+            )
+        if self.spec.quota is None:  # no quota signal: probe upward while calls succeed
             await governor.observe_success()
         return _page(spec, envelope.get("data"), params, self.media)
 
-    def _observed(
-        self,
-        error: type[e.MediaApiError],
-        spec: EndpointSpec,
-        source: Source,
-        status: int | None,
-        code: str,
-        message: str,
-        trace_id: str | None,
-        attempt: int,
-        started: float,
-    ) -> e.MediaApiError:
-        self._notify(spec, source, status, code, message, trace_id, attempt, started, error.__name__)
-        return error(self.media, code, message, endpoint=spec.name, trace_id=trace_id, http_status=status)
-
-    def _notify(
-        self,
-        spec: EndpointSpec,
-        source: Source,
-        status: int | None,
-        code: int | str,
-        message: str,
-        trace_id: str | None,
-        attempt: int,
-        started: float,
-        kind: str,
-    ) -> None:
-        latency_ms = (time.monotonic() - started) * 1000
-        event = ResponseEvent(
+    def _failed(self, call: _Call, error: type[e.MediaApiError], code: str, message: str) -> e.MediaApiError:
+        """The error for a call that brought no usable answer, reported to the observer first."""
+        self._notify(call, code, message, error.__name__)
+        return error(
             self.media,
-            spec.name,
-            source.agent_id,
-            source.target,
-            status,
             code,
-            redact_text(message),
-            trace_id,
-            attempt,
-            latency_ms,
-            kind,
+            message,
+            endpoint=call.spec.name,
+            trace_id=call.trace_id,
+            http_status=call.status,
         )
-        self.observer.on_response(event)
+
+    def _notify(self, call: _Call, code: int | str, message: str, kind: str) -> None:
+        self.observer.on_response(
+            ResponseEvent(
+                media=self.media,
+                endpoint=call.spec.name,
+                agent_id=call.source.agent_id,
+                target=call.source.target,
+                http_status=call.status,
+                code=code,
+                message=redact_text(message),
+                trace_id=call.trace_id,
+                attempt=call.attempt,
+                latency_ms=(time.monotonic() - call.started) * 1000,
+                kind=kind,
+            )
+        )
 
     # ----- quotas
 
@@ -517,7 +492,7 @@ def _page(spec: EndpointSpec, data: Any, params: Mapping[str, Any], media: str) 
         raise e.BadResponse(
             media, "malformed", f"no record list at data.{spec.records or ''}", endpoint=spec.name
         )
-    if spec.records == "child_agent_ids" or not all(isinstance(r, dict) for r in records):
+    if not all(isinstance(r, dict) for r in records):
         records = [r if isinstance(r, dict) else {"id": r} for r in records]  # bare id lists
     if spec.paging is Paging.PAGE:
         info = data.get("page_info") if isinstance(data, dict) else None

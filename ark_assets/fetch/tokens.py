@@ -16,9 +16,9 @@ import aiohttp
 import redis.asyncio as aioredis
 from redis.exceptions import LockError
 
-from ark_assets.fetch.errors import RefreshFailed
-from ark_assets.media.spec import MediaSpec
-from ark_assets.resources.redis_sets import RedisSets
+from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.media.declare import ApiSpec
+from ark_assets.media.errors import RefreshFailed
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class TokenBook:
 
     def __init__(
         self,
-        spec: MediaSpec,
+        spec: ApiSpec,
         tenant: str,
         *,
         store: RedisSets,

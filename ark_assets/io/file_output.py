@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from ark_assets.rowkey import yyyymmdd
+from ark_assets.core.rowkey import yyyymmdd
 
 
 def partition_dir(file_dir: str | Path, table: str, day, tenant: str) -> Path:

@@ -53,16 +53,15 @@ from dagster import (
     MultiPartitionsDefinition,
     OutputContext,
 )
-from dagster._config.field_utils import IntEnvVar
 from pydantic import field_validator
 
+from ark_assets.clients.outages import ride_out
 from ark_assets.io.file_output import IndexedWriter, line_key, partition_dir, read_lines
 from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_metadata, stored_row
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.partitions import split_key
 from ark_assets.resources.env import env_str
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource, hbase_resource_from_env
-from ark_assets.resources.outages import ride_out
 
 OUTPUT_MODES = ("HBASE", "FILE", "NONE")
 DEFAULT_FILE_DIR = ".stack/output"
@@ -128,7 +127,8 @@ class HBaseIOManager(ConfigurableIOManager):
     @field_validator("file_rows_per_index", "batch_size", mode="before")
     @classmethod
     def _positive(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, IntEnvVar) and value < 1:
+        # exactly an int: EnvVar.int(...) is an int subclass that Dagster resolves later
+        if type(value) is int and value < 1:
             raise ValueError(f"must be at least 1, got {value}")
         return value
 
@@ -327,10 +327,11 @@ class HBaseIOManager(ConfigurableIOManager):
         return rows
 
 
-def hbase_io_manager_from_env() -> HBaseIOManager:
-    """ARK_OUTPUT (HBASE / FILE / NONE), ARK_OUTPUT_DIR (FILE mode), and the ARK_HBASE_* of the HBase."""
+def hbase_io_manager_from_env(*, hbase: HBaseResource | None = None) -> HBaseIOManager:
+    """ARK_OUTPUT (HBASE / FILE / NONE), ARK_OUTPUT_DIR (FILE mode), and the ARK_HBASE_* of the HBase
+    (or `hbase`)."""
     return HBaseIOManager(
-        hbase=hbase_resource_from_env(),
+        hbase=hbase or hbase_resource_from_env(),
         output=env_str("ARK_OUTPUT", "HBASE"),
         file_dir=env_str("ARK_OUTPUT_DIR", DEFAULT_FILE_DIR),
     )

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ark_assets.core.rowkey import DayKeys, RowKey, parse
 from ark_assets.io.rows import Row
-from ark_assets.rowkey import DayKeys, RowKey, parse
 
 META_TABLE = "hbase_table"
 META_KIND = "row_kind"

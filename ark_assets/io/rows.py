@@ -43,24 +43,6 @@ class Row:
     kind: str | None = None
     suffix: str | None = None
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "account_id": self.account_id,
-                "agent_id": self.agent_id,
-                "kind": self.kind,
-                "suffix": self.suffix,
-                "data": self.data,
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, line: str) -> Row:
-        raw = json.loads(line)
-        return cls(raw["account_id"], raw["agent_id"], raw["data"], raw.get("kind"), raw.get("suffix"))
-
 
 @dataclass
 class RowSpool:

@@ -1,26 +1,36 @@
-"""Tencent Guangdiantong (Tencent Marketing API v1.1): conventions, endpoints and codes.
+"""Tencent Guangdiantong (Tencent Marketing API v1.1): everything the platform knows about gdt.
 
-Quirks that matter (see docs/media/gdt.md): errors are HTTP 200 with a body code; every call
+Quirks that matter (docs/media/gdt.md): errors are HTTP 200 with a body code; every call
 carries access_token/timestamp/nonce in the query string; structured parameters are JSON
 strings; money is integer fen; `advertiser/get` in normal paging mode stops at 1000 rows, so we
-page it by cursor; every response carries `X-RateLimit-Remaining: <day%>,<minute%>`.
+page it by cursor; every response carries `X-RateLimit-Remaining: <day%>,<minute%>` and the
+trace id in `X-TSA-Trace-Id`. wx reuses these conventions (media/wx.py).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from ark_assets.assets.catalog import (
+from ark_assets.media import errors as e
+from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
     AgentList,
+    ApiSpec,
+    AuthStyle,
+    EndpointSpec,
+    MediaApp,
     MediaAssets,
+    MediaDefinition,
+    Paging,
+    QuotaHeader,
+    RedisKeys,
+    RefreshSpec,
     RowShape,
-    tencent_day,
+    code_table,
+    endpoints,
 )
-from ark_assets.fetch import errors as e
-from ark_assets.media import Media
-from ark_assets.media.spec import AuthStyle, EndpointSpec, MediaSpec, Paging, RefreshSpec
 
 # Body code -> error class (research: the v3.0 code table plus v1.x 10000/10001).
 CODES: dict[int, type[e.MediaApiError]] = {
@@ -37,11 +47,20 @@ CODES: dict[int, type[e.MediaApiError]] = {
 }
 
 
-def translate_code(code: int, message: str) -> type[e.MediaApiError] | None:
-    """None for success; the error class for a known code; UnknownCode for any other."""
-    if code == 0:
+def parse_rate_limit(value: str | None) -> tuple[int, int] | None:
+    """`X-RateLimit-Remaining: 99%,74%` -> (99, 74) as (day %, minute %); None when absent or garbled."""
+    if not value:
         return None
-    return CODES.get(code, e.UnknownCode)
+    try:
+        day, minute = (int(part.strip().rstrip("%")) for part in value.split(","))
+    except ValueError:
+        return None
+    return day, minute
+
+
+def _minute_pct(value: str | None) -> int | None:
+    parsed = parse_rate_limit(value)
+    return None if parsed is None else parsed[1]
 
 
 def refresh_params(app_id: str, secret: str, refresh_token: str) -> dict[str, str]:
@@ -53,38 +72,54 @@ def refresh_params(app_id: str, secret: str, refresh_token: str) -> dict[str, st
     }
 
 
-REPORT_PAGE_SIZE = 1000  # fewest calls; page * page_size must stay <= 10,000
+def tencent_day(day: date) -> dict[str, Any]:
+    """A one-day `date_range` (JSON-encoded by the engine), as every Tencent report takes it."""
+    return {"date_range": {"start_date": day.isoformat(), "end_date": day.isoformat()}}
 
-SPEC = MediaSpec(
-    media=Media.GDT,
+
+REPORT_PAGE_SIZE = 1000  # fewest calls; page * page_size must stay <= 10,000
+QUOTA = QuotaHeader(name="X-RateLimit-Remaining", minute_pct=_minute_pct)
+TRACE_HEADER = "X-TSA-Trace-Id"
+TRANSLATE = code_table(CODES, e.UnknownCode)
+REFRESH = RefreshSpec(path="/oauth/token", method="GET", build=refresh_params)
+FUNDS_ENDPOINT = EndpointSpec(name="funds/get", path="/v1.1/funds/get", source_param="account_id")
+DAILY_REPORTS_ENDPOINT = EndpointSpec(
+    name="daily_reports/get",
+    path="/v1.1/daily_reports/get",
+    source_param="account_id",
+    paging=Paging.PAGE,
+    page_size=REPORT_PAGE_SIZE,
+)
+
+API = ApiSpec(
+    media="gdt",
     auth=AuthStyle.QUERY_NONCE,
     code_key="code",
     message_key="message",
     trace_key="trace_id",
-    quota_header=True,
-    translate_code=translate_code,
-    refresh=RefreshSpec(path="/oauth/token", method="GET", build=refresh_params),
-    endpoints={
-        spec.name: spec
-        for spec in (
-            # An agency token lists its sub-customers; cursor mode because normal mode stops at 1000 rows.
-            EndpointSpec(
-                "advertiser/get",
-                "/v1.1/advertiser/get",
-                None,
-                Paging.CURSOR,
-                100,
-                fixed_params={"pagination_mode": "PAGINATION_MODE_CURSOR"},
-            ),
-            EndpointSpec("funds/get", "/v1.1/funds/get", "account_id"),
-            EndpointSpec(
-                "daily_reports/get", "/v1.1/daily_reports/get", "account_id", Paging.PAGE, REPORT_PAGE_SIZE
-            ),
-            EndpointSpec(
-                "hourly_reports/get", "/v1.1/hourly_reports/get", "account_id", Paging.PAGE, REPORT_PAGE_SIZE
-            ),
-        )
-    },
+    trace_header=TRACE_HEADER,
+    quota=QUOTA,
+    translate_code=TRANSLATE,
+    refresh=REFRESH,
+    endpoints=endpoints(
+        # An agency token lists its sub-customers; cursor mode because normal mode stops at 1000 rows.
+        EndpointSpec(
+            name="advertiser/get",
+            path="/v1.1/advertiser/get",
+            paging=Paging.CURSOR,
+            page_size=100,
+            fixed_params={"pagination_mode": "PAGINATION_MODE_CURSOR"},
+        ),
+        FUNDS_ENDPOINT,
+        DAILY_REPORTS_ENDPOINT,
+        EndpointSpec(
+            name="hourly_reports/get",
+            path="/v1.1/hourly_reports/get",
+            source_param="account_id",
+            paging=Paging.PAGE,
+            page_size=REPORT_PAGE_SIZE,
+        ),
+    ),
 )
 
 
@@ -94,49 +129,76 @@ REPORT_LEVELS = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD", "PROMOTED_OBJECT")
 TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
 
 
-def _daily_report(level: str) -> AccountDataset:
-    def params(day: date) -> dict:
-        return {"level": f"REPORT_LEVEL_{level}", **tencent_day(day)}
+def daily_report(level: str, *, level_suffix: str = "") -> AccountDataset:
+    """A daily report at `level`, stored in the seed's `daily_report_{level}_v3` table."""
+
+    def params(day: date) -> dict[str, Any]:
+        return {"level": f"REPORT_LEVEL_{level}{level_suffix}", **tencent_day(day)}
 
     name = f"daily_report_{level.lower()}"
     return AccountDataset(
-        name, f"{name}_v3", "daily_reports/get", RowShape.RECORDS_PER_ACCOUNT, ("advertisers",), params=params
+        name=name,
+        dataset=f"{name}_v3",
+        endpoint="daily_reports/get",
+        shape=RowShape.RECORDS_PER_ACCOUNT,
+        upstream=("advertisers",),
+        params=params,
     )
 
 
-def _hourly_ad(day: date) -> dict:
+def _hourly_ad(day: date) -> dict[str, Any]:
     return {"level": "REPORT_LEVEL_AD", "group_by": ["hour", "ad_id"], **tencent_day(day)}
 
 
 # one row per account and fund type (`funds/get` answers 1-3 fund records); wx reads it the same way
 FUNDS = AccountDataset(
-    "funds",
-    "funds_get_v2",
-    "funds/get",
-    RowShape.PER_RECORD_KIND,
-    ("advertisers",),
+    name="funds",
+    dataset="funds_get_v2",
+    endpoint="funds/get",
+    shape=RowShape.PER_RECORD_KIND,
+    upstream=("advertisers",),
     kind_field="fund_type",
     money_fields=("balance",),
     group="funds",
 )
 
-ASSETS = MediaAssets(
-    agent_lists=(AgentList(),),
-    account_lists=(
-        AccountList("advertisers", "agents", "advertiser/get", "account_id", "advertiser_get_v1.1"),
+MEDIA = MediaDefinition(
+    name="gdt",
+    title="Tencent Guangdiantong (Tencent Marketing API)",
+    platform_id=1,
+    api=API,
+    redis=RedisKeys(
+        tokens="gdt_new_access_token_{tenant}",
+        refresh_tokens="gdt_refresh_token_{tenant}",
+        agents={None: "gdt_agents_v2_{tenant}"},
+        accounts={None: "gdt_advertiser_v1.1_{tenant}_{yyyymmdd}"},
     ),
-    datasets=(
-        FUNDS,
-        *(_daily_report(level) for level in REPORT_LEVELS),
-        # the seed's hourly ad table: one row per account and time line
-        AccountDataset(
-            "hourly_report_ad",
-            "hourly_report_ad",
-            "hourly_reports/get",
-            RowShape.RECORDS_PER_ACCOUNT,
-            ("advertisers",),
-            params=_hourly_ad,
-            time_lines=TIME_LINES,
+    app=MediaApp(app_id="1110001", secret="gdt-secret"),
+    assets=MediaAssets(
+        agent_lists=(AgentList(),),
+        account_lists=(
+            AccountList(
+                name="advertisers",
+                agents="agents",
+                endpoint="advertiser/get",
+                account_field="account_id",
+                dataset="advertiser_get_v1.1",
+            ),
+        ),
+        datasets=(
+            FUNDS,
+            *(daily_report(level) for level in REPORT_LEVELS),
+            # the seed's hourly ad table: one row per account and time line
+            AccountDataset(
+                name="hourly_report_ad",
+                dataset="hourly_report_ad",
+                endpoint="hourly_reports/get",
+                shape=RowShape.RECORDS_PER_ACCOUNT,
+                upstream=("advertisers",),
+                params=_hourly_ad,
+                time_lines=TIME_LINES,
+            ),
         ),
     ),
+    docs="docs/media/gdt.md",
 )

@@ -1,18 +1,36 @@
-"""Toutiao / Ocean Engine Marketing API: conventions, endpoints and codes.
+"""Toutiao / Ocean Engine Marketing API: everything the platform knows about jrtt.
 
-Quirks that matter (see docs/media/jrtt.md): the token travels in an `Access-Token` header;
+Quirks that matter (docs/media/jrtt.md): the token travels in an `Access-Token` header;
 errors, throttles included, are HTTP 200 with a body code; there is no quota header, so the
 rate is learnt from `40100` answers; ids are int64 beyond float precision; money is float yuan;
-second-tier agents' accounts are listed through the agent report.
+agents come in two tiers: a first-tier agent's own accounts are listed with
+`agent/advertiser/select` plus their details, a second-tier agent's through the agent report.
 """
 
 from __future__ import annotations
 
-from ark_assets.assets.catalog import AccountDataset, AccountList, AgentList, MediaAssets, RowShape, ocean_day
-from ark_assets.fetch import errors as e
-from ark_assets.media import Media
-from ark_assets.media.spec import AuthStyle, EndpointSpec, MediaSpec, Paging, RefreshSpec
-from ark_assets.resources.redis_keys import AgentTier
+from datetime import date
+from typing import Any
+
+from ark_assets.core.tiers import AgentTier
+from ark_assets.media import errors as e
+from ark_assets.media.declare import (
+    AccountDataset,
+    AccountList,
+    AgentList,
+    ApiSpec,
+    AuthStyle,
+    EndpointSpec,
+    MediaApp,
+    MediaAssets,
+    MediaDefinition,
+    Paging,
+    RedisKeys,
+    RefreshSpec,
+    RowShape,
+    code_table,
+    endpoints,
+)
 
 CODES: dict[int, type[e.MediaApiError]] = {
     40100: e.Throttled,
@@ -26,88 +44,79 @@ CODES: dict[int, type[e.MediaApiError]] = {
 }
 
 
-def translate_code(code: int, message: str) -> type[e.MediaApiError] | None:
-    """None for success; the error class for a known code; UnknownCode for any other."""
-    if code == 0:
-        return None
-    return CODES.get(code, e.UnknownCode)
-
-
 def refresh_body(app_id: str, secret: str, refresh_token: str) -> dict[str, str]:
     return {"app_id": app_id, "secret": secret, "grant_type": "refresh_token", "refresh_token": refresh_token}
 
 
+def ocean_day(day: date) -> dict[str, Any]:
+    """`start_date` = `end_date` = the day."""
+    return {"start_date": day.isoformat(), "end_date": day.isoformat()}
+
+
 REPORT_PAGE_SIZE = 1000
 
-SPEC = MediaSpec(
-    media=Media.JRTT,
+
+def _report_endpoint(level: str) -> EndpointSpec:
+    return EndpointSpec(
+        name=f"report/{level}/get",
+        path=f"/open_api/2/report/{level}/get/",
+        source_param="advertiser_id",
+        paging=Paging.PAGE,
+        page_size=REPORT_PAGE_SIZE,
+    )
+
+
+API = ApiSpec(
+    media="jrtt",
     auth=AuthStyle.HEADER,
     code_key="code",
     message_key="message",
     trace_key="request_id",
-    quota_header=False,
-    translate_code=translate_code,
+    translate_code=code_table(CODES, e.UnknownCode),
     refresh=RefreshSpec(path="/open_api/oauth2/refresh_token/", method="POST", build=refresh_body),
-    endpoints={
-        spec.name: spec
-        for spec in (
-            EndpointSpec(
-                "agent/advertiser/select",
-                "/open_api/2/agent/advertiser/select/",
-                "advertiser_id",
-                Paging.CURSOR,
-                1000,
-                page_size_param="count",
-            ),
-            EndpointSpec(
-                "agent/child_agent/select",
-                "/open_api/2/agent/child_agent/select/",
-                "advertiser_id",
-                Paging.PAGE,
-                100,
-                records="child_agent_ids",
-            ),
-            # a source here is a batch of up to 100 advertiser ids; `data` is the array of records
-            EndpointSpec("advertiser/info", "/open_api/2/advertiser/info/", "advertiser_ids", records=""),
-            # `data` is one object per advertiser
-            EndpointSpec(
-                "advertiser/fund/get", "/open_api/2/advertiser/fund/get/", "advertiser_id", records=""
-            ),
-            EndpointSpec(
-                "report/agent/get_v2",
-                "/open_api/2/report/agent/get_v2/",
-                "agent_id",
-                Paging.CURSOR,
-                100,
-                page_size_param="cursor_size",
-                cursor_info="cursor_info",
-            ),
-            EndpointSpec(
-                "report/advertiser/get",
-                "/open_api/2/report/advertiser/get/",
-                "advertiser_id",
-                Paging.PAGE,
-                REPORT_PAGE_SIZE,
-            ),
-            EndpointSpec(
-                "report/campaign/get",
-                "/open_api/2/report/campaign/get/",
-                "advertiser_id",
-                Paging.PAGE,
-                REPORT_PAGE_SIZE,
-            ),
-            EndpointSpec(
-                "report/ad/get", "/open_api/2/report/ad/get/", "advertiser_id", Paging.PAGE, REPORT_PAGE_SIZE
-            ),
-            EndpointSpec(
-                "report/integrated/get",
-                "/open_api/2/report/integrated/get/",
-                "advertiser_id",
-                Paging.PAGE,
-                REPORT_PAGE_SIZE,
-            ),
-        )
-    },
+    endpoints=endpoints(
+        EndpointSpec(
+            name="agent/advertiser/select",
+            path="/open_api/2/agent/advertiser/select/",
+            source_param="advertiser_id",
+            paging=Paging.CURSOR,
+            page_size=1000,
+            page_size_param="count",
+        ),
+        # `data.child_agent_ids` is a list of bare ids
+        EndpointSpec(
+            name="agent/child_agent/select",
+            path="/open_api/2/agent/child_agent/select/",
+            source_param="advertiser_id",
+            paging=Paging.PAGE,
+            page_size=100,
+            records="child_agent_ids",
+        ),
+        # a source here is a batch of up to 100 advertiser ids; `data` is the array of records
+        EndpointSpec(
+            name="advertiser/info",
+            path="/open_api/2/advertiser/info/",
+            source_param="advertiser_ids",
+            records="",
+        ),
+        # `data` is one object per advertiser
+        EndpointSpec(
+            name="advertiser/fund/get",
+            path="/open_api/2/advertiser/fund/get/",
+            source_param="advertiser_id",
+            records="",
+        ),
+        EndpointSpec(
+            name="report/agent/get_v2",
+            path="/open_api/2/report/agent/get_v2/",
+            source_param="agent_id",
+            paging=Paging.CURSOR,
+            page_size=100,
+            page_size_param="cursor_size",
+            cursor_info="cursor_info",
+        ),
+        *(_report_endpoint(level) for level in ("advertiser", "campaign", "ad", "integrated")),
+    ),
 )
 
 
@@ -119,55 +128,77 @@ UPSTREAM = ("advertisers_first_tier", "advertisers_second_tier")
 
 def _report(level: str) -> AccountDataset:
     return AccountDataset(
-        f"report_{level}",
-        f"report_{level}_v2",
-        f"report/{level}/get",
-        RowShape.RECORDS_PER_ACCOUNT,
-        UPSTREAM,
+        name=f"report_{level}",
+        dataset=f"report_{level}_v2",
+        endpoint=f"report/{level}/get",
+        shape=RowShape.RECORDS_PER_ACCOUNT,
+        upstream=UPSTREAM,
         params=ocean_day,
     )
 
 
-ASSETS = MediaAssets(
-    agent_lists=(
-        AgentList("agents_first_tier", "agent_list_first_tier", FIRST),
-        AgentList("agents_second_tier", "agent_list_second_tier", SECOND),
+MEDIA = MediaDefinition(
+    name="jrtt",
+    title="Toutiao / Ocean Engine",
+    platform_id=3,
+    api=API,
+    redis=RedisKeys(
+        tokens="jrtt_new_access_token_{tenant}",
+        refresh_tokens="jrtt_refresh_token_{tenant}",
+        # all agents in one key and each tier in its own; account lists exist per tier only
+        agents={
+            None: "jrtt_agents_v2_{tenant}",
+            FIRST: "jrtt_one_agents_v2_{tenant}",
+            SECOND: "jrtt_child_agents_v2_{tenant}",
+        },
+        accounts={
+            FIRST: "jrtt_accounts_v2_{tenant}_{yyyymmdd}",
+            SECOND: "jrtt_child_advertiser_v2_{tenant}_{yyyymmdd}",
+        },
     ),
-    account_lists=(
-        # first tier: the agent's own accounts, then their details (the seed's "next job" account_list)
-        AccountList(
-            "advertisers_first_tier",
-            "agents_first_tier",
-            "agent/advertiser/select",
-            "id",
-            "advertiser_info_v2",
-            by_agent_id=True,
-            tier=FIRST,
-            details_endpoint="advertiser/info",
+    app=MediaApp(app_id="1700000000001", secret="jrtt-secret"),
+    assets=MediaAssets(
+        agent_lists=(
+            AgentList(name="agents_first_tier", dataset="agent_list_first_tier", tier=FIRST),
+            AgentList(name="agents_second_tier", dataset="agent_list_second_tier", tier=SECOND),
         ),
-        # second tier: accounts come through the agent report (the seed's DailyReportAgent)
-        AccountList(
-            "advertisers_second_tier",
-            "agents_second_tier",
-            "report/agent/get_v2",
-            "advertiser_id",
-            "agent_report_v2",
-            by_agent_id=True,
-            params=ocean_day,
-            tier=SECOND,
+        account_lists=(
+            # first tier: the agent's own accounts, then their details (the seed's "next job" account_list)
+            AccountList(
+                name="advertisers_first_tier",
+                agents="agents_first_tier",
+                endpoint="agent/advertiser/select",
+                account_field="id",
+                dataset="advertiser_info_v2",
+                by_agent_id=True,
+                tier=FIRST,
+                details_endpoint="advertiser/info",
+            ),
+            # second tier: accounts come through the agent report (the seed's DailyReportAgent)
+            AccountList(
+                name="advertisers_second_tier",
+                agents="agents_second_tier",
+                endpoint="report/agent/get_v2",
+                account_field="advertiser_id",
+                dataset="agent_report_v2",
+                by_agent_id=True,
+                params=ocean_day,
+                tier=SECOND,
+            ),
+        ),
+        datasets=(
+            AccountDataset(
+                name="funds",
+                dataset="advertiser_fund_get_v2",
+                endpoint="advertiser/fund/get",
+                shape=RowShape.ONE_PER_ACCOUNT,
+                upstream=UPSTREAM,
+                group="funds",
+                id_field="advertiser_id",
+                money_fields=("balance",),
+            ),
+            *(_report(level) for level in ("advertiser", "campaign", "ad")),
         ),
     ),
-    datasets=(
-        AccountDataset(
-            "funds",
-            "advertiser_fund_get_v2",
-            "advertiser/fund/get",
-            RowShape.ONE_PER_ACCOUNT,
-            UPSTREAM,
-            group="funds",
-            id_field="advertiser_id",
-            money_fields=("balance",),
-        ),
-        *(_report(level) for level in ("advertiser", "campaign", "ad")),
-    ),
+    docs="docs/media/jrtt.md",
 )

@@ -8,68 +8,66 @@ contract and not the legacy WeChat marketing API: see docs/media/wx.md.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
-from ark_assets.assets.catalog import (
-    AccountDataset,
+from ark_assets.media import gdt
+from ark_assets.media.declare import (
     AccountList,
     AgentList,
+    EndpointSpec,
+    MediaApp,
     MediaAssets,
-    RowShape,
-    tencent_day,
-)
-from ark_assets.media import Media, gdt
-from ark_assets.media.spec import EndpointSpec, Paging
-
-SPEC = replace(
-    gdt.SPEC,
-    media=Media.WX,
-    endpoints={
-        spec.name: spec
-        for spec in (
-            EndpointSpec("wechat_advertiser/get", "/v1.1/wechat_advertiser/get", None, Paging.PAGE, 100),
-            EndpointSpec("funds/get", "/v1.1/funds/get", "account_id"),
-            EndpointSpec(
-                "daily_reports/get",
-                "/v1.1/daily_reports/get",
-                "account_id",
-                Paging.PAGE,
-                gdt.REPORT_PAGE_SIZE,
-            ),
-        )
-    },
+    MediaDefinition,
+    Paging,
+    RedisKeys,
+    endpoints,
 )
 
+API = replace(
+    gdt.API,
+    media="wx",
+    endpoints=endpoints(
+        EndpointSpec(
+            name="wechat_advertiser/get",
+            path="/v1.1/wechat_advertiser/get",
+            paging=Paging.PAGE,
+            page_size=100,
+        ),
+        gdt.FUNDS_ENDPOINT,
+        gdt.DAILY_REPORTS_ENDPOINT,
+    ),
+)
 
-# ----- assets: what Ark Assets materializes from wx, and where it stores it
-
+# wx reports use the WeChat levels of daily_reports/get (no promoted-object level)
 REPORT_LEVELS = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")
 
-
-def _daily_report(level: str) -> AccountDataset:
-    def params(day: date) -> dict:
-        return {"level": f"REPORT_LEVEL_{level}_WECHAT", **tencent_day(day)}
-
-    name = f"daily_report_{level.lower()}"
-    return AccountDataset(
-        name, f"{name}_v3", "daily_reports/get", RowShape.RECORDS_PER_ACCOUNT, ("advertisers",), params=params
-    )
-
-
-ASSETS = MediaAssets(
-    agent_lists=(AgentList(),),
-    account_lists=(
-        AccountList(
-            "advertisers",
-            "agents",
-            "wechat_advertiser/get",
-            "account_id",
-            "wechat_advertiser_get_v1.1",
-            redis_per_agent=True,
+MEDIA = MediaDefinition(
+    name="wx",
+    title="WeChat ads (through the Tencent Marketing API)",
+    platform_id=8,
+    api=API,
+    redis=RedisKeys(
+        tokens="wx_new_access_token_{tenant}",
+        refresh_tokens="wx_refresh_token_{tenant}",
+        # the seed's spelling: `weixin_` for agents, `wx_` and the agent id for account lists
+        agents={None: "weixin_agents_{tenant}"},
+        accounts={None: "wx_advertiser_{tenant}_{agent_id}_{yyyymmdd}"},
+    ),
+    app=MediaApp(app_id="1110002", secret="wx-secret"),
+    assets=MediaAssets(
+        agent_lists=(AgentList(),),
+        account_lists=(
+            AccountList(
+                name="advertisers",
+                agents="agents",
+                endpoint="wechat_advertiser/get",
+                account_field="account_id",
+                dataset="wechat_advertiser_get_v1.1",
+            ),
+        ),
+        datasets=(
+            gdt.FUNDS,  # same endpoint, record shape and table name rule as gdt's
+            *(gdt.daily_report(level, level_suffix="_WECHAT") for level in REPORT_LEVELS),
         ),
     ),
-    datasets=(
-        gdt.FUNDS,  # same endpoint, record shape and table name rule as gdt's
-        *(_daily_report(level) for level in REPORT_LEVELS),
-    ),
+    docs="docs/media/wx.md",
 )

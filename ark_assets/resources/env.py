@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 
 from dagster import EnvVar
-from dagster._config.field_utils import IntEnvVar
 
 
-def env_str(name: str, default: str) -> str | EnvVar:
-    """`EnvVar(name)` when the variable is set, else `default`."""
+def env_str(name: str, default: str) -> str:
+    """`EnvVar(name)` (a str Dagster resolves at run time) when the variable is set, else `default`."""
     return EnvVar(name) if name in os.environ else default
 
 
-def env_int(name: str, default: int) -> int | IntEnvVar:
-    """`EnvVar.int(name)` when the variable is set, else `default`."""
+def env_int(name: str, default: int) -> int:
+    """`EnvVar.int(name)` (an int Dagster resolves at run time) when the variable is set, else `default`."""
     return EnvVar.int(name) if name in os.environ else default

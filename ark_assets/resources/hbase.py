@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from types import TracebackType
 
 import happybase
 from dagster import ConfigurableResource, InitResourceContext
@@ -18,10 +17,11 @@ from Hbase_thrift import IOError as HBaseIOError  # the module happybase loads i
 from pydantic import PrivateAttr
 from thriftpy2.transport import TTransportException
 
+from ark_assets.clients.errors import ServiceUnavailable, TableNotFound
+from ark_assets.clients.hbase_admin import HBaseAdminClient
+from ark_assets.clients.hbase_writer import HBaseWriter, as_bytes
+from ark_assets.core.rowkey import SPLIT_KEYS, salted_date_ranges
 from ark_assets.resources.env import env_int, env_str
-from ark_assets.resources.errors import ServiceUnavailable, TableNotFound
-from ark_assets.resources.hbase_admin import HBaseAdminClient
-from ark_assets.rowkey import SPLIT_KEYS, salted_date_ranges
 
 SEED_FAMILIES = ("info", "col")
 DATA_COLUMN = b"info:data"
@@ -164,7 +164,7 @@ class HBaseResource(ConfigurableResource):
 
     def row(self, table: str, key: bytes | str) -> dict[bytes, bytes]:
         with self._reading(table) as hbase_table:
-            return hbase_table.row(_as_bytes(key))
+            return hbase_table.row(as_bytes(key))
 
     def scan_date(
         self, table: str, day: date, *, columns: list[bytes] | None = None, batch_size: int = 1000
@@ -210,50 +210,6 @@ class HBaseResource(ConfigurableResource):
         )
 
 
-# A batch is also sent once its values reach this size: rows from huge pages (MiBs each) would
-# otherwise make one Thrift message of up to batch_size × row size, past the server's 100 MiB
-# message limit and through the Thrift server's small heap.
-MAX_BATCH_BYTES = 8 * 2**20
-
-
-class HBaseWriter:
-    """Streams puts and deletes to one table in batches, counting what it sent."""
-
-    def __init__(self, table: happybase.Table, batch_size: int, max_bytes: int = MAX_BATCH_BYTES) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self._batch = table.batch(batch_size=batch_size)
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self.puts = 0
-        self.deletes = 0
-        self.batches_sent_by_size = 0
-
-    def put(self, key: bytes | str, data: dict[bytes, bytes]) -> None:
-        key = _as_bytes(key)
-        self._batch.put(key, data)
-        self.puts += 1
-        self._bytes += len(key) + sum(len(c) + len(v) for c, v in data.items())
-        if self._bytes >= self._max_bytes:
-            self._batch.send()
-            self._bytes = 0
-            self.batches_sent_by_size += 1
-
-    def delete(self, key: bytes | str) -> None:
-        self._batch.delete(_as_bytes(key))
-        self.deletes += 1
-
-    def __enter__(self) -> HBaseWriter:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        # Non-transactional, as the seed's batches: rows already buffered are sent even on error,
-        # since each row is complete on its own and a re-run rewrites the same keys.
-        self._batch.send()
-
-
 def hbase_resource_from_env() -> HBaseResource:
     """ARK_HBASE_HOST, ARK_HBASE_PORT (Thrift1), ARK_HBASE_ADMIN_PORT (Thrift2), ARK_HBASE_TABLE_PREFIX."""
     return HBaseResource(
@@ -262,10 +218,6 @@ def hbase_resource_from_env() -> HBaseResource:
         admin_port=env_int("ARK_HBASE_ADMIN_PORT", 9091),
         table_prefix=env_str("ARK_HBASE_TABLE_PREFIX", ""),
     )
-
-
-def _as_bytes(key: bytes | str) -> bytes:
-    return key if isinstance(key, bytes) else key.encode()
 
 
 def _message(exc: HBaseIOError) -> bytes:

@@ -1,247 +1,26 @@
-"""Job log events to Kafka (`{media}_api_log`), without ever failing or stalling a run over the broker.
+"""Job log events per media on Kafka (`{prefix}{media}_api_log`): the Dagster resource.
 
-A log event is worth less than the data the run fetches, so a broker outage must cost seconds,
-never the run: events the broker cannot take go to an on-disk spool (JSON lines) and are
-delivered, oldest first, by a later emit, by `flush` or at teardown -- possibly by the next run.
-Delivery is at-least-once: an event whose acknowledgement is lost may arrive twice.
+Delivery (the spool when the broker is down, at-least-once redelivery) is `KafkaEventLog`'s, in
+`clients/kafka_events.py`; this resource holds the configuration and one client per process.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import re
 import threading
-import time
-import uuid
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from dagster import ConfigurableResource, InitResourceContext
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError, KafkaTimeoutError, RetriableError
-from kafka.producer.future import FutureRecordMetadata
 from pydantic import Field, PrivateAttr
 
-from ark_assets.media import Media
+from ark_assets.clients.job_events import JobLogEvent
+from ark_assets.clients.kafka_events import TOPIC_PREFIX, KafkaDeliveryStats, KafkaEventLog
+from ark_assets.media.declare import MediaDefinition
+from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import env_str
-from ark_assets.resources.errors import STACK_HINT
-from ark_assets.resources.job_events import JobLogEvent
-from ark_assets.resources.kafka_spool import EventSpool
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_SPOOL_DIR = ".stack/spool/kafka"
-_TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]*")  # the characters Kafka allows in topic names
-# After the broker failed us, go straight to the spool for this long: a down broker then costs
-# one connect timeout per half minute instead of one per event.
-RECONNECT_AFTER_S = 30.0
 FLUSH_TIMEOUT_S = 10.0
-# Warn on the first dropped event and then once per this many, so a full spool cannot flood the log.
-DROP_WARNING_EVERY = 1000
-
-
-@dataclass
-class KafkaDeliveryStats:
-    """What happened to the events of this resource so far."""
-
-    delivered: int = 0  # acknowledged by the broker on the first try
-    spooled: int = 0  # written to the spool because the broker could not take them
-    redelivered: int = 0  # delivered from the spool (by this resource, whoever spooled them)
-    dropped: int = 0  # lost, and logged: the spool was full, or the broker refused them for good
-
-
-class _KafkaLogClient:
-    """The per-process state behind `KafkaLogResource`: producer, spool and counters."""
-
-    def __init__(self, config: KafkaLogResource) -> None:
-        if not _TOPIC_PREFIX.fullmatch(config.topic_prefix):
-            raise ValueError(
-                f"topic_prefix {config.topic_prefix!r} may only hold ASCII letters, digits, '.', '_' and '-'"
-            )
-        self._bootstrap = config.bootstrap_servers
-        self._timeout_ms = config.timeout_ms
-        # Kafka requires it to cover request_timeout_ms + linger_ms; the rest allows one retry.
-        self._delivery_timeout_ms = 2 * config.timeout_ms + 100
-        self._spool = EventSpool(Path(config.spool_dir), config.max_spool_events)
-        self._producer: KafkaProducer | None = None
-        self._retry_at = 0.0  # time.monotonic() before which the broker is taken as down
-        self._lock = threading.Lock()  # guards the producer, the counters and _retry_at
-        self._drain_lock = threading.Lock()
-        self._stats = KafkaDeliveryStats()
-
-    @property
-    def stats(self) -> KafkaDeliveryStats:
-        with self._lock:
-            return replace(self._stats)
-
-    @property
-    def spool_path(self) -> Path:
-        return self._spool.path
-
-    def emit(self, topic: str, event: JobLogEvent) -> None:
-        record = {"id": uuid.uuid4().hex, "topic": topic, "key": event.tenant, "value": event.to_dict()}
-        producer = self._connect(force=False)
-        if producer is None:
-            self._to_spool(record)
-            return
-        if len(self._spool):
-            # Spooled events go ahead of this one; every send settles within the delivery timeout.
-            self._redeliver(producer, self._delivery_timeout_ms / 1000)
-        try:
-            future = _send(producer, record)
-        except KafkaError as exc:  # no metadata within timeout_ms, or a record too large to ever send
-            self._on_failed(record, exc)
-            return
-        future.add_callback(self._on_delivered)
-        future.add_errback(self._on_failed, record)
-
-    def flush(self, timeout_s: float) -> KafkaDeliveryStats:
-        with self._lock:
-            producer = self._producer
-        if producer is not None:
-            try:
-                producer.flush(timeout=timeout_s)
-            except KafkaError:
-                pass  # sends still in flight reach the spool through their errbacks
-        if len(self._spool):
-            # An explicit flush is worth one connect attempt even while the broker is taken as down.
-            producer = self._connect(force=True)
-            if producer is not None:
-                self._redeliver(producer, timeout_s)
-        return self.stats
-
-    def close(self, timeout_s: float) -> None:
-        self.flush(timeout_s)
-        with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            producer.close(timeout=timeout_s)
-        dropped = self.stats.dropped
-        if len(self._spool) or dropped:
-            logger.warning(
-                "Kafka job log: %d events left in the spool %s for a later run, %d dropped",
-                len(self._spool),
-                self._spool.path,
-                dropped,
-            )
-
-    def _connect(self, *, force: bool) -> KafkaProducer | None:
-        with self._lock:
-            if not force and time.monotonic() < self._retry_at:
-                return None
-            if self._producer is not None:
-                return self._producer
-            try:
-                self._producer = KafkaProducer(
-                    bootstrap_servers=self._bootstrap,
-                    bootstrap_timeout_ms=self._timeout_ms,
-                    max_block_ms=self._timeout_ms,
-                    request_timeout_ms=self._timeout_ms,
-                    delivery_timeout_ms=self._delivery_timeout_ms,
-                )
-            except KafkaError as exc:  # kafka-python 3 raises KafkaTimeoutError (2.x: NoBrokersAvailable)
-                self._retry_at = time.monotonic() + RECONNECT_AFTER_S
-                logger.warning(
-                    "Kafka at %s is unreachable (%s); spooling job log events to %s until it is back "
-                    "(%s, or point ARK_KAFKA_BOOTSTRAP at a running Kafka)",
-                    self._bootstrap,
-                    exc,
-                    self._spool.path,
-                    STACK_HINT,
-                )
-            return self._producer
-
-    def _redeliver(self, producer: KafkaProducer, timeout_s: float) -> None:
-        """Send the spool in order; remove what the broker acknowledged within `timeout_s`."""
-        if not self._drain_lock.acquire(blocking=False):
-            return  # another thread is draining; it will take these too
-        try:
-            futures, refused = [], set()
-            for record in self._spool.read():
-                try:
-                    futures.append((record["id"], _send(producer, record)))
-                except RetriableError as exc:
-                    self._broker_down(exc)
-                    break
-                except KafkaError as exc:
-                    refused.add(record["id"])
-                    self._drop(f"Kafka refused it ({exc})")
-            try:
-                producer.flush(timeout=timeout_s)
-            except KafkaError:
-                pass  # whatever is not acknowledged stays in the spool
-            delivered, unacknowledged = set(), 0
-            for record_id, future in futures:
-                if future.succeeded():
-                    delivered.add(record_id)
-                elif future.failed() and not future.retriable():
-                    refused.add(record_id)
-                    self._drop(f"Kafka refused it ({future.exception})")
-                else:  # timed out or failed retriably: stays in the spool
-                    unacknowledged += 1
-            if unacknowledged:
-                self._broker_down(KafkaTimeoutError(f"{unacknowledged} spooled events not acknowledged"))
-            if delivered or refused:
-                self._spool.remove(delivered | refused)
-            with self._lock:
-                self._stats.redelivered += len(delivered)
-                if delivered:
-                    self._retry_at = 0.0
-        finally:
-            self._drain_lock.release()
-
-    def _on_delivered(self, _metadata: object) -> None:
-        with self._lock:
-            self._stats.delivered += 1
-            self._retry_at = 0.0
-
-    def _on_failed(self, record: dict[str, Any], exc: BaseException) -> None:
-        if isinstance(exc, RetriableError):  # broker down or slow, leader moving: try again later
-            self._broker_down(exc)
-            self._to_spool(record)
-        else:  # this record can never be delivered; spooling it would retry it forever
-            self._drop(f"Kafka refused it ({exc})")
-
-    def _broker_down(self, exc: BaseException) -> None:
-        with self._lock:
-            first = time.monotonic() >= self._retry_at
-            self._retry_at = time.monotonic() + RECONNECT_AFTER_S
-        if first:
-            logger.warning("Kafka at %s failed a send (%s); spooling job log events", self._bootstrap, exc)
-
-    def _to_spool(self, record: dict[str, Any]) -> None:
-        try:
-            if self._spool.append(record):
-                with self._lock:
-                    self._stats.spooled += 1
-                return
-            reason = f"the spool is full ({len(self._spool)} events)"
-        except OSError as exc:  # disk full, spool dir gone: still no reason to fail the run
-            reason = f"the spool cannot be written ({exc})"
-        self._drop(reason)
-
-    def _drop(self, reason: str) -> None:
-        with self._lock:
-            self._stats.dropped += 1
-            dropped = self._stats.dropped
-        if dropped == 1 or dropped % DROP_WARNING_EVERY == 0:
-            logger.warning(
-                "Kafka job log event dropped: %s; spool %s; %d dropped so far",
-                reason,
-                self._spool.path,
-                dropped,
-            )
-
-
-def _send(producer: KafkaProducer, record: dict[str, Any]) -> FutureRecordMetadata:
-    """Publish one spool-shaped record; the key keeps a tenant's events in one partition, in order."""
-    value = json.dumps(record["value"], ensure_ascii=False, default=str).encode("utf-8")
-    return producer.send(record["topic"], value=value, key=record["key"].encode("utf-8"))
-
 
 _CLIENT_INIT = threading.Lock()
 
@@ -262,7 +41,7 @@ class KafkaLogResource(ConfigurableResource):
         description="connect, metadata and request timeout: what an unreachable broker costs an emit",
     )
 
-    _client: _KafkaLogClient | None = PrivateAttr(default=None)
+    _client: KafkaEventLog | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         self._get_client()
@@ -271,15 +50,15 @@ class KafkaLogResource(ConfigurableResource):
         if self._client is not None:
             self._client.close(FLUSH_TIMEOUT_S)
 
-    def topic_for(self, media: Media | str) -> str:
+    def topic_for(self, media: MediaDefinition | str) -> str:
         """The topic a media's events go to: `{topic_prefix}{media}_api_log`."""
-        return f"{self.topic_prefix}{Media.parse(media).value}_api_log"
+        return f"{self.topic_prefix}{media_named(media).name}_api_log"
 
-    def emit(self, media: Media | str, event: JobLogEvent) -> None:
+    def emit(self, media: MediaDefinition | str, event: JobLogEvent) -> None:
         """Publish `event` to the media's topic, or spool it; never raises over the broker.
 
         Args:
-            media: the media the job pulls from (`gdt`, `jrtt`, `wx`); anything else is a ValueError.
+            media: the media the job pulls from; an unknown media is a ValueError.
             event: the job log event (already scrubbed of secrets).
         """
         self._get_client().emit(self.topic_for(media), event)
@@ -302,11 +81,21 @@ class KafkaLogResource(ConfigurableResource):
         """The spool file (JSON lines), for operators and tests."""
         return self._get_client().spool_path
 
-    def _get_client(self) -> _KafkaLogClient:
+    def _get_client(self) -> KafkaEventLog:
         # Lazy as well as in setup_for_execution, so the resource also works outside a Dagster run.
         with _CLIENT_INIT:
             if self._client is None:
-                self._client = _KafkaLogClient(self)
+                if not TOPIC_PREFIX.fullmatch(self.topic_prefix):
+                    raise ValueError(
+                        f"topic_prefix {self.topic_prefix!r} may only hold ASCII letters, digits, "
+                        f"'.', '_' and '-'"
+                    )
+                self._client = KafkaEventLog(
+                    bootstrap_servers=self.bootstrap_servers,
+                    spool_dir=self.spool_dir,
+                    max_spool_events=self.max_spool_events,
+                    timeout_ms=self.timeout_ms,
+                )
             return self._client
 
 
@@ -317,42 +106,3 @@ def kafka_log_resource_from_env() -> KafkaLogResource:
         topic_prefix=env_str("ARK_KAFKA_TOPIC_PREFIX", ""),
         spool_dir=env_str("ARK_KAFKA_SPOOL_DIR", DEFAULT_SPOOL_DIR),
     )
-
-
-def consume_records(
-    bootstrap_servers: str, topic: str, *, timeout_s: float = 10.0, min_records: int | None = None
-) -> list[ConsumerRecord]:
-    """Every record of `topic` from the beginning, waiting up to `timeout_s` for `min_records`.
-
-    Reads by manual partition assignment rather than as a consumer group: reading back is not
-    consuming, and a group join would cost the broker's initial rebalance delay (3 s) per call.
-    """
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    records: list[ConsumerRecord] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline and (min_records is None or len(records) < min_records):
-            if not consumer.assignment():
-                partitions = consumer.partitions_for_topic(topic)
-                if not partitions:
-                    time.sleep(0.1)  # the topic does not exist (yet)
-                    continue
-                consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
-    finally:
-        consumer.close()
-    return sorted(records, key=lambda r: (r.partition, r.offset))
-
-
-def consume_events(
-    bootstrap_servers: str, topic: str, *, timeout_s: float = 10.0, min_events: int | None = None
-) -> list[dict[str, Any]]:
-    """The decoded event dicts of `topic` (see `consume_records`)."""
-    records = consume_records(bootstrap_servers, topic, timeout_s=timeout_s, min_records=min_events)
-    return [json.loads(record.value) for record in records]

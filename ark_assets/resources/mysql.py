@@ -13,9 +13,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date
 from typing import Any
 
 import pymysql
@@ -24,127 +22,34 @@ from pydantic import Field, field_validator
 from pymysql.constants import CLIENT
 from pymysql.cursors import Cursor
 
-from ark_assets.media import Media
-from ark_assets.redact import redact, redact_text
+from ark_assets.clients.errors import MySQLAccessDenied, ServiceUnavailable
+from ark_assets.clients.mysql_schema import schema_statements
+from ark_assets.clients.mysql_sql import (
+    ACTIVE_AGENTS,
+    ACTIVE_TENANTS,
+    END_RUN,
+    INSERT_REQUESTS,
+    INSERT_RESPONSES,
+    INSERT_RUN,
+    UPSERT_AGENT,
+    UPSERT_TENANT,
+    Agent,
+    RequestLog,
+    ResponseLog,
+    RunStatus,
+)
+from ark_assets.core.redact import redact, redact_text
+from ark_assets.media.declare import MediaDefinition
+from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import env_int, env_str
-from ark_assets.resources.errors import ServiceUnavailable
-from ark_assets.resources.mysql_schema import schema_statements
+
+__all__ = ["Agent", "MySQLAccessDenied", "MySQLResource", "RequestLog", "ResponseLog", "RunStatus"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 _ENV_HINT = "ARK_MYSQL_HOST/ARK_MYSQL_PORT"
 _ER_ACCESS_DENIED = 1045
 # Client-side error codes (CR_*, 2000-2999): the connection itself failed, not the statement.
 _CLIENT_ERRORS = range(2000, 3000)
-
-# SQL templates: `{log}` and `{eton}` are the backquoted database names, `%s` the values.
-_INSERT_RUN = """
-INSERT INTO {log}.`api_result_log`
-  (run_id, batch_key, tenant_alias, media_name, cur_job_name, agent_id, data_date, params, status,
-   started_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'STARTED', NOW(3))
-"""
-_END_RUN = """
-UPDATE {log}.`api_result_log`
-SET status = %s, ended_at = NOW(3), accounts_requested = %s, accounts_succeeded = %s,
-    accounts_failed = %s, records = %s, message = %s
-WHERE id = %s
-"""
-_INSERT_REQUESTS = """
-INSERT INTO {log}.`api_request_log`
-  (run_id, media_name, endpoint, tenant_alias, agent_id, account_id, params, requested_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-"""
-_INSERT_RESPONSES = """
-INSERT INTO {log}.`api_response_log`
-  (request_log_id, run_id, media_name, endpoint, account_id, http_status, code, message, trace_id,
-   attempt, latency_ms, body, received_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-"""
-_ACTIVE_TENANTS = "SELECT tenant_alias FROM {eton}.`tenant` WHERE status = 1 ORDER BY tenant_alias"
-# The seed's filter for agents whose authorisation is usable.
-_ACTIVE_AGENTS = """
-SELECT agent_id_from_platform, agent_name, agent_level, parent_agent_id
-FROM {eton}.`agents`
-WHERE tenant_alias = %s AND platform_id = %s AND auth_status IN (1, 2) AND auth_type = 1
-ORDER BY id
-"""
-_UPSERT_TENANT = """
-INSERT INTO {eton}.`tenant` (tenant_alias, name, status) VALUES (%s, %s, %s)
-ON DUPLICATE KEY UPDATE name = VALUES(name), status = VALUES(status)
-"""
-_UPSERT_AGENT = """
-INSERT INTO {eton}.`agents`
-  (tenant_alias, platform_id, agent_id_from_platform, agent_name, agent_level, parent_agent_id,
-   auth_status, auth_type)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-ON DUPLICATE KEY UPDATE agent_name = VALUES(agent_name), agent_level = VALUES(agent_level),
-  parent_agent_id = VALUES(parent_agent_id), auth_status = VALUES(auth_status),
-  auth_type = VALUES(auth_type)
-"""
-
-
-class RunStatus(StrEnum):
-    """A run-log row's status: STARTED at insert, SUCCEEDED or FAILED at the end."""
-
-    STARTED = "STARTED"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-
-
-class MySQLAccessDenied(PermissionError):
-    """MySQL answered but refused the configured user (wrong user or password)."""
-
-    def __init__(self, host: str, port: int, user: str, reason: str) -> None:
-        self.host = host
-        self.port = port
-        self.user = user
-        super().__init__(
-            f"MySQL at {host}:{port} refused user {user!r} ({reason}); "
-            f"check ARK_MYSQL_USER/ARK_MYSQL_PASSWORD"
-        )
-
-
-@dataclass(frozen=True)
-class Agent:
-    """An active agent of a tenant at one media (`eton.agents`)."""
-
-    agent_id: str
-    name: str
-    level: int | None  # jrtt: 1 first tier, 2 second tier; None for gdt and wx
-    parent_agent_id: str | None
-
-
-@dataclass(frozen=True)
-class RequestLog:
-    """One API request, as sent (parameters are redacted when stored)."""
-
-    run_id: str
-    media_name: Media | str
-    endpoint: str
-    tenant_alias: str
-    agent_id: int | str | None
-    account_id: int | str | None
-    params: Mapping[str, Any]
-    requested_at: datetime
-
-
-@dataclass(frozen=True)
-class ResponseLog:
-    """One API response or failed attempt; `body` None when sampled out (it is redacted otherwise)."""
-
-    run_id: str
-    media_name: Media | str
-    endpoint: str
-    account_id: int | str | None
-    http_status: int | None
-    code: int | None
-    message: str | None
-    trace_id: str | None
-    attempt: int
-    latency_ms: int | None
-    body: str | None
-    received_at: datetime
-    request_log_id: int | None = None
 
 
 class MySQLResource(ConfigurableResource):
@@ -182,7 +87,7 @@ class MySQLResource(ConfigurableResource):
         *,
         run_id: str,
         tenant_alias: str,
-        media_name: Media | str,
+        media_name: MediaDefinition | str,
         cur_job_name: str,
         agent_id: int | str | None,
         data_date: date,
@@ -199,12 +104,12 @@ class MySQLResource(ConfigurableResource):
         """
         with self._cursor() as cur:
             cur.execute(
-                self._sql(_INSERT_RUN),
+                self._sql(INSERT_RUN),
                 (
                     run_id,
                     params.get("batch_key"),
                     tenant_alias,
-                    Media.parse(media_name).value,
+                    media_named(media_name).name,
                     cur_job_name,
                     _text_or_none(agent_id),
                     data_date,
@@ -230,7 +135,7 @@ class MySQLResource(ConfigurableResource):
             raise ValueError("a run ends as SUCCEEDED or FAILED, not STARTED")
         with self._cursor() as cur:
             updated = cur.execute(
-                self._sql(_END_RUN),
+                self._sql(END_RUN),
                 (
                     status.value,
                     accounts_requested,
@@ -249,11 +154,11 @@ class MySQLResource(ConfigurableResource):
     def log_requests(self, rows: Sequence[RequestLog]) -> int:
         """Insert request-log rows in one batch; returns how many were written."""
         return self._insert_many(
-            _INSERT_REQUESTS,
+            INSERT_REQUESTS,
             [
                 (
                     r.run_id,
-                    Media.parse(r.media_name).value,
+                    media_named(r.media_name).name,
                     r.endpoint,
                     r.tenant_alias,
                     _text_or_none(r.agent_id),
@@ -268,12 +173,12 @@ class MySQLResource(ConfigurableResource):
     def log_responses(self, rows: Sequence[ResponseLog]) -> int:
         """Insert response-log rows in one batch; returns how many were written."""
         return self._insert_many(
-            _INSERT_RESPONSES,
+            INSERT_RESPONSES,
             [
                 (
                     r.request_log_id,
                     r.run_id,
-                    Media.parse(r.media_name).value,
+                    media_named(r.media_name).name,
                     r.endpoint,
                     _text_or_none(r.account_id),
                     r.http_status,
@@ -294,25 +199,28 @@ class MySQLResource(ConfigurableResource):
     def active_tenants(self) -> list[str]:
         """Aliases of the tenants whose status is 1 (active), sorted."""
         with self._cursor() as cur:
-            cur.execute(self._sql(_ACTIVE_TENANTS))
+            cur.execute(self._sql(ACTIVE_TENANTS))
             return [alias for (alias,) in cur.fetchall()]
 
-    def active_agents(self, tenant_alias: str, media: Media | str) -> list[Agent]:
+    def active_agents(self, tenant_alias: str, media: MediaDefinition | str) -> list[Agent]:
         """The tenant's agents at `media` with a usable authorisation (auth_status 1/2, auth_type 1)."""
         with self._cursor() as cur:
-            cur.execute(self._sql(_ACTIVE_AGENTS), (tenant_alias, Media.parse(media).platform_id))
-            return [Agent(*row) for row in cur.fetchall()]
+            cur.execute(self._sql(ACTIVE_AGENTS), (tenant_alias, media_named(media).platform_id))
+            return [
+                Agent(agent_id=agent_id, name=name, level=level, parent_agent_id=parent)
+                for agent_id, name, level, parent in cur.fetchall()
+            ]
 
     def upsert_tenant(self, *, tenant_alias: str, name: str = "", status: int = 1) -> None:
         """Insert a tenant or update its name and status."""
         with self._cursor() as cur:
-            cur.execute(self._sql(_UPSERT_TENANT), (tenant_alias, name, status))
+            cur.execute(self._sql(UPSERT_TENANT), (tenant_alias, name, status))
 
     def upsert_agent(
         self,
         *,
         tenant_alias: str,
-        media: Media | str,
+        media: MediaDefinition | str,
         agent_id: int | str,
         name: str = "",
         level: int | None = None,
@@ -323,10 +231,10 @@ class MySQLResource(ConfigurableResource):
         """Insert an agent or update it, keyed by (tenant, platform, agent id)."""
         with self._cursor() as cur:
             cur.execute(
-                self._sql(_UPSERT_AGENT),
+                self._sql(UPSERT_AGENT),
                 (
                     tenant_alias,
-                    Media.parse(media).platform_id,
+                    media_named(media).platform_id,
                     str(agent_id),
                     name,
                     level,

@@ -1,12 +1,12 @@
-"""The Dagster resource for the seed's Redis; the behaviour lives in `redis_sets.RedisSets`."""
+"""The Dagster resource for the seed's Redis; the behaviour lives in `clients/redis_sets.RedisSets`."""
 
 from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from ark_assets.clients.redis_sets import MAX_EXACT_SCORE, CorruptRedisKey, RedisSets
 from ark_assets.resources.env import env_int, env_str
-from ark_assets.resources.redis_sets import MAX_EXACT_SCORE, CorruptRedisKey, RedisSets
 
 __all__ = ["MAX_EXACT_SCORE", "CorruptRedisKey", "RedisResource", "redis_resource_from_env"]
 
@@ -14,7 +14,8 @@ __all__ = ["MAX_EXACT_SCORE", "CorruptRedisKey", "RedisResource", "redis_resourc
 class RedisResource(ConfigurableResource):
     """The seed's Redis (db 2): access tokens, agent lists and daily account lists per tenant.
 
-    Configuration and lifecycle only; every method is `RedisSets`' (see there).
+    Configuration and lifecycle only: `sets` is the plain `RedisSets` client doing the work, the
+    same object the fetch engine is handed (it imports no Dagster).
     """
 
     host: str = Field(default="127.0.0.1", description="Redis host.")
@@ -27,7 +28,7 @@ class RedisResource(ConfigurableResource):
 
     @property
     def sets(self) -> RedisSets:
-        """The plain object doing the work (what the fetch engine is handed)."""
+        """This process's client (created on first use)."""
         if self._sets is None:
             self._sets = RedisSets(self.host, self.port, self.db, self.password, self.socket_timeout)
         return self._sets
@@ -36,51 +37,6 @@ class RedisResource(ConfigurableResource):
         if self._sets is not None:
             self._sets.close()
             self._sets = None
-
-    def write_tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.write_tokens(*args, **kwargs)
-
-    def tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.tokens(*args, **kwargs)
-
-    def write_refresh_tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.write_refresh_tokens(*args, **kwargs)
-
-    def refresh_token(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.refresh_token(*args, **kwargs)
-
-    def rotate_tokens(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.rotate_tokens(*args, **kwargs)
-
-    def write_agents(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.write_agents(*args, **kwargs)
-
-    def agents(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.agents(*args, **kwargs)
-
-    def write_accounts(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.write_accounts(*args, **kwargs)
-
-    def accounts(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.accounts(*args, **kwargs)
-
-    def accounts_of_agent(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        return self.sets.accounts_of_agent(*args, **kwargs)
-
-
-for _name in (
-    "write_tokens",
-    "tokens",
-    "write_refresh_tokens",
-    "refresh_token",
-    "rotate_tokens",
-    "write_agents",
-    "agents",
-    "write_accounts",
-    "accounts",
-    "accounts_of_agent",
-):
-    getattr(RedisResource, _name).__doc__ = getattr(RedisSets, _name).__doc__
 
 
 def redis_resource_from_env() -> RedisResource:

@@ -19,8 +19,7 @@ from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 from sentry_sdk.utils import BadDsn, Dsn
 
-from ark_assets.media import Media
-from ark_assets.redact import redact
+from ark_assets.core.redact import redact
 from ark_assets.resources.env import env_str
 
 DEFAULT_ENVIRONMENT = "local"
@@ -85,7 +84,7 @@ class SentryResource(ConfigurableResource):
         exc: BaseException,
         *,
         tenant: str,
-        media: Media | str,
+        media: str,
         agent_id: int | str | None = None,
         data_date: str | None = None,
         run_id: str | None = None,
@@ -106,7 +105,7 @@ class SentryResource(ConfigurableResource):
         message: str,
         *,
         tenant: str,
-        media: Media | str,
+        media: str,
         level: Level = "warning",
         agent_id: int | str | None = None,
         data_date: str | None = None,
@@ -132,7 +131,7 @@ class SentryResource(ConfigurableResource):
     def _scope(
         self,
         tenant: str,
-        media: Media | str,
+        media: str,
         agent_id: int | str | None,
         data_date: str | None,
         run_id: str | None,

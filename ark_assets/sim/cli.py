@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from ark_assets.media import Media
-from ark_assets.resources.redis_keys import tenant_alias
+from ark_assets.core.ids import tenant_alias
+from ark_assets.sim._media import Media
 from ark_assets.sim.config import SimConfig
 
 logger = logging.getLogger("ark_assets.sim")

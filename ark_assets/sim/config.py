@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 
 # The endpoint names used for quotas and counters (and accepted in [media.*.quota.endpoints]).
 ENDPOINTS: dict[Media, tuple[str, ...]] = {

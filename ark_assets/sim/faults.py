@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.config import FaultConfig, LatencyConfig, SimConfig
 
 _5XX_STATUSES = (502, 503, 504)

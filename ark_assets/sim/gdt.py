@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.common import (
     ApiError,
     Incoming,

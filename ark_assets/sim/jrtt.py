@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ark_assets.media import Media
-from ark_assets.resources.redis_keys import AgentTier
+from ark_assets.core.tiers import AgentTier
+from ark_assets.sim._media import Media
 from ark_assets.sim.common import (
     ApiError,
     Incoming,

@@ -10,8 +10,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ark_assets.media import Media
-from ark_assets.resources.redis_keys import AgentTier, tenant_alias
+from ark_assets.core.ids import tenant_alias
+from ark_assets.core.tiers import AgentTier
+from ark_assets.sim._media import Media
 from ark_assets.sim.config import ProfileConfig
 
 # Id ranges per media and kind (inclusive). jrtt agent ids are Redis scores, so they stay below

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.config import QuotaLimits, SimConfig
 
 

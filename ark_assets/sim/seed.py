@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from ark_assets.media import Media
-from ark_assets.resources.mysql import _UPSERT_AGENT, MySQLResource
-from ark_assets.resources.redis_keys import AgentTier, accounts_key, agents_key, token_key
+from ark_assets.clients.redis_keys import accounts_key, agents_key, token_key
+from ark_assets.core.tiers import AgentTier
+from ark_assets.sim._media import Media
+from ark_assets.clients.mysql_sql import UPSERT_AGENT as _UPSERT_AGENT
+from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.sim.world import World
 
@@ -77,29 +79,29 @@ def _seed_redis(world: World, tenant: str, day: date, redis: RedisResource, repo
     for media in Media:
         agents = world.agents(media, tenant)
         tokens = world.initial_tokens(media, tenant)
-        redis.write_tokens(media, tenant, {a.agent_id: tokens[a.agent_id][0] for a in agents})
-        redis.write_refresh_tokens(media, tenant, {a.agent_id: tokens[a.agent_id][1] for a in agents})
+        redis.sets.write_tokens(media, tenant, {a.agent_id: tokens[a.agent_id][0] for a in agents})
+        redis.sets.write_refresh_tokens(media, tenant, {a.agent_id: tokens[a.agent_id][1] for a in agents})
         report.redis_keys[token_key(media, tenant)] = len(agents)
     for media in (Media.GDT, Media.WX):
         ids = [a.agent_id for a in world.agents(media, tenant)]
-        redis.write_agents(media, tenant, ids)
+        redis.sets.write_agents(media, tenant, ids)
         report.redis_keys[agents_key(media, tenant)] = len(ids)
     for tier in (None, AgentTier.FIRST, AgentTier.SECOND):
         ids = [a.agent_id for a in world.agents(Media.JRTT, tenant, tier=tier)]
-        redis.write_agents(Media.JRTT, tenant, ids, tier=tier)
+        redis.sets.write_agents(Media.JRTT, tenant, ids, tier=tier)
         report.redis_keys[agents_key(Media.JRTT, tenant, tier)] = len(ids)
 
     gdt = dict(world.accounts(Media.GDT, tenant))
-    redis.write_accounts(Media.GDT, tenant, day, gdt)
+    redis.sets.write_accounts(Media.GDT, tenant, day, gdt)
     report.redis_keys[accounts_key(Media.GDT, tenant, day)] = len(gdt)
     for tier in (AgentTier.FIRST, AgentTier.SECOND):
         accounts = dict(world.accounts(Media.JRTT, tenant, tier=tier))
-        redis.write_accounts(Media.JRTT, tenant, day, accounts, tier=tier)
+        redis.sets.write_accounts(Media.JRTT, tenant, day, accounts, tier=tier)
         report.redis_keys[accounts_key(Media.JRTT, tenant, day, tier=tier)] = len(accounts)
     wx_keys = set()
     for agent in world.agents(Media.WX, tenant):
         accounts = dict(world.accounts(Media.WX, tenant, agent_id=agent.agent_id))
-        redis.write_accounts(Media.WX, tenant, day, accounts, agent_id=agent.agent_id)
+        redis.sets.write_accounts(Media.WX, tenant, day, accounts, agent_id=agent.agent_id)
         key = accounts_key(Media.WX, tenant, day, agent_id=agent.agent_id)
         report.redis_keys[key] = len(accounts)
         wx_keys.add(key)

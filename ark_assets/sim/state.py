@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.config import SimConfig
 from ark_assets.sim.faults import FaultInjector
 from ark_assets.sim.quota import QuotaBook

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.common import Outgoing, dumps
 
 

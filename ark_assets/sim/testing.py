@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 
 
 class SimClient:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 
 _MAC_HEX = 24
 _MAX_TENANT_HEX = 64

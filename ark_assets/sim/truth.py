@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.world import World
 
 TableTruth = Callable[[World, str, date], int]

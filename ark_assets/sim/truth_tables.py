@@ -1,23 +1,15 @@
-"""Expected HBase row counts per platform table, from the simulator's world alone.
-
-Follows the platform's own declarations (`media/<media>.py: ASSETS`) and table-naming rule, so
-`ark-sim truth` answers for exactly the tables the asset graph writes:
-agent lists hold the active agents; account lists one row per account; funds one row per fund
-record (gdt/wx, keyed by fund type) or per account (jrtt); reports one row per account that
-spent that day (per time line for gdt's hourly ad report).
-"""
+"""TEMPORARY (replaced by the independent ark_sim package's own truth): expected rows per table."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from ark_assets.assets.catalog import AccountDataset, RowShape
-from ark_assets.io.tables import table_name
-from ark_assets.media import Media, gdt, jrtt, wx
+from ark_assets.core.tables import table_name
+from ark_assets.media.declare import AccountDataset, RowShape
+from ark_assets.media.registry import all_media
+from ark_assets.sim._media import Media
 from ark_assets.sim.truth import register_table
 from ark_assets.sim.world import World
-
-DECLARATIONS = {Media.GDT: gdt.ASSETS, Media.JRTT: jrtt.ASSETS, Media.WX: wx.ASSETS}
 
 
 def _agents(media: Media, tier: object):
@@ -45,10 +37,12 @@ def register_platform_tables() -> None:
     """Register every platform table's truth (idempotent)."""
     from ark_assets.sim.truth import TABLE_TRUTHS
 
-    for media, declared in DECLARATIONS.items():
-        truths = {table_name(media, a.dataset): _agents(media, a.tier) for a in declared.agent_lists}
-        truths |= {table_name(media, a.dataset): _accounts(media, a.tier) for a in declared.account_lists}
-        truths |= {table_name(media, d.dataset): _dataset(media, d) for d in declared.datasets}
+    for declared in all_media():
+        media = Media(declared.name)
+        found = declared.assets
+        truths = {table_name(media, a.dataset): _agents(media, a.tier) for a in found.agent_lists}
+        truths |= {table_name(media, a.dataset): _accounts(media, a.tier) for a in found.account_lists}
+        truths |= {table_name(media, d.dataset): _dataset(media, d) for d in found.datasets}
         for name, fn in truths.items():
             if name not in TABLE_TRUTHS:
                 register_table(name)(fn)

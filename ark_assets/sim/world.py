@@ -20,8 +20,9 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ark_assets.media import Media
-from ark_assets.resources.redis_keys import AgentTier, tenant_alias
+from ark_assets.core.ids import tenant_alias
+from ark_assets.core.tiers import AgentTier
+from ark_assets.sim._media import Media
 from ark_assets.sim.config import SimConfig
 from ark_assets.sim.profiles import Account, Agent, Roster, build_roster, company_name, stable_hash, unit
 from ark_assets.sim.tokens import mint_token

@@ -7,7 +7,7 @@ levels and `credit_roll_spec` on credit-line fund records. docs/media/wx.md says
 
 from __future__ import annotations
 
-from ark_assets.media import Media
+from ark_assets.sim._media import Media
 from ark_assets.sim.common import page_info, page_slice
 from ark_assets.sim.gdt import (
     FUND_FIELDS,

@@ -15,12 +15,12 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
+from ark_assets.clients.redis_keys import AgentTier
+from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Source
-from ark_assets.media import spec_of
-from ark_assets.resources.redis_keys import AgentTier
-from ark_assets.resources.redis_sets import RedisSets
+from ark_assets.media.registry import media as media_named
 from bench.clients.tally import Tally, parse_args
 
 ENDPOINTS = {"gdt": "funds/get", "jrtt": "advertiser/fund/get"}
@@ -46,7 +46,7 @@ def source_list(store: RedisSets, media: str, tenant: str, day: str) -> list[Sou
 async def fetch(args, sources: list[Source], tally: Tally) -> dict:
     store = RedisSets(host=args.redis_host, port=args.redis_port, db=args.redis_db)
     engine = FetchEngine(
-        spec_of(args.media),
+        media_named(args.media).api,
         base_url=args.base_url,
         tenant=args.tenant,
         app=App(args.app_id, args.secret),

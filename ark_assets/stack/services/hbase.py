@@ -14,7 +14,7 @@ from pathlib import Path
 
 import happybase
 
-from ark_assets.resources.hbase_admin import HBaseAdminClient
+from ark_assets.clients.hbase_admin import HBaseAdminClient
 from ark_assets.stack.jvm import java17, render_template, resolve_jars
 from ark_assets.stack.paths import StackPaths
 from ark_assets.stack.process import ManagedProcess, port_open

@@ -68,13 +68,16 @@ def is_secret_key(key: object) -> bool:
 
 def redact_text(text: str) -> str:
     """`text` with known secrets, `key=value` secrets and URL credentials replaced."""
+    # `key=value` and URL credentials first: they remove a whole value, whereas a known secret that
+    # happens to be part of a longer token would leave the rest of that token behind.
+    text = _SECRET_IN_TEXT.sub(lambda m: m.group("key") + REDACTED, text)
+    text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
     with _known_lock:
         known = sorted(_known, key=len, reverse=True)
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _SECRET_IN_TEXT.sub(lambda m: m.group("key") + REDACTED, text)
-    return _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
+    return text
 
 
 def redact(value: Any) -> Any:

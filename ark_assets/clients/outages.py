@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_before_delay, wait_exponential
 
-from ark_assets.resources.errors import ServiceUnavailable
+from ark_assets.clients.errors import ServiceUnavailable
 
 _T = TypeVar("_T")
 

@@ -15,15 +15,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ark_assets.core.days import yyyymmdd
+from ark_assets.core.ids import DIGITS, TENANT
+
 SEPARATOR = "|"
 SALTS = tuple(str(digit) for digit in range(10))
 # What every table is pre-split at, so each salt owns a region from the first write.
 SPLIT_KEYS = tuple(f"{digit}{SEPARATOR}".encode() for digit in range(1, 10))
 
-_DIGITS = re.compile(r"^[0-9]+$")
 _DATE = re.compile(r"^[0-9]{8}$")
-_TENANT = re.compile(r"^[A-Za-z0-9]+$")
-_KIND = re.compile(r"^[A-Za-z0-9_.\-]+$")
+KIND = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,13 @@ class RowKey:
     suffix: str | None = None
 
     def __post_init__(self) -> None:
-        _check(self.account_id, _DIGITS, "account_id", "digits only")
-        _check(self.agent_id, _DIGITS, "agent_id", "digits only")
-        _check(self.tenant, _TENANT, "tenant", "letters and digits only, e.g. T100117")
+        _check(self.account_id, DIGITS, "account_id", "digits only")
+        _check(self.agent_id, DIGITS, "agent_id", "digits only")
+        _check(self.tenant, TENANT, "tenant", "letters and digits only, e.g. T100117")
         for name in ("kind", "suffix"):
             value = getattr(self, name)
             if value is not None:
-                _check(value, _KIND, name, "letters, digits, '_', '.' or '-' (no '|')")
+                _check(value, KIND, name, "letters, digits, '_', '.' or '-' (no '|')")
 
     def __str__(self) -> str:
         parts = [self.account_id[-1], yyyymmdd(self.data_date), self.account_id, self.agent_id]
@@ -63,7 +64,7 @@ class DayKeys:
     """
 
     def __init__(self, data_date: date, tenant: str) -> None:
-        _check(tenant, _TENANT, "tenant", "letters and digits only, e.g. T100117")
+        _check(tenant, TENANT, "tenant", "letters and digits only, e.g. T100117")
         self.data_date = data_date
         self.tenant = tenant
         self._day = yyyymmdd(data_date)
@@ -71,15 +72,15 @@ class DayKeys:
     def __call__(
         self, account_id: str, agent_id: str, kind: str | None = None, suffix: str | None = None
     ) -> str:
-        _check(account_id, _DIGITS, "account_id", "digits only")
-        _check(agent_id, _DIGITS, "agent_id", "digits only")
+        _check(account_id, DIGITS, "account_id", "digits only")
+        _check(agent_id, DIGITS, "agent_id", "digits only")
         parts = [account_id[-1], self._day, account_id, agent_id]
         if kind is not None:
-            _check(kind, _KIND, "kind", "letters, digits, '_', '.' or '-' (no '|')")
+            _check(kind, KIND, "kind", "letters, digits, '_', '.' or '-' (no '|')")
             parts.append(kind)
         parts.append(self.tenant)
         if suffix is not None:
-            _check(suffix, _KIND, "suffix", "letters, digits, '_', '.' or '-' (no '|')")
+            _check(suffix, KIND, "suffix", "letters, digits, '_', '.' or '-' (no '|')")
             parts.append(suffix)
         return SEPARATOR.join(parts)
 
@@ -101,7 +102,7 @@ def parse(key: bytes | str, *, kind: bool = False, suffix: bool = False) -> RowK
             f"(salt|date|account|agent|{'kind|' if kind else ''}tenant{'|suffix' if suffix else ''})"
         )
     salt, day, account_id, agent_id = parts[:4]
-    if not _DATE.match(day):
+    if not _DATE.fullmatch(day):
         raise ValueError(f"row key {text!r}: date part {day!r} is not yyyymmdd")
     try:
         data_date = date(int(day[:4]), int(day[4:6]), int(day[6:]))
@@ -119,12 +120,6 @@ def parse(key: bytes | str, *, kind: bool = False, suffix: bool = False) -> RowK
     if salt != account_id[-1]:
         raise ValueError(f"row key {text!r}: salt {salt!r} is not the account id's last digit")
     return parsed
-
-
-def yyyymmdd(day: date) -> str:
-    if not isinstance(day, date):
-        raise TypeError(f"expected a datetime.date, got {day!r}")
-    return day.strftime("%Y%m%d")
 
 
 def salted_date_ranges(day: date) -> list[tuple[bytes, bytes]]:

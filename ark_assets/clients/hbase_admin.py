@@ -66,12 +66,6 @@ class HBaseAdminClient:
             _IDL.TTableDescriptor(tableName=_table_name(name), columns=columns), split_keys
         )
 
-    def compression_of(self, name: str) -> dict[str, str]:
-        """{family: compression} of an existing table, as HBase reports it."""
-        descriptor = self._client.getTableDescriptor(_table_name(name))
-        names = _IDL.TCompressionAlgorithm._VALUES_TO_NAMES
-        return {c.name.decode(): names.get(c.compressionType, "NONE") for c in descriptor.columns or []}
-
 
 def _table_name(name: str):
     return _IDL.TTableName(ns=b"default", qualifier=name.encode())

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from ark_assets.redact import redact, redact_text
+from ark_assets.core.days import GMT8
+from ark_assets.core.redact import redact, redact_text
 
-# Asia/Shanghai has had no DST since 1991, so a fixed offset is exact and needs no tz database.
-GMT8 = timezone(timedelta(hours=8), "Asia/Shanghai")
+__all__ = ["GMT8", "LOG_TIME_FORMAT", "JobLogEvent", "LogType", "now_log_time"]
+
 LOG_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _DATA_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

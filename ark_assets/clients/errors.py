@@ -32,3 +32,16 @@ class TableNotFound(LookupError):
             f"HBase table {table!r} does not exist; create it with HBaseResource.ensure_table "
             f"(families info/col, SNAPPY, pre-split at 1|..9|) before reading it"
         )
+
+
+class MySQLAccessDenied(PermissionError):
+    """MySQL answered but refused the configured user (wrong user or password)."""
+
+    def __init__(self, host: str, port: int, user: str, reason: str) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        super().__init__(
+            f"MySQL at {host}:{port} refused user {user!r} ({reason}); "
+            f"check ARK_MYSQL_USER/ARK_MYSQL_PASSWORD"
+        )

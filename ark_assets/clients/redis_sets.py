@@ -17,11 +17,12 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
-from ark_assets.media import Media
-from ark_assets.redact import remember_secret
-from ark_assets.resources import redis_keys
-from ark_assets.resources.errors import ServiceUnavailable
-from ark_assets.resources.redis_keys import AgentTier
+from ark_assets.clients import redis_keys
+from ark_assets.clients.errors import ServiceUnavailable
+from ark_assets.core.redact import remember_secret
+from ark_assets.core.tiers import AgentTier
+from ark_assets.media.declare import MediaDefinition
+from ark_assets.media.registry import media as media_named
 
 # Scores are IEEE doubles: above 2**53 neighbouring integers collapse, so an agent id would be
 # silently rounded to another agent's id.
@@ -65,7 +66,9 @@ class RedisSets:
 
     # -- tokens -----------------------------------------------------------------------------------
 
-    def write_tokens(self, media: Media | str, tenant: str, tokens: Mapping[int | str, str]) -> None:
+    def write_tokens(
+        self, media: MediaDefinition | str, tenant: str, tokens: Mapping[int | str, str]
+    ) -> None:
         """Replace the tenant's token set for `media`.
 
         Args:
@@ -83,7 +86,7 @@ class RedisSets:
             members[token] = score
         self._replace(key, members)
 
-    def tokens(self, media: Media | str, tenant: str) -> dict[str, str]:
+    def tokens(self, media: MediaDefinition | str, tenant: str) -> dict[str, str]:
         """agent id -> access token for the tenant's `media` agents (the seed's token map).
 
         Each token is registered with `redact.remember_secret`, so it is scrubbed from every log,
@@ -102,7 +105,9 @@ class RedisSets:
             result[agent_id] = token
         return result
 
-    def write_refresh_tokens(self, media: Media | str, tenant: str, tokens: Mapping[int | str, str]) -> None:
+    def write_refresh_tokens(
+        self, media: MediaDefinition | str, tenant: str, tokens: Mapping[int | str, str]
+    ) -> None:
         """Replace the tenant's refresh tokens for `media` (agent id -> refresh token)."""
         key = redis_keys.refresh_token_key(media, tenant)
         fields = {str(_agent_score(agent_id)): token for agent_id, token in tokens.items()}
@@ -115,7 +120,7 @@ class RedisSets:
                 pipe.hset(key, mapping=fields)
             pipe.execute()
 
-    def refresh_token(self, media: Media | str, tenant: str, agent_id: int | str) -> str | None:
+    def refresh_token(self, media: MediaDefinition | str, tenant: str, agent_id: int | str) -> str | None:
         """The agent's refresh token, or None when none is stored."""
         key = redis_keys.refresh_token_key(media, tenant)
         with self._errors():
@@ -127,7 +132,13 @@ class RedisSets:
         return token
 
     def rotate_tokens(
-        self, media: Media | str, tenant: str, agent_id: int | str, *, access_token: str, refresh_token: str
+        self,
+        media: MediaDefinition | str,
+        tenant: str,
+        agent_id: int | str,
+        *,
+        access_token: str,
+        refresh_token: str,
     ) -> None:
         """Store an agent's new access/refresh pair in one transaction (the old pair is dead)."""
         score = _agent_score(agent_id)
@@ -146,7 +157,7 @@ class RedisSets:
 
     def write_agents(
         self,
-        media: Media | str,
+        media: MediaDefinition | str,
         tenant: str,
         agent_ids: Iterable[int | str],
         *,
@@ -156,7 +167,9 @@ class RedisSets:
         key = redis_keys.agents_key(media, tenant, tier)
         self._replace(key, {str(score): score for score in map(_agent_score, agent_ids)})
 
-    def agents(self, media: Media | str, tenant: str, *, tier: AgentTier | None = None) -> list[str]:
+    def agents(
+        self, media: MediaDefinition | str, tenant: str, *, tier: AgentTier | None = None
+    ) -> list[str]:
         """The agent ids in an agent key, in score order."""
         key = redis_keys.agents_key(media, tenant, tier)
         result = []
@@ -172,7 +185,7 @@ class RedisSets:
 
     def write_accounts(
         self,
-        media: Media | str,
+        media: MediaDefinition | str,
         tenant: str,
         day: date,
         accounts: Mapping[int | str, int | str],
@@ -193,7 +206,7 @@ class RedisSets:
 
     def accounts(
         self,
-        media: Media | str,
+        media: MediaDefinition | str,
         tenant: str,
         day: date,
         *,
@@ -210,7 +223,7 @@ class RedisSets:
 
     def accounts_of_agent(
         self,
-        media: Media | str,
+        media: MediaDefinition | str,
         tenant: str,
         day: date,
         agent_id: int | str,
@@ -218,7 +231,7 @@ class RedisSets:
         tier: AgentTier | None = None,
     ) -> list[str]:
         """One agent's account ids: `ZRANGEBYSCORE key agent agent`, the seed's source-list lookup."""
-        key_agent = agent_id if Media.parse(media) is Media.WX else None
+        key_agent = agent_id if media_named(media).redis.per_agent(tier) else None
         key = redis_keys.accounts_key(media, tenant, day, tier=tier, agent_id=key_agent)
         score = _agent_score(agent_id)
         with self._errors():

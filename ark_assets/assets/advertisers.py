@@ -1,0 +1,187 @@
+"""An advertisers asset: each agent's accounts from the media API, stored and written to Redis.
+
+The day's Redis account key is the contract with everything downstream (the funds and report
+assets, the legacy jobs, the account-list sensor), so it is written in the seed's format. With
+account details declared (a second endpoint), the stored rows hold the details.
+"""
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    AutomationCondition,
+    Failure,
+    Output,
+    asset,
+)
+
+from ark_assets.assets.fetching import FetchRun, FetchSummary
+from ark_assets.assets.recording import LoggingObserver
+from ark_assets.assets.records import record_id
+from ark_assets.assets.run import recorded_run
+from ark_assets.assets.run_config import FetchConfig
+from ark_assets.assets.specs import (
+    asset_key,
+    asset_kwargs,
+    completeness,
+    completeness_spec,
+    empty,
+    fetch_metadata,
+    slice_note,
+    succeeded,
+)
+from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.core.tables import table_name
+from ark_assets.fetch.outcome import Outcome, Source
+from ark_assets.io.rows import Row, RowSpool
+from ark_assets.media.declare import AccountList, MediaDefinition
+from ark_assets.partitions import split_key
+from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.run_log import RunLogResource
+
+
+def advertisers_asset(media: MediaDefinition, declared: AccountList) -> AssetsDefinition:
+    @asset(
+        **asset_kwargs(media, declared.name, declared.dataset, kind=False, suffix=False, layer="advertisers"),
+        ins={"agents": AssetIn(asset_key(media, declared.agents))},
+        check_specs=[completeness_spec(media, declared.name)],
+        automation_condition=AutomationCondition.eager(),
+        description=f"Each {media.name} agent's accounts from `{declared.endpoint}`"
+        + (f" with details from `{declared.details_endpoint}`" if declared.details_endpoint else "")
+        + "; also written to the seed's Redis account key for the day.",
+    )
+    def _advertisers(
+        context: AssetExecutionContext,
+        config: FetchConfig,
+        agents: list[Row],
+        redis: RedisResource,
+        media_api: MediaApiResource,
+        run_log: RunLogResource,
+    ) -> Iterator[Output[RowSpool] | AssetCheckResult]:
+        day, tenant = split_key(context.partition_key)
+        if config.account_list:
+            raise Failure("account_list does not apply to advertiser lists: they are fetched per agent")
+        chosen = [
+            a.account_id for a in agents if not config.agents_list or a.account_id in config.agents_list
+        ]
+        with recorded_run(
+            context,
+            media=media,
+            tenant=tenant,
+            day=day,
+            endpoint=declared.endpoint,
+            config=config,
+            run_log=run_log,
+        ) as recorder:
+            if not chosen:
+                empty(recorder, f"no active {media.name} agents for tenant {tenant}" + slice_note(config))
+            params = dict(declared.params(day))
+            sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
+            observer = LoggingObserver(recorder=recorder, sample_rate=media_api.log_sample_rate)
+            run = FetchRun(media=media, tenant=tenant, api=media_api, redis=redis.sets, observer=observer)
+            spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
+            found: dict[str, str] = {}
+            summary = run.fetch(
+                declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool
+            )
+            expected = len(sources)
+            if declared.details_endpoint:
+                details = _details(run, declared, found, spool)
+                summary.add(details)
+                expected += details.requested  # one outcome per batch of ids
+            observer.flush()
+            if summary.failed:
+                # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
+                # so are the rows of accounts whose details batch failed.
+                spool.scope_accounts = frozenset(found) - summary.failed_targets
+            _write_account_key(
+                redis.sets,
+                media,
+                declared,
+                tenant=tenant,
+                day=day,
+                found=found,
+                replaced_agents=set(chosen) - summary.failed_agents,
+                merge=bool(config.agents_list or summary.failed_agents),
+            )
+            succeeded(recorder, summary, f"{len(found)} accounts listed")
+        yield Output(spool, metadata=fetch_metadata(summary) | {"accounts_listed": len(found)})
+        yield completeness(summary, expected=expected)
+
+    return _advertisers
+
+
+def _listing_rows(declared: AccountList, found: dict[str, str]):
+    """Rows of one agent's listing; every listed account is also noted in `found` (account -> agent).
+
+    Every record is checked before any is taken: a bad one fails the agent's whole list.
+    """
+
+    def rows(outcome: Outcome) -> Iterable[Row]:
+        agent = outcome.source.agent_id
+        where = f"{declared.endpoint}, agent {agent}"
+        listed = [
+            (record_id(r, declared.account_field, f"{where}, record {n}"), r)
+            for n, r in enumerate(outcome.records or [], 1)
+        ]
+        found.update((account, agent) for account, _ in listed)
+        if declared.details_endpoint is None:
+            return [Row(account, agent, record) for account, record in listed]
+        return []
+
+    return rows
+
+
+def _details(run: FetchRun, declared: AccountList, found: dict[str, str], spool: RowSpool) -> FetchSummary:
+    """Account details in batches of ≤ `details_batch` ids of one agent."""
+    by_agent: dict[str, list[str]] = {}
+    for account, agent in found.items():
+        by_agent.setdefault(agent, []).append(account)
+    sources = [
+        Source(agent, tuple(ids[i : i + declared.details_batch]))
+        for agent, ids in by_agent.items()
+        for i in range(0, len(ids), declared.details_batch)
+    ]
+
+    def rows(outcome: Outcome) -> Iterable[Row]:
+        where = f"{declared.details_endpoint}, agent {outcome.source.agent_id}"
+        return [
+            Row(record_id(r, declared.details_id_field, f"{where}, record {n}"), outcome.source.agent_id, r)
+            for n, r in enumerate(outcome.records or [], 1)
+        ]
+
+    return run.fetch(declared.details_endpoint or "", sources, to_rows=rows, spool=spool)
+
+
+def _write_account_key(
+    redis: RedisSets,
+    media: MediaDefinition,
+    declared: AccountList,
+    *,
+    tenant: str,
+    day: date,
+    found: dict[str, str],
+    replaced_agents: set[str],
+    merge: bool,
+) -> None:
+    """The seed's account key(s) for the day.
+
+    A full, clean run replaces the key. A slice (one agent) or a run where some agents' lists
+    failed replaces only `replaced_agents`' members and keeps everyone else's as stored.
+    """
+    tier = declared.tier
+    if media.redis.per_agent(tier):
+        for agent in replaced_agents:
+            members = {a: g for a, g in found.items() if g == agent}
+            redis.write_accounts(media, tenant, day, members, tier=tier, agent_id=agent)
+        return
+    members = dict(found)
+    if merge:
+        existing = redis.accounts(media, tenant, day, tier=tier)
+        members = {a: g for a, g in existing.items() if g not in replaced_agents} | found
+    redis.write_accounts(media, tenant, day, members, tier=tier)

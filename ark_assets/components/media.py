@@ -1,0 +1,29 @@
+"""The `MediaAssets` component: one media's assets, checks and daily job from its declaration.
+
+`defs/<media>/defs.yaml` names the media (`attributes: {media: <name>}`); everything else comes
+from that media's module through the registry, so a media folder holds no code.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ark_assets.assets.build import media_assets, media_checks
+from ark_assets.automation.jobs import media_daily
+from ark_assets.media.registry import media as media_named
+
+
+class MediaAssets(dg.Component, dg.Model, dg.Resolvable):
+    """Every asset of one media (agents → advertisers → funds and reports), its HBase checks, and
+    its `<media>_daily` job.
+
+    Attributes:
+        media: a media of the registry (`ark_assets.media.registry.names()`).
+    """
+
+    media: str
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        declared = media_named(self.media)
+        assets = media_assets(declared)
+        return dg.Definitions(assets=assets, asset_checks=media_checks(assets), jobs=[media_daily(declared)])

@@ -1,0 +1,17 @@
+"""What runs without a person: the cross-media jobs, the schedules, and the sensors of every media."""
+
+import dagster as dg
+
+from ark_assets.automation.jobs import all_media_daily, reports_lookback
+from ark_assets.automation.schedules import daily_yesterday, reports_lookback_schedule
+from ark_assets.automation.sensors import build_sensors
+from ark_assets.media.registry import all_media
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        jobs=[all_media_daily, reports_lookback],
+        schedules=[daily_yesterday, reports_lookback_schedule],
+        sensors=build_sensors(all_media()),
+    )

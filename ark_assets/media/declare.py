@@ -1,0 +1,429 @@
+"""How a media is declared: one keyword-only `MediaDefinition` per media module.
+
+A media module (`media/<name>.py`) declares everything that differs between media and exports
+it as `MEDIA`: how its API authenticates, where records and paging sit in an answer, what each
+body code means, its quota signals, its Redis key formats, its default app, and the assets the
+platform builds from it. The registry (`registry.py`) collects the modules; the fetch engine,
+the resources, the asset factories and the docs read only these declarations, so no module
+outside a media's own names that media. `docs/ADDING_A_MEDIA.md` walks through a new one.
+
+Everything here is plain data, checked when it is built: a declaration that names an endpoint
+it does not declare, or a tier without a Redis key, fails at import with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from ark_assets.core.tiers import AgentTier
+from ark_assets.media.errors import MediaApiError
+
+DayParams = Callable[[date], Mapping[str, Any]]
+CodeTranslator = Callable[[int, str], "type[MediaApiError] | None"]  # None = success
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+_KEY_FIELDS = re.compile(r"{(\w*)}")
+
+
+class Paging(StrEnum):
+    NONE = "none"  # one call returns everything
+    PAGE = "page"  # page=1..total_page from page_info
+    CURSOR = "cursor"  # cursor + has_more
+
+
+class AuthStyle(StrEnum):
+    QUERY_NONCE = "query_nonce"  # access_token, timestamp, nonce in the query string
+    HEADER = "header"  # an Access-Token header
+
+
+class RowShape(StrEnum):
+    """How one account's successful answer becomes HBase rows."""
+
+    PER_RECORD_KIND = "per_record_kind"  # one row per record, kind = a record field (a fund type)
+    ONE_PER_ACCOUNT = "one_per_account"  # one row holding the single record (a one-object answer)
+    RECORDS_PER_ACCOUNT = "records_per_account"  # one row holding the record list; none when empty
+
+
+def no_params(day: date) -> Mapping[str, Any]:
+    return {}
+
+
+# ----- the API
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointSpec:
+    """One endpoint: its quota name, path below the media's base URL, and how it pages.
+
+    Args:
+        name: the endpoint as quotas, counters and logs name it (`funds/get`).
+        path: below the base URL (`/v1.1/funds/get`).
+        source_param: the query parameter that names the source (`account_id`), or None when
+            the token alone says whose data it is (an agency listing its own accounts).
+        paging: how to walk every page.
+        page_size: the page size to ask for (the endpoint's maximum: fewest calls).
+        records: where records sit in `data` (a key, or "" when `data` itself is the records).
+            Records that are bare ids (not objects) become `{"id": <id>}`.
+        page_size_param: the request parameter carrying the page size.
+        cursor_info: the response object holding `has_more` and `cursor` (cursor paging).
+        fixed_params: parameters every call sends (e.g. a pagination mode).
+    """
+
+    name: str
+    path: str
+    source_param: str | None = None
+    paging: Paging = Paging.NONE
+    page_size: int | None = None
+    records: str = "list"
+    page_size_param: str = "page_size"
+    cursor_info: str = "cursor_page_info"
+    fixed_params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"endpoint {self.name!r}: path {self.path!r} must start with '/'")
+        if self.paging is not Paging.NONE and not self.page_size:
+            raise ValueError(f"endpoint {self.name!r} pages by {self.paging} but declares no page_size")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefreshSpec:
+    """The media's OAuth refresh endpoint (rotates the access/refresh pair).
+
+    Args:
+        path: below the base URL.
+        method: GET (parameters in the query) or POST (a JSON body).
+        build: (app_id, secret, refresh_token) -> the parameters or body, typed as the media wants.
+    """
+
+    path: str
+    method: str
+    build: Callable[[str, str, str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaHeader:
+    """A response header that says how much of the app's quota is left for the endpoint.
+
+    Args:
+        name: the header (`X-RateLimit-Remaining`).
+        minute_pct: the header's value -> the percentage left in the short (per-minute) bucket,
+            or None when the value is absent or garbled; the rate governor rides that level.
+    """
+
+    name: str
+    minute_pct: Callable[[str | None], int | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSpec:
+    """Everything the fetch engine needs to know about one media's API.
+
+    Args:
+        media: the media's name (logs, governor keys, errors).
+        auth: how a call carries its access token.
+        code_key / message_key: the body fields holding the code and its message.
+        trace_key: the body field with the trace/request id, if any.
+        trace_header: the response header with the trace id, if any (used when the body has none).
+        quota: the quota header the media sends, or None (the governor then learns the rate
+            from throttle codes alone).
+        translate_code: a body code -> None (success) or the error class it means.
+        refresh: the token refresh endpoint.
+        endpoints: by name.
+    """
+
+    media: str
+    auth: AuthStyle
+    code_key: str
+    message_key: str
+    trace_key: str | None
+    translate_code: CodeTranslator
+    refresh: RefreshSpec
+    endpoints: Mapping[str, EndpointSpec]
+    trace_header: str | None = None
+    quota: QuotaHeader | None = None
+
+    def endpoint(self, name: str) -> EndpointSpec:
+        try:
+            return self.endpoints[name]
+        except KeyError:
+            raise ValueError(
+                f"{self.media} has no endpoint {name!r}: expected one of {sorted(self.endpoints)}"
+            ) from None
+
+    def request_parts(self, token: str, params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        """(query, headers) for one call: structured values JSON-encoded, auth as the media wants it."""
+        query = {
+            k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in params.items()
+        }
+        if self.auth is AuthStyle.QUERY_NONCE:
+            query |= {
+                "access_token": token,
+                "timestamp": str(int(time.time())),
+                "nonce": uuid.uuid4().hex[:24],
+            }
+            return query, {}
+        return query, {"Access-Token": token}
+
+
+def endpoints(*specs: EndpointSpec) -> dict[str, EndpointSpec]:
+    """`{spec.name: spec}`, refusing a name declared twice."""
+    by_name: dict[str, EndpointSpec] = {}
+    for spec in specs:
+        if spec.name in by_name:
+            raise ValueError(f"endpoint {spec.name!r} is declared twice")
+        by_name[spec.name] = spec
+    return by_name
+
+
+def code_table(codes: Mapping[int, type[MediaApiError]], unknown: type[MediaApiError]) -> CodeTranslator:
+    """A `translate_code` from a code table: 0 is success, a listed code its class, any other `unknown`."""
+
+    def translate(code: int, message: str) -> type[MediaApiError] | None:
+        return None if code == 0 else codes.get(code, unknown)
+
+    return translate
+
+
+# ----- Redis, apps
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisKeys:
+    """The media's Redis key formats (db 2), byte for byte as the legacy jobs write them.
+
+    Templates take `{tenant}`, `{yyyymmdd}` (account lists) and `{agent_id}` (per-agent account
+    lists). `agents` and `accounts` map a tier to its key; `None` is the key without a tier
+    (every agent of a media without tiers, or all agents of a tiered one).
+
+    Args:
+        tokens: sorted set, member = access token, score = agent id.
+        refresh_tokens: hash, field = agent id, value = refresh token (beside the seed's keys,
+            so one refresher can rotate an agent's pair in one transaction).
+        agents: sorted sets, member = score = agent id.
+        accounts: the day's sorted sets, member = account id, score = agent id.
+    """
+
+    tokens: str
+    refresh_tokens: str
+    agents: Mapping[AgentTier | None, str]
+    accounts: Mapping[AgentTier | None, str]
+
+    def __post_init__(self) -> None:
+        for name, template, allowed in (
+            ("tokens", self.tokens, {"tenant"}),
+            ("refresh_tokens", self.refresh_tokens, {"tenant"}),
+            *(("agents", t, {"tenant"}) for t in self.agents.values()),
+            *(("accounts", t, {"tenant", "yyyymmdd", "agent_id"}) for t in self.accounts.values()),
+        ):
+            fields = set(_KEY_FIELDS.findall(template))
+            if "tenant" not in fields or not fields <= allowed:
+                raise ValueError(
+                    f"Redis key template {name}={template!r} must hold {{tenant}} and only "
+                    f"{', '.join(sorted('{' + f + '}' for f in allowed))}"
+                )
+        for template in self.accounts.values():
+            if "{yyyymmdd}" not in template:
+                raise ValueError(f"account key template {template!r} must hold {{yyyymmdd}}")
+
+    def per_agent(self, tier: AgentTier | None) -> bool:
+        """The tier's account key is one key per agent (its template holds `{agent_id}`)."""
+        return "{agent_id}" in self.accounts.get(tier, "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaApp:
+    """A developer app: whose quota and refresh credentials a run uses.
+
+    Args:
+        app_id: as the media issued it (text; each media's refresh call types it as it needs).
+        secret: the app secret (a default only ever names the simulator's app).
+    """
+
+    app_id: str
+    secret: str
+
+
+# ----- assets
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentList:
+    """An agents asset: the media's active `eton` agents of the tenant joined with their tokens.
+
+    Args:
+        name: the asset name (`agents`).
+        dataset: the table's dataset part.
+        tier: with a tiered media, the tier this asset lists.
+    """
+
+    name: str = "agents"
+    dataset: str = "agent_list"
+    tier: AgentTier | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountList:
+    """An advertisers asset: each agent's accounts from the media API, also written to Redis.
+
+    Args:
+        name: the asset name.
+        agents: the upstream agents asset (its rows are this asset's sources).
+        endpoint: the listing endpoint; `by_agent_id` sends the agent id as its source parameter.
+        account_field: the record field holding the account id.
+        dataset: the table's dataset part.
+        params: the listing's parameters for the day.
+        tier: the tier whose Redis account key this writes.
+        details_endpoint: fetched afterwards for batches of ≤ `details_batch` accounts of one
+            agent; the rows then hold those details instead of the listing's records.
+        details_id_field: the details record field holding the account id.
+    """
+
+    name: str
+    agents: str
+    endpoint: str
+    account_field: str
+    dataset: str
+    by_agent_id: bool = False
+    params: DayParams = no_params
+    tier: AgentTier | None = None
+    details_endpoint: str | None = None
+    details_batch: int = 100
+    details_id_field: str = "id"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountDataset:
+    """A per-account asset (funds, a report level): its sources are the day's Redis account lists.
+
+    Args:
+        name: the asset name.
+        dataset: the table's dataset part.
+        endpoint: the endpoint called once per account (and time line).
+        shape: how an answer becomes rows.
+        upstream: the advertisers asset(s) whose account lists this reads.
+        params: the call's parameters for the day.
+        kind_field: with PER_RECORD_KIND, the record field that becomes the row key's kind.
+        time_lines: fetched once per time line, stored with it as the key's suffix.
+        group: `funds` (a point-in-time balance: never re-fetched for past days) or `reports`.
+        id_field: a record field that must hold the requested account's id.
+        money_fields: record fields that must be numbers; other fields are stored verbatim.
+    """
+
+    name: str
+    dataset: str
+    endpoint: str
+    shape: RowShape
+    upstream: tuple[str, ...]
+    params: DayParams = no_params
+    kind_field: str | None = None
+    time_lines: tuple[str, ...] = ()
+    group: str = "reports"
+    id_field: str | None = None
+    money_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
+            raise ValueError(f"dataset {self.name!r}: kind_field goes with shape PER_RECORD_KIND (only)")
+        if self.group not in ("funds", "reports"):
+            raise ValueError(f"dataset {self.name!r}: group must be 'funds' or 'reports', got {self.group!r}")
+
+    @property
+    def row_kind(self) -> bool:
+        return self.shape is RowShape.PER_RECORD_KIND
+
+    @property
+    def row_suffix(self) -> bool:
+        return bool(self.time_lines)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaAssets:
+    """Every asset one media declares: agent lists → account lists → per-account datasets."""
+
+    agent_lists: tuple[AgentList, ...]
+    account_lists: tuple[AccountList, ...]
+    datasets: tuple[AccountDataset, ...] = ()
+
+
+# ----- the whole media
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaDefinition:
+    """Everything about one media, as its module declares it (`MEDIA = MediaDefinition(...)`).
+
+    Args:
+        name: the short name in Redis keys, Kafka topics, HBase tables and asset keys (`gdt`).
+        title: for people (the UI's descriptions, the docs).
+        platform_id: `eton`'s platform id of the media.
+        api: the API's conventions and endpoints.
+        redis: the Redis key formats.
+        app: the default app (the simulator's; production configures its own).
+        assets: what the platform materializes from the media.
+        docs: the media's behaviour page, relative to the repository root.
+    """
+
+    name: str
+    title: str
+    platform_id: int
+    api: ApiSpec
+    redis: RedisKeys
+    app: MediaApp
+    assets: MediaAssets
+    docs: str = ""
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"media name {self.name!r} must be lower-case letters and digits")
+        if self.api.media != self.name:
+            raise ValueError(f"media {self.name!r}: its api declares media {self.api.media!r}")
+        _check_assets(self)
+
+    @property
+    def tiers(self) -> tuple[AgentTier | None, ...]:
+        """The tiers of its agent lists (`(None,)` for a media without tiers)."""
+        return tuple(a.tier for a in self.assets.agent_lists)
+
+    def listings(self, names: tuple[str, ...]) -> tuple[AccountList, ...]:
+        """The account lists named `names`, in declaration order."""
+        return tuple(a for a in self.assets.account_lists if a.name in names)
+
+
+def _check_assets(media: MediaDefinition) -> None:
+    """Refuse a declaration whose parts do not fit together, naming the part."""
+    where = f"media {media.name!r}"
+    declared = media.assets
+    agent_names = {a.name for a in declared.agent_lists}
+    listing_names = {a.name for a in declared.account_lists}
+    names = [a.name for a in (*declared.agent_lists, *declared.account_lists, *declared.datasets)]
+    if len(names) != len(set(names)):
+        raise ValueError(f"{where}: asset names must be unique, got {names}")
+    for agents in declared.agent_lists:
+        if agents.tier not in media.redis.agents:
+            raise ValueError(f"{where}: agents {agents.name!r} of tier {agents.tier} has no Redis agent key")
+    for listing in declared.account_lists:
+        if listing.agents not in agent_names:
+            raise ValueError(
+                f"{where}: {listing.name!r} lists the agents of unknown asset {listing.agents!r}"
+            )
+        if listing.tier not in media.redis.accounts:
+            raise ValueError(f"{where}: {listing.name!r} of tier {listing.tier} has no Redis account key")
+        for endpoint in (listing.endpoint, listing.details_endpoint):
+            if endpoint is not None:
+                media.api.endpoint(endpoint)
+    for dataset in declared.datasets:
+        media.api.endpoint(dataset.endpoint)
+        unknown = set(dataset.upstream) - listing_names
+        if unknown or not dataset.upstream:
+            raise ValueError(
+                f"{where}: dataset {dataset.name!r} reads unknown account lists {sorted(unknown)}"
+            )

@@ -1,0 +1,76 @@
+"""Every media the platform knows, found rather than listed.
+
+The media are the modules of this package that export a `MEDIA` declaration, plus any
+`ark_assets.media` entry point of an installed distribution (a media kept in a package of its
+own), plus any registered at run time (`register`, for plugins and tests). Definitions, the
+resources' environment defaults, the sensors and the docs all read this one registry, so adding a
+media means adding one module (see docs/ADDING_A_MEDIA.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from importlib.metadata import entry_points
+
+from ark_assets.media.declare import MediaDefinition
+
+ENTRY_POINT_GROUP = "ark_assets.media"
+_extra: dict[str, MediaDefinition] = {}
+
+
+@cache
+def _found() -> dict[str, MediaDefinition]:
+    import ark_assets.media as package
+
+    found: list[MediaDefinition] = []
+    for module in pkgutil.iter_modules(package.__path__):
+        declared = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "MEDIA", None)
+        if isinstance(declared, MediaDefinition):
+            found.append(declared)
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        declared = point.load()
+        if not isinstance(declared, MediaDefinition):
+            raise TypeError(f"entry point {point.name!r} of {ENTRY_POINT_GROUP} is not a MediaDefinition")
+        found.append(declared)
+    by_name: dict[str, MediaDefinition] = {}
+    for declared in found:
+        if declared.name in by_name and by_name[declared.name] is not declared:
+            raise ValueError(f"two media declare the name {declared.name!r}")
+        by_name[declared.name] = declared
+    return by_name
+
+
+def all_media() -> tuple[MediaDefinition, ...]:
+    """Every known media, by name."""
+    known = _found() | _extra
+    return tuple(known[name] for name in sorted(known))
+
+
+def names() -> tuple[str, ...]:
+    return tuple(m.name for m in all_media())
+
+
+def media(name: str | MediaDefinition) -> MediaDefinition:
+    """The media called `name` (a declaration passes through), or a ValueError naming the known ones."""
+    if isinstance(name, MediaDefinition):
+        return name
+    known = _found() | _extra
+    try:
+        return known[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown media {name!r}: expected one of {', '.join(sorted(known))}") from None
+
+
+def register(definition: MediaDefinition) -> None:
+    """Make `definition` known to this process (a plugin loaded by hand, a test's media)."""
+    current = (_found() | _extra).get(definition.name)
+    if current is not None and current is not definition:
+        raise ValueError(f"a media named {definition.name!r} is already known")
+    _extra[definition.name] = definition
+
+
+def unregister(name: str) -> None:
+    """Forget a media `register` added (the package's own media stay)."""
+    _extra.pop(name, None)
