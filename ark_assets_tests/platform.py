@@ -20,6 +20,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from ark_assets.assets.build import media_assets, media_checks
 from ark_assets.core.tables import table_name
+from ark_assets.defs.resources import platform_resources
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.media.registry import all_media, names
 from ark_assets.partitions import partition_key
@@ -27,7 +28,6 @@ from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.mysql import MySQLResource
-from ark_assets.resources.platform import platform_resources
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.run_log import RunLogResource
 from ark_assets.resources.sentry import SentryResource, close_sdk

@@ -659,7 +659,7 @@ def _redis_value(raw: redis.Redis, key: str) -> Any:
 def _table_rows(platform: Platform, media: str) -> dict[bytes, tuple[bytes, int]]:
     """Every stored row (value and cell timestamp) of the media's account-list tables."""
     listing = {"gdt": "advertiser_get_v1.1", "jrtt": "advertiser_info_v2", "wx": "wechat_advertiser_get_v1.1"}
-    table = platform.hbase.full_name(table_name(media, listing[media.value]))
+    table = platform.hbase.full_name(table_name(media, listing[media]))
     with platform.hbase.connection() as conn:
         rows = conn.table(table).scan(row_start=b"0|", row_stop=b":", include_timestamp=True)
         return {key: value[b"info:data"] for key, value in rows}

@@ -281,14 +281,14 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
             mysql.log_requests(
                 [
                     RequestLog(
-                        value,
-                        "gdt",
-                        "funds/get",
-                        value,
-                        value[:32],
-                        value,
-                        {"target": value},
-                        datetime.now(),
+                        run_id=value,
+                        media_name="gdt",
+                        endpoint="funds/get",
+                        tenant_alias=value,
+                        agent_id=value[:32],
+                        account_id=value,
+                        params={"target": value},
+                        requested_at=datetime.now(),
                     )
                 ]
             )
@@ -331,7 +331,7 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
 # (SQL here is written in capitals, as every template in the code is; ruff's S608 covers the rest.)
 SQL_FSTRING_ALLOWED = {
     # backquoted database names, validated as identifiers by MySQLResource
-    "ark_assets/resources/mysql_schema.py",
+    "ark_assets/clients/mysql_schema.py",
     # CREATE USER through the root socket's CLI, where no parameters exist: values escaped
     "ark_assets/stack/services/mariadb.py",
 }

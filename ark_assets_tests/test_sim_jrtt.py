@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from ark_assets.resources.redis_keys import AgentTier
 
 from ark_assets.media import Media
-from ark_assets.resources.redis_keys import AgentTier
 from ark_assets.sim import SimConfig, running_simulator
 from ark_assets.sim.server import RunningSimulator
 from ark_assets.sim.testing import SimClient

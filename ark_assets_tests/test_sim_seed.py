@@ -31,10 +31,10 @@ import pymysql
 import pytest
 import redis
 import requests
+from ark_assets.resources.redis_keys import AgentTier
 
 from ark_assets.media import Media
 from ark_assets.resources.mysql import MySQLResource
-from ark_assets.resources.redis_keys import AgentTier
 from ark_assets.sim import SimConfig, World
 from ark_assets.sim.testing import SimClient
 

@@ -21,9 +21,9 @@ import sys
 from datetime import date, timedelta
 
 import pytest
+from ark_assets.resources.redis_keys import AgentTier
 
 from ark_assets.media import Media
-from ark_assets.resources.redis_keys import AgentTier
 from ark_assets.sim.config import SimConfig
 from ark_assets.sim.profiles import split
 from ark_assets.sim.world import World

@@ -218,7 +218,7 @@ def _drawn_lineage(page: Page) -> set[tuple[str, str]]:
 
 
 def _declared_lineage(media: str) -> set[tuple[str, str]]:
-    keys = [k for k in GRAPH.get_all_asset_keys() if k.path[0] == media.value]
+    keys = [k for k in GRAPH.get_all_asset_keys() if k.path[0] == media]
     return {(parent.path[-1], key.path[-1]) for key in keys for parent in GRAPH.get(key).parent_keys}
 
 

@@ -295,7 +295,7 @@ def seed_tenant(ark_sim: str, scenario: Scenario, config_path: Path) -> dict:
 def remove_tenant(scenario: Scenario, seeded: dict) -> None:
     """Delete what `ark-sim seed` wrote for the bench tenant: its Redis keys and eton rows."""
     keys = set(seeded.get("redis_keys", {}))
-    keys |= {f"{m.value}_refresh_token_{scenario.tenant}" for m in media_names()}
+    keys |= {f"{m}_refresh_token_{scenario.tenant}" for m in media_names()}
     client = _redis()
     keys |= {k.decode() for k in client.scan_iter(match=f"ark:lock:token:*:{scenario.tenant}:*")}
     client.delete(*keys)

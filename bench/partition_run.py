@@ -96,6 +96,7 @@ def run(
     from dagster import AssetKey, DagsterEventType, DagsterInstance, materialize
 
     from ark_assets.assets.build import media_assets
+    from ark_assets.defs.resources import platform_resources
     from ark_assets.io.hbase_io_manager import HBaseIOManager
     from ark_assets.media.registry import all_media
     from ark_assets.partitions import partition_key
@@ -103,7 +104,6 @@ def run(
     from ark_assets.resources.kafka_log import KafkaLogResource
     from ark_assets.resources.media_api import MediaApiResource, MediaConnection
     from ark_assets.resources.mysql import MySQLResource
-    from ark_assets.resources.platform import platform_resources
     from ark_assets.resources.redis_store import RedisResource
     from ark_assets.resources.sentry import SentryResource
 

@@ -25,7 +25,7 @@ from thriftpy2.transport import TBufferedTransportFactory
 HOST = "127.0.0.1"
 RUN = uuid.uuid4().hex[:8]
 # The Thrift2 IDL subset (a data file: Thrift1, which happybase speaks, cannot pass split keys).
-IDL = Path(__file__).resolve().parents[1] / "ark_assets" / "resources" / "hbase_admin.thrift"
+IDL = Path(__file__).resolve().parents[1] / "ark_assets" / "clients" / "hbase_admin.thrift"
 
 
 def hbase() -> None:

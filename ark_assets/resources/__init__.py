@@ -6,5 +6,4 @@
 - `kafka_log`: per-media job log events; `sentry`: failure alerts, scrubbed of secrets
 - `run_log`: the three above, nested, as every fetch asset records its run
 - `media_api`: where each media's API lives and which app calls it
-- `platform`: all of them by key, from the environment
 """

@@ -13,12 +13,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from ark_assets.clients.mysql_sql import UPSERT_AGENT as _UPSERT_AGENT
 from ark_assets.clients.redis_keys import accounts_key, agents_key, token_key
 from ark_assets.core.tiers import AgentTier
-from ark_assets.sim._media import Media
-from ark_assets.clients.mysql_sql import UPSERT_AGENT as _UPSERT_AGENT
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
+from ark_assets.sim._media import Media
 from ark_assets.sim.world import World
 
 logger = logging.getLogger(__name__)

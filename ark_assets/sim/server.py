@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ark_assets.sim._media import Media
 from ark_assets.sim import gdt, jrtt, wx
+from ark_assets.sim._media import Media
 from ark_assets.sim.common import Incoming, Outgoing
 from ark_assets.sim.config import ENDPOINTS, SimConfig
 from ark_assets.sim.faults import FaultKind, error_page
