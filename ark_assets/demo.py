@@ -233,11 +233,11 @@ def _summary(day: date, key: str) -> Table:
     throttles, failures and the step's seconds; a total line per media."""
     from dagster import AssetRecordsFilter, DagsterInstance
 
-    import ark_assets.sim.truth_tables  # noqa: F401  (registers the platform's tables)
+    import ark_sim.truth_tables  # noqa: F401  (registers the platform's tables)
     from ark_assets.definitions import defs
-    from ark_assets.sim.config import SimConfig
-    from ark_assets.sim.truth import truth
-    from ark_assets.sim.world import World
+    from ark_sim.config import SimConfig
+    from ark_sim.truth import truth
+    from ark_sim.world import World
 
     expected = truth(World(SimConfig.load(overrides={"profile": PROFILE})), TENANT, day)["tables"]
     instance = DagsterInstance.get()

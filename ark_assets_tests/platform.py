@@ -30,10 +30,10 @@ from ark_assets.resources.media_api import MediaApiResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
-from ark_assets.sim.seed import seed_tenant
-from ark_assets.sim.server import RunningSimulator, running_simulator
-from ark_assets.sim.truth_tables import register_platform_tables
 from ark_assets_tests.sentry_sink import SentrySink
+from ark_sim.seed import seed_tenant
+from ark_sim.server import RunningSimulator, running_simulator
+from ark_sim.truth_tables import register_platform_tables
 
 DAY = date(2026, 11, 25)
 ASSETS = build_assets()

@@ -27,8 +27,8 @@ from ark_assets.partitions import partition_key
 from ark_assets.resources.kafka_log import consume_events
 from ark_assets.resources.redis_keys import AgentTier, accounts_key
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.truth import truth
 from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
+from ark_sim.truth import truth
 
 # ##### FIXTURES
 

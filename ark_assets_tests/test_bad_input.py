@@ -48,8 +48,8 @@ from ark_assets.resources.redis_keys import AgentTier
 from ark_assets.resources.redis_store import RedisResource, redis_resource_from_env
 from ark_assets.resources.sentry import SentryResource
 from ark_assets.rowkey import yyyymmdd
-from ark_assets.sim.tamper import TamperRule
 from ark_assets_tests.platform import ASSETS, CHECKS, Platform, running_platform
+from ark_sim.tamper import TamperRule
 
 INT64_OVER = 2**63  # one past the largest int64
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the simulator's pinned today

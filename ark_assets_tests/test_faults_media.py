@@ -18,7 +18,6 @@ import pytest
 import redis
 
 from ark_assets.media import Media
-from ark_assets.sim.config import ENDPOINTS, FaultConfig
 from ark_assets_tests.fault_matrix import (
     assert_nothing_lost,
     assert_one_outcome_each,
@@ -32,6 +31,7 @@ from ark_assets_tests.fault_matrix import (
     when,
 )
 from ark_assets_tests.platform import Platform
+from ark_sim.config import ENDPOINTS, FaultConfig
 
 # Every asset a test here runs; the first run stores the rows "stored earlier".
 BASELINE = [

@@ -1,4 +1,4 @@
-"""Contract: injected faults and latency (ark_assets/sim/faults.py) as a client sees them.
+"""Contract: injected faults and latency (ark_sim/faults.py) as a client sees them.
 
 - http_5xx: HTTP 502/503/504 with an HTML body and no quota headers;
 - timeout: the request is held `timeout_hold_s`, then the connection is dropped without a response;
@@ -22,10 +22,10 @@ import pytest
 import requests
 
 from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.config import FaultConfig
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.config import FaultConfig
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 TENANT = "F1"
 # every fault off: the simulator config's defaults (the hold time is set per fixture)

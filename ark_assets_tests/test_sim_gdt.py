@@ -21,9 +21,9 @@ from datetime import date
 import pytest
 
 from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 TODAY = date(2024, 5, 20)
 DAY = "2024-05-10"

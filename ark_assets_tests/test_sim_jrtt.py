@@ -24,9 +24,9 @@ import pytest
 
 from ark_assets.media import Media
 from ark_assets.resources.redis_keys import AgentTier
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 DAY = "2024-05-10"
 SELECT = "/open_api/2/agent/advertiser/select/"

@@ -1,4 +1,4 @@
-"""Contract: quotas and their headers (research §1.2, §1.5, §4.4; ark_assets/sim/quota.py).
+"""Contract: quotas and their headers (research §1.2, §1.5, §4.4; ark_sim/quota.py).
 
 - gdt and wx send `X-RateLimit-Remaining: <day%>,<minute%>` and `X-TSA-Trace-Id` on every
   response (success, error, throttle); jrtt sends neither;
@@ -18,9 +18,9 @@ from collections.abc import Iterator
 import pytest
 
 from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 TENANT = "Q1"
 UNLIMITED = {"per_second": 0, "per_minute": 0, "per_day": 0, "burst_seconds": 10.0, "block_seconds": 0.0}

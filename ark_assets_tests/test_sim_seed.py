@@ -35,8 +35,8 @@ import requests
 from ark_assets.media import Media
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_keys import AgentTier
-from ark_assets.sim import SimConfig, World
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, World
+from ark_sim.testing import SimClient
 
 ARK_SIM = str(Path(sys.executable).parent / "ark-sim")
 DAY = date(2024, 5, 19)

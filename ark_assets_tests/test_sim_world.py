@@ -1,4 +1,4 @@
-"""Contract: the simulator's config and world (ark_assets/sim/{config,profiles,world}.py).
+"""Contract: the simulator's config and world (ark_sim/{config,profiles,world}.py).
 
 - `SimConfig.load` deep-merges overrides onto the shipped sim.toml, refuses unknown knobs and any
   host that is not loopback;
@@ -24,9 +24,9 @@ import pytest
 
 from ark_assets.media import Media
 from ark_assets.resources.redis_keys import AgentTier
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.profiles import split
-from ark_assets.sim.world import World
+from ark_sim.config import SimConfig
+from ark_sim.profiles import split
+from ark_sim.world import World
 
 TENANT = "T100117"
 DAY = date(2024, 5, 1)

@@ -44,10 +44,6 @@ from ark_assets.partitions import GMT8, partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.seed import seed_tenant
-from ark_assets.sim.server import RunningSimulator, running_simulator
-from ark_assets.sim.truth import truth
-from ark_assets.sim.truth_tables import register_platform_tables
 from ark_assets_tests.dagster_ui import (
     ARTIFACTS,
     ROOT,
@@ -58,6 +54,10 @@ from ark_assets_tests.dagster_ui import (
     wait_for,
 )
 from ark_assets_tests.platform import drop_owned
+from ark_sim.seed import seed_tenant
+from ark_sim.server import RunningSimulator, running_simulator
+from ark_sim.truth import truth
+from ark_sim.truth_tables import register_platform_tables
 
 GRAPH = defs.resolve_asset_graph()
 # The one media the partition picker materializes, and its assets (a narrow, fast selection).

@@ -39,8 +39,8 @@ import click
 import redis
 
 from ark_assets.media import Media
-from ark_assets.sim.config import QuotaLimits, SimConfig
-from ark_assets.sim.world import World
+from ark_sim.config import QuotaLimits, SimConfig
+from ark_sim.world import World
 from bench.results_md import cpu_model, write_section
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ from datetime import date
 from ark_assets.assets.catalog import AccountDataset, RowShape
 from ark_assets.io.tables import table_name
 from ark_assets.media import Media, gdt, jrtt, wx
-from ark_assets.sim.truth import register_table
-from ark_assets.sim.world import World
+from ark_sim.truth import register_table
+from ark_sim.world import World
 
 DECLARATIONS = {Media.GDT: gdt.ASSETS, Media.JRTT: jrtt.ASSETS, Media.WX: wx.ASSETS}
 
@@ -43,7 +43,7 @@ def _dataset(media: Media, dataset: AccountDataset):
 
 def register_platform_tables() -> None:
     """Register every platform table's truth (idempotent)."""
-    from ark_assets.sim.truth import TABLE_TRUTHS
+    from ark_sim.truth import TABLE_TRUTHS
 
     for media, declared in DECLARATIONS.items():
         truths = {table_name(media, a.dataset): _agents(media, a.tier) for a in declared.agent_lists}

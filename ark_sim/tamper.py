@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ark_assets.media import Media
-from ark_assets.sim.common import Outgoing, dumps
+from ark_sim.common import Outgoing, dumps
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from ark_assets.media import Media
 from ark_assets.resources.redis_keys import AgentTier
-from ark_assets.sim.common import (
+from ark_sim.common import (
     ApiError,
     Incoming,
     Outgoing,
@@ -36,12 +36,12 @@ from ark_assets.sim.common import (
     parse_day,
     sum_metrics,
 )
-from ark_assets.sim.faults import Fault, FaultKind, mistype, pad, truncate
-from ark_assets.sim.profiles import Agent, stable_hash
-from ark_assets.sim.quota import Exhausted
-from ark_assets.sim.state import SimState
-from ark_assets.sim.tokens import Grant, TokenState
-from ark_assets.sim.world import METRICS
+from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.profiles import Agent, stable_hash
+from ark_sim.quota import Exhausted
+from ark_sim.state import SimState
+from ark_sim.tokens import Grant, TokenState
+from ark_sim.world import METRICS
 
 _GMT8 = ZoneInfo("Asia/Shanghai")
 MESSAGES = {

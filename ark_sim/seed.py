@@ -17,7 +17,7 @@ from ark_assets.media import Media
 from ark_assets.resources.mysql import _UPSERT_AGENT, MySQLResource
 from ark_assets.resources.redis_keys import AgentTier, accounts_key, agents_key, token_key
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.world import World
+from ark_sim.world import World
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ark_assets.media import Media
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.faults import FaultInjector
-from ark_assets.sim.quota import QuotaBook
-from ark_assets.sim.tokens import Grant, TokenState, TokenStore, tenant_of_token
-from ark_assets.sim.world import World
+from ark_sim.config import SimConfig
+from ark_sim.faults import FaultInjector
+from ark_sim.quota import QuotaBook
+from ark_sim.tokens import Grant, TokenState, TokenStore, tenant_of_token
+from ark_sim.world import World
 
 
 class Clock:

@@ -13,9 +13,9 @@ import click
 
 from ark_assets.media import Media
 from ark_assets.resources.redis_keys import tenant_alias
-from ark_assets.sim.config import SimConfig
+from ark_sim.config import SimConfig
 
-logger = logging.getLogger("ark_assets.sim")
+logger = logging.getLogger("ark_sim")
 
 _CONFIG = click.option(
     "--config",
@@ -65,7 +65,7 @@ def main(verbose: bool) -> None:
 @_PROFILE
 def serve(config_path: Path | None, port: int | None, profile: str | None) -> None:
     """Serve the three media on 127.0.0.1 until interrupted."""
-    from ark_assets.sim.server import serve as run
+    from ark_sim.server import serve as run
 
     config = _load(config_path, port=port, profile=profile)
     for media in Media:
@@ -89,8 +89,8 @@ def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) 
 
     from ark_assets.resources.mysql import mysql_resource_from_env
     from ark_assets.resources.redis_store import redis_resource_from_env
-    from ark_assets.sim.seed import seed_tenant
-    from ark_assets.sim.world import World
+    from ark_sim.seed import seed_tenant
+    from ark_sim.world import World
 
     config = _load(config_path, profile=profile)
     # build_resources resolves the EnvVar fields the *_from_env helpers return when ARK_* are set.
@@ -118,9 +118,9 @@ def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) 
 @_CONFIG
 def truth(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
     """Print what the platform should find for a tenant and date, as JSON."""
-    import ark_assets.sim.truth_tables  # noqa: F401  (registers the platform tables)
-    from ark_assets.sim.truth import truth as compute
-    from ark_assets.sim.world import World
+    import ark_sim.truth_tables  # noqa: F401  (registers the platform tables)
+    from ark_sim.truth import truth as compute
+    from ark_sim.world import World
 
     config = _load(config_path, profile=profile)
     click.echo(json.dumps(compute(World(config), tenant, day), ensure_ascii=False))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ark_assets.media import Media
-from ark_assets.sim.config import FaultConfig, LatencyConfig, SimConfig
+from ark_sim.config import FaultConfig, LatencyConfig, SimConfig
 
 _5XX_STATUSES = (502, 503, 504)
 _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}

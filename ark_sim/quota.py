@@ -23,7 +23,7 @@ from datetime import date
 from enum import Enum
 
 from ark_assets.media import Media
-from ark_assets.sim.config import QuotaLimits, SimConfig
+from ark_sim.config import QuotaLimits, SimConfig
 
 
 class Exhausted(Enum):

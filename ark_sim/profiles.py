@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ark_assets.media import Media
 from ark_assets.resources.redis_keys import AgentTier, tenant_alias
-from ark_assets.sim.config import ProfileConfig
+from ark_sim.config import ProfileConfig
 
 # Id ranges per media and kind (inclusive). jrtt agent ids are Redis scores, so they stay below
 # 2**53; jrtt advertiser ids are real int64 values above 2**53 (a float64 JSON reader breaks them).

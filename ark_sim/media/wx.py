@@ -8,8 +8,8 @@ levels and `credit_roll_spec` on credit-line fund records. docs/media/wx.md says
 from __future__ import annotations
 
 from ark_assets.media import Media
-from ark_assets.sim.common import page_info, page_slice
-from ark_assets.sim.gdt import (
+from ark_sim.common import page_info, page_slice
+from ark_sim.media.gdt import (
     FUND_FIELDS,
     GROUP_BY,
     Call,

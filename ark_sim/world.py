@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from ark_assets.media import Media
 from ark_assets.resources.redis_keys import AgentTier, tenant_alias
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.profiles import Account, Agent, Roster, build_roster, company_name, stable_hash, unit
-from ark_assets.sim.tokens import mint_token
+from ark_sim.config import SimConfig
+from ark_sim.profiles import Account, Agent, Roster, build_roster, company_name, stable_hash, unit
+from ark_sim.tokens import mint_token
 
 TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
 # The scale of a date `age` days old is 1 - REVISION_DEPTH * (revision_days - age) / revision_days.

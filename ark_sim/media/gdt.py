@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ark_assets.media import Media
-from ark_assets.sim.common import (
+from ark_sim.common import (
     ApiError,
     Incoming,
     Outgoing,
@@ -32,12 +32,12 @@ from ark_assets.sim.common import (
     ratio,
     sum_metrics,
 )
-from ark_assets.sim.faults import Fault, FaultKind, mistype, pad, truncate
-from ark_assets.sim.profiles import Account
-from ark_assets.sim.quota import Exhausted
-from ark_assets.sim.state import SimState
-from ark_assets.sim.tokens import Grant, TokenState
-from ark_assets.sim.world import METRICS, TIME_LINES
+from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.profiles import Account
+from ark_sim.quota import Exhausted
+from ark_sim.state import SimState
+from ark_sim.tokens import Grant, TokenState
+from ark_sim.world import METRICS, TIME_LINES
 
 # code -> (message, message_cn). Codes and meanings from research §1.3; the texts are ours except
 # 11017's English text, which is the vendor's.

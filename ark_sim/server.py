@@ -20,13 +20,13 @@ from typing import Any
 from aiohttp import web
 
 from ark_assets.media import Media
-from ark_assets.sim import gdt, jrtt, wx
-from ark_assets.sim.common import Incoming, Outgoing
-from ark_assets.sim.config import ENDPOINTS, SimConfig
-from ark_assets.sim.faults import FaultKind, error_page
-from ark_assets.sim.state import SimState
-from ark_assets.sim.tamper import Tampering, TamperRule
-from ark_assets.sim.world import World
+from ark_sim.common import Incoming, Outgoing
+from ark_sim.config import ENDPOINTS, SimConfig
+from ark_sim.faults import FaultKind, error_page
+from ark_sim.media import gdt, jrtt, wx
+from ark_sim.state import SimState
+from ark_sim.tamper import Tampering, TamperRule
+from ark_sim.world import World
 
 logger = logging.getLogger(__name__)
 

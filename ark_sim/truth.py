@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 
 from ark_assets.media import Media
-from ark_assets.sim.world import World
+from ark_sim.world import World
 
 TableTruth = Callable[[World, str, date], int]
 # table name -> expected row count for (world, tenant, day); filled in by the asset-graph work.

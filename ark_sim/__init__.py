@@ -5,8 +5,8 @@ demos and benchmarks (contracts: /work/shared/research/media_apis.md; choices: d
         sim.url("gdt")  # http://127.0.0.1:PORT/gdt
 """
 
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.server import RunningSimulator, build_app, running_simulator, serve
-from ark_assets.sim.world import World
+from ark_sim.config import SimConfig
+from ark_sim.server import RunningSimulator, build_app, running_simulator, serve
+from ark_sim.world import World
 
 __all__ = ["RunningSimulator", "SimConfig", "World", "build_app", "running_simulator", "serve"]
