@@ -233,7 +233,6 @@ def _summary(day: date, key: str) -> Table:
     throttles, failures and the step's seconds; a total line per media."""
     from dagster import AssetRecordsFilter, DagsterInstance
 
-    import ark_sim.truth_tables  # noqa: F401  (registers the platform's tables)
     from ark_assets.definitions import defs
     from ark_sim.config import SimConfig
     from ark_sim.truth import truth

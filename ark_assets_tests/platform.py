@@ -31,9 +31,9 @@ from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
 from ark_assets_tests.sentry_sink import SentrySink
-from ark_sim.seed import seed_tenant
+from ark_sim.seed import MySQLTarget, seed_tenant
 from ark_sim.server import RunningSimulator, running_simulator
-from ark_sim.truth_tables import register_platform_tables
+from ark_sim.world import World
 
 DAY = date(2026, 11, 25)
 ASSETS = build_assets()
@@ -51,6 +51,11 @@ def all_tables() -> list[tuple[Media, str]]:
             *(d.dataset for d in declared.datasets),
         ]
     ]
+
+
+def seed(world: World, tenant: str, day: date, mysql: MySQLResource) -> None:
+    """`ark-sim seed` in-process: the tenant's Redis keys (db 2) and eton rows in `mysql`'s eton database."""
+    seed_tenant(world, tenant, day, mysql=MySQLTarget(eton_database=mysql.eton_database))
 
 
 def op_name(key: AssetKey) -> str:
@@ -110,12 +115,12 @@ class Platform:
         self.tenants.append(tenant)
         self.instance.add_dynamic_partitions("tenants", [tenant])
         if seed:
-            seed_tenant(self.sim.world, tenant, day or self.day, redis=RedisResource(), mysql=self.mysql)
+            seed(self.sim.world, tenant, day or self.day, self.mysql)
         return tenant
 
     def reseed(self, day: date | None = None) -> None:
         """Put the tenant's eton rows and Redis keys back as the world has them."""
-        seed_tenant(self.sim.world, self.tenant, day or self.day, redis=RedisResource(), mysql=self.mysql)
+        seed(self.sim.world, self.tenant, day or self.day, self.mysql)
 
 
 @contextmanager
@@ -128,7 +133,6 @@ def running_platform(
         first_run: materialize every asset of the partition before yielding (`platform.first`).
         sim_overrides: simulator config overrides (`running_simulator(**overrides)`).
     """
-    register_platform_tables()
     unique = secrets.token_hex(4)
     tenant = new_tenant()
     mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
@@ -137,7 +141,7 @@ def running_platform(
     overrides = {"clock": {"today": "2026-11-26"}, **sim_overrides}
     try:
         with running_simulator(**overrides) as sim, SentrySink() as sink:
-            seed_tenant(sim.world, tenant, DAY, redis=RedisResource(), mysql=mysql)
+            seed(sim.world, tenant, DAY, mysql)
             resources = {
                 "io_manager": HBaseIOManager(hbase=hbase),
                 "redis": RedisResource(),

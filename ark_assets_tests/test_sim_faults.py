@@ -56,7 +56,7 @@ def _call(sim: RunningSimulator, client: SimClient, media: Media) -> requests.Re
     if media is Media.JRTT:
         return client.jrtt("/open_api/2/agent/advertiser/select/", token, advertiser_id=agent.agent_id)
     path = "/v1.1/advertiser/get" if media is Media.GDT else "/v1.1/wechat_advertiser/get"
-    return client.tencent(media, path, token)
+    return client.get(media, path, token)
 
 
 _ENDPOINT = {
@@ -179,7 +179,7 @@ def test_cursor_loop_never_ends(sim: RunningSimulator, client: SimClient) -> Non
     cursors = []
     cursor = 0
     for _ in range(3):
-        page = client.tencent(
+        page = client.get(
             Media.GDT, "/v1.1/advertiser/get", token, pagination_mode="PAGINATION_MODE_CURSOR", cursor=cursor
         ).json()["data"]["cursor_page_info"]
         assert page["has_more"] is True

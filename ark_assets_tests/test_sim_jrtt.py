@@ -57,9 +57,9 @@ class Tree:
         self.tenant = tenant
         self.tokens = world.initial_tokens(Media.JRTT, tenant)
         firsts = world.agents(Media.JRTT, tenant, tier=AgentTier.FIRST)
-        self.parent = next(a for a in firsts if world.child_agents(tenant, a.agent_id))
+        self.parent = next(a for a in firsts if world.child_agents(Media.JRTT, tenant, a.agent_id))
         self.other_first = next(a for a in firsts if a.agent_id != self.parent.agent_id)
-        self.child = world.child_agents(tenant, self.parent.agent_id)[0]
+        self.child = world.child_agents(Media.JRTT, tenant, self.parent.agent_id)[0]
         self.direct = [a.account_id for a in world.agent_accounts(Media.JRTT, tenant, self.parent.agent_id)]
         self.child_accounts = [
             a.account_id for a in world.agent_accounts(Media.JRTT, tenant, self.child.agent_id)
@@ -209,7 +209,7 @@ def test_child_agents(sim: RunningSimulator, client: SimClient) -> None:
     tree = Tree(sim, "Jkids")
     path = "/open_api/2/agent/child_agent/select/"
     data = client.jrtt(path, tree.token(tree.parent), advertiser_id=tree.parent.agent_id).json()["data"]
-    expected = [a.agent_id for a in sim.world.child_agents("Jkids", tree.parent.agent_id)]
+    expected = [a.agent_id for a in sim.world.child_agents(Media.JRTT, "Jkids", tree.parent.agent_id)]
     assert data["child_agent_ids"] == expected and data["page_info"]["total_number"] == len(expected)
     empty = client.jrtt(path, tree.token(tree.child), advertiser_id=tree.child.agent_id).json()["data"]
     assert empty["child_agent_ids"] == []
@@ -350,7 +350,7 @@ def test_refresh_rotates_both_tokens(sim: RunningSimulator, client: SimClient) -
     tree = Tree(sim, "Jrot")
     agent = tree.parent
     app = {"app_id": 1700000000001, "secret": "jrtt-secret", "grant_type": "refresh_token"}
-    body = client.jrtt_post(REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()
+    body = client.post(Media.JRTT, REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()
     assert body["code"] == 0 and set(body["data"]) == {
         "access_token",
         "expires_in",
@@ -360,14 +360,20 @@ def test_refresh_rotates_both_tokens(sim: RunningSimulator, client: SimClient) -
     new = body["data"]
     assert client.jrtt(SELECT, new["access_token"], advertiser_id=agent.agent_id).json()["code"] == 0
     assert client.jrtt(SELECT, tree.token(agent), advertiser_id=agent.agent_id).json()["code"] == 40105
-    assert client.jrtt_post(REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()["code"] == 40107
+    assert (
+        client.post(Media.JRTT, REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()["code"]
+        == 40107
+    )
     cases = [
         ({**app, "secret": "wrong", "refresh_token": new["refresh_token"]}, 40101),
         ({**app, "grant_type": "auth_code", "refresh_token": new["refresh_token"]}, 40108),
         ({**app, "refresh_token": ""}, 40107),
     ]
     for payload, code in cases:
-        assert client.jrtt_post(REFRESH, payload).json()["code"] == code
+        assert client.post(Media.JRTT, REFRESH, payload).json()["code"] == code
     sim.expire_tokens(Media.JRTT, "Jrot", agent.agent_id, refresh=True)
     assert client.jrtt(SELECT, new["access_token"], advertiser_id=agent.agent_id).json()["code"] == 40102
-    assert client.jrtt_post(REFRESH, {**app, "refresh_token": new["refresh_token"]}).json()["code"] == 40103
+    assert (
+        client.post(Media.JRTT, REFRESH, {**app, "refresh_token": new["refresh_token"]}).json()["code"]
+        == 40103
+    )

@@ -48,7 +48,7 @@ def _token(sim: RunningSimulator, media: Media) -> tuple[int, str]:
 def _funds(client: SimClient, sim: RunningSimulator, media: Media = Media.GDT):
     agent, token = _token(sim, media)
     account = sim.world.accounts(media, TENANT, agent_id=agent)[0][0]
-    return client.tencent(media, "/v1.1/funds/get", token, account_id=account)
+    return client.get(media, "/v1.1/funds/get", token, account_id=account)
 
 
 def _percent(response) -> tuple[int, int]:
@@ -61,9 +61,9 @@ def test_headers_on_every_tencent_response(sim: RunningSimulator, client: SimCli
     _, token = _token(sim, media)
     responses = [
         _funds(client, sim, media),  # success
-        client.tencent(media, "/v1.1/funds/get", "bad-token", account_id=1),  # auth error
-        client.tencent(media, "/v1.1/nothing/get", token),  # unknown API
-        client.tencent(media, "/oauth/token", None, client_id=1),  # oauth error
+        client.get(media, "/v1.1/funds/get", "bad-token", account_id=1),  # auth error
+        client.get(media, "/v1.1/nothing/get", token),  # unknown API
+        client.get(media, "/oauth/token", None, client_id=1),  # oauth error
     ]
     sim.set_quotas(media, "funds/get", **{**UNLIMITED, "per_minute": 6, "burst_seconds": 10})
     responses.append(_funds(client, sim, media))  # the bucket holds 1 token

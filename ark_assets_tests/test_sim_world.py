@@ -48,9 +48,7 @@ def _digest(world: World, tenant: str) -> str:
         for account_id, _ in accounts[:3]:
             parts.append(repr(world.entities(media, account_id)))
             parts.append(world.atoms(media, account_id, DAY))
-            parts.append(
-                world.funds(media, account_id) if media is not Media.JRTT else world.jrtt_fund(account_id)
-            )
+            parts.append(world.funds(media, account_id))
     return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -211,7 +209,7 @@ def test_inactive_agents_exist_and_are_not_counted() -> None:
     # an active first-tier agent's tree never reaches an inactive agent's accounts
     inactive_ids = {a.agent_id for a in world.agents(Media.JRTT, TENANT, active_only=False) if not a.active}
     for first in world.agents(Media.JRTT, TENANT, tier=AgentTier.FIRST):
-        assert not inactive_ids & world.jrtt_scope(TENANT, first.agent_id)
+        assert not inactive_ids & world.token_scope(Media.JRTT, TENANT, first.agent_id)
 
 
 # -- metrics ----------------------------------------------------------------------------------------

@@ -3,23 +3,34 @@
 Same conventions, auth order, codes and quota headers as gdt (gdt.py); what differs is the agency
 listing (`wechat_advertiser/get` -> `{account_id, wechat_account_id}`), the `_WECHAT` report
 levels and `credit_roll_spec` on credit-line fund records. docs/media/wx.md says why contract B.
+Its world is gdt's shape with WeChat site sets and fund types; the seed keeps its agents under
+`weixin_agents_` and its account lists per agent.
 """
 
 from __future__ import annotations
 
-from ark_assets.media import Media
 from ark_sim.common import page_info, page_slice
 from ark_sim.media.gdt import (
+    ENTITY_IDS,
     FUND_FIELDS,
     GROUP_BY,
     Call,
     Endpoint,
     TencentApi,
+    TencentSizes,
     daily_reports_get,
     funds_get,
     hourly_reports_get,
     oauth_token,
+    report_tables,
+    tencent_funds,
+    tencent_roster,
+    tencent_sign,
 )
+from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Rows, Table, WorldSpec
+from ark_sim.world import atom_records, fund_records
+
+NAME = "wx"
 
 
 def wechat_advertiser_get(api: TencentApi, call: Call) -> dict:
@@ -49,16 +60,52 @@ LEVELS = {f"REPORT_LEVEL_{level}_WECHAT": level for level in ("ADVERTISER", "CAM
 assert set(LEVELS.values()) <= set(GROUP_BY["daily"])
 
 API = TencentApi(
-    media=Media.WX,
+    media=NAME,
     endpoints={
         "/v1.1/wechat_advertiser/get": Endpoint(
             "wechat_advertiser/get", wechat_advertiser_get, account="optional", agency_ok=True
         ),
-        "/v1.1/funds/get": Endpoint("funds/get", funds_get, account="required", agency_ok=True),
-        "/v1.1/daily_reports/get": Endpoint("daily_reports/get", daily_reports_get, account="required"),
-        "/v1.1/hourly_reports/get": Endpoint("hourly_reports/get", hourly_reports_get, account="required"),
+        "/v1.1/funds/get": Endpoint(
+            "funds/get", funds_get, account="required", agency_ok=True, records=fund_records
+        ),
+        "/v1.1/daily_reports/get": Endpoint(
+            "daily_reports/get", daily_reports_get, account="required", records=atom_records
+        ),
+        "/v1.1/hourly_reports/get": Endpoint(
+            "hourly_reports/get", hourly_reports_get, account="required", records=atom_records
+        ),
         "/oauth/token": Endpoint("oauth/token", oauth_token, authenticated=False),
     },
     levels=LEVELS,
     fund_fields=FUND_FIELDS,
+)
+
+MEDIA = MediaSpec(
+    name=NAME,
+    platform_id=8,
+    api=API,
+    world=WorldSpec(
+        sizes=TencentSizes,
+        roster=tencent_roster(NAME),
+        site_sets=("SITE_SET_WECHAT", "SITE_SET_MOMENTS"),
+        promoted_object_types=(
+            "PROMOTED_OBJECT_TYPE_LINK_WECHAT",
+            "PROMOTED_OBJECT_TYPE_APP_ANDROID",
+            "PROMOTED_OBJECT_TYPE_APP_IOS",
+        ),
+        entity_ids=ENTITY_IDS,
+        funds=tencent_funds(("FUND_TYPE_CASH", "FUND_TYPE_GIFT", "FUND_TYPE_CREDIT_ROLL")),
+    ),
+    # `weixin_agents_`, not `wx_agents_`: the seed's spelling
+    agent_keys=(AgentKey(format="weixin_agents_{tenant}"),),
+    # one key per agent and day (a re-seed deletes the day's keys of agents now gone)
+    account_keys=(AccountKey(format="wx_advertiser_{tenant}_{agent_id}_{day}"),),
+    tables=(
+        Table(dataset="agent_list", rows=Rows.AGENTS),
+        Table(dataset="wechat_advertiser_get_v1.1", rows=Rows.ACCOUNTS),
+        # one row per account and fund type, like gdt's
+        Table(dataset="funds_get_v2", rows=Rows.PER_RECORD, endpoint="funds/get"),
+        *report_tables(LEVELS),
+    ),
+    sign=tencent_sign,
 )
