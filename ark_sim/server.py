@@ -254,7 +254,13 @@ def serve(config: SimConfig) -> None:
 
 
 class RunningSimulator:
-    """A simulator serving on 127.0.0.1 from a background thread with its own event loop."""
+    """A simulator serving on 127.0.0.1 from a background thread with its own event loop.
+
+    Not a process, on purpose: tests read and change its `World` and `SimState` directly (expire
+    an agent's tokens, tighten a quota, pin the clock, tamper with answers, compare against the
+    world's accounts) and share its caches, with no admin round trip. Anything that wants the
+    simulator as a separate program (the demo, the benchmarks) uses `process.SimulatorProcess`.
+    """
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
@@ -374,7 +380,8 @@ async def _drain(tasks: set[asyncio.Task]) -> None:
 def running_simulator(
     config: SimConfig | None = None, *, port: int = 0, **overrides: Any
 ) -> Iterator[RunningSimulator]:
-    """A simulator on 127.0.0.1 (an ephemeral port by default) for the `with` block.
+    """A simulator on 127.0.0.1 (an ephemeral port by default) in this process, for the `with` block
+    (in a thread, so the caller can reach its world and state: see `RunningSimulator`).
 
     Args:
         config: the config; default `SimConfig.load(overrides=overrides)`.
