@@ -2,6 +2,7 @@
 
 Everything here derives from `stable_hash` (blake2b), never Python's `hash()`, whose value changes
 with PYTHONHASHSEED: `ark-sim seed` in one process and `ark-sim serve` in another must agree.
+Each media builds its own roster (`WorldSpec.roster`, in its module) from the pieces here.
 """
 
 from __future__ import annotations

@@ -721,12 +721,11 @@ def report_tables(levels: Mapping[str, str]) -> tuple[Table, ...]:
 
 LEVELS = {f"REPORT_LEVEL_{level}": level for level in GROUP_BY["daily"]}
 
-API = TencentApi(
-    media=NAME,
-    endpoints={
-        "/v1.1/advertiser/get": Endpoint(
-            "advertiser/get", advertiser_get, account="optional", agency_ok=True
-        ),
+
+def tencent_endpoints(listing_path: str, listing: Endpoint) -> dict[str, Endpoint]:
+    """A Tencent media's endpoints: its agency listing, then funds, reports and oauth as gdt's."""
+    return {
+        listing_path: listing,
         "/v1.1/funds/get": Endpoint(
             "funds/get", funds_get, account="required", agency_ok=True, records=fund_records
         ),
@@ -737,7 +736,14 @@ API = TencentApi(
             "hourly_reports/get", hourly_reports_get, account="required", records=atom_records
         ),
         "/oauth/token": Endpoint("oauth/token", oauth_token, authenticated=False),
-    },
+    }
+
+
+API = TencentApi(
+    media=NAME,
+    endpoints=tencent_endpoints(
+        "/v1.1/advertiser/get", Endpoint("advertiser/get", advertiser_get, account="optional", agency_ok=True)
+    ),
     levels=LEVELS,
     fund_fields=("fund_type", "balance", "fund_status", "realtime_cost"),
 )

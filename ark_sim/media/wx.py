@@ -18,17 +18,13 @@ from ark_sim.media.gdt import (
     Endpoint,
     TencentApi,
     TencentSizes,
-    daily_reports_get,
-    funds_get,
-    hourly_reports_get,
-    oauth_token,
     report_tables,
+    tencent_endpoints,
     tencent_funds,
     tencent_roster,
     tencent_sign,
 )
 from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Rows, Table, WorldSpec
-from ark_sim.world import atom_records, fund_records
 
 NAME = "wx"
 
@@ -61,21 +57,10 @@ assert set(LEVELS.values()) <= set(GROUP_BY["daily"])
 
 API = TencentApi(
     media=NAME,
-    endpoints={
-        "/v1.1/wechat_advertiser/get": Endpoint(
-            "wechat_advertiser/get", wechat_advertiser_get, account="optional", agency_ok=True
-        ),
-        "/v1.1/funds/get": Endpoint(
-            "funds/get", funds_get, account="required", agency_ok=True, records=fund_records
-        ),
-        "/v1.1/daily_reports/get": Endpoint(
-            "daily_reports/get", daily_reports_get, account="required", records=atom_records
-        ),
-        "/v1.1/hourly_reports/get": Endpoint(
-            "hourly_reports/get", hourly_reports_get, account="required", records=atom_records
-        ),
-        "/oauth/token": Endpoint("oauth/token", oauth_token, authenticated=False),
-    },
+    endpoints=tencent_endpoints(
+        "/v1.1/wechat_advertiser/get",
+        Endpoint("wechat_advertiser/get", wechat_advertiser_get, account="optional", agency_ok=True),
+    ),
     levels=LEVELS,
     fund_fields=FUND_FIELDS,
 )
