@@ -10,7 +10,7 @@
 #   make stack-reset   stop the stack and delete its data
 #   make validate      check that Dagster can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
-#   make lint          ruff lint and format check
+#   make lint          ruff lint and format check, import contracts (lint-imports)
 #   make bench-fetch   the fetch benchmark (seed threads vs seed asyncio vs our engine on the simulator)
 #                      -> bench/RESULTS.md and bench/results/fetch.json (~7 minutes)
 #   make bench-io      the write benchmark (raw happybase batches vs the HBase IO manager, 25k rows)
@@ -77,12 +77,13 @@ dev: stack
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: venv
-	$(BIN)/ruff check ark_assets ark_assets_tests bench scripts
-	$(BIN)/ruff format --check ark_assets ark_assets_tests bench scripts
+	$(BIN)/ruff check ark_assets ark_sim ark_assets_tests bench scripts
+	$(BIN)/ruff format --check ark_assets ark_sim ark_assets_tests bench scripts
+	$(BIN)/lint-imports
 
 format: venv
-	$(BIN)/ruff format ark_assets ark_assets_tests bench scripts
-	$(BIN)/ruff check --fix ark_assets ark_assets_tests bench scripts
+	$(BIN)/ruff format ark_assets ark_sim ark_assets_tests bench scripts
+	$(BIN)/ruff check --fix ark_assets ark_sim ark_assets_tests bench scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -27,6 +27,7 @@ from ark_assets.partitions import GMT8, partition_key
 from ark_assets.stack.paths import StackPaths
 from ark_assets.stack.process import ManagedProcess, port_open, wait_until
 from ark_assets.stack.progress import Reporter
+from ark_sim.process import SimulatorProcess, SimulatorStartError
 
 TENANT = os.environ.get("ARK_DEMO_TENANT", "T100117")
 PROFILE = os.environ.get("ARK_DEMO_PROFILE", "small")
@@ -73,11 +74,19 @@ def up() -> None:
 
     if not port_open(SIM_PORT):
         reporter.step(f"starting the media simulator (profile {PROFILE}) on 127.0.0.1:{SIM_PORT}")
-        procs["ark-sim"].start(
-            [_bin("ark-sim"), "serve", "--port", str(SIM_PORT), "--profile", PROFILE], env=env
+        # detached: it outlives `ark-demo up`; `ark-demo down` stops it by its pid file
+        sim = SimulatorProcess(
+            overrides={"profile": PROFILE},
+            port=SIM_PORT,
+            log_path=procs["ark-sim"].log_file,
+            detached=True,
+            start_timeout_s=60,
         )
-        if not wait_until(lambda: port_open(SIM_PORT), timeout=60):
-            raise click.ClickException(f"the simulator did not start; see {procs['ark-sim'].log_file}")
+        try:
+            sim.start()
+        except SimulatorStartError as exc:
+            raise click.ClickException(f"the simulator did not start: {exc}") from exc
+        procs["ark-sim"].adopt(sim.pid, sim.argv)
     else:
         reporter.step(f"reusing the media simulator on 127.0.0.1:{SIM_PORT}")
     with reporter.waiting(f"seeding tenant {TENANT} (eton rows, Redis tokens and account lists)") as update:
@@ -233,11 +242,10 @@ def _summary(day: date, key: str) -> Table:
     throttles, failures and the step's seconds; a total line per media."""
     from dagster import AssetRecordsFilter, DagsterInstance
 
-    import ark_assets.sim.truth_tables  # noqa: F401  (registers the platform's tables)
     from ark_assets.definitions import defs
-    from ark_assets.sim.config import SimConfig
-    from ark_assets.sim.truth import truth
-    from ark_assets.sim.world import World
+    from ark_sim.config import SimConfig
+    from ark_sim.truth import truth
+    from ark_sim.world import World
 
     expected = truth(World(SimConfig.load(overrides={"profile": PROFILE})), TENANT, day)["tables"]
     instance = DagsterInstance.get()

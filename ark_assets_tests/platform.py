@@ -31,10 +31,10 @@ from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.run_log import RunLogResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
-from ark_assets.sim.seed import seed_tenant
-from ark_assets.sim.server import RunningSimulator, running_simulator
-from ark_assets.sim.truth_tables import register_platform_tables
 from ark_assets_tests.sentry_sink import SentrySink
+from ark_sim.seed import MySQLTarget, seed_tenant
+from ark_sim.server import RunningSimulator, running_simulator
+from ark_sim.world import World
 
 DAY = date(2026, 11, 25)
 ASSETS = [a for media in all_media() for a in media_assets(media)]
@@ -48,6 +48,11 @@ def all_tables() -> list[tuple[str, str]]:
         for media in all_media()
         for part in (*media.assets.agent_lists, *media.assets.account_lists, *media.assets.datasets)
     ]
+
+
+def seed(world: World, tenant: str, day: date, mysql: MySQLResource) -> None:
+    """`ark-sim seed` in-process: the tenant's Redis keys (db 2) and eton rows in `mysql`'s eton database."""
+    seed_tenant(world, tenant, day, mysql=MySQLTarget(eton_database=mysql.eton_database))
 
 
 def op_name(key: AssetKey) -> str:
@@ -117,12 +122,12 @@ class Platform:
         self.tenants.append(tenant)
         self.instance.add_dynamic_partitions("tenants", [tenant])
         if seed:
-            seed_tenant(self.sim.world, tenant, day or self.day, redis=RedisResource(), mysql=self.mysql)
+            seed(self.sim.world, tenant, day or self.day, self.mysql)
         return tenant
 
     def reseed(self, day: date | None = None) -> None:
         """Put the tenant's eton rows and Redis keys back as the world has them."""
-        seed_tenant(self.sim.world, self.tenant, day or self.day, redis=RedisResource(), mysql=self.mysql)
+        seed(self.sim.world, self.tenant, day or self.day, self.mysql)
 
 
 @contextmanager
@@ -135,7 +140,6 @@ def running_platform(
         first_run: materialize every asset of the partition before yielding (`platform.first`).
         sim_overrides: simulator config overrides (`running_simulator(**overrides)`).
     """
-    register_platform_tables()
     unique = secrets.token_hex(4)
     tenant = new_tenant()
     mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
@@ -144,7 +148,7 @@ def running_platform(
     overrides = {"clock": {"today": "2026-11-26"}, **sim_overrides}
     try:
         with running_simulator(**overrides) as sim, SentrySink() as sink:
-            seed_tenant(sim.world, tenant, DAY, redis=RedisResource(), mysql=mysql)
+            seed(sim.world, tenant, DAY, mysql)
             resources = platform_resources(
                 io_manager=HBaseIOManager(hbase=hbase),
                 redis=RedisResource(),

@@ -27,9 +27,9 @@ from ark_assets.definitions import defs
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.truth import truth
 from ark_assets_tests.kafka_reader import consume_events
 from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
+from ark_sim.truth import truth
 
 # ##### FIXTURES
 

@@ -36,7 +36,7 @@ from ark_assets.assets.run_config import FetchConfig
 from ark_assets.assets.sources import narrow
 from ark_assets.clients.errors import ServiceUnavailable
 from ark_assets.clients.job_events import JobLogEvent, LogType
-from ark_assets.core.rowkey import yyyymmdd
+from ark_assets.core.days import yyyymmdd
 from ark_assets.core.tables import table_name
 from ark_assets.core.tiers import AgentTier
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
@@ -49,8 +49,8 @@ from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.mysql import MySQLAccessDenied, MySQLResource, mysql_resource_from_env
 from ark_assets.resources.redis_store import RedisResource, redis_resource_from_env
 from ark_assets.resources.sentry import SentryResource
-from ark_assets.sim.tamper import TamperRule
 from ark_assets_tests.platform import ASSETS, CHECKS, Platform, running_platform
+from ark_sim.tamper import TamperRule
 
 INT64_OVER = 2**63  # one past the largest int64
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the simulator's pinned today

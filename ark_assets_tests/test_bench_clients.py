@@ -22,7 +22,7 @@ import redis
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim import SimConfig, running_simulator
+from ark_sim import SimConfig, running_simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2020, 6, 11)

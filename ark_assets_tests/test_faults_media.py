@@ -19,7 +19,6 @@ import redis
 
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
-from ark_assets.sim.config import ENDPOINTS, FaultConfig
 from ark_assets_tests.fault_matrix import (
     assert_nothing_lost,
     assert_one_outcome_each,
@@ -33,6 +32,8 @@ from ark_assets_tests.fault_matrix import (
     when,
 )
 from ark_assets_tests.platform import Platform
+from ark_sim.config import FaultConfig
+from ark_sim.media import lookup
 
 # Every asset a test here runs; the first run stores the rows "stored earlier".
 BASELINE = [
@@ -67,7 +68,7 @@ def _heal(platform: Platform) -> None:
     sim = platform.sim
     for media in media_names():
         sim.set_faults(media, **NO_FAULTS)
-        for endpoint in ENDPOINTS[media]:
+        for endpoint in lookup(media).endpoints:
             sim.set_quotas(media, endpoint, **sim.config.quota_limits(media, endpoint).model_dump())
     sim.reset()
 
@@ -134,7 +135,7 @@ def test_transient_faults_are_retried_within_the_run(
     )
     assert injected > 0, counters  # the fault really happened
     assert seen["outcome"].complete and seen["outcome"].failed == 0, seen
-    answered = sum(_requests(platform, media, e).get("0", 0) for e in ENDPOINTS[media])
+    answered = sum(_requests(platform, media, e).get("0", 0) for e in lookup(media).endpoints)
     assert seen["metadata"]["requests"] >= answered  # every good answer was read (and counted)
     if outcome != "reset":
         assert seen["metadata"]["retries"] >= injected

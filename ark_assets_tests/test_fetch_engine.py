@@ -24,7 +24,7 @@ from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.server import RunningSimulator, running_simulator
+from ark_sim.server import RunningSimulator, running_simulator
 
 FAST = EngineSettings(
     max_in_flight=32,

@@ -41,9 +41,9 @@ from ark_assets.resources.media_api import MediaConnection
 from ark_assets.resources.mysql import MySQLResource, RequestLog
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
-from ark_assets.sim.tamper import TamperRule
 from ark_assets_tests.platform import Platform, all_tables, running_platform
 from ark_assets_tests.sentry_sink import SentrySink
+from ark_sim.tamper import TamperRule
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK_LOGS = ROOT / ".stack" / "log"

@@ -1,4 +1,4 @@
-"""Contract: injected faults and latency (ark_assets/sim/faults.py) as a client sees them.
+"""Contract: injected faults and latency (ark_sim/faults.py) as a client sees them.
 
 - http_5xx: HTTP 502/503/504 with an HTML body and no quota headers;
 - timeout: the request is held `timeout_hold_s`, then the connection is dropped without a response;
@@ -21,11 +21,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.config import FaultConfig
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.config import FaultConfig
+from ark_sim.media import names as media_names
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 TENANT = "F1"
 # every fault off: the simulator config's defaults (the hold time is set per fixture)
@@ -40,34 +40,34 @@ def sim() -> Iterator[RunningSimulator]:
 
 @pytest.fixture
 def client(sim: RunningSimulator) -> Iterator[SimClient]:
-    for media in Media:
+    for media in media_names():
         sim.set_faults(media, **NO_FAULTS, median_ms=0, timeout_hold_s=0.2)
     sim.reset()
     c = SimClient(sim.base_url, timeout=5)
     yield c
     c.close()
-    for media in Media:
+    for media in media_names():
         sim.set_faults(media, **NO_FAULTS, median_ms=0)
 
 
-def _call(sim: RunningSimulator, client: SimClient, media: Media) -> requests.Response:
+def _call(sim: RunningSimulator, client: SimClient, media: str) -> requests.Response:
     agent = sim.world.agents(media, TENANT)[0]
     token = sim.world.initial_tokens(media, TENANT)[agent.agent_id][0]
-    if media is Media.JRTT:
+    if media == "jrtt":
         return client.jrtt("/open_api/2/agent/advertiser/select/", token, advertiser_id=agent.agent_id)
-    path = "/v1.1/advertiser/get" if media is Media.GDT else "/v1.1/wechat_advertiser/get"
-    return client.tencent(media, path, token)
+    path = "/v1.1/advertiser/get" if media == "gdt" else "/v1.1/wechat_advertiser/get"
+    return client.get(media, path, token)
 
 
 _ENDPOINT = {
-    Media.GDT: "advertiser/get",
-    Media.WX: "wechat_advertiser/get",
-    Media.JRTT: "agent/advertiser/select",
+    "gdt": "advertiser/get",
+    "wx": "wechat_advertiser/get",
+    "jrtt": "agent/advertiser/select",
 }
 
 
-@pytest.mark.parametrize("media", list(Media))
-def test_http_5xx(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+@pytest.mark.parametrize("media", list(media_names()))
+def test_http_5xx(sim: RunningSimulator, client: SimClient, media: str) -> None:
     sim.set_faults(media, http_5xx=1.0)
     statuses = set()
     for _ in range(12):
@@ -80,8 +80,8 @@ def test_http_5xx(sim: RunningSimulator, client: SimClient, media: Media) -> Non
     assert sum(counted.values()) == 12 and set(counted) == {f"http_{s}" for s in statuses}
 
 
-@pytest.mark.parametrize("media", [Media.GDT, Media.JRTT])
-def test_timeout_holds_then_drops(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+@pytest.mark.parametrize("media", ["gdt", "jrtt"])
+def test_timeout_holds_then_drops(sim: RunningSimulator, client: SimClient, media: str) -> None:
     sim.set_faults(media, timeout=1.0, timeout_hold_s=0.3)
     started = time.monotonic()
     with pytest.raises(requests.ConnectionError):
@@ -94,16 +94,16 @@ def test_timeout_holds_then_drops(sim: RunningSimulator, client: SimClient, medi
     assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {"timeout": 2}
 
 
-@pytest.mark.parametrize("media", [Media.GDT, Media.JRTT])
-def test_reset(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+@pytest.mark.parametrize("media", ["gdt", "jrtt"])
+def test_reset(sim: RunningSimulator, client: SimClient, media: str) -> None:
     sim.set_faults(media, reset=1.0)
     with pytest.raises(requests.ConnectionError):
         _call(sim, client, media)
     assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {"reset": 1}
 
 
-@pytest.mark.parametrize("media", list(Media))
-def test_malformed(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+@pytest.mark.parametrize("media", list(media_names()))
+def test_malformed(sim: RunningSimulator, client: SimClient, media: str) -> None:
     sim.set_faults(media, malformed=1.0)
     response = _call(sim, client, media)
     assert response.status_code == 200 and response.text.startswith('{"code":0')
@@ -112,8 +112,8 @@ def test_malformed(sim: RunningSimulator, client: SimClient, media: Media) -> No
     assert sim.counters()["requests"][f"{media} {_ENDPOINT[media]}"] == {"malformed": 1}
 
 
-@pytest.mark.parametrize(("media", "code"), [(Media.GDT, 10000), (Media.WX, 10000), (Media.JRTT, 50000)])
-def test_busy(sim: RunningSimulator, client: SimClient, media: Media, code: int) -> None:
+@pytest.mark.parametrize(("media", "code"), [("gdt", 10000), ("wx", 10000), ("jrtt", 50000)])
+def test_busy(sim: RunningSimulator, client: SimClient, media: str, code: int) -> None:
     sim.set_faults(media, busy=1.0)
     response = _call(sim, client, media)
     assert response.status_code == 200 and response.json()["code"] == code
@@ -121,12 +121,12 @@ def test_busy(sim: RunningSimulator, client: SimClient, media: Media, code: int)
 
 
 def test_latency(sim: RunningSimulator, client: SimClient) -> None:
-    sim.set_faults(Media.GDT, median_ms=150, sigma=0.0)
+    sim.set_faults("gdt", median_ms=150, sigma=0.0)
     started = time.monotonic()
-    assert _call(sim, client, Media.GDT).json()["code"] == 0
+    assert _call(sim, client, "gdt").json()["code"] == 0
     assert time.monotonic() - started >= 0.15
     started = time.monotonic()
-    _call(sim, client, Media.JRTT)  # other media keep their own latency (none)
+    _call(sim, client, "jrtt")  # other media keep their own latency (none)
     assert time.monotonic() - started < 0.15
 
 
@@ -135,7 +135,7 @@ def test_admin_faults_and_replay(sim: RunningSimulator, client: SimClient) -> No
     assert response.status_code == 200 and response.json()["faults"]["busy"] == 0.5
 
     def run() -> list[int]:
-        return [_call(sim, client, Media.GDT).json()["code"] for _ in range(20)]
+        return [_call(sim, client, "gdt").json()["code"] for _ in range(20)]
 
     first = run()
     assert set(first) == {0, 10000}
@@ -161,32 +161,32 @@ def _variant(body: dict) -> str:
 def test_wrong_types_mistype_one_field_of_a_successful_answer(
     sim: RunningSimulator, client: SimClient
 ) -> None:
-    sim.set_faults(Media.GDT, wrong_types=1.0)
-    bodies = [_call(sim, client, Media.GDT).json() for _ in range(24)]
+    sim.set_faults("gdt", wrong_types=1.0)
+    bodies = [_call(sim, client, "gdt").json() for _ in range(24)]
     assert {_variant(b) for b in bodies} == {"code", "data", "list", "paging"}
     assert all(str(b["code"]) == "0" for b in bodies)  # still "success" to a careless client
     assert sim.counters()["requests"]["gdt advertiser/get"] == {"wrong_types": 24}
-    sim.set_faults(Media.GDT, wrong_types=0.0)
-    healthy = _call(sim, client, Media.GDT).json()
+    sim.set_faults("gdt", wrong_types=0.0)
+    healthy = _call(sim, client, "gdt").json()
     assert healthy["code"] == 0 and isinstance(healthy["data"]["list"], list)
 
 
 def test_cursor_loop_never_ends(sim: RunningSimulator, client: SimClient) -> None:
-    sim.set_faults(Media.GDT, cursor_loop=True)
-    sim.set_faults(Media.JRTT, cursor_loop=True)
-    agent = sim.world.agents(Media.GDT, TENANT)[0]
-    token = sim.world.initial_tokens(Media.GDT, TENANT)[agent.agent_id][0]
+    sim.set_faults("gdt", cursor_loop=True)
+    sim.set_faults("jrtt", cursor_loop=True)
+    agent = sim.world.agents("gdt", TENANT)[0]
+    token = sim.world.initial_tokens("gdt", TENANT)[agent.agent_id][0]
     cursors = []
     cursor = 0
     for _ in range(3):
-        page = client.tencent(
-            Media.GDT, "/v1.1/advertiser/get", token, pagination_mode="PAGINATION_MODE_CURSOR", cursor=cursor
+        page = client.get(
+            "gdt", "/v1.1/advertiser/get", token, pagination_mode="PAGINATION_MODE_CURSOR", cursor=cursor
         ).json()["data"]["cursor_page_info"]
         assert page["has_more"] is True
         cursors.append(cursor := page["cursor"])
     assert len(set(cursors)) == 1  # the same cursor, forever
-    jrtt_agent = sim.world.agents(Media.JRTT, TENANT)[0]
-    jrtt_token = sim.world.initial_tokens(Media.JRTT, TENANT)[jrtt_agent.agent_id][0]
+    jrtt_agent = sim.world.agents("jrtt", TENANT)[0]
+    jrtt_token = sim.world.initial_tokens("jrtt", TENANT)[jrtt_agent.agent_id][0]
     info = [
         client.jrtt(
             "/open_api/2/agent/advertiser/select/",
@@ -201,8 +201,8 @@ def test_cursor_loop_never_ends(sim: RunningSimulator, client: SimClient) -> Non
 
 
 def test_huge_page_pads_every_record(sim: RunningSimulator, client: SimClient) -> None:
-    sim.set_faults(Media.GDT, huge_page_kb=64)
-    response = _call(sim, client, Media.GDT)
+    sim.set_faults("gdt", huge_page_kb=64)
+    response = _call(sim, client, "gdt")
     records = response.json()["data"]["list"]
     assert records and all(len(r["remark"]) == 64 * 1024 // len(records) for r in records)
     assert len(response.content) > 64 * 1024

@@ -20,10 +20,9 @@ from datetime import date
 
 import pytest
 
-from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 TODAY = date(2024, 5, 20)
 DAY = "2024-05-10"
@@ -50,17 +49,15 @@ def client(sim: RunningSimulator) -> Iterator[SimClient]:
 
 def _agents(sim: RunningSimulator, tenant: str) -> list[tuple[int, str, str]]:
     """(agent id, access token, refresh token) of the tenant's active gdt agents, biggest first."""
-    tokens = sim.world.initial_tokens(Media.GDT, tenant)
-    agents = sim.world.agents(Media.GDT, tenant)
-    agents.sort(key=lambda a: -len(sim.world.accounts(Media.GDT, tenant, agent_id=a.agent_id)))
+    tokens = sim.world.initial_tokens("gdt", tenant)
+    agents = sim.world.agents("gdt", tenant)
+    agents.sort(key=lambda a: -len(sim.world.accounts("gdt", tenant, agent_id=a.agent_id)))
     return [(a.agent_id, *tokens[a.agent_id]) for a in agents]
 
 
 def _spending_account(sim: RunningSimulator, tenant: str, agent_id: int, day: date) -> int:
     return next(
-        a
-        for a, _ in sim.world.accounts(Media.GDT, tenant, agent_id=agent_id)
-        if sim.world.spends(Media.GDT, a, day)
+        a for a, _ in sim.world.accounts("gdt", tenant, agent_id=agent_id) if sim.world.spends("gdt", a, day)
     )
 
 
@@ -94,9 +91,9 @@ def test_unknown_api_is_12007_and_foreign_paths_404(sim: RunningSimulator, clien
 def test_auth_checks_run_in_the_vendors_order(sim: RunningSimulator, client: SimClient) -> None:
     tenant = "Tauth"
     (owner, token, _), (other, other_token, _) = _agents(sim, tenant)
-    sim.expire_tokens(Media.GDT, tenant, other)  # `other_token` is now expired
-    mine = sim.world.accounts(Media.GDT, tenant, agent_id=owner)[0][0]
-    theirs = sim.world.accounts(Media.GDT, tenant, agent_id=other)[0][0]
+    sim.expire_tokens("gdt", tenant, other)  # `other_token` is now expired
+    mine = sim.world.accounts("gdt", tenant, agent_id=owner)[0][0]
+    theirs = sim.world.accounts("gdt", tenant, agent_id=other)[0][0]
     old = int(time.time()) - 301
     client.gdt("/v1.1/funds/get", token, nonce="used-nonce", account_id=mine)  # burn a nonce
     cases = [
@@ -140,7 +137,7 @@ def test_reports_reject_agency_ids(sim: RunningSimulator, client: SimClient) -> 
 
 def test_advertiser_get_normal_mode_covers_only_1000_rows(sim: RunningSimulator, client: SimClient) -> None:
     owner, token, _ = _agents(sim, "Tpages")[0]
-    total = len(sim.world.accounts(Media.GDT, "Tpages", agent_id=owner))
+    total = len(sim.world.accounts("gdt", "Tpages", agent_id=owner))
     assert total > 1000
     seen = []
     for page in range(1, 12):
@@ -159,7 +156,7 @@ def test_advertiser_get_normal_mode_covers_only_1000_rows(sim: RunningSimulator,
 
 def test_advertiser_get_cursor_mode_reaches_the_end(sim: RunningSimulator, client: SimClient) -> None:
     owner, token, _ = _agents(sim, "Tcursor")[0]
-    expected = sorted(a for a, _ in sim.world.accounts(Media.GDT, "Tcursor", agent_id=owner))
+    expected = sorted(a for a, _ in sim.world.accounts("gdt", "Tcursor", agent_id=owner))
     seen, cursor, calls = [], None, 0
     while True:
         params = {"pagination_mode": "PAGINATION_MODE_CURSOR", "page_size": 100}
@@ -216,9 +213,9 @@ def test_advertiser_get_fields_and_filtering(sim: RunningSimulator, client: SimC
 
 def test_funds_get_returns_the_worlds_records(sim: RunningSimulator, client: SimClient) -> None:
     owner, token, _ = _agents(sim, "Tfunds")[-1]
-    for account_id, _ in sim.world.accounts(Media.GDT, "Tfunds", agent_id=owner)[:8]:
+    for account_id, _ in sim.world.accounts("gdt", "Tfunds", agent_id=owner)[:8]:
         records = client.gdt("/v1.1/funds/get", token, account_id=account_id).json()["data"]["list"]
-        assert len(records) == sim.world.funds_records(Media.GDT, account_id, TODAY)
+        assert len(records) == sim.world.funds_records("gdt", account_id, TODAY)
         assert records[0]["fund_type"] == "FUND_TYPE_CASH"
         assert all(isinstance(r["balance"], int) and isinstance(r["realtime_cost"], int) for r in records)
 
@@ -363,8 +360,8 @@ def test_accounts_without_spend_have_no_rows(sim: RunningSimulator, client: SimC
     day = date.fromisoformat(DAY)
     idle = next(
         a
-        for a, _ in sim.world.accounts(Media.GDT, "Tidle", agent_id=owner)
-        if not sim.world.spends(Media.GDT, a, day)
+        for a, _ in sim.world.accounts("gdt", "Tidle", agent_id=owner)
+        if not sim.world.spends("gdt", a, day)
     )
     assert _report(client, token, "daily", idle, "AD") == []
     assert client.gdt("/v1.1/funds/get", token, account_id=idle).json()["data"]["list"]
@@ -410,7 +407,7 @@ def test_forced_expiry(sim: RunningSimulator, client: SimClient) -> None:
     tenant = "Texpire"
     agent, token, refresh = _agents(sim, tenant)[0]
     assert client.gdt("/v1.1/advertiser/get", token).json()["code"] == 0
-    assert sim.expire_tokens(Media.GDT, tenant, agent) == 1
+    assert sim.expire_tokens("gdt", tenant, agent) == 1
     assert client.gdt("/v1.1/advertiser/get", token).json()["code"] == 11000
     app = {"client_id": 1110001, "client_secret": "gdt-secret", "grant_type": "refresh_token"}
     fresh = client.gdt("/oauth/token", None, **app, refresh_token=refresh).json()["data"]
@@ -419,7 +416,7 @@ def test_forced_expiry(sim: RunningSimulator, client: SimClient) -> None:
     response = client.session.post(
         f"{sim.base_url}/admin/tokens/expire", json={"media": "gdt", "tenant": tenant, "refresh": True}
     )
-    assert response.json() == {"expired": len(sim.world.agents(Media.GDT, tenant, active_only=False))}
+    assert response.json() == {"expired": len(sim.world.agents("gdt", tenant, active_only=False))}
     assert (
         client.gdt("/oauth/token", None, **app, refresh_token=fresh["refresh_token"]).json()["code"] == 11012
     )

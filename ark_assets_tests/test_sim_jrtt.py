@@ -21,12 +21,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from ark_assets.resources.redis_keys import AgentTier
 
-from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.spec import Tier as AgentTier
+from ark_sim.testing import SimClient
 
 DAY = "2024-05-10"
 SELECT = "/open_api/2/agent/advertiser/select/"
@@ -55,17 +54,17 @@ class Tree:
     def __init__(self, sim: RunningSimulator, tenant: str) -> None:
         world = sim.world
         self.tenant = tenant
-        self.tokens = world.initial_tokens(Media.JRTT, tenant)
-        firsts = world.agents(Media.JRTT, tenant, tier=AgentTier.FIRST)
-        self.parent = next(a for a in firsts if world.child_agents(tenant, a.agent_id))
+        self.tokens = world.initial_tokens("jrtt", tenant)
+        firsts = world.agents("jrtt", tenant, tier=AgentTier.FIRST)
+        self.parent = next(a for a in firsts if world.child_agents("jrtt", tenant, a.agent_id))
         self.other_first = next(a for a in firsts if a.agent_id != self.parent.agent_id)
-        self.child = world.child_agents(tenant, self.parent.agent_id)[0]
-        self.direct = [a.account_id for a in world.agent_accounts(Media.JRTT, tenant, self.parent.agent_id)]
+        self.child = world.child_agents("jrtt", tenant, self.parent.agent_id)[0]
+        self.direct = [a.account_id for a in world.agent_accounts("jrtt", tenant, self.parent.agent_id)]
         self.child_accounts = [
-            a.account_id for a in world.agent_accounts(Media.JRTT, tenant, self.child.agent_id)
+            a.account_id for a in world.agent_accounts("jrtt", tenant, self.child.agent_id)
         ]
         self.other_accounts = [
-            a.account_id for a in world.agent_accounts(Media.JRTT, tenant, self.other_first.agent_id)
+            a.account_id for a in world.agent_accounts("jrtt", tenant, self.other_first.agent_id)
         ]
 
     def token(self, agent) -> str:
@@ -78,7 +77,7 @@ class Tree:
 def _spending(sim: RunningSimulator, accounts: list[int]) -> int:
     from datetime import date
 
-    return next(a for a in accounts if sim.world.spends(Media.JRTT, a, date.fromisoformat(DAY)))
+    return next(a for a in accounts if sim.world.spends("jrtt", a, date.fromisoformat(DAY)))
 
 
 # -- envelope and auth ------------------------------------------------------------------------------
@@ -105,7 +104,7 @@ def test_envelopes(sim: RunningSimulator, client: SimClient) -> None:
 
 def test_auth_codes(sim: RunningSimulator, client: SimClient) -> None:
     tree = Tree(sim, "Jauth")
-    sim.expire_tokens(Media.JRTT, "Jauth", tree.other_first.agent_id)
+    sim.expire_tokens("jrtt", "Jauth", tree.other_first.agent_id)
     cases = [
         (None, 40104),  # no Access-Token header
         ("", 40104),  # empty header
@@ -209,7 +208,7 @@ def test_child_agents(sim: RunningSimulator, client: SimClient) -> None:
     tree = Tree(sim, "Jkids")
     path = "/open_api/2/agent/child_agent/select/"
     data = client.jrtt(path, tree.token(tree.parent), advertiser_id=tree.parent.agent_id).json()["data"]
-    expected = [a.agent_id for a in sim.world.child_agents("Jkids", tree.parent.agent_id)]
+    expected = [a.agent_id for a in sim.world.child_agents("jrtt", "Jkids", tree.parent.agent_id)]
     assert data["child_agent_ids"] == expected and data["page_info"]["total_number"] == len(expected)
     empty = client.jrtt(path, tree.token(tree.child), advertiser_id=tree.child.agent_id).json()["data"]
     assert empty["child_agent_ids"] == []
@@ -350,7 +349,7 @@ def test_refresh_rotates_both_tokens(sim: RunningSimulator, client: SimClient) -
     tree = Tree(sim, "Jrot")
     agent = tree.parent
     app = {"app_id": 1700000000001, "secret": "jrtt-secret", "grant_type": "refresh_token"}
-    body = client.jrtt_post(REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()
+    body = client.post("jrtt", REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()
     assert body["code"] == 0 and set(body["data"]) == {
         "access_token",
         "expires_in",
@@ -360,14 +359,16 @@ def test_refresh_rotates_both_tokens(sim: RunningSimulator, client: SimClient) -
     new = body["data"]
     assert client.jrtt(SELECT, new["access_token"], advertiser_id=agent.agent_id).json()["code"] == 0
     assert client.jrtt(SELECT, tree.token(agent), advertiser_id=agent.agent_id).json()["code"] == 40105
-    assert client.jrtt_post(REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()["code"] == 40107
+    assert client.post("jrtt", REFRESH, {**app, "refresh_token": tree.refresh(agent)}).json()["code"] == 40107
     cases = [
         ({**app, "secret": "wrong", "refresh_token": new["refresh_token"]}, 40101),
         ({**app, "grant_type": "auth_code", "refresh_token": new["refresh_token"]}, 40108),
         ({**app, "refresh_token": ""}, 40107),
     ]
     for payload, code in cases:
-        assert client.jrtt_post(REFRESH, payload).json()["code"] == code
-    sim.expire_tokens(Media.JRTT, "Jrot", agent.agent_id, refresh=True)
+        assert client.post("jrtt", REFRESH, payload).json()["code"] == code
+    sim.expire_tokens("jrtt", "Jrot", agent.agent_id, refresh=True)
     assert client.jrtt(SELECT, new["access_token"], advertiser_id=agent.agent_id).json()["code"] == 40102
-    assert client.jrtt_post(REFRESH, {**app, "refresh_token": new["refresh_token"]}).json()["code"] == 40103
+    assert (
+        client.post("jrtt", REFRESH, {**app, "refresh_token": new["refresh_token"]}).json()["code"] == 40103
+    )

@@ -1,4 +1,4 @@
-"""Contract: quotas and their headers (research §1.2, §1.5, §4.4; ark_assets/sim/quota.py).
+"""Contract: quotas and their headers (research §1.2, §1.5, §4.4; ark_sim/quota.py).
 
 - gdt and wx send `X-RateLimit-Remaining: <day%>,<minute%>` and `X-TSA-Trace-Id` on every
   response (success, error, throttle); jrtt sends neither;
@@ -17,10 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 TENANT = "Q1"
 UNLIMITED = {"per_second": 0, "per_minute": 0, "per_day": 0, "burst_seconds": 10.0, "block_seconds": 0.0}
@@ -40,15 +39,15 @@ def client(sim: RunningSimulator) -> Iterator[SimClient]:
     c.close()
 
 
-def _token(sim: RunningSimulator, media: Media) -> tuple[int, str]:
+def _token(sim: RunningSimulator, media: str) -> tuple[int, str]:
     agent = sim.world.agents(media, TENANT)[0]
     return agent.agent_id, sim.world.initial_tokens(media, TENANT)[agent.agent_id][0]
 
 
-def _funds(client: SimClient, sim: RunningSimulator, media: Media = Media.GDT):
+def _funds(client: SimClient, sim: RunningSimulator, media: str = "gdt"):
     agent, token = _token(sim, media)
     account = sim.world.accounts(media, TENANT, agent_id=agent)[0][0]
-    return client.tencent(media, "/v1.1/funds/get", token, account_id=account)
+    return client.get(media, "/v1.1/funds/get", token, account_id=account)
 
 
 def _percent(response) -> tuple[int, int]:
@@ -56,14 +55,14 @@ def _percent(response) -> tuple[int, int]:
     return int(day), int(minute)
 
 
-@pytest.mark.parametrize("media", [Media.GDT, Media.WX])
-def test_headers_on_every_tencent_response(sim: RunningSimulator, client: SimClient, media: Media) -> None:
+@pytest.mark.parametrize("media", ["gdt", "wx"])
+def test_headers_on_every_tencent_response(sim: RunningSimulator, client: SimClient, media: str) -> None:
     _, token = _token(sim, media)
     responses = [
         _funds(client, sim, media),  # success
-        client.tencent(media, "/v1.1/funds/get", "bad-token", account_id=1),  # auth error
-        client.tencent(media, "/v1.1/nothing/get", token),  # unknown API
-        client.tencent(media, "/oauth/token", None, client_id=1),  # oauth error
+        client.get(media, "/v1.1/funds/get", "bad-token", account_id=1),  # auth error
+        client.get(media, "/v1.1/nothing/get", token),  # unknown API
+        client.get(media, "/oauth/token", None, client_id=1),  # oauth error
     ]
     sim.set_quotas(media, "funds/get", **{**UNLIMITED, "per_minute": 6, "burst_seconds": 10})
     responses.append(_funds(client, sim, media))  # the bucket holds 1 token
@@ -78,7 +77,7 @@ def test_headers_on_every_tencent_response(sim: RunningSimulator, client: SimCli
 
 
 def test_jrtt_sends_no_quota_headers(sim: RunningSimulator, client: SimClient) -> None:
-    agent, token = _token(sim, Media.JRTT)
+    agent, token = _token(sim, "jrtt")
     for response in (
         client.jrtt("/open_api/2/agent/advertiser/select/", token, advertiser_id=agent),
         client.jrtt("/open_api/2/agent/advertiser/select/", "bad", advertiser_id=agent),
@@ -88,9 +87,7 @@ def test_jrtt_sends_no_quota_headers(sim: RunningSimulator, client: SimClient) -
 
 def test_minute_bucket_throttles_with_11017(sim: RunningSimulator, client: SimClient) -> None:
     # capacity = 60 * 5 / 60 = 5 tokens, refilled at 1 per second
-    sim.set_quotas(
-        Media.GDT, "funds/get", **{**UNLIMITED, "per_minute": 60, "burst_seconds": 5, "per_day": 100}
-    )
+    sim.set_quotas("gdt", "funds/get", **{**UNLIMITED, "per_minute": 60, "burst_seconds": 5, "per_day": 100})
     seen = [_funds(client, sim) for _ in range(8)]
     codes = [r.json()["code"] for r in seen]
     assert codes == [0] * 5 + [11017] * 3
@@ -99,7 +96,7 @@ def test_minute_bucket_throttles_with_11017(sim: RunningSimulator, client: SimCl
     body = seen[-1].json()
     assert body["message"] == "Application has reached the request limit per minute." and "data" not in body
     # other endpoints keep their own quota
-    assert client.gdt("/v1.1/advertiser/get", _token(sim, Media.GDT)[1]).json()["code"] == 0
+    assert client.gdt("/v1.1/advertiser/get", _token(sim, "gdt")[1]).json()["code"] == 0
     counters = sim.counters()
     assert counters["requests"]["gdt funds/get"] == {"0": 5, "11017": 3}
     assert counters["throttles"] == {"gdt funds/get": 3}
@@ -108,21 +105,21 @@ def test_minute_bucket_throttles_with_11017(sim: RunningSimulator, client: SimCl
 
 
 def test_day_quota_throttles_with_11018(sim: RunningSimulator, client: SimClient) -> None:
-    sim.set_quotas(Media.WX, "funds/get", **{**UNLIMITED, "per_minute": 20000, "per_day": 4})
-    seen = [_funds(client, sim, Media.WX) for _ in range(6)]
+    sim.set_quotas("wx", "funds/get", **{**UNLIMITED, "per_minute": 20000, "per_day": 4})
+    seen = [_funds(client, sim, "wx") for _ in range(6)]
     assert [r.json()["code"] for r in seen] == [0, 0, 0, 0, 11018, 11018]
     assert [_percent(r)[0] for r in seen] == [75, 50, 25, 0, 0, 0]
 
 
 def test_second_bucket_throttles_with_11016(sim: RunningSimulator, client: SimClient) -> None:
-    sim.set_quotas(Media.GDT, "funds/get", **{**UNLIMITED, "per_second": 2})
+    sim.set_quotas("gdt", "funds/get", **{**UNLIMITED, "per_second": 2})
     assert [_funds(client, sim).json()["code"] for _ in range(3)] == [0, 0, 11016]
 
 
 def test_block_seconds_keep_the_endpoint_blocked(sim: RunningSimulator, client: SimClient) -> None:
     # capacity 1 token refilled at 1/s, blocked 1.5 s after a throttle
     sim.set_quotas(
-        Media.GDT, "funds/get", **{**UNLIMITED, "per_minute": 60, "burst_seconds": 1, "block_seconds": 1.5}
+        "gdt", "funds/get", **{**UNLIMITED, "per_minute": 60, "burst_seconds": 1, "block_seconds": 1.5}
     )
     assert [_funds(client, sim).json()["code"] for _ in range(2)] == [0, 11017]
     time.sleep(1.1)  # the bucket has a token again, but the block holds
@@ -132,16 +129,16 @@ def test_block_seconds_keep_the_endpoint_blocked(sim: RunningSimulator, client: 
 
 
 def test_jrtt_throttles_with_40100_and_61002(sim: RunningSimulator, client: SimClient) -> None:
-    agent, token = _token(sim, Media.JRTT)
+    agent, token = _token(sim, "jrtt")
     path = "/open_api/2/agent/advertiser/select/"
-    sim.set_quotas(Media.JRTT, "agent/advertiser/select", **{**UNLIMITED, "per_second": 2})
+    sim.set_quotas("jrtt", "agent/advertiser/select", **{**UNLIMITED, "per_second": 2})
     bodies = [client.jrtt(path, token, advertiser_id=agent).json() for _ in range(3)]
     assert [b["code"] for b in bodies] == [0, 0, 40100]
     assert (
         bodies[-1]["message"] == "Too many requests. Please retry in some time." and bodies[-1]["data"] == {}
     )
-    sim.set_quotas(Media.JRTT, "advertiser/fund/get", **{**UNLIMITED, "per_second": 100, "per_day": 2})
-    account = sim.world.accounts(Media.JRTT, TENANT, agent_id=agent)[0][0]
+    sim.set_quotas("jrtt", "advertiser/fund/get", **{**UNLIMITED, "per_second": 100, "per_day": 2})
+    account = sim.world.accounts("jrtt", TENANT, agent_id=agent)[0][0]
     codes = [
         client.jrtt("/open_api/2/advertiser/fund/get/", token, advertiser_id=account).json()["code"]
         for _ in range(3)

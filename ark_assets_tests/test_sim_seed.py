@@ -31,12 +31,13 @@ import pymysql
 import pytest
 import redis
 import requests
-from ark_assets.resources.redis_keys import AgentTier
 
-from ark_assets.media import Media
 from ark_assets.resources.mysql import MySQLResource
-from ark_assets.sim import SimConfig, World
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, World
+from ark_sim.media import lookup
+from ark_sim.media import names as media_names
+from ark_sim.spec import Tier as AgentTier
+from ark_sim.testing import SimClient
 
 ARK_SIM = str(Path(sys.executable).parent / "ark-sim")
 DAY = date(2024, 5, 19)
@@ -84,7 +85,7 @@ def _zset(raw: redis.Redis, key: str) -> dict[str, float]:
 
 def test_exactly_the_seeds_keys(raw: redis.Redis, seeded: dict, world: World) -> None:
     d, t = "20240519", TENANT
-    wx_agents = [a.agent_id for a in world.agents(Media.WX, t)]
+    wx_agents = [a.agent_id for a in world.agents("wx", t)]
     expected = {
         f"gdt_new_access_token_{t}",
         f"wx_new_access_token_{t}",
@@ -108,7 +109,7 @@ def test_exactly_the_seeds_keys(raw: redis.Redis, seeded: dict, world: World) ->
 
 
 def test_token_and_agent_keys(raw: redis.Redis, seeded: dict, world: World) -> None:
-    for media in Media:
+    for media in media_names():
         active = world.agents(media, TENANT)
         tokens = world.initial_tokens(media, TENANT)
         assert _zset(raw, f"{media}_new_access_token_{TENANT}") == {
@@ -117,11 +118,11 @@ def test_token_and_agent_keys(raw: redis.Redis, seeded: dict, world: World) -> N
         refresh = {k.decode(): v.decode() for k, v in raw.hgetall(f"{media}_refresh_token_{TENANT}").items()}
         assert refresh == {str(a.agent_id): tokens[a.agent_id][1] for a in active}
     for key, media, tier in [
-        (f"gdt_agents_v2_{TENANT}", Media.GDT, None),
-        (f"weixin_agents_{TENANT}", Media.WX, None),
-        (f"jrtt_agents_v2_{TENANT}", Media.JRTT, None),
-        (f"jrtt_one_agents_v2_{TENANT}", Media.JRTT, AgentTier.FIRST),
-        (f"jrtt_child_agents_v2_{TENANT}", Media.JRTT, AgentTier.SECOND),
+        (f"gdt_agents_v2_{TENANT}", "gdt", None),
+        (f"weixin_agents_{TENANT}", "wx", None),
+        (f"jrtt_agents_v2_{TENANT}", "jrtt", None),
+        (f"jrtt_one_agents_v2_{TENANT}", "jrtt", AgentTier.FIRST),
+        (f"jrtt_child_agents_v2_{TENANT}", "jrtt", AgentTier.SECOND),
     ]:
         agents = world.agents(media, TENANT, tier=tier)
         assert _zset(raw, key) == {str(a.agent_id): a.agent_id for a in agents}, key
@@ -130,12 +131,12 @@ def test_token_and_agent_keys(raw: redis.Redis, seeded: dict, world: World) -> N
 def test_account_keys(raw: redis.Redis, seeded: dict, world: World) -> None:
     d = "20240519"
     cases = [
-        (f"gdt_advertiser_v1.1_{TENANT}_{d}", world.accounts(Media.GDT, TENANT)),
-        (f"jrtt_accounts_v2_{TENANT}_{d}", world.accounts(Media.JRTT, TENANT, tier=AgentTier.FIRST)),
-        (f"jrtt_child_advertiser_v2_{TENANT}_{d}", world.accounts(Media.JRTT, TENANT, tier=AgentTier.SECOND)),
+        (f"gdt_advertiser_v1.1_{TENANT}_{d}", world.accounts("gdt", TENANT)),
+        (f"jrtt_accounts_v2_{TENANT}_{d}", world.accounts("jrtt", TENANT, tier=AgentTier.FIRST)),
+        (f"jrtt_child_advertiser_v2_{TENANT}_{d}", world.accounts("jrtt", TENANT, tier=AgentTier.SECOND)),
     ] + [
-        (f"wx_advertiser_{TENANT}_{a.agent_id}_{d}", world.accounts(Media.WX, TENANT, agent_id=a.agent_id))
-        for a in world.agents(Media.WX, TENANT)
+        (f"wx_advertiser_{TENANT}_{a.agent_id}_{d}", world.accounts("wx", TENANT, agent_id=a.agent_id))
+        for a in world.agents("wx", TENANT)
     ]
     for key, accounts in cases:
         assert _zset(raw, key) == {str(account): agent for account, agent in accounts}, key
@@ -156,20 +157,20 @@ def test_eton_rows(seeded: dict, world: World) -> None:
             rows = set(cur.fetchall())
     expected = {
         (
-            m.platform_id,
+            lookup(m).platform_id,
             str(a.agent_id),
             a.level,
             None if a.parent_id is None else str(a.parent_id),
             a.auth_status,
             a.auth_type,
         )
-        for m in Media
+        for m in media_names()
         for a in world.agents(m, TENANT, active_only=False)
     }
     assert rows == expected
     assert any(r[4] not in (1, 2) or r[5] != 1 for r in rows)  # inactive agents are there
     mysql = MySQLResource(log_database=LOG_DB, eton_database=ETON_DB)
-    for media in Media:
+    for media in media_names():
         active = {a.agent_id for a in mysql.active_agents(TENANT, media)}
         assert active == {str(a.agent_id) for a in world.agents(media, TENANT)}
 
@@ -178,11 +179,11 @@ def test_reseed_replaces_agents(seeded: dict) -> None:
     _run("seed", "--tenant", TENANT, "--date", DAY.isoformat(), "--profile", "seed")
     try:
         mysql = MySQLResource(log_database=LOG_DB, eton_database=ETON_DB)
-        assert len(mysql.active_agents(TENANT, Media.JRTT)) == 143
-        assert len(mysql.active_agents(TENANT, Media.GDT)) == 6
+        assert len(mysql.active_agents(TENANT, "jrtt")) == 143
+        assert len(mysql.active_agents(TENANT, "gdt")) == 6
     finally:
         _run("seed", "--tenant", TENANT, "--date", DAY.isoformat())
-    assert len(mysql.active_agents(TENANT, Media.GDT)) == 2
+    assert len(mysql.active_agents(TENANT, "gdt")) == 2
 
 
 def test_truth_agrees_with_the_seeded_keys(raw: redis.Redis, seeded: dict) -> None:

@@ -1,4 +1,4 @@
-"""Contract: the simulator's config and world (ark_assets/sim/{config,profiles,world}.py).
+"""Contract: the simulator's config and world (ark_sim/{config,profiles,world}.py).
 
 - `SimConfig.load` deep-merges overrides onto the shipped sim.toml, refuses unknown knobs and any
   host that is not loopback;
@@ -21,12 +21,12 @@ import sys
 from datetime import date, timedelta
 
 import pytest
-from ark_assets.resources.redis_keys import AgentTier
 
-from ark_assets.media import Media
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.profiles import split
-from ark_assets.sim.world import World
+from ark_sim.config import SimConfig
+from ark_sim.media import names as media_names
+from ark_sim.profiles import split
+from ark_sim.spec import Tier as AgentTier
+from ark_sim.world import World
 
 TENANT = "T100117"
 DAY = date(2024, 5, 1)
@@ -39,7 +39,7 @@ def _world(**overrides) -> World:
 def _digest(world: World, tenant: str) -> str:
     """A fingerprint of everything a tenant's world holds (a few accounts deep)."""
     parts = []
-    for media in Media:
+    for media in media_names():
         agents = world.agents(media, tenant, active_only=False)
         parts.append([(a.agent_id, a.name, a.tier, a.parent_id, a.auth_status, a.auth_type) for a in agents])
         accounts = world.accounts(media, tenant, active_only=False)
@@ -48,9 +48,7 @@ def _digest(world: World, tenant: str) -> str:
         for account_id, _ in accounts[:3]:
             parts.append(repr(world.entities(media, account_id)))
             parts.append(world.atoms(media, account_id, DAY))
-            parts.append(
-                world.funds(media, account_id) if media is not Media.JRTT else world.jrtt_fund(account_id)
-            )
+            parts.append(world.funds(media, account_id))
     return hashlib.sha256(json.dumps(parts, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -62,9 +60,9 @@ def test_defaults_match_the_brief() -> None:
     assert (config.host, config.port, config.profile, config.revision_days) == ("127.0.0.1", 8600, "small", 3)
     apps = {m: (c.app.app_id, c.app.secret) for m, c in config.media.items()}
     assert apps == {
-        Media.GDT: (1110001, "gdt-secret"),
-        Media.JRTT: (1700000000001, "jrtt-secret"),
-        Media.WX: (1110002, "wx-secret"),
+        "gdt": (1110001, "gdt-secret"),
+        "jrtt": (1700000000001, "jrtt-secret"),
+        "wx": (1110002, "wx-secret"),
     }
     assert {(c.tokens.access_ttl_s, c.tokens.refresh_ttl_s) for c in config.media.values()} == {
         (86400, 2592000)
@@ -139,23 +137,23 @@ def test_world_is_the_same_in_another_process() -> None:
 
 def test_id_shapes() -> None:
     world = _world()
-    for media in (Media.GDT, Media.WX):
+    for media in ("gdt", "wx"):
         agents = world.agents(media, TENANT, active_only=False)
         assert all(len(str(a.agent_id)) == 7 for a in agents)
         accounts = [a for a, _ in world.accounts(media, TENANT, active_only=False)]
         assert all(8 <= len(str(a)) <= 11 for a in accounts)
         assert {len(str(a)) for a in accounts} > {8}  # several lengths occur
         assert len(set(accounts)) == len(accounts)
-    jrtt_agents = world.agents(Media.JRTT, TENANT, active_only=False)
+    jrtt_agents = world.agents("jrtt", TENANT, active_only=False)
     assert all(len(str(a.agent_id)) == 10 and a.agent_id < 2**53 for a in jrtt_agents)
-    jrtt_accounts = [a for a, _ in world.accounts(Media.JRTT, TENANT, active_only=False)]
+    jrtt_accounts = [a for a, _ in world.accounts("jrtt", TENANT, active_only=False)]
     assert all(len(str(a)) == 19 and a > 2**53 for a in jrtt_accounts)
     assert all(1.6e18 <= a <= 1.8e18 for a in jrtt_accounts)
 
 
 def test_entity_ids_are_distinct_within_an_account() -> None:
     world = _world()
-    for media in Media:
+    for media in media_names():
         for account_id, _ in world.accounts(media, TENANT)[:10]:
             e = world.entities(media, account_id)
             ids = (
@@ -169,26 +167,26 @@ def test_entity_ids_are_distinct_within_an_account() -> None:
 
 def test_small_profile_sizes() -> None:
     world = _world()
-    gdt = world.agents(Media.GDT, TENANT)
-    assert len(gdt) == 2 and world.account_count(Media.GDT, TENANT) == 30
-    assert len(world.agents(Media.WX, TENANT)) == 2 and world.account_count(Media.WX, TENANT) == 20
-    firsts = world.agents(Media.JRTT, TENANT, tier=AgentTier.FIRST)
-    seconds = world.agents(Media.JRTT, TENANT, tier=AgentTier.SECOND)
+    gdt = world.agents("gdt", TENANT)
+    assert len(gdt) == 2 and world.account_count("gdt", TENANT) == 30
+    assert len(world.agents("wx", TENANT)) == 2 and world.account_count("wx", TENANT) == 20
+    firsts = world.agents("jrtt", TENANT, tier=AgentTier.FIRST)
+    seconds = world.agents("jrtt", TENANT, tier=AgentTier.SECOND)
     assert (len(firsts), len(seconds)) == (2, 3)
     assert {a.parent_id for a in seconds} <= {a.agent_id for a in firsts}
-    assert len(world.accounts(Media.JRTT, TENANT, tier=AgentTier.FIRST)) == 20
-    assert len(world.accounts(Media.JRTT, TENANT, tier=AgentTier.SECOND)) == 36
+    assert len(world.accounts("jrtt", TENANT, tier=AgentTier.FIRST)) == 20
+    assert len(world.accounts("jrtt", TENANT, tier=AgentTier.SECOND)) == 36
 
 
 def test_seed_profile_sizes_and_the_benchmark_override() -> None:
     world = _world(profile="seed", profiles={"seed": {"gdt": {"accounts": 7481}}})
-    assert len(world.agents(Media.GDT, TENANT)) == 6
-    assert world.account_count(Media.GDT, TENANT) == 7481
-    assert len(world.agents(Media.WX, TENANT)) == 3 and world.account_count(Media.WX, TENANT) == 438
-    assert len(world.agents(Media.JRTT, TENANT, tier=AgentTier.FIRST)) == 103
-    assert len(world.agents(Media.JRTT, TENANT, tier=AgentTier.SECOND)) == 40
-    assert len(world.accounts(Media.JRTT, TENANT, tier=AgentTier.SECOND)) == 24706
-    assert len(world.accounts(Media.JRTT, TENANT, tier=AgentTier.FIRST)) == 1030
+    assert len(world.agents("gdt", TENANT)) == 6
+    assert world.account_count("gdt", TENANT) == 7481
+    assert len(world.agents("wx", TENANT)) == 3 and world.account_count("wx", TENANT) == 438
+    assert len(world.agents("jrtt", TENANT, tier=AgentTier.FIRST)) == 103
+    assert len(world.agents("jrtt", TENANT, tier=AgentTier.SECOND)) == 40
+    assert len(world.accounts("jrtt", TENANT, tier=AgentTier.SECOND)) == 24706
+    assert len(world.accounts("jrtt", TENANT, tier=AgentTier.FIRST)) == 1030
 
 
 @pytest.mark.parametrize(("total", "parts"), [(30, 2), (7481, 6), (24706, 40), (3, 5), (0, 2)])
@@ -201,7 +199,7 @@ def test_split_is_exact(total: int, parts: int) -> None:
 
 def test_inactive_agents_exist_and_are_not_counted() -> None:
     world = _world()
-    for media in Media:
+    for media in media_names():
         everyone = world.agents(media, TENANT, active_only=False)
         inactive = [a for a in everyone if not a.active]
         assert len(inactive) >= 2
@@ -209,9 +207,9 @@ def test_inactive_agents_exist_and_are_not_counted() -> None:
         assert all(a.auth_status in (1, 2) and a.auth_type == 1 for a in world.agents(media, TENANT))
         assert len(world.accounts(media, TENANT, active_only=False)) > world.account_count(media, TENANT)
     # an active first-tier agent's tree never reaches an inactive agent's accounts
-    inactive_ids = {a.agent_id for a in world.agents(Media.JRTT, TENANT, active_only=False) if not a.active}
-    for first in world.agents(Media.JRTT, TENANT, tier=AgentTier.FIRST):
-        assert not inactive_ids & world.jrtt_scope(TENANT, first.agent_id)
+    inactive_ids = {a.agent_id for a in world.agents("jrtt", TENANT, active_only=False) if not a.active}
+    for first in world.agents("jrtt", TENANT, tier=AgentTier.FIRST):
+        assert not inactive_ids & world.token_scope("jrtt", TENANT, first.agent_id)
 
 
 # -- metrics ----------------------------------------------------------------------------------------
@@ -219,19 +217,19 @@ def test_inactive_agents_exist_and_are_not_counted() -> None:
 
 def test_about_a_quarter_of_accounts_do_not_spend() -> None:
     world = _world(profile="seed")
-    accounts = [a for a, _ in world.accounts(Media.GDT, TENANT)[:2000]]
-    idle = sum(not world.spends(Media.GDT, a, DAY) for a in accounts)
+    accounts = [a for a, _ in world.accounts("gdt", TENANT)[:2000]]
+    idle = sum(not world.spends("gdt", a, DAY) for a in accounts)
     assert 0.2 < idle / len(accounts) < 0.3
-    quiet = next(a for a in accounts if not world.spends(Media.GDT, a, DAY))
-    assert world.atoms(Media.GDT, quiet, DAY) == []
-    assert world.funds_records(Media.GDT, quiet, DAY) >= 1  # funds exist for every account
+    quiet = next(a for a in accounts if not world.spends("gdt", a, DAY))
+    assert world.atoms("gdt", quiet, DAY) == []
+    assert world.funds_records("gdt", quiet, DAY) >= 1  # funds exist for every account
 
 
 def test_funds_records_count() -> None:
     world = _world()
-    counts = {world.funds_records(Media.GDT, a, DAY) for a, _ in world.accounts(Media.GDT, TENANT)}
+    counts = {world.funds_records("gdt", a, DAY) for a, _ in world.accounts("gdt", TENANT)}
     assert counts == {1, 2, 3}
-    assert world.funds_records(Media.JRTT, world.accounts(Media.JRTT, TENANT)[0][0], DAY) == 1
+    assert world.funds_records("jrtt", world.accounts("jrtt", TENANT)[0][0], DAY) == 1
 
 
 @pytest.mark.parametrize(
@@ -246,9 +244,9 @@ def test_revision_factor(age: int, factor: float) -> None:
 def test_late_revisions_change_values_not_rows() -> None:
     early = World(SimConfig.load(overrides={"clock": {"today": "2024-05-02"}}))
     final = World(SimConfig.load(overrides={"clock": {"today": "2024-05-10"}}))
-    spending = [a for a, _ in early.accounts(Media.GDT, TENANT) if early.spends(Media.GDT, a, DAY)]
+    spending = [a for a, _ in early.accounts("gdt", TENANT) if early.spends("gdt", a, DAY)]
     for account_id in spending[:5]:
-        before, after = early.atoms(Media.GDT, account_id, DAY), final.atoms(Media.GDT, account_id, DAY)
+        before, after = early.atoms("gdt", account_id, DAY), final.atoms("gdt", account_id, DAY)
         assert len(before) == len(after) > 0
         assert [a[:8] for a in before] == [a[:8] for a in after]  # the same rows (dimensions)
         assert sum(a.cost for a in before) < sum(a.cost for a in after)
@@ -257,14 +255,14 @@ def test_late_revisions_change_values_not_rows() -> None:
 
 def test_future_dates_have_no_data() -> None:
     world = _world()
-    account_id = world.accounts(Media.GDT, TENANT)[0][0]
-    assert world.atoms(Media.GDT, account_id, date(2024, 5, 21)) == []
+    account_id = world.accounts("gdt", TENANT)[0][0]
+    assert world.atoms("gdt", account_id, date(2024, 5, 21)) == []
 
 
 def test_time_lines_differ_in_conversions_only() -> None:
     world = _world()
-    account_id = next(a for a, _ in world.accounts(Media.GDT, TENANT) if world.spends(Media.GDT, a, DAY))
-    request = world.atoms(Media.GDT, account_id, DAY, "REQUEST_TIME")
-    reporting = world.atoms(Media.GDT, account_id, DAY, "REPORTING_TIME")
+    account_id = next(a for a, _ in world.accounts("gdt", TENANT) if world.spends("gdt", a, DAY))
+    request = world.atoms("gdt", account_id, DAY, "REQUEST_TIME")
+    reporting = world.atoms("gdt", account_id, DAY, "REPORTING_TIME")
     assert [a.cost for a in request] == [a.cost for a in reporting]
     assert [a.conversion for a in request] != [a.conversion for a in reporting]

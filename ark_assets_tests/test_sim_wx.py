@@ -16,10 +16,9 @@ from datetime import date
 
 import pytest
 
-from ark_assets.media import Media
-from ark_assets.sim import SimConfig, running_simulator
-from ark_assets.sim.server import RunningSimulator
-from ark_assets.sim.testing import SimClient
+from ark_sim import SimConfig, running_simulator
+from ark_sim.server import RunningSimulator
+from ark_sim.testing import SimClient
 
 DAY = "2024-05-10"
 ONE_DAY = {"start_date": DAY, "end_date": DAY}
@@ -40,13 +39,13 @@ def client(sim: RunningSimulator) -> Iterator[SimClient]:
 
 
 def _agent(sim: RunningSimulator, tenant: str, index: int = 0) -> tuple[int, str, str]:
-    agent = sim.world.agents(Media.WX, tenant)[index]
-    return (agent.agent_id, *sim.world.initial_tokens(Media.WX, tenant)[agent.agent_id])
+    agent = sim.world.agents("wx", tenant)[index]
+    return (agent.agent_id, *sim.world.initial_tokens("wx", tenant)[agent.agent_id])
 
 
 def test_wechat_advertiser_get_lists_the_agency(sim: RunningSimulator, client: SimClient) -> None:
     agent, token, _ = _agent(sim, "Wlist")
-    expected = [a.account_id for a in sim.world.agent_accounts(Media.WX, "Wlist", agent)]
+    expected = [a.account_id for a in sim.world.agent_accounts("wx", "Wlist", agent)]
     response = client.wx(LIST, token, page=1, page_size=100)
     assert response.headers["X-RateLimit-Remaining"] == "99%,99%"
     data = response.json()["data"]
@@ -77,11 +76,11 @@ def test_gdt_conventions(
 ) -> None:
     agent, token, _ = _agent(sim, "Wconv")
     other, _, _ = _agent(sim, "Wconv", 1)
-    mine = sim.world.accounts(Media.WX, "Wconv", agent_id=agent)[0][0]
+    mine = sim.world.accounts("wx", "Wconv", agent_id=agent)[0][0]
     params = dict(params)
     token = params.pop("token", token)
     if params.get("account_id") == "other":
-        params["account_id"] = sim.world.accounts(Media.WX, "Wconv", agent_id=other)[0][0]
+        params["account_id"] = sim.world.accounts("wx", "Wconv", agent_id=other)[0][0]
     elif path != LIST and "account_id" not in params:
         params["account_id"] = mine
     response = client.wx(path, token, **params)
@@ -95,11 +94,11 @@ def test_gdt_conventions(
 def test_funds_have_credit_roll_spec(sim: RunningSimulator, client: SimClient) -> None:
     agent, token, _ = _agent(sim, "Wfunds")
     seen = set()
-    for account_id, _ in sim.world.accounts(Media.WX, "Wfunds", active_only=True):
+    for account_id, _ in sim.world.accounts("wx", "Wfunds", active_only=True):
         if _ != agent:
             continue
         records = client.wx("/v1.1/funds/get", token, account_id=account_id).json()["data"]["list"]
-        assert len(records) == sim.world.funds_records(Media.WX, account_id, date(2024, 5, 20))
+        assert len(records) == sim.world.funds_records("wx", account_id, date(2024, 5, 20))
         for record in records:
             seen.add(record["fund_type"])
             assert ("credit_roll_spec" in record) == (record["fund_type"] == "FUND_TYPE_CREDIT_ROLL")

@@ -44,10 +44,6 @@ from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.seed import seed_tenant
-from ark_assets.sim.server import RunningSimulator, running_simulator
-from ark_assets.sim.truth import truth
-from ark_assets.sim.truth_tables import register_platform_tables
 from ark_assets_tests.dagster_ui import (
     ARTIFACTS,
     ROOT,
@@ -57,7 +53,9 @@ from ark_assets_tests.dagster_ui import (
     dagster_dev,
     wait_for,
 )
-from ark_assets_tests.platform import drop_owned
+from ark_assets_tests.platform import drop_owned, seed
+from ark_sim.server import RunningSimulator, running_simulator
+from ark_sim.truth import truth
 
 GRAPH = defs.resolve_asset_graph()
 # The one media the partition picker materializes, and its assets (a narrow, fast selection).
@@ -94,7 +92,6 @@ def ui() -> Iterator[UI]:
             "(or `apt-get install chromium`); Playwright uses the system browser",
             pytrace=False,
         )
-    register_platform_tables()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     unique = secrets.token_hex(4)
     tenant = f"T8{secrets.randbelow(10**9):09d}"
@@ -106,7 +103,7 @@ def ui() -> Iterator[UI]:
     home = Path(tempfile.mkdtemp(prefix="ark-ui-test-"))
     try:
         with running_simulator() as sim:
-            seed_tenant(sim.world, tenant, picked_day, redis=RedisResource(), mysql=mysql)
+            seed(sim.world, tenant, picked_day, mysql)
             env = _environment(home, sim, mysql, prefix, unique)
             _prepare_instance(home, tenant)
             dev = DagsterDev(home, env, 0)

@@ -2,7 +2,8 @@
 
 For each scenario in `bench/scenarios/*.toml` (simulator overrides plus a `[bench]` table):
 
-1. start `ark-sim serve` as its own process on a free loopback port with the scenario's config;
+1. start `ark-sim serve` as its own process (`SimulatorProcess`) on a free loopback port with the
+   scenario's config;
 2. `ark-sim seed` the scenario's tenant (Redis db 2, eton rows);
 3. for each client, in its own process: POST /admin/reset (counters, quota buckets, nonces and
    the fault stream start over), delete the engine's governor keys before the `ark` run (a cold
@@ -23,13 +24,11 @@ import platform
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,8 +39,9 @@ import redis
 
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
-from ark_assets.sim.config import QuotaLimits, SimConfig
-from ark_assets.sim.world import World
+from ark_sim.config import QuotaLimits, SimConfig
+from ark_sim.process import SimulatorProcess
+from ark_sim.world import World
 from bench.results_md import cpu_model, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,6 @@ CLIENTS = {
 ENDPOINTS = {"gdt": "funds/get", "jrtt": "advertiser/fund/get"}
 # A client that takes this long is stuck, not slow (the slowest run takes ~2 minutes).
 CLIENT_DEADLINE_S = 600
-SIM_START_S = 30
 # After /admin/reset the buckets are full again (QuotaBook.reset drops every bucket; a new one
 # starts full); the pause only lets the previous client's sockets close and the machine settle.
 SETTLE_S = 2.0
@@ -135,55 +134,6 @@ class Scenario:
         return path
 
 
-class Simulator:
-    """`ark-sim serve` in its own process on a free port; `with Simulator(...) as sim`."""
-
-    def __init__(self, ark_sim: str, config_path: Path, log_path: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._cmd = [ark_sim, "serve", "--config", str(config_path), "--port", str(self.port)]
-        self._log_path = log_path
-        self._proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> Simulator:
-        self._log = self._log_path.open("wb")
-        self._proc = subprocess.Popen(self._cmd, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + SIM_START_S
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise click.ClickException(f"ark-sim serve exited early; see {self._log_path}")
-            try:
-                self.counters()
-                return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise click.ClickException(f"ark-sim serve did not answer within {SIM_START_S} s")
-
-    def __exit__(self, *exc: object) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGINT)  # aiohttp's run_app shuts down cleanly on SIGINT
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._log.close()
-
-    def url(self, media: str) -> str:
-        return f"{self.base}/{media}"
-
-    def counters(self) -> dict:
-        with urllib.request.urlopen(f"{self.base}/admin/counters", timeout=5) as response:
-            return json.load(response)
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.base}/admin/reset", data=b"{}", method="POST")
-        with urllib.request.urlopen(request, timeout=5) as response:
-            if json.load(response).get("ok") is not True:
-                raise click.ClickException("POST /admin/reset did not answer ok")
-
-
 @dataclass
 class ClientRun:
     """What one client process produced: its own result file, plus what the harness measured."""
@@ -194,7 +144,7 @@ class ClientRun:
     throttled: int
 
 
-def run_client(name: str, scenario: Scenario, sim: Simulator, workdir: Path) -> ClientRun:
+def run_client(name: str, scenario: Scenario, sim: SimulatorProcess, workdir: Path) -> ClientRun:
     out = workdir / f"{scenario.name}.{name}.json"
     log = workdir / f"{scenario.name}.{name}.log"
     app = scenario.config.media[media_named(scenario.media).name].app
@@ -329,7 +279,7 @@ def run_scenario(scenario: Scenario, clients: list[str], ark_sim: str, workdir: 
     if scenario.limits.per_day and scenario.limits.per_day < 2 * len(truth):
         raise click.ClickException(f"{scenario.name}: the day quota could bind; raise per_day")
     rows = []
-    with Simulator(ark_sim, config_path, workdir / f"{scenario.name}.sim.log") as sim:
+    with SimulatorProcess(config_path=config_path, log_path=workdir / f"{scenario.name}.sim.log") as sim:
         seeded = seed_tenant(ark_sim, scenario, config_path)
         try:
             for name in clients:
@@ -508,12 +458,6 @@ def _goal_lines(scenario: Scenario, rows: list[dict]) -> list[str]:
             f"{stats['retries']:,} retries, {stats['sources_failed']:,} sources failed.",
         ]
     return lines
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _toml(data: dict[str, Any], prefix: str = "") -> str:

@@ -39,7 +39,8 @@ from typing import Any
 import click
 import psutil
 
-from bench.fetch_bench import Simulator, _redis, _toml
+from ark_sim.process import SimulatorProcess
+from bench.fetch_bench import _redis, _toml
 from bench.partition_bench import (
     ark_sim_bin,
     drop_databases,
@@ -74,7 +75,7 @@ def sim_config(day: date, profile: str) -> dict[str, Any]:
     return {"profile": profile, "clock": {"today": (day + timedelta(days=1)).isoformat()}, "media": media}
 
 
-def platform_env(sim: Simulator, prefix: str, dagster_home: Path, workdir: Path) -> dict[str, str]:
+def platform_env(sim: SimulatorProcess, prefix: str, dagster_home: Path, workdir: Path) -> dict[str, str]:
     """What the runs read: the simulator and this bench's apps, names of this bench only."""
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     for media, (app_id, secret) in APPS.items():
@@ -347,7 +348,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
         [f"Another benchmark ran meanwhile ({busy[0]}): timings are disturbed."] if busy else []
     )
     try:
-        with Simulator(ark_sim_bin(), config, workdir / "sim.log") as sim:
+        with SimulatorProcess(config_path=config, log_path=workdir / "sim.log") as sim:
             env = platform_env(sim, prefix, dagster_home, workdir)
             truths = {}
             for tenant in TENANTS:

@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +48,8 @@ from typing import Any
 import click
 import psutil
 
-from bench.fetch_bench import Simulator, _redis, _toml
+from ark_sim.process import SimulatorProcess
+from bench.fetch_bench import _redis, _toml
 from bench.results_md import RESULTS_MD, cpu_model, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,18 +151,6 @@ def ark_sim(args: list[str], config: Path, tenant: str, day: date) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def sim_pid(port: int) -> psutil.Process:
-    """The `ark-sim serve` child listening on `port` (for its CPU times)."""
-    for child in psutil.Process().children():
-        try:
-            cmdline = child.cmdline()
-        except psutil.Error:
-            continue
-        if "serve" in cmdline and str(port) in cmdline:
-            return child
-    raise click.ClickException(f"cannot find the ark-sim serve process of port {port}")
-
-
 def cold_start() -> int:
     """Delete the bench apps' governor state and quota markers: no learnt rate carries over."""
     client, deleted = _redis(), 0
@@ -260,12 +248,6 @@ def count_tables(prefix: str, tables: list[str], day: date) -> dict[str, int | N
     finally:
         hbase.close()
     return counts
-
-
-def post(url: str) -> None:
-    request = urllib.request.Request(url, data=b"{}", method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        response.read()
 
 
 # ----- the measured run
@@ -727,7 +709,7 @@ def bench(
     when = datetime.now(UTC)
     cleanup: list[str] = []
     try:
-        with Simulator(ark_sim_bin(), config, workdir / "sim.log") as sim:
+        with SimulatorProcess(config_path=config, log_path=workdir / "sim.log") as sim:
             t0 = time.monotonic()
             seeded = ark_sim(["seed"], config, tenant, the_day)
             expected = ark_sim(["truth"], config, tenant, the_day)
@@ -736,10 +718,10 @@ def bench(
                 f"accounts {expected['accounts']}"
             )
             cold_start()
-            post(f"{sim.base}/admin/reset")
+            sim.reset()
             out = workdir / "run.json"
             cmd = [sys.executable, "-m", "bench.partition_run", "--tenant", tenant, "--date", day]
-            cmd += ["--sim-url", sim.base, "--table-prefix", prefix, "--topic-prefix", topic_prefix]
+            cmd += ["--sim-url", sim.base_url, "--table-prefix", prefix, "--topic-prefix", topic_prefix]
             cmd += ["--spool-dir", str(workdir / "kafka-spool"), "--log-db", LOG_DB, "--eton-db", ETON_DB]
             cmd += [a for m, (i, s) in APPS.items() for a in ("--app", f"{m}:{i}:{s}")]
             cmd += ["--log-sample-rate", str(log_sample_rate)]
@@ -750,7 +732,7 @@ def bench(
             cmd += [a for s in select for a in ("--select", s)]
             busy = busy or wait_for_quiet()  # seeding took a while: look again just before measuring
             click.echo(f"materializing {day}|{tenant}, all media, in one process ...")
-            measured = measure_run(cmd, workdir, sim_pid(sim.port))
+            measured = measure_run(cmd, workdir, psutil.Process(sim.pid))
             counters = sim.counters()
             during = other_benches()  # started while we measured: the numbers are disturbed too
             busy = busy or during

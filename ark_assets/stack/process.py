@@ -40,9 +40,14 @@ class ManagedProcess:
                 env={**os.environ, **(env or {})},
                 start_new_session=True,
             )
-        record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "argv": argv[:3]}
-        self.pid_file.write_text(json.dumps(record))
+        self.adopt(proc.pid, argv)
         return proc.pid
+
+    def adopt(self, pid: int, argv: list[str]) -> None:
+        """Record a process someone else spawned (detached) as this one, so `stop` can end it."""
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        record = {"pid": pid, "create_time": psutil.Process(pid).create_time(), "argv": argv[:3]}
+        self.pid_file.write_text(json.dumps(record))
 
     def process(self) -> psutil.Process | None:
         """Our process if it is still alive, else None (a stale pid file is removed)."""

@@ -1,4 +1,4 @@
-"""Helpers every media's handlers share: requests, errors, parameters, pagination, projection, dates."""
+"""Helpers every media's handlers share: requests, errors, parameters, pagination, dates, query values."""
 
 from __future__ import annotations
 
@@ -198,3 +198,10 @@ def group_atoms(atoms: Iterable[Any], key: Callable[[Any], tuple]) -> list[tuple
     for atom in atoms:
         groups.setdefault(key(atom), []).append(atom)
     return sorted(groups.items())
+
+
+def query_value(value: Any) -> str:
+    """A client's query value: strings and ints as text, lists and dicts JSON-encoded."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

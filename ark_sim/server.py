@@ -1,7 +1,7 @@
-"""The simulator's HTTP server (aiohttp) on loopback: the three media, admin endpoints, test harness.
+"""The simulator's HTTP server (aiohttp) on loopback: every media, admin endpoints, test harness.
 
-Routes: `/{gdt,jrtt,wx}/...` (each media's real paths below its base URL) and `/admin/...`
-(loopback, no auth). Everything else is a plain 404.
+Routes: `/{media}/...` for each media of the registry (its real paths below its base URL) and
+`/admin/...` (loopback, no auth). Everything else is a plain 404.
 """
 
 from __future__ import annotations
@@ -19,18 +19,17 @@ from typing import Any
 
 from aiohttp import web
 
-from ark_assets.sim import gdt, jrtt, wx
-from ark_assets.sim._media import Media
-from ark_assets.sim.common import Incoming, Outgoing
-from ark_assets.sim.config import ENDPOINTS, SimConfig
-from ark_assets.sim.faults import FaultKind, error_page
-from ark_assets.sim.state import SimState
-from ark_assets.sim.tamper import Tampering, TamperRule
-from ark_assets.sim.world import World
+from ark_sim.common import Incoming, Outgoing
+from ark_sim.config import SimConfig
+from ark_sim.faults import FaultKind, error_page
+from ark_sim.media import lookup, registry
+from ark_sim.spec import MediaSpec
+from ark_sim.state import SimState
+from ark_sim.tamper import Tampering, TamperRule
+from ark_sim.world import World
 
 logger = logging.getLogger(__name__)
 
-APIS = {Media.GDT: gdt.API, Media.JRTT: jrtt.API, Media.WX: wx.API}
 _STATE = web.AppKey("state", SimState)
 _TAMPER = web.AppKey("tamper", Tampering)
 # A held ("timeout") request must not keep a stopping server waiting.
@@ -52,13 +51,13 @@ def build_app(
     app.router.add_post("/admin/quotas", _admin_quotas)
     app.router.add_post("/admin/clock", _admin_clock)
     app.router.add_post("/admin/tamper", _admin_tamper)
-    for media in Media:
-        app.router.add_route("*", f"/{media.value}/{{tail:.*}}", _media_handler(media))
+    for spec in registry():
+        app.router.add_route("*", f"/{spec.name}/{{tail:.*}}", _media_handler(spec))
     return app
 
 
-def _media_handler(media: Media) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    api = APIS[media]
+def _media_handler(spec: MediaSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    media, api = spec.name, spec.api
 
     async def handle(request: web.Request) -> web.StreamResponse:
         state = request.app[_STATE]
@@ -137,8 +136,10 @@ async def _admin_config(request: web.Request) -> web.Response:
     body = state.config.model_dump(mode="json")
     body["live"] = {
         "today": state.clock.today().isoformat(),
-        "faults": {m.value: state.faults.settings(m) for m in Media},
-        "quotas": {m.value: {e: state.quotas.limits(m, e).model_dump() for e in ENDPOINTS[m]} for m in Media},
+        "faults": {m.name: state.faults.settings(m.name) for m in registry()},
+        "quotas": {
+            m.name: {e: state.quotas.limits(m.name, e).model_dump() for e in m.endpoints} for m in registry()
+        },
         "tenants": state.world.loaded_tenants(),
     }
     return web.json_response(body)
@@ -153,7 +154,7 @@ async def _admin_reset(request: web.Request) -> web.Response:
 async def _admin_expire(request: web.Request) -> web.Response:
     body = await _json(request)
     try:
-        media = Media.parse(body["media"])
+        media = lookup(body["media"]).name
         tenant = str(body["tenant"])
         agent_id = None if body.get("agent_id") in (None, "") else int(body["agent_id"])
         count = request.app[_STATE].expire_tokens(media, tenant, agent_id, refresh=bool(body.get("refresh")))
@@ -165,7 +166,7 @@ async def _admin_expire(request: web.Request) -> web.Response:
 async def _admin_faults(request: web.Request) -> web.Response:
     body = await _json(request)
     try:
-        media = Media.parse(body.pop("media"))
+        media = lookup(body.pop("media")).name
         settings = request.app[_STATE].faults.update(media, **body)
     except (KeyError, ValueError, TypeError) as exc:
         raise _bad_request(str(exc)) from exc
@@ -175,10 +176,10 @@ async def _admin_faults(request: web.Request) -> web.Response:
 async def _admin_quotas(request: web.Request) -> web.Response:
     body = await _json(request)
     try:
-        media = Media.parse(body.pop("media"))
-        endpoint = body.pop("endpoint", None)
-        if endpoint is not None and endpoint not in ENDPOINTS[media]:
-            raise ValueError(f"unknown {media} endpoint {endpoint!r}; known: {', '.join(ENDPOINTS[media])}")
+        spec = lookup(body.pop("media"))
+        media, endpoint = spec.name, body.pop("endpoint", None)
+        if endpoint is not None and endpoint not in spec.endpoints:
+            raise ValueError(f"unknown {media} endpoint {endpoint!r}; known: {', '.join(spec.endpoints)}")
         limits = request.app[_STATE].quotas.update(media, endpoint, **body)
     except (KeyError, ValueError, TypeError) as exc:
         raise _bad_request(str(exc)) from exc
@@ -199,11 +200,11 @@ async def _admin_tamper(request: web.Request) -> web.Response:
     """`{media, endpoint, match?, set?, drop?, code?}` adds a rule; `{media?, clear: true}` clears."""
     body = await _json(request)
     try:
-        media = Media.parse(body["media"]) if body.get("media") else None
+        media = lookup(body["media"]).name if body.get("media") else None
         if body.get("clear"):
             request.app[_TAMPER].clear(media)
             return web.json_response({"cleared": True})
-        if media is None or body.get("endpoint") not in ENDPOINTS[media]:
+        if media is None or body.get("endpoint") not in lookup(media).endpoints:
             raise ValueError(f"expected a media and one of its endpoints, got {body!r}")
         rule = TamperRule(
             body["endpoint"],
@@ -253,7 +254,13 @@ def serve(config: SimConfig) -> None:
 
 
 class RunningSimulator:
-    """A simulator serving on 127.0.0.1 from a background thread with its own event loop."""
+    """A simulator serving on 127.0.0.1 from a background thread with its own event loop.
+
+    Not a process, on purpose: tests read and change its `World` and `SimState` directly (expire
+    an agent's tokens, tighten a quota, pin the clock, tamper with answers, compare against the
+    world's accounts) and share its caches, with no admin round trip. Anything that wants the
+    simulator as a separate program (the demo, the benchmarks) uses `process.SimulatorProcess`.
+    """
 
     def __init__(self, config: SimConfig) -> None:
         self.config = config
@@ -274,9 +281,9 @@ class RunningSimulator:
     def base_url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
-    def url(self, media: Media | str) -> str:
+    def url(self, media: str) -> str:
         """A media's base URL, e.g. http://127.0.0.1:PORT/gdt."""
-        return f"{self.base_url}/{Media.parse(media).value}"
+        return f"{self.base_url}/{lookup(media).name}"
 
     def counters(self) -> dict:
         return self.state.counters.snapshot()
@@ -285,25 +292,25 @@ class RunningSimulator:
         self.state.reset(tokens=tokens)
 
     def expire_tokens(
-        self, media: Media | str, tenant: str, agent_id: int | None = None, *, refresh: bool = False
+        self, media: str, tenant: str, agent_id: int | None = None, *, refresh: bool = False
     ) -> int:
-        return self.state.expire_tokens(Media.parse(media), tenant, agent_id, refresh=refresh)
+        return self.state.expire_tokens(lookup(media).name, tenant, agent_id, refresh=refresh)
 
-    def set_faults(self, media: Media | str, **changes: float) -> dict:
-        return self.state.faults.update(Media.parse(media), **changes)
+    def set_faults(self, media: str, **changes: float) -> dict:
+        return self.state.faults.update(lookup(media).name, **changes)
 
-    def set_quotas(self, media: Media | str, endpoint: str | None = None, **changes: float) -> None:
-        self.state.quotas.update(Media.parse(media), endpoint, **changes)
+    def set_quotas(self, media: str, endpoint: str | None = None, **changes: float) -> None:
+        self.state.quotas.update(lookup(media).name, endpoint, **changes)
 
     def set_today(self, day: date | None) -> None:
         self.state.clock.pin(day)
 
-    def tamper(self, media: Media | str, rule: TamperRule) -> None:
-        """Alter every matching answer of `media` until `clear_tampering` (see `sim/tamper.py`)."""
-        self.tampering.add(Media.parse(media), rule)
+    def tamper(self, media: str, rule: TamperRule) -> None:
+        """Alter every matching answer of `media` until `clear_tampering` (see `ark_sim/tamper.py`)."""
+        self.tampering.add(lookup(media).name, rule)
 
-    def clear_tampering(self, media: Media | str | None = None) -> None:
-        self.tampering.clear(Media.parse(media) if media else None)
+    def clear_tampering(self, media: str | None = None) -> None:
+        self.tampering.clear(lookup(media).name if media else None)
 
     def start(self) -> RunningSimulator:
         self._thread = threading.Thread(target=self._run, name="ark-sim", daemon=True)
@@ -373,7 +380,8 @@ async def _drain(tasks: set[asyncio.Task]) -> None:
 def running_simulator(
     config: SimConfig | None = None, *, port: int = 0, **overrides: Any
 ) -> Iterator[RunningSimulator]:
-    """A simulator on 127.0.0.1 (an ephemeral port by default) for the `with` block.
+    """A simulator on 127.0.0.1 (an ephemeral port by default) in this process, for the `with` block
+    (in a thread, so the caller can reach its world and state: see `RunningSimulator`).
 
     Args:
         config: the config; default `SimConfig.load(overrides=overrides)`.

@@ -1,22 +1,27 @@
-"""gdt: the Tencent Marketing API v1.1 as the simulator serves it (wx reuses all of it, see wx.py).
+"""gdt: the Tencent Marketing API v1.1 as the simulator serves it (wx reuses most of it, see wx.py).
 
 Conventions (research §1): query parameters `access_token`, `timestamp`, `nonce` on every call,
 structured values JSON-encoded; envelope `{code, message, message_cn, data}` with `data` only on
 success and `trace_id` on errors; errors are HTTP 200; money in integer fen; every response
 carries `X-TSA-Trace-Id` and `X-RateLimit-Remaining: <day%>,<minute%>`.
+
+Also gdt's world (agents and 8-11 digit accounts, site sets, fund types), the seed's Redis keys
+and HBase tables for it, and how a client signs a request (`tencent_sign`): `MEDIA` at the end.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from ark_assets.sim._media import Media
-from ark_assets.sim.common import (
+from pydantic import Field
+
+from ark_sim.common import (
     ApiError,
     Incoming,
     Outgoing,
@@ -29,15 +34,31 @@ from ark_assets.sim.common import (
     page_slice,
     parse_day,
     project,
+    query_value,
     ratio,
     sum_metrics,
 )
-from ark_assets.sim.faults import Fault, FaultKind, mistype, pad, truncate
-from ark_assets.sim.profiles import Account
-from ark_assets.sim.quota import Exhausted
-from ark_assets.sim.state import SimState
-from ark_assets.sim.tokens import Grant, TokenState
-from ark_assets.sim.world import METRICS, TIME_LINES
+from ark_sim.config import ProfileConfig, StrictModel
+from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.profiles import (
+    Account,
+    Agent,
+    Ids,
+    MediaRoster,
+    active_states,
+    company_name,
+    inactive_states,
+    split,
+    stable_hash,
+)
+from ark_sim.quota import Exhausted
+from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Records, Rows, Table, WorldSpec
+from ark_sim.state import SimState
+from ark_sim.tokens import Grant, TokenState
+from ark_sim.world import DEFAULT_TIME_LINE, METRICS, World, atom_records, fund_records
+
+NAME = "gdt"
+TIME_LINES = (DEFAULT_TIME_LINE, "REPORTING_TIME", "ACTIVE_TIME")
 
 # code -> (message, message_cn). Codes and meanings from research §1.3; the texts are ours except
 # 11017's English text, which is the vendor's.
@@ -174,7 +195,7 @@ class Call:
     """One authenticated request inside a handler."""
 
     state: SimState
-    media: Media
+    media: str
     params: Params
     grant: Grant | None = None
     account: Account | None = None  # the account_id's account, when the endpoint takes one
@@ -188,20 +209,21 @@ class Call:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One API: its quota/counter name, handler and how it uses `account_id`."""
+    """One API: its quota/counter name, handler, how it uses `account_id`, what records it answers."""
 
     name: str
     handler: Callable[[TencentApi, Call], dict]
     account: str | None = None  # "required" / "optional" / None (no account_id parameter)
     agency_ok: bool = False  # account_id may be the token's own agency id
     authenticated: bool = True  # False: oauth, which authenticates with client_id/secret
+    records: Records | None = None  # an account's data: how many records it answers for a day
 
 
 @dataclass
 class TencentApi:
     """The Tencent conventions, shared by gdt and wx; each media supplies its paths and levels."""
 
-    media: Media
+    media: str
     endpoints: dict[str, Endpoint]
     levels: dict[str, str]  # request level name -> base level (ADVERTISER, CAMPAIGN, ...)
     fund_fields: tuple[str, ...] = FUND_FIELDS
@@ -417,7 +439,7 @@ def funds_get(api: TencentApi, call: Call) -> dict:
     fields = api.fields(call, api.fund_fields, api.fund_fields)
     world = call.state.world
     if call.agency_self:
-        records = world.agency_funds(api.media, call.grant.agent_id)
+        records = agency_funds(world, api.media, call.grant.agent_id, world.today())
     else:
         records = world.funds(api.media, call.account.account_id)
     return {"list": [project(r, fields) for r in records]}
@@ -452,7 +474,7 @@ def _report(api: TencentApi, call: Call, kind: str) -> dict:
     page_size = p.integer("page_size", 10, low=1, high=REPORT_PAGE_SIZE_MAX)
     if page * page_size > REPORT_ROWS_MAX:
         raise ApiError(18003, f"page * page_size = {page * page_size} is above {REPORT_ROWS_MAX}")
-    time_line = p.choice("time_line", TIME_LINES, "REQUEST_TIME")
+    time_line = p.choice("time_line", TIME_LINES, DEFAULT_TIME_LINE)
     filters = _report_filters(p)
 
     world = call.state.world
@@ -572,21 +594,199 @@ def oauth_token(api: TencentApi, call: Call) -> dict:
     }
 
 
-# -- the gdt API ------------------------------------------------------------------------------------
+# -- the world: agents, accounts, funds --------------------------------------------------------------
+
+
+class TencentSizes(StrictModel):
+    """gdt / wx in a profile: active agents and the total of their accounts."""
+
+    agents: int = Field(ge=1)
+    accounts: int = Field(ge=0)
+
+
+AGENT_IDS = (1_000_000, 9_999_999)
+# Account ids have 8 to 11 digits; the digit count is drawn first so all lengths occur.
+_ACCOUNT_DIGITS = (8, 8, 8, 9, 9, 10, 10, 10, 10, 11)
+# Ids of the entities inside an account.
+ENTITY_IDS = {
+    "campaign": (10_000_000, 99_999_999),
+    "adgroup": (100_000_000, 9_999_999_999),
+    "ad": (100_000_000, 9_999_999_999),
+}
+
+
+def tencent_roster(media: str) -> Callable[[ProfileConfig, int, str], MediaRoster]:
+    """The roster builder of a Tencent media: agents without tiers, each with its accounts."""
+
+    def build(profile: ProfileConfig, seed: int, tenant: str) -> MediaRoster:
+        sizes = profile.media_sizes(media)
+        roster = MediaRoster()
+        agent_ids = Ids(seed, tenant, media, "agent")
+        account_ids = Ids(seed, tenant, media, "account")
+        counts = split(sizes.accounts, sizes.agents, seed, tenant, media, "accounts")
+        states = active_states(seed, tenant, media, sizes.agents) + inactive_states(profile.inactive_agents)
+        counts += [profile.inactive_accounts] * profile.inactive_agents
+        for i, ((status, auth_type), count) in enumerate(zip(states, counts, strict=True)):
+            agent_id = agent_ids.draw(AGENT_IDS, i)
+            name = company_name(seed, tenant, media, agent_id).replace("有限公司", "代理有限公司")
+            roster.add_agent(Agent(media, agent_id, name, None, None, status, auth_type))
+            for j in range(count):
+                roster.add_account(Account(media, _account_id(account_ids, i, j), agent_id))
+        return roster
+
+    return build
+
+
+def _account_id(ids: Ids, *parts: object) -> int:
+    digits = _ACCOUNT_DIGITS[stable_hash(*ids.namespace, "digits", *parts) % len(_ACCOUNT_DIGITS)]
+    return ids.draw((10 ** (digits - 1), 10**digits - 1), *parts)
+
+
+def tencent_funds(fund_types: tuple[str, ...]) -> Callable[[World, str, int, date], list[dict]]:
+    """`funds/get` records of an account: 1-3 of `fund_types`, `realtime_cost` = that day's spend."""
+
+    def funds(world: World, media: str, account_id: int, day: date) -> list[dict]:
+        count = 1 + stable_hash(world.seed, media, account_id, "fund-count") % len(fund_types)
+        spend = world.daily_totals(media, account_id, day)["cost"]
+        records = []
+        for fund_type in fund_types[:count]:
+            h = stable_hash(world.seed, media, account_id, fund_type, day, "fund")
+            if fund_type == "FUND_TYPE_CASH":
+                balance = h % 5_000_000
+            else:
+                balance = 0 if h % 10 < 4 else (h >> 8) % 500_000
+            roll = (h >> 32) % 100
+            status = "FUND_STATUS_FROZEN" if roll < 2 else "FUND_STATUS_NORMAL"
+            if balance < 10_000 and status == "FUND_STATUS_NORMAL":
+                status = "FUND_STATUS_NOT_ENOUGH"
+            record = {
+                "fund_type": fund_type,
+                "balance": balance,
+                "fund_status": status,
+                "realtime_cost": spend if fund_type == "FUND_TYPE_CASH" else 0,
+            }
+            if fund_type == "FUND_TYPE_CREDIT_ROLL":
+                limit = 1_000_000 * (1 + (h >> 40) % 5)
+                used = (h >> 20) % limit
+                record["credit_roll_spec"] = {
+                    "limit_amount": limit,
+                    "usable_amount": limit - used,
+                    "used_amount": used,
+                }
+            records.append(record)
+        return records
+
+    return funds
+
+
+def agency_funds(world: World, media: str, agent_id: int, day: date) -> list[dict]:
+    """`funds/get` on an agency's own id: one cash record."""
+    h = stable_hash(world.seed, media, agent_id, day, "agency-fund")
+    return [
+        {
+            "fund_type": "FUND_TYPE_CASH",
+            "balance": 100_000_000 + h % 900_000_000,
+            "fund_status": "FUND_STATUS_NORMAL",
+            "realtime_cost": 0,
+        }
+    ]
+
+
+def tencent_sign(token: str | None, params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """A client's query: `access_token`, `timestamp`, `nonce` (generated unless given), then the
+    parameters, structured values JSON-encoded. `omit` (a tuple of names) leaves globals out."""
+    params = dict(params)
+    omit = tuple(params.pop("omit", ()))
+    query = {
+        "access_token": token,
+        "timestamp": params.pop("timestamp", None) or int(time.time()),
+        "nonce": params.pop("nonce", None),
+    }
+    if query["nonce"] is None:
+        query["nonce"] = uuid.uuid4().hex[:24]
+    query = {k: str(v) for k, v in query.items() if k not in omit and v is not None}
+    query.update({k: query_value(v) for k, v in params.items()})
+    return query, {}
+
+
+def report_tables(levels: Mapping[str, str]) -> tuple[Table, ...]:
+    """The seed's daily report tables of a Tencent media: one per level, a row per spending account."""
+    return tuple(
+        Table(dataset=f"daily_report_{level.lower()}_v3", rows=Rows.PER_ACCOUNT, endpoint="daily_reports/get")
+        for level in levels.values()
+    )
+
+
+# -- the gdt API and declaration ----------------------------------------------------------------------
 
 LEVELS = {f"REPORT_LEVEL_{level}": level for level in GROUP_BY["daily"]}
 
-API = TencentApi(
-    media=Media.GDT,
-    endpoints={
-        "/v1.1/advertiser/get": Endpoint(
-            "advertiser/get", advertiser_get, account="optional", agency_ok=True
+
+def tencent_endpoints(listing_path: str, listing: Endpoint) -> dict[str, Endpoint]:
+    """A Tencent media's endpoints: its agency listing, then funds, reports and oauth as gdt's."""
+    return {
+        listing_path: listing,
+        "/v1.1/funds/get": Endpoint(
+            "funds/get", funds_get, account="required", agency_ok=True, records=fund_records
         ),
-        "/v1.1/funds/get": Endpoint("funds/get", funds_get, account="required", agency_ok=True),
-        "/v1.1/daily_reports/get": Endpoint("daily_reports/get", daily_reports_get, account="required"),
-        "/v1.1/hourly_reports/get": Endpoint("hourly_reports/get", hourly_reports_get, account="required"),
+        "/v1.1/daily_reports/get": Endpoint(
+            "daily_reports/get", daily_reports_get, account="required", records=atom_records
+        ),
+        "/v1.1/hourly_reports/get": Endpoint(
+            "hourly_reports/get", hourly_reports_get, account="required", records=atom_records
+        ),
         "/oauth/token": Endpoint("oauth/token", oauth_token, authenticated=False),
-    },
+    }
+
+
+API = TencentApi(
+    media=NAME,
+    endpoints=tencent_endpoints(
+        "/v1.1/advertiser/get", Endpoint("advertiser/get", advertiser_get, account="optional", agency_ok=True)
+    ),
     levels=LEVELS,
     fund_fields=("fund_type", "balance", "fund_status", "realtime_cost"),
+)
+
+MEDIA = MediaSpec(
+    name=NAME,
+    platform_id=1,
+    api=API,
+    world=WorldSpec(
+        sizes=TencentSizes,
+        roster=tencent_roster(NAME),
+        site_sets=(
+            "SITE_SET_QZONE",
+            "SITE_SET_QQCLIENT",
+            "SITE_SET_MOBILE_UNION",
+            "SITE_SET_TENCENT_NEWS",
+            "SITE_SET_TENCENT_VIDEO",
+        ),
+        promoted_object_types=(
+            "PROMOTED_OBJECT_TYPE_APP_ANDROID",
+            "PROMOTED_OBJECT_TYPE_APP_IOS",
+            "PROMOTED_OBJECT_TYPE_LINK",
+            "PROMOTED_OBJECT_TYPE_ECOMMERCE",
+        ),
+        entity_ids=ENTITY_IDS,
+        funds=tencent_funds(("FUND_TYPE_CASH", "FUND_TYPE_GIFT", "FUND_TYPE_SHARED")),
+    ),
+    agent_keys=(AgentKey(format="gdt_agents_v2_{tenant}"),),
+    # v1.1 in the name, every agent's accounts in one key (score = agent id)
+    account_keys=(AccountKey(format="gdt_advertiser_v1.1_{tenant}_{day}"),),
+    tables=(
+        Table(dataset="agent_list", rows=Rows.AGENTS),
+        Table(dataset="advertiser_get_v1.1", rows=Rows.ACCOUNTS),
+        # one row per account and fund type (the row key's kind)
+        Table(dataset="funds_get_v2", rows=Rows.PER_RECORD, endpoint="funds/get"),
+        *report_tables(LEVELS),
+        # the seed's hourly ad table: one row per account and time line (the key's suffix)
+        Table(
+            dataset="hourly_report_ad",
+            rows=Rows.PER_ACCOUNT,
+            endpoint="hourly_reports/get",
+            time_lines=TIME_LINES,
+        ),
+    ),
+    sign=tencent_sign,
 )

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ark_assets.sim._media import Media
-from ark_assets.sim.common import Outgoing, dumps
+from ark_sim.common import Outgoing, dumps
 
 
 @dataclass(frozen=True)
@@ -82,21 +81,23 @@ class Tampering:
     """The live rules per media (thread-safe); the server applies them after every API answer."""
 
     def __init__(self) -> None:
-        self._rules: dict[Media, list[TamperRule]] = {m: [] for m in Media}
+        self._rules: dict[str, list[TamperRule]] = {}
         self._lock = threading.Lock()
 
-    def add(self, media: Media, rule: TamperRule) -> None:
+    def add(self, media: str, rule: TamperRule) -> None:
         with self._lock:
-            self._rules[media].append(rule)
+            self._rules.setdefault(media, []).append(rule)
 
-    def clear(self, media: Media | None = None) -> None:
+    def clear(self, media: str | None = None) -> None:
         with self._lock:
-            for m in [media] if media else list(Media):
-                self._rules[m] = []
+            if media:
+                self._rules.pop(media, None)
+            else:
+                self._rules.clear()
 
-    def apply(self, media: Media, endpoint: str, query: Mapping[str, str], out: Outgoing) -> Outgoing:
+    def apply(self, media: str, endpoint: str, query: Mapping[str, str], out: Outgoing) -> Outgoing:
         with self._lock:
-            rules = [r for r in self._rules[media] if r.matches(endpoint, query)]
+            rules = [r for r in self._rules.get(media, ()) if r.matches(endpoint, query)]
         for rule in rules:
             out = rule.apply(out)
         return out

@@ -13,8 +13,7 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ark_assets.sim._media import Media
-from ark_assets.sim.config import FaultConfig, LatencyConfig, SimConfig
+from ark_sim.config import FaultConfig, LatencyConfig, SimConfig
 
 _5XX_STATUSES = (502, 503, 504)
 _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
@@ -50,10 +49,10 @@ class FaultInjector:
         self._faults = {m: c.faults.model_copy() for m, c in config.media.items()}
         self._latency = {m: c.latency.model_copy() for m, c in config.media.items()}
         self._seed = config.fault_seed
-        self._rngs = {m: random.Random(f"{config.fault_seed}:{m}") for m in Media}
+        self._rngs = {m: random.Random(f"{config.fault_seed}:{m}") for m in config.media}
         self._lock = threading.Lock()
 
-    def decide(self, media: Media) -> Fault | None:
+    def decide(self, media: str) -> Fault | None:
         with self._lock:
             rates = self._faults[media]
             draw = self._rngs[media].random()
@@ -74,17 +73,17 @@ class FaultInjector:
                 return Fault(kind)
         return None
 
-    def cursor_loop(self, media: Media) -> bool:
+    def cursor_loop(self, media: str) -> bool:
         """Cursor-paged endpoints answer `has_more` forever with a cursor that never advances."""
         with self._lock:
             return self._faults[media].cursor_loop
 
-    def huge_page_kb(self, media: Media) -> int:
+    def huge_page_kb(self, media: str) -> int:
         """Every successful answer is padded to about this many KiB (0 = off)."""
         with self._lock:
             return self._faults[media].huge_page_kb
 
-    def latency_s(self, media: Media) -> float:
+    def latency_s(self, media: str) -> float:
         """A lognormal delay around the configured median; 0 when the median is 0."""
         with self._lock:
             latency = self._latency[media]
@@ -92,7 +91,7 @@ class FaultInjector:
                 return 0.0
             return latency.median_ms / 1000 * math.exp(latency.sigma * self._rngs[media].gauss(0.0, 1.0))
 
-    def update(self, media: Media, **changes: float) -> dict:
+    def update(self, media: str, **changes: float) -> dict:
         """Change fault rates and/or latency at run time; returns the media's new settings."""
         fault_keys = set(FaultConfig.model_fields)
         latency_keys = set(LatencyConfig.model_fields)
@@ -114,14 +113,14 @@ class FaultInjector:
             self._faults[media], self._latency[media] = faults, latency
         return self.settings(media)
 
-    def settings(self, media: Media) -> dict:
+    def settings(self, media: str) -> dict:
         with self._lock:
             return {"faults": self._faults[media].model_dump(), "latency": self._latency[media].model_dump()}
 
     def reseed(self) -> None:
         """Restart every media's random stream (so a reset simulator replays the same faults)."""
         with self._lock:
-            self._rngs = {m: random.Random(f"{self._seed}:{m}") for m in Media}
+            self._rngs = {m: random.Random(f"{self._seed}:{m}") for m in self._faults}
 
 
 def error_page(status: int) -> bytes:

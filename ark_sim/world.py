@@ -20,46 +20,26 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from ark_assets.core.ids import tenant_alias
-from ark_assets.core.tiers import AgentTier
-from ark_assets.sim._media import Media
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.profiles import Account, Agent, Roster, build_roster, company_name, stable_hash, unit
-from ark_assets.sim.tokens import mint_token
+from ark_sim.config import SimConfig
+from ark_sim.media import lookup
+from ark_sim.profiles import (
+    Account,
+    Agent,
+    Roster,
+    build_roster,
+    company_name,
+    stable_hash,
+    tenant_alias,
+    unit,
+)
+from ark_sim.spec import Tier
+from ark_sim.tokens import mint_token
 
-TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
+# Reports are asked "by request time" unless a media offers other time lines (gdt's hourly reports).
+DEFAULT_TIME_LINE = "REQUEST_TIME"
 # The scale of a date `age` days old is 1 - REVISION_DEPTH * (revision_days - age) / revision_days.
 REVISION_DEPTH = 0.3
 
-_SITE_SETS = {
-    Media.GDT: (
-        "SITE_SET_QZONE",
-        "SITE_SET_QQCLIENT",
-        "SITE_SET_MOBILE_UNION",
-        "SITE_SET_TENCENT_NEWS",
-        "SITE_SET_TENCENT_VIDEO",
-    ),
-    Media.WX: ("SITE_SET_WECHAT", "SITE_SET_MOMENTS"),
-    Media.JRTT: ("INVENTORY_FEED",),
-}
-_PROMOTED_OBJECT_TYPES = {
-    Media.GDT: (
-        "PROMOTED_OBJECT_TYPE_APP_ANDROID",
-        "PROMOTED_OBJECT_TYPE_APP_IOS",
-        "PROMOTED_OBJECT_TYPE_LINK",
-        "PROMOTED_OBJECT_TYPE_ECOMMERCE",
-    ),
-    Media.WX: (
-        "PROMOTED_OBJECT_TYPE_LINK_WECHAT",
-        "PROMOTED_OBJECT_TYPE_APP_ANDROID",
-        "PROMOTED_OBJECT_TYPE_APP_IOS",
-    ),
-    Media.JRTT: ("APP",),
-}
-_FUND_TYPES = {
-    Media.GDT: ("FUND_TYPE_CASH", "FUND_TYPE_GIFT", "FUND_TYPE_SHARED"),
-    Media.WX: ("FUND_TYPE_CASH", "FUND_TYPE_GIFT", "FUND_TYPE_CREDIT_ROLL"),
-}
 _INDUSTRIES = (
     ("教育", "在线教育"),
     ("游戏", "休闲游戏"),
@@ -70,13 +50,6 @@ _INDUSTRIES = (
     ("医疗健康", "医疗器械"),
     ("本地生活", "餐饮"),
 )
-# Tencent ids of entities inside an account; jrtt uses int64 ids for everything.
-_TENCENT_ENTITY_IDS = {
-    "campaign": (10_000_000, 99_999_999),
-    "adgroup": (100_000_000, 9_999_999_999),
-    "ad": (100_000_000, 9_999_999_999),
-}
-_JRTT_ENTITY_IDS = (1_600_000_000_000_000_000, 1_800_000_000_000_000_000)
 
 
 class Atom(NamedTuple):
@@ -127,7 +100,7 @@ class Ad:
 
 @dataclass(frozen=True)
 class Entities:
-    """An account's ad hierarchy (jrtt calls adgroups "ads" and ads "creatives")."""
+    """An account's ad hierarchy (a media may call them otherwise: jrtt's "ads" are adgroups)."""
 
     campaigns: tuple[Campaign, ...]
     adgroups: tuple[Adgroup, ...]
@@ -145,12 +118,12 @@ class Entities:
 class AccountInfo:
     """An account's static attributes (the same in every report and listing)."""
 
-    media: Media
+    media: str
     account_id: int
-    name: str  # the account's name (jrtt `name`): its company plus a short code
-    company: str  # the company (gdt `corporation_name`, jrtt `company`)
-    system_status: str  # gdt/wx: CUSTOMER_STATUS_*
-    status: str  # jrtt: STATUS_*
+    name: str  # the account's name: its company plus a short code
+    company: str  # the company (its corporation name)
+    system_status: str  # CUSTOMER_STATUS_* (Tencent's spelling)
+    status: str  # STATUS_* (Ocean Engine's spelling)
     daily_budget: int  # fen, 0 = unlimited
     industry_id: int
     first_industry_name: str
@@ -178,7 +151,7 @@ class World:
         self._lock = threading.Lock()
         self._entities = lru_cache(maxsize=65536)(self._build_entities)
         self._atoms = lru_cache(maxsize=8192)(self._build_atoms)
-        self._scopes: dict[tuple[str, int], frozenset[int]] = {}
+        self._scopes: dict[tuple[str, str, int], frozenset[int]] = {}
 
     # -- time ---------------------------------------------------------------------------------------
 
@@ -208,29 +181,29 @@ class World:
             return sorted(self._rosters)
 
     def agents(
-        self, media: Media | str, tenant: str, *, active_only: bool = True, tier: AgentTier | None = None
+        self, media: str, tenant: str, *, active_only: bool = True, tier: Tier | None = None
     ) -> list[Agent]:
-        """A tenant's agents at `media` (jrtt: optionally one tier), active ones only by default."""
-        roster = self.roster(tenant).media[Media.parse(media)]
+        """A tenant's agents at `media` (optionally one tier), active ones only by default."""
+        roster = self.roster(tenant).media[lookup(media).name]
         return [
-            a for a in roster.agents if (a.active or not active_only) and (tier is None or a.tier is tier)
+            a for a in roster.agents if (a.active or not active_only) and (tier is None or a.tier == tier)
         ]
 
     def accounts(
         self,
-        media: Media | str,
+        media: str,
         tenant: str,
         *,
         active_only: bool = True,
-        tier: AgentTier | None = None,
+        tier: Tier | None = None,
         agent_id: int | None = None,
     ) -> list[tuple[int, int]]:
         """(account_id, agent_id) of a tenant's accounts at `media`, agent by agent.
 
-        Only active agents' accounts by default (what the platform must fetch); jrtt `tier` FIRST
+        Only active agents' accounts by default (what the platform must fetch); `tier` FIRST
         gives first-tier agents' direct accounts, SECOND the second-tier agents' accounts.
         """
-        media = Media.parse(media)
+        media = lookup(media).name
         roster = self.roster(tenant).media[media]
         result = []
         for agent in self.agents(media, tenant, active_only=active_only, tier=tier):
@@ -238,35 +211,36 @@ class World:
                 result.extend((a.account_id, a.agent_id) for a in roster.accounts_by_agent[agent.agent_id])
         return result
 
-    def account_count(self, media: Media | str, tenant: str) -> int:
+    def account_count(self, media: str, tenant: str) -> int:
         """How many accounts the platform should find for a tenant at `media` (active agents only)."""
         return len(self.accounts(media, tenant))
 
-    def find_account(self, media: Media, tenant: str, account_id: int) -> Account | None:
+    def find_account(self, media: str, tenant: str, account_id: int) -> Account | None:
         return self.roster(tenant).media[media].account_by_id.get(account_id)
 
-    def find_agent(self, media: Media, tenant: str, agent_id: int) -> Agent | None:
+    def find_agent(self, media: str, tenant: str, agent_id: int) -> Agent | None:
         return self.roster(tenant).media[media].agent_by_id.get(agent_id)
 
-    def agent_accounts(self, media: Media, tenant: str, agent_id: int) -> list[Account]:
-        """An agent's own accounts (jrtt first tier: its direct accounts only), sorted by id."""
+    def agent_accounts(self, media: str, tenant: str, agent_id: int) -> list[Account]:
+        """An agent's own accounts (a first-tier agent: its direct accounts only), sorted by id."""
         roster = self.roster(tenant).media[media]
         return sorted(roster.accounts_by_agent.get(agent_id, []), key=lambda a: a.account_id)
 
-    def child_agents(self, tenant: str, agent_id: int) -> list[Agent]:
-        """A jrtt first-tier agent's second-tier agents, sorted by id."""
-        children = self.roster(tenant).media[Media.JRTT].children.get(agent_id, [])
+    def child_agents(self, media: str, tenant: str, agent_id: int) -> list[Agent]:
+        """A first-tier agent's second-tier agents, sorted by id (none without tiers)."""
+        children = self.roster(tenant).media[lookup(media).name].children.get(agent_id, [])
         return sorted(children, key=lambda a: a.agent_id)
 
-    def jrtt_scope(self, tenant: str, agent_id: int) -> frozenset[int]:
-        """The ids a jrtt agent's token may touch: itself and its accounts; a first-tier agent's
+    def token_scope(self, media: str, tenant: str, agent_id: int) -> frozenset[int]:
+        """The ids an agent's token may touch: itself and its accounts; a first-tier agent's
         token also covers its second-tier agents and their accounts."""
-        key = (tenant, agent_id)
+        media = lookup(media).name
+        key = (media, tenant, agent_id)
         with self._lock:
             cached = self._scopes.get(key)
         if cached is not None:
             return cached
-        roster = self.roster(tenant).media[Media.JRTT]
+        roster = self.roster(tenant).media[media]
         scope = {agent_id, *(a.account_id for a in roster.accounts_by_agent.get(agent_id, []))}
         for child in roster.children.get(agent_id, []):
             scope.add(child.agent_id)
@@ -276,9 +250,9 @@ class World:
             self._scopes[key] = frozen
         return frozen
 
-    def initial_tokens(self, media: Media | str, tenant: str) -> dict[int, tuple[str, str]]:
+    def initial_tokens(self, media: str, tenant: str) -> dict[int, tuple[str, str]]:
         """agent id -> (access token, refresh token) as issued at start, for every agent."""
-        media = Media.parse(media)
+        media = lookup(media).name
         tenant = tenant_alias(tenant)
         return {
             a.agent_id: (
@@ -290,8 +264,8 @@ class World:
 
     # -- what an account holds ----------------------------------------------------------------------
 
-    def account_info(self, media: Media | str, account_id: int) -> AccountInfo:
-        media = Media.parse(media)
+    def account_info(self, media: str, account_id: int) -> AccountInfo:
+        media = lookup(media).name
         h = stable_hash(self.seed, media, account_id, "info")
         first, second = _INDUSTRIES[h % len(_INDUSTRIES)]
         roll = (h >> 8) % 100
@@ -320,22 +294,20 @@ class World:
             wechat_account_id=f"gh_{h & 0xFFFFFFFFFFFF:012x}",
         )
 
-    def entities(self, media: Media | str, account_id: int) -> Entities:
-        return self._entities(Media.parse(media), account_id)
+    def entities(self, media: str, account_id: int) -> Entities:
+        return self._entities(lookup(media).name, account_id)
 
-    def spends(self, media: Media | str, account_id: int, day: date) -> bool:
+    def spends(self, media: str, account_id: int, day: date) -> bool:
         """Whether the account had spend that day (about 1 - no_spend_rate of accounts do)."""
-        return unit(self.seed, Media.parse(media), account_id, day, "spend") >= self.profile.no_spend_rate
+        return unit(self.seed, lookup(media).name, account_id, day, "spend") >= self.profile.no_spend_rate
 
-    def atoms(
-        self, media: Media | str, account_id: int, day: date, time_line: str = "REQUEST_TIME"
-    ) -> list[Atom]:
+    def atoms(self, media: str, account_id: int, day: date, time_line: str = DEFAULT_TIME_LINE) -> list[Atom]:
         """The account's hourly metric atoms for a day (empty for no-spend days and future dates)."""
         if day > self.today():
             return []
-        return self._atoms(Media.parse(media), account_id, day, time_line, self.revision_factor(day))
+        return self._atoms(lookup(media).name, account_id, day, time_line, self.revision_factor(day))
 
-    def daily_totals(self, media: Media | str, account_id: int, day: date) -> dict[str, int]:
+    def daily_totals(self, media: str, account_id: int, day: date) -> dict[str, int]:
         """The account's metric totals for a day (REQUEST_TIME), all zero on no-spend days."""
         totals = dict.fromkeys(METRICS, 0)
         for atom in self.atoms(media, account_id, day):
@@ -345,93 +317,24 @@ class World:
 
     # -- funds --------------------------------------------------------------------------------------
 
-    def funds(self, media: Media | str, account_id: int, day: date | None = None) -> list[dict]:
-        """gdt/wx `funds/get` records of an account: 1-3 fund types, `realtime_cost` = that day's spend."""
-        media = Media.parse(media)
-        day = day or self.today()
-        types = _FUND_TYPES[media]
-        count = 1 + stable_hash(self.seed, media, account_id, "fund-count") % len(types)
-        spend = self.daily_totals(media, account_id, day)["cost"]
-        records = []
-        for fund_type in types[:count]:
-            h = stable_hash(self.seed, media, account_id, fund_type, day, "fund")
-            if fund_type == "FUND_TYPE_CASH":
-                balance = h % 5_000_000
-            else:
-                balance = 0 if h % 10 < 4 else (h >> 8) % 500_000
-            roll = (h >> 32) % 100
-            status = "FUND_STATUS_FROZEN" if roll < 2 else "FUND_STATUS_NORMAL"
-            if balance < 10_000 and status == "FUND_STATUS_NORMAL":
-                status = "FUND_STATUS_NOT_ENOUGH"
-            record = {
-                "fund_type": fund_type,
-                "balance": balance,
-                "fund_status": status,
-                "realtime_cost": spend if fund_type == "FUND_TYPE_CASH" else 0,
-            }
-            if fund_type == "FUND_TYPE_CREDIT_ROLL":
-                limit = 1_000_000 * (1 + (h >> 40) % 5)
-                used = (h >> 20) % limit
-                record["credit_roll_spec"] = {
-                    "limit_amount": limit,
-                    "usable_amount": limit - used,
-                    "used_amount": used,
-                }
-            records.append(record)
-        return records
+    def funds(self, media: str, account_id: int, day: date | None = None) -> list[dict]:
+        """The records the media's funds endpoint answers for an account (its `WorldSpec.funds`)."""
+        spec = lookup(media)
+        return spec.world.funds(self, spec.name, account_id, day or self.today())
 
-    def agency_funds(self, media: Media | str, agent_id: int, day: date | None = None) -> list[dict]:
-        """gdt/wx `funds/get` on an agency's own id: one cash record."""
-        media = Media.parse(media)
-        h = stable_hash(self.seed, media, agent_id, day or self.today(), "agency-fund")
-        return [
-            {
-                "fund_type": "FUND_TYPE_CASH",
-                "balance": 100_000_000 + h % 900_000_000,
-                "fund_status": "FUND_STATUS_NORMAL",
-                "realtime_cost": 0,
-            }
-        ]
-
-    def jrtt_fund(self, advertiser_id: int, day: date | None = None, *, name: str | None = None) -> dict:
-        """jrtt `advertiser/fund/get` data of an advertiser or agent (pass its `name`), floats in yuan."""
-        day = day or self.today()
-        h = stable_hash(self.seed, Media.JRTT, advertiser_id, day, "fund")
-        info = self.account_info(Media.JRTT, advertiser_id)
-        cash = (h % 10_000_000) / 100
-        grant = 0.0 if h % 3 == 0 else ((h >> 24) % 200_000) / 100
-        frozen = 0.0 if (h >> 8) % 4 else min(cash, ((h >> 40) % 50_000) / 100)
-        returned = 0.0 if (h >> 12) % 10 else ((h >> 48) % 10_000) / 100
-        return {
-            "advertiser_id": advertiser_id,
-            "name": name or info.name,
-            "email": info.email,
-            "balance": round(cash + grant + returned, 2),
-            "valid_balance": round(cash - frozen + grant + returned, 2),
-            "cash": round(cash, 2),
-            "valid_cash": round(cash - frozen, 2),
-            "grant": round(grant, 2),
-            "valid_grant": round(grant, 2),
-            "return_goods_abs": round(returned, 2),
-            "valid_return_goods_abs": round(returned, 2),
-            "return_goods_cost": 0.0,
-        }
-
-    def funds_records(self, media: Media | str, account_id: int, day: date | None = None) -> int:
-        """How many records a funds call returns for the account (gdt/wx `funds/get`: 1-3; jrtt: 1)."""
-        media = Media.parse(media)
-        if media is Media.JRTT:
-            return 1
+    def funds_records(self, media: str, account_id: int, day: date | None = None) -> int:
+        """How many records a funds call returns for the account."""
         return len(self.funds(media, account_id, day))
 
     # -- builders (cached) --------------------------------------------------------------------------
 
-    def _build_entities(self, media: Media, account_id: int) -> Entities:
+    def _build_entities(self, media: str, account_id: int) -> Entities:
         sizes = self.profile.entities
+        facts = lookup(media).world
         used: set[int] = set()
 
         def draw(kind: str, *key: object) -> int:
-            low, high = _JRTT_ENTITY_IDS if media is Media.JRTT else _TENCENT_ENTITY_IDS[kind]
+            low, high = facts.entity_ids[kind]
             salt = 0
             while True:
                 value = low + stable_hash(self.seed, media, account_id, kind, *key, salt) % (high - low + 1)
@@ -450,11 +353,11 @@ class World:
             campaigns.append(Campaign(campaign_id, f"计划{c + 1}-{campaign_id % 10000:04d}"))
             for g in range(count(sizes.adgroups, "adgroups", c)):
                 adgroup_id = draw("adgroup", c, g)
-                site_pool = _SITE_SETS[media]
+                site_pool = facts.site_sets
                 start = stable_hash(self.seed, media, adgroup_id, "sites")
                 n_sites = 1 + start % min(2, len(site_pool))
                 site_sets = tuple(sorted(site_pool[(start + k) % len(site_pool)] for k in range(n_sites)))
-                po_type = _PROMOTED_OBJECT_TYPES[media][start % len(_PROMOTED_OBJECT_TYPES[media])]
+                po_type = facts.promoted_object_types[start % len(facts.promoted_object_types)]
                 adgroups.append(
                     Adgroup(
                         adgroup_id,
@@ -471,7 +374,7 @@ class World:
         return Entities(tuple(campaigns), tuple(adgroups), tuple(ads))
 
     def _build_atoms(
-        self, media: Media, account_id: int, day: date, time_line: str, factor: float
+        self, media: str, account_id: int, day: date, time_line: str, factor: float
     ) -> list[Atom]:
         if not self.spends(media, account_id, day):
             return []
@@ -526,3 +429,14 @@ def default_today(config: SimConfig) -> Callable[[], date]:
         return lambda: pinned
     zone = ZoneInfo(config.clock.timezone)
     return lambda: datetime.now(zone).date()
+
+
+def fund_records(world: World, media: str, account_id: int, day: date, time_line: str) -> int:
+    """`Records` of a funds endpoint: the media's fund records of the account that day."""
+    return len(world.funds(media, account_id, day))
+
+
+def atom_records(world: World, media: str, account_id: int, day: date, time_line: str) -> int:
+    """`Records` of a report endpoint: the metric atoms it groups (every level groups the same
+    atoms, so an account has report rows at any level exactly when it has atoms)."""
+    return len(world.atoms(media, account_id, day, time_line))

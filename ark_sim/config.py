@@ -12,55 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ark_assets.sim._media import Media
-
-# The endpoint names used for quotas and counters (and accepted in [media.*.quota.endpoints]).
-ENDPOINTS: dict[Media, tuple[str, ...]] = {
-    Media.GDT: ("advertiser/get", "funds/get", "daily_reports/get", "hourly_reports/get", "oauth/token"),
-    Media.WX: (
-        "wechat_advertiser/get",
-        "funds/get",
-        "daily_reports/get",
-        "hourly_reports/get",
-        "oauth/token",
-    ),
-    Media.JRTT: (
-        "agent/advertiser/select",
-        "agent/child_agent/select",
-        "advertiser/info",
-        "advertiser/fund/get",
-        "report/agent/get_v2",
-        "report/advertiser/get",
-        "report/campaign/get",
-        "report/ad/get",
-        "report/integrated/get",
-        "oauth2/refresh_token",
-    ),
-}
+from ark_sim.media import lookup, names
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
     # A misspelt knob must fail loudly, not be ignored.
     model_config = ConfigDict(extra="forbid")
 
 
-class MediaSizes(_Model):
-    """gdt / wx: active agents and the total of their accounts."""
-
-    agents: int = Field(ge=1)
-    accounts: int = Field(ge=0)
-
-
-class JrttSizes(_Model):
-    """jrtt: first-tier agents with their direct accounts, second-tier agents with theirs (totals)."""
-
-    first_tier_agents: int = Field(ge=1)
-    direct_accounts: int = Field(ge=0)
-    second_tier_agents: int = Field(ge=0)
-    second_tier_accounts: int = Field(ge=0)
-
-
-class EntitySizes(_Model):
+class EntitySizes(StrictModel):
     """Per account: campaigns, adgroups per campaign, ads per adgroup ([min, max]); hours an ad runs."""
 
     campaigns: tuple[int, int] = (1, 2)
@@ -77,36 +37,60 @@ class EntitySizes(_Model):
         return value
 
 
-class ProfileConfig(_Model):
-    """The size of one tenant's world."""
+class ProfileConfig(StrictModel):
+    """The size of one tenant's world.
+
+    Each media's sizes are a table under its name (`gdt = { agents = 2, accounts = 30 }`), in the
+    shape its declaration gives (`WorldSpec.sizes`); read them with `media_sizes(name)`.
+    """
+
+    # Extra keys are the media tables; `_media_sizes` refuses any other.
+    model_config = ConfigDict(extra="allow")
 
     no_spend_rate: float = Field(default=0.25, ge=0.0, le=1.0)
     inactive_agents: int = Field(default=2, ge=0)
     inactive_accounts: int = Field(default=3, ge=0)
-    gdt: MediaSizes
-    wx: MediaSizes
-    jrtt: JrttSizes
     entities: EntitySizes = EntitySizes()
 
+    @model_validator(mode="after")
+    def _media_sizes(self) -> ProfileConfig:
+        tables = self.__pydantic_extra__
+        unknown = sorted(set(tables) - set(names()))
+        if unknown:
+            raise ValueError(
+                f"unknown profile knob(s) {unknown}; a profile holds {', '.join(type(self).model_fields)} "
+                f"and one table per media ({', '.join(names())})"
+            )
+        missing = [name for name in names() if name not in tables]
+        if missing:
+            raise ValueError(f"the profile lacks the sizes of {', '.join(missing)}")
+        for name in names():
+            tables[name] = lookup(name).world.sizes.model_validate(tables[name])
+        return self
 
-class AppConfig(_Model):
+    def media_sizes(self, media: str) -> Any:
+        """The sizes of one media (the model its declaration's `WorldSpec.sizes` names)."""
+        return self.__pydantic_extra__[lookup(media).name]
+
+
+class AppConfig(StrictModel):
     app_id: int
     secret: str = Field(min_length=1)
 
 
-class TokenTtl(_Model):
+class TokenTtl(StrictModel):
     access_ttl_s: float = Field(gt=0)
     refresh_ttl_s: float = Field(gt=0)
 
 
-class LatencyConfig(_Model):
+class LatencyConfig(StrictModel):
     """Lognormal response delay: median_ms * exp(sigma * N(0, 1)); a 0 median means no delay."""
 
     median_ms: float = Field(default=0.0, ge=0.0)
     sigma: float = Field(default=0.5, ge=0.0)
 
 
-class FaultConfig(_Model):
+class FaultConfig(StrictModel):
     """Per-request probabilities of each fault (drawn in this order from one seeded stream)."""
 
     http_5xx: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -121,7 +105,7 @@ class FaultConfig(_Model):
     huge_page_kb: int = Field(default=0, ge=0, le=65536)
 
 
-class QuotaLimits(_Model):
+class QuotaLimits(StrictModel):
     """One (app, endpoint) quota; a 0 limit means that bucket does not exist."""
 
     per_second: int = Field(default=0, ge=0)
@@ -131,7 +115,7 @@ class QuotaLimits(_Model):
     block_seconds: float = Field(default=0.0, ge=0.0)
 
 
-class QuotaOverride(_Model):
+class QuotaOverride(StrictModel):
     """Per-endpoint changes to a media's default quota; None inherits the default."""
 
     per_second: int | None = Field(default=None, ge=0)
@@ -141,12 +125,12 @@ class QuotaOverride(_Model):
     block_seconds: float | None = Field(default=None, ge=0.0)
 
 
-class QuotaConfig(_Model):
+class QuotaConfig(StrictModel):
     default: QuotaLimits
     endpoints: dict[str, QuotaOverride] = {}
 
 
-class MediaConfig(_Model):
+class MediaConfig(StrictModel):
     app: AppConfig
     tokens: TokenTtl
     latency: LatencyConfig = LatencyConfig()
@@ -154,7 +138,7 @@ class MediaConfig(_Model):
     quota: QuotaConfig
 
 
-class ClockConfig(_Model):
+class ClockConfig(StrictModel):
     today: date | None = None
     timezone: str = "Asia/Shanghai"
 
@@ -164,7 +148,7 @@ class ClockConfig(_Model):
         return None if value in ("", None) else value
 
 
-class SimConfig(_Model):
+class SimConfig(StrictModel):
     """All simulator knobs (see `sim.toml` for each one's meaning and default)."""
 
     host: str = "127.0.0.1"
@@ -177,7 +161,7 @@ class SimConfig(_Model):
     fault_seed: int = 7
     clock: ClockConfig = ClockConfig()
     profiles: dict[str, ProfileConfig]
-    media: dict[Media, MediaConfig]
+    media: dict[str, MediaConfig]
 
     @field_validator("host")
     @classmethod
@@ -195,15 +179,19 @@ class SimConfig(_Model):
     def _consistent(self) -> SimConfig:
         if self.profile not in self.profiles:
             raise ValueError(f"profile {self.profile!r} is not one of {sorted(self.profiles)}")
-        missing = [m.value for m in Media if m not in self.media]
+        missing = [name for name in names() if name not in self.media]
         if missing:
             raise ValueError(f"[media] lacks {', '.join(missing)}")
+        strangers = sorted(set(self.media) - set(names()))
+        if strangers:
+            raise ValueError(f"[media] names unknown media {strangers}; known: {', '.join(names())}")
         for media, cfg in self.media.items():
-            unknown = sorted(set(cfg.quota.endpoints) - set(ENDPOINTS[media]))
+            known = lookup(media).endpoints
+            unknown = sorted(set(cfg.quota.endpoints) - set(known))
             if unknown:
                 raise ValueError(
                     f"[media.{media}.quota.endpoints] names unknown endpoints {unknown}; "
-                    f"known: {', '.join(ENDPOINTS[media])}"
+                    f"known: {', '.join(known)}"
                 )
         return self
 
@@ -212,9 +200,9 @@ class SimConfig(_Model):
         """The active profile's sizes."""
         return self.profiles[self.profile]
 
-    def quota_limits(self, media: Media | str, endpoint: str) -> QuotaLimits:
+    def quota_limits(self, media: str, endpoint: str) -> QuotaLimits:
         """The effective quota of one endpoint: the media default with the endpoint's overrides."""
-        quota = self.media[Media.parse(media)].quota
+        quota = self.media[lookup(media).name].quota
         override = quota.endpoints.get(endpoint)
         if override is None:
             return quota.default

@@ -16,13 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from ark_assets.sim._media import Media
-
 _MAC_HEX = 24
 _MAX_TENANT_HEX = 64
 
 
-def mint_token(seed: int, media: Media, tenant: str, agent_id: int, kind: str, generation: int) -> str:
+def mint_token(seed: int, media: str, tenant: str, agent_id: int, kind: str, generation: int) -> str:
     """The token of one agent's `kind` ("access" / "refresh") at a rotation `generation` (0 = initial)."""
     text = f"{seed}\x1f{media}\x1f{tenant}\x1f{agent_id}\x1f{kind}\x1f{generation}".encode()
     mac = hashlib.blake2b(text, digest_size=_MAC_HEX // 2, person=b"ark-sim-token").hexdigest()
@@ -51,7 +49,7 @@ class TokenState(Enum):
 class Grant:
     """One agent's live token pair."""
 
-    media: Media
+    media: str
     tenant: str
     agent_id: int
     access_token: str
@@ -69,17 +67,17 @@ class TokenStore:
     """
 
     def __init__(
-        self, seed: int, ttls: dict[Media, tuple[float, float]], clock: Callable[[], float] = time.time
+        self, seed: int, ttls: dict[str, tuple[float, float]], clock: Callable[[], float] = time.time
     ) -> None:
         self._seed = seed
         self._ttls = ttls
         self._clock = clock
         self._lock = threading.Lock()
-        self._grants: dict[tuple[Media, str, int], Grant] = {}
-        self._access: dict[tuple[Media, str], tuple[Media, str, int]] = {}
-        self._refresh: dict[tuple[Media, str], tuple[Media, str, int]] = {}
+        self._grants: dict[tuple[str, str, int], Grant] = {}
+        self._access: dict[tuple[str, str], tuple[str, str, int]] = {}
+        self._refresh: dict[tuple[str, str], tuple[str, str, int]] = {}
 
-    def register(self, media: Media, tenant: str, agent_ids: list[int]) -> None:
+    def register(self, media: str, tenant: str, agent_ids: list[int]) -> None:
         """Issue the initial (generation 0) pair of each agent that has no live pair yet."""
         now = self._clock()
         with self._lock:
@@ -87,7 +85,7 @@ class TokenStore:
                 if (media, tenant, agent_id) not in self._grants:
                     self._store(self._issue(media, tenant, agent_id, 0, now))
 
-    def check_access(self, media: Media, token: str) -> tuple[TokenState, Grant | None]:
+    def check_access(self, media: str, token: str) -> tuple[TokenState, Grant | None]:
         with self._lock:
             key = self._access.get((media, token))
             grant = None if key is None else self._grants[key]
@@ -97,11 +95,11 @@ class TokenStore:
             return TokenState.EXPIRED, grant
         return TokenState.OK, grant
 
-    def knows_refresh(self, media: Media, token: str) -> bool:
+    def knows_refresh(self, media: str, token: str) -> bool:
         with self._lock:
             return (media, token) in self._refresh
 
-    def refresh(self, media: Media, refresh_token: str) -> tuple[TokenState, Grant | None]:
+    def refresh(self, media: str, refresh_token: str) -> tuple[TokenState, Grant | None]:
         """Rotate the pair owning `refresh_token`; returns the new grant when the token was live."""
         now = self._clock()
         with self._lock:
@@ -117,7 +115,7 @@ class TokenStore:
             self._store(new)
             return TokenState.OK, new
 
-    def expire(self, media: Media, tenant: str, agent_id: int | None = None, *, refresh: bool = False) -> int:
+    def expire(self, media: str, tenant: str, agent_id: int | None = None, *, refresh: bool = False) -> int:
         """Force the access tokens (and refresh tokens too when `refresh`) of agents to be expired."""
         past = self._clock() - 1
         count = 0
@@ -131,7 +129,7 @@ class TokenStore:
                     count += 1
         return count
 
-    def grant(self, media: Media, tenant: str, agent_id: int) -> Grant | None:
+    def grant(self, media: str, tenant: str, agent_id: int) -> Grant | None:
         """The agent's live pair (None when its tenant is not loaded yet)."""
         with self._lock:
             return self._grants.get((media, tenant, agent_id))
@@ -142,7 +140,7 @@ class TokenStore:
             self._access.clear()
             self._refresh.clear()
 
-    def _issue(self, media: Media, tenant: str, agent_id: int, generation: int, now: float) -> Grant:
+    def _issue(self, media: str, tenant: str, agent_id: int, generation: int, now: float) -> Grant:
         access_ttl, refresh_ttl = self._ttls[media]
         return Grant(
             media=media,

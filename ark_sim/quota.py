@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
-from ark_assets.sim._media import Media
-from ark_assets.sim.config import QuotaLimits, SimConfig
+from ark_sim.config import QuotaLimits, SimConfig
 
 
 class Exhausted(Enum):
@@ -127,13 +126,13 @@ class QuotaBook:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
-        self._overrides: dict[tuple[Media, str | None], dict] = {}
+        self._overrides: dict[tuple[str, str | None], dict] = {}
         self._today = today
         self._clock = clock
         self._lock = threading.Lock()
-        self._quotas: dict[tuple[Media, int, str], _Quota] = {}
+        self._quotas: dict[tuple[str, int, str], _Quota] = {}
 
-    def limits(self, media: Media, endpoint: str) -> QuotaLimits:
+    def limits(self, media: str, endpoint: str) -> QuotaLimits:
         """The endpoint's effective limits: config default, config endpoint, then live changes."""
         limits = self._config.quota_limits(media, endpoint)
         for key in ((media, None), (media, endpoint)):
@@ -141,7 +140,7 @@ class QuotaBook:
                 limits = limits.model_copy(update=self._overrides[key])
         return QuotaLimits.model_validate(limits.model_dump())
 
-    def acquire(self, media: Media, app_id: int, endpoint: str) -> Decision:
+    def acquire(self, media: str, app_id: int, endpoint: str) -> Decision:
         """Take one request from the (media, app, endpoint) quota, or report which quota is short."""
         now, today = self._clock(), self._today()
         with self._lock:
@@ -151,7 +150,7 @@ class QuotaBook:
                 quota = self._quotas[key] = _Quota(self.limits(media, endpoint), now, today)
             return quota.acquire(now, today)
 
-    def update(self, media: Media, endpoint: str | None, **changes: float) -> QuotaLimits:
+    def update(self, media: str, endpoint: str | None, **changes: float) -> QuotaLimits:
         """Change limits at run time (endpoint None = every endpoint of the media); resets their state."""
         unknown = sorted(set(changes) - set(QuotaLimits.model_fields))
         if unknown:

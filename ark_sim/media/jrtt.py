@@ -8,6 +8,9 @@ float yuan; int64 ids as JSON integers (above 2**53); no quota headers.
 Authorisation tree: a first-tier agent's token covers its own accounts and its second-tier agents
 with their accounts; a second-tier agent's token covers only its own accounts. In this API jrtt's
 "ad" (广告计划) is the world's adgroup and jrtt's "creative" is the world's ad.
+
+Also jrtt's world (first-tier agents with direct accounts, second-tier agents under them with
+theirs, int64 ids), the seed's Redis keys per tier and HBase tables for it: `MEDIA` at the end.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ark_assets.core.tiers import AgentTier
-from ark_assets.sim._media import Media
-from ark_assets.sim.common import (
+from pydantic import Field
+
+from ark_sim.common import (
     ApiError,
     Incoming,
     Outgoing,
@@ -34,14 +37,29 @@ from ark_assets.sim.common import (
     page_info,
     page_slice,
     parse_day,
+    query_value,
     sum_metrics,
 )
-from ark_assets.sim.faults import Fault, FaultKind, mistype, pad, truncate
-from ark_assets.sim.profiles import Agent, stable_hash
-from ark_assets.sim.quota import Exhausted
-from ark_assets.sim.state import SimState
-from ark_assets.sim.tokens import Grant, TokenState
-from ark_assets.sim.world import METRICS
+from ark_sim.config import ProfileConfig, StrictModel
+from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.profiles import (
+    Account,
+    Agent,
+    Ids,
+    MediaRoster,
+    active_states,
+    company_name,
+    inactive_states,
+    split,
+    stable_hash,
+)
+from ark_sim.quota import Exhausted
+from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Records, Rows, Table, Tier, WorldSpec
+from ark_sim.state import SimState
+from ark_sim.tokens import Grant, TokenState
+from ark_sim.world import METRICS, World, atom_records, fund_records
+
+NAME = "jrtt"
 
 _GMT8 = ZoneInfo("Asia/Shanghai")
 MESSAGES = {
@@ -118,7 +136,7 @@ class Call:
 
     def scope(self) -> frozenset[int]:
         assert self.grant is not None
-        return self.state.world.jrtt_scope(self.grant.tenant, self.grant.agent_id)
+        return self.state.world.token_scope(NAME, self.grant.tenant, self.grant.agent_id)
 
 
 @dataclass(frozen=True)
@@ -127,10 +145,11 @@ class Endpoint:
     handler: Callable[[Call], Any]
     method: str = "GET"
     authenticated: bool = True
+    records: Records | None = None  # an account's data: how many records it answers for a day
 
 
 class JrttApi:
-    media = Media.JRTT
+    media = NAME
 
     def __init__(self, endpoints: dict[str, Endpoint]) -> None:
         self.endpoints = endpoints
@@ -201,7 +220,7 @@ def _authenticate(state: SimState, incoming: Incoming) -> Grant:
     token = incoming.headers.get("Access-Token", "").strip()
     if not token:
         raise ApiError(40104, MESSAGES[40104])
-    status, grant = state.access(Media.JRTT, token)
+    status, grant = state.access(NAME, token)
     if status is TokenState.UNKNOWN:
         raise ApiError(40105, MESSAGES[40105])
     if status is TokenState.EXPIRED:
@@ -224,7 +243,7 @@ def _agent(call: Call, name: str) -> Agent:
     """The agent named by parameter `name`, inside the token's tree."""
     agent_id = call.params.integer(name, required=True)
     _authorised(call, [agent_id])
-    agent = call.state.world.find_agent(Media.JRTT, call.tenant, agent_id)
+    agent = call.state.world.find_agent(NAME, call.tenant, agent_id)
     if agent is None:
         raise ApiError(40001, f"{name} {agent_id} is not an agent")
     return agent
@@ -234,7 +253,7 @@ def _advertiser(call: Call) -> int:
     """The advertiser named by `advertiser_id`, inside the token's tree and not an agent."""
     advertiser_id = call.params.integer("advertiser_id", required=True)
     _authorised(call, [advertiser_id])
-    if call.state.world.find_account(Media.JRTT, call.tenant, advertiser_id) is None:
+    if call.state.world.find_account(NAME, call.tenant, advertiser_id) is None:
         raise ApiError(40001, f"advertiser_id {advertiser_id} is an agent, not an advertiser")
     return advertiser_id
 
@@ -250,14 +269,14 @@ def agent_advertiser_select(call: Call) -> dict:
     """An agent's advertiser ids (a first-tier agent: its direct accounts only)."""
     p = call.params
     agent = _agent(call, "advertiser_id")
-    ids = [a.account_id for a in call.state.world.agent_accounts(Media.JRTT, call.tenant, agent.agent_id)]
+    ids = [a.account_id for a in call.state.world.agent_accounts(NAME, call.tenant, agent.agent_id)]
     if _cursor_mode(p, "cursor", "count"):
         count = p.integer("count", 100, low=1, high=1000)
         cursor = p.integer("cursor", 0, low=0)
         chunk = ids[cursor : cursor + count]
         after = cursor + len(chunk)
         has_more = after < len(ids)
-        if call.state.faults.cursor_loop(Media.JRTT):  # a broken cursor: always the first page's
+        if call.state.faults.cursor_loop(NAME):  # a broken cursor: always the first page's
             after, has_more = len(ids[:count]), True
         return {
             "list": chunk,
@@ -285,8 +304,8 @@ def child_agent_select(call: Call) -> dict:
     page = p.integer("page", 1, low=1)
     page_size = p.integer("page_size", 100, low=1, high=1000)
     children = []
-    if agent.tier is AgentTier.FIRST:
-        children = [a.agent_id for a in call.state.world.child_agents(call.tenant, agent.agent_id)]
+    if agent.tier == Tier.FIRST:
+        children = [a.agent_id for a in call.state.world.child_agents(NAME, call.tenant, agent.agent_id)]
     return {
         "child_agent_ids": children[page_slice(page, page_size)],
         "page_info": page_info(page, page_size, len(children)),
@@ -310,13 +329,13 @@ def advertiser_info(call: Call) -> list[dict]:
     world = call.state.world
     result = []
     for advertiser_id in dict.fromkeys(ids):
-        agent = world.find_agent(Media.JRTT, call.tenant, advertiser_id)
-        info = world.account_info(Media.JRTT, advertiser_id)
+        agent = world.find_agent(NAME, call.tenant, advertiser_id)
+        info = world.account_info(NAME, advertiser_id)
         if agent is not None:
             item = {
                 "id": advertiser_id,
                 "name": agent.name,
-                "role": "ROLE_AGENT" if agent.tier is AgentTier.FIRST else "ROLE_CHILD_AGENT",
+                "role": "ROLE_AGENT" if agent.tier == Tier.FIRST else "ROLE_CHILD_AGENT",
                 "status": "STATUS_ENABLE",
                 "company": agent.name,
             }
@@ -340,8 +359,9 @@ def advertiser_info(call: Call) -> list[dict]:
 def advertiser_fund_get(call: Call) -> dict:
     advertiser_id = call.params.integer("advertiser_id", required=True)
     _authorised(call, [advertiser_id])
-    agent = call.state.world.find_agent(Media.JRTT, call.tenant, advertiser_id)
-    return call.state.world.jrtt_fund(advertiser_id, name=agent.name if agent else None)
+    world = call.state.world
+    agent = world.find_agent(NAME, call.tenant, advertiser_id)
+    return fund(world, advertiser_id, world.today(), name=agent.name if agent else None)
 
 
 def report_agent_get_v2(call: Call) -> dict:
@@ -350,7 +370,7 @@ def report_agent_get_v2(call: Call) -> dict:
     agent = _agent(call, "agent_id")
     start, end = _dates(p, span=None)
     world = call.state.world
-    accounts = [a.account_id for a in world.agent_accounts(Media.JRTT, call.tenant, agent.agent_id)]
+    accounts = [a.account_id for a in world.agent_accounts(NAME, call.tenant, agent.agent_id)]
     filtering = p.structured("filtering", {})
     if not isinstance(filtering, dict):
         raise ApiError(40001, "filtering must be a JSON object")
@@ -368,7 +388,7 @@ def report_agent_get_v2(call: Call) -> dict:
         cursor = p.integer("cursor", 0, low=0)
         indices = range(cursor, min(total, cursor + size))
         after, has_more = cursor + len(indices), int(cursor + len(indices) < total)
-        if call.state.faults.cursor_loop(Media.JRTT):  # a broken cursor: always the first page's
+        if call.state.faults.cursor_loop(NAME):  # a broken cursor: always the first page's
             after, has_more = min(total, size), 1
         return {
             "list": [row(i) for i in indices],
@@ -390,8 +410,8 @@ def report_agent_get_v2(call: Call) -> dict:
 
 def _agent_row(call: Call, agent: Agent, advertiser_id: int, day: date) -> dict:
     world = call.state.world
-    info = world.account_info(Media.JRTT, advertiser_id)
-    t = world.daily_totals(Media.JRTT, advertiser_id, day)
+    info = world.account_info(NAME, advertiser_id)
+    t = world.daily_totals(NAME, advertiser_id, day)
     cost = t["cost"]
     cash_share = 0.8 + (stable_hash(world.seed, advertiser_id, day, "cash-share") % 21) / 100
     cash = round(cost * cash_share)
@@ -460,7 +480,7 @@ def _report(level: str) -> Callable[[Call], dict]:
         groups = group_atoms(atoms, key)
         if order == "DESC" and by_time:
             groups.sort(key=lambda g: g[0][0], reverse=True)
-        names = call.state.world.entities(Media.JRTT, advertiser_id).names()
+        names = call.state.world.entities(NAME, advertiser_id).names()
         rows = []
         for group_key, members in groups[page_slice(page, page_size)]:
             first = members[0]
@@ -511,7 +531,7 @@ def _atoms(call: Call, advertiser_id: int, start: date, end: date) -> list:
     atoms = []
     day = start
     while day <= end:
-        atoms.extend(world.atoms(Media.JRTT, advertiser_id, day))
+        atoms.extend(world.atoms(NAME, advertiser_id, day))
         day += timedelta(days=1)
     return atoms
 
@@ -570,7 +590,7 @@ def _pct(numerator: int, denominator: int) -> float:
 def refresh_token(call: Call) -> dict:
     """`POST /open_api/oauth2/refresh_token/`: a new pair; the old access and refresh tokens die."""
     body = call.body
-    app = call.state.config.media[Media.JRTT].app
+    app = call.state.config.media[NAME].app
     if as_int(body.get("app_id")) != app.app_id or body.get("secret") != app.secret:
         raise ApiError(40101, MESSAGES[40101])
     if body.get("grant_type") != "refresh_token":
@@ -578,12 +598,12 @@ def refresh_token(call: Call) -> dict:
     token = body.get("refresh_token")
     if not isinstance(token, str) or not token:
         raise ApiError(40107, MESSAGES[40107])
-    status, grant = call.state.refresh(Media.JRTT, token)
+    status, grant = call.state.refresh(NAME, token)
     if status is TokenState.UNKNOWN:
         raise ApiError(40107, MESSAGES[40107])
     if status is TokenState.EXPIRED:
         raise ApiError(40103, MESSAGES[40103])
-    ttl = call.state.config.media[Media.JRTT].tokens
+    ttl = call.state.config.media[NAME].tokens
     return {
         "access_token": grant.access_token,
         "expires_in": int(ttl.access_ttl_s),
@@ -592,19 +612,174 @@ def refresh_token(call: Call) -> dict:
     }
 
 
+# -- the world: agents in two tiers, accounts, funds --------------------------------------------------
+
+
+class JrttSizes(StrictModel):
+    """jrtt in a profile: first-tier agents with their direct accounts, second-tier agents with theirs."""
+
+    first_tier_agents: int = Field(ge=1)
+    direct_accounts: int = Field(ge=0)
+    second_tier_agents: int = Field(ge=0)
+    second_tier_accounts: int = Field(ge=0)
+
+
+# Agent ids are Redis scores, so they stay below 2**53; advertiser ids are real int64 values above
+# 2**53 (a float64 JSON reader breaks them), and so is every entity id inside an account.
+AGENT_IDS = (1_000_000_000, 9_999_999_999)
+ACCOUNT_IDS = (1_600_000_000_000_000_000, 1_800_000_000_000_000_000)
+ENTITY_IDS = dict.fromkeys(("campaign", "adgroup", "ad"), ACCOUNT_IDS)
+
+
+def build_roster(profile: ProfileConfig, seed: int, tenant: str) -> MediaRoster:
+    sizes = profile.media_sizes(NAME)
+    media = NAME
+    roster = MediaRoster()
+    agent_ids = Ids(seed, tenant, media, "agent")
+    account_ids = Ids(seed, tenant, media, "account")
+
+    def agent(key: object, tier: Tier, parent: int | None, state: tuple[int, int]) -> Agent:
+        agent_id = agent_ids.draw(AGENT_IDS, key)
+        suffix = "一级代理" if tier == Tier.FIRST else "二级代理"
+        name = company_name(seed, tenant, media, agent_id).replace("有限公司", f"{suffix}有限公司")
+        created = Agent(media, agent_id, name, tier, parent, *state)
+        roster.add_agent(created)
+        return created
+
+    def accounts(owner: Agent, count: int, key: object) -> None:
+        for j in range(count):
+            account_id = account_ids.draw(ACCOUNT_IDS, key, j)
+            roster.add_account(Account(media, account_id, owner.agent_id))
+
+    first_states = active_states(seed, tenant, media, sizes.first_tier_agents)
+    firsts = [agent(("first", i), Tier.FIRST, None, s) for i, s in enumerate(first_states)]
+    second_states = active_states(seed, tenant, media, sizes.second_tier_agents, "second")
+    seconds = [
+        agent(
+            ("second", i),
+            Tier.SECOND,
+            firsts[stable_hash(seed, tenant, media, "parent", i) % len(firsts)].agent_id,
+            s,
+        )
+        for i, s in enumerate(second_states)
+    ]
+    for i, (owner, count) in enumerate(
+        zip(firsts, split(sizes.direct_accounts, len(firsts), seed, tenant, "direct"), strict=True)
+    ):
+        accounts(owner, count, ("first", i))
+    for i, (owner, count) in enumerate(
+        zip(seconds, split(sizes.second_tier_accounts, len(seconds), seed, tenant, "second"), strict=True)
+    ):
+        accounts(owner, count, ("second", i))
+    # Inactive agents are first tier; the first one also has an inactive second-tier child, so no
+    # active agent's tree ever reaches an account the platform must ignore.
+    for k, state in enumerate(inactive_states(profile.inactive_agents)):
+        parent = agent(("inactive", k), Tier.FIRST, None, state)
+        accounts(parent, profile.inactive_accounts, ("inactive", k))
+        if k == 0:
+            child = agent(("inactive-child", k), Tier.SECOND, parent.agent_id, (1, 2))
+            accounts(child, profile.inactive_accounts, ("inactive-child", k))
+    return roster
+
+
+def fund(world: World, advertiser_id: int, day: date, *, name: str | None = None) -> dict:
+    """`advertiser/fund/get` data of an advertiser or agent (pass its `name`), floats in yuan."""
+    h = stable_hash(world.seed, NAME, advertiser_id, day, "fund")
+    info = world.account_info(NAME, advertiser_id)
+    cash = (h % 10_000_000) / 100
+    grant = 0.0 if h % 3 == 0 else ((h >> 24) % 200_000) / 100
+    frozen = 0.0 if (h >> 8) % 4 else min(cash, ((h >> 40) % 50_000) / 100)
+    returned = 0.0 if (h >> 12) % 10 else ((h >> 48) % 10_000) / 100
+    return {
+        "advertiser_id": advertiser_id,
+        "name": name or info.name,
+        "email": info.email,
+        "balance": round(cash + grant + returned, 2),
+        "valid_balance": round(cash - frozen + grant + returned, 2),
+        "cash": round(cash, 2),
+        "valid_cash": round(cash - frozen, 2),
+        "grant": round(grant, 2),
+        "valid_grant": round(grant, 2),
+        "return_goods_abs": round(returned, 2),
+        "valid_return_goods_abs": round(returned, 2),
+        "return_goods_cost": 0.0,
+    }
+
+
+def _funds(world: World, media: str, account_id: int, day: date) -> list[dict]:
+    return [fund(world, account_id, day)]  # one object, not a list: one record
+
+
+def sign(token: str | None, params: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """A client's request: the token in the `Access-Token` header, structured values JSON-encoded."""
+    headers = {} if token is None else {"Access-Token": token}
+    return {k: query_value(v) for k, v in params.items()}, headers
+
+
+# -- the jrtt API and declaration ---------------------------------------------------------------------
+
+
+def _report_endpoint(level: str) -> Endpoint:
+    return Endpoint(f"report/{level}/get", _report(level), records=atom_records)
+
+
+REPORT_LEVELS = ("advertiser", "campaign", "ad")
+
 API = JrttApi(
     {
         "/open_api/2/agent/advertiser/select": Endpoint("agent/advertiser/select", agent_advertiser_select),
         "/open_api/2/agent/child_agent/select": Endpoint("agent/child_agent/select", child_agent_select),
         "/open_api/2/advertiser/info": Endpoint("advertiser/info", advertiser_info),
-        "/open_api/2/advertiser/fund/get": Endpoint("advertiser/fund/get", advertiser_fund_get),
+        "/open_api/2/advertiser/fund/get": Endpoint(
+            "advertiser/fund/get", advertiser_fund_get, records=fund_records
+        ),
         "/open_api/2/report/agent/get_v2": Endpoint("report/agent/get_v2", report_agent_get_v2),
-        "/open_api/2/report/advertiser/get": Endpoint("report/advertiser/get", _report("advertiser")),
-        "/open_api/2/report/campaign/get": Endpoint("report/campaign/get", _report("campaign")),
-        "/open_api/2/report/ad/get": Endpoint("report/ad/get", _report("ad")),
-        "/open_api/2/report/integrated/get": Endpoint("report/integrated/get", report_integrated_get),
+        **{f"/open_api/2/report/{level}/get": _report_endpoint(level) for level in REPORT_LEVELS},
+        "/open_api/2/report/integrated/get": Endpoint(
+            "report/integrated/get", report_integrated_get, records=atom_records
+        ),
         "/open_api/oauth2/refresh_token": Endpoint(
             "oauth2/refresh_token", refresh_token, method="POST", authenticated=False
         ),
     }
+)
+
+MEDIA = MediaSpec(
+    name=NAME,
+    platform_id=3,
+    api=API,
+    world=WorldSpec(
+        sizes=JrttSizes,
+        roster=build_roster,
+        site_sets=("INVENTORY_FEED",),
+        promoted_object_types=("APP",),
+        entity_ids=ENTITY_IDS,
+        funds=_funds,
+    ),
+    # every agent, then each tier in a key of its own
+    agent_keys=(
+        AgentKey(format="jrtt_agents_v2_{tenant}"),
+        AgentKey(format="jrtt_one_agents_v2_{tenant}", tier=Tier.FIRST),
+        AgentKey(format="jrtt_child_agents_v2_{tenant}", tier=Tier.SECOND),
+    ),
+    # account lists per tier only: first-tier agents' direct accounts, second-tier agents' accounts
+    account_keys=(
+        AccountKey(format="jrtt_accounts_v2_{tenant}_{day}", tier=Tier.FIRST),
+        AccountKey(format="jrtt_child_advertiser_v2_{tenant}_{day}", tier=Tier.SECOND),
+    ),
+    tables=(
+        Table(dataset="agent_list_first_tier", rows=Rows.AGENTS, tier=Tier.FIRST),
+        Table(dataset="agent_list_second_tier", rows=Rows.AGENTS, tier=Tier.SECOND),
+        # first tier: the agents' direct accounts with their details (the seed's "next job")
+        Table(dataset="advertiser_info_v2", rows=Rows.ACCOUNTS, tier=Tier.FIRST),
+        # second tier: the accounts the agent report lists (the seed's DailyReportAgent)
+        Table(dataset="agent_report_v2", rows=Rows.ACCOUNTS, tier=Tier.SECOND),
+        # one object per account
+        Table(dataset="advertiser_fund_get_v2", rows=Rows.PER_ACCOUNT, endpoint="advertiser/fund/get"),
+        *(
+            Table(dataset=f"report_{level}_v2", rows=Rows.PER_ACCOUNT, endpoint=f"report/{level}/get")
+            for level in REPORT_LEVELS
+        ),
+    ),
+    sign=sign,
 )

@@ -8,12 +8,11 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from ark_assets.sim._media import Media
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.faults import FaultInjector
-from ark_assets.sim.quota import QuotaBook
-from ark_assets.sim.tokens import Grant, TokenState, TokenStore, tenant_of_token
-from ark_assets.sim.world import World
+from ark_sim.config import SimConfig
+from ark_sim.faults import FaultInjector
+from ark_sim.quota import QuotaBook
+from ark_sim.tokens import Grant, TokenState, TokenStore, tenant_of_token
+from ark_sim.world import World
 
 
 class Clock:
@@ -48,11 +47,11 @@ class Nonces:
 
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
-        self._seen: dict[tuple[Media, str], float] = {}
+        self._seen: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._next_prune = 0.0
 
-    def use(self, media: Media, nonce: str, now: float) -> bool:
+    def use(self, media: str, nonce: str, now: float) -> bool:
         """Record a nonce; False when it was already used within the window."""
         with self._lock:
             if now >= self._next_prune:
@@ -78,7 +77,7 @@ class Counters:
         self._throttles: Counter[str] = Counter()
         self._total = 0
 
-    def record(self, media: Media, endpoint: str, outcome: str, *, throttled: bool = False) -> None:
+    def record(self, media: str, endpoint: str, outcome: str, *, throttled: bool = False) -> None:
         key = f"{media} {endpoint}"
         with self._lock:
             self._requests.setdefault(key, Counter())[outcome] += 1
@@ -119,7 +118,7 @@ class SimState:
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
 
-    def app_id(self, media: Media) -> int:
+    def app_id(self, media: str) -> int:
         return self.config.media[media].app.app_id
 
     def load_tenant(self, tenant: str) -> None:
@@ -128,25 +127,25 @@ class SimState:
             if tenant in self._loaded:
                 return
             self._loaded.add(tenant)
-        for media in Media:
+        for media in self.config.media:
             agents = self.world.agents(media, tenant, active_only=False)
             self.tokens.register(media, tenant, [a.agent_id for a in agents])
 
-    def access(self, media: Media, token: str) -> tuple[TokenState, Grant | None]:
+    def access(self, media: str, token: str) -> tuple[TokenState, Grant | None]:
         """The grant behind an access token, loading its tenant on first sight."""
         state, grant = self.tokens.check_access(media, token)
         if state is TokenState.UNKNOWN and self._load_for(token):
             state, grant = self.tokens.check_access(media, token)
         return state, grant
 
-    def refresh(self, media: Media, refresh_token: str) -> tuple[TokenState, Grant | None]:
+    def refresh(self, media: str, refresh_token: str) -> tuple[TokenState, Grant | None]:
         """Rotate the pair behind a refresh token, loading its tenant on first sight."""
         if not self.tokens.knows_refresh(media, refresh_token):
             self._load_for(refresh_token)
         return self.tokens.refresh(media, refresh_token)
 
     def expire_tokens(
-        self, media: Media, tenant: str, agent_id: int | None = None, *, refresh: bool = False
+        self, media: str, tenant: str, agent_id: int | None = None, *, refresh: bool = False
     ) -> int:
         self.load_tenant(tenant)
         return self.tokens.expire(media, tenant, agent_id, refresh=refresh)

@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
-from ark_assets.core.ids import tenant_alias
-from ark_assets.sim._media import Media
-from ark_assets.sim.config import SimConfig
+from ark_sim.config import SimConfig
+from ark_sim.media import registry
+from ark_sim.profiles import tenant_alias
 
-logger = logging.getLogger("ark_assets.sim")
+logger = logging.getLogger("ark_sim")
 
 _CONFIG = click.option(
     "--config",
@@ -26,8 +26,8 @@ _CONFIG = click.option(
 _PROFILE = click.option("--profile", help="World size: small or seed (default: the config's).")
 
 
-def _load(config_path: Path | None, **overrides: Any) -> SimConfig:
-    changes = {k: v for k, v in overrides.items() if v is not None}
+def _load(config_path: Path | None, extra: dict[str, Any] | None = None, **overrides: Any) -> SimConfig:
+    changes = {**(extra or {}), **{k: v for k, v in overrides.items() if v is not None}}
     try:
         return SimConfig.load(config_path, changes)
     except ValueError as exc:
@@ -39,6 +39,18 @@ def _tenant(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
         return tenant_alias(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+def _overrides(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("expected a JSON object of knobs")
+    return parsed
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
@@ -63,13 +75,20 @@ def main(verbose: bool) -> None:
 @_CONFIG
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default: the config's, 8600).")
 @_PROFILE
-def serve(config_path: Path | None, port: int | None, profile: str | None) -> None:
-    """Serve the three media on 127.0.0.1 until interrupted."""
-    from ark_assets.sim.server import serve as run
+@click.option(
+    "--overrides",
+    callback=_overrides,
+    help="A JSON object of knobs merged onto the config last (what SimConfig.load's overrides take).",
+)
+def serve(
+    config_path: Path | None, port: int | None, profile: str | None, overrides: dict[str, Any] | None
+) -> None:
+    """Serve every media on 127.0.0.1 until interrupted."""
+    from ark_sim.server import serve as run
 
-    config = _load(config_path, port=port, profile=profile)
-    for media in Media:
-        click.echo(f"{media.value}: http://{config.host}:{config.port}/{media.value}")
+    config = _load(config_path, overrides, port=port, profile=profile)
+    for spec in registry():
+        click.echo(f"{spec.name}: http://{config.host}:{config.port}/{spec.name}")
     click.echo(f"admin: http://{config.host}:{config.port}/admin/counters")
     sys.stdout.flush()
     logger.info(
@@ -85,17 +104,15 @@ def serve(config_path: Path | None, port: int | None, profile: str | None) -> No
 @_CONFIG
 def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
     """Write a tenant's eton rows and Redis keys (ARK_REDIS_* / ARK_MYSQL_* pick the servers)."""
-    from dagster import build_resources
-
-    from ark_assets.resources.mysql import mysql_resource_from_env
-    from ark_assets.resources.redis_store import redis_resource_from_env
-    from ark_assets.sim.seed import seed_tenant
-    from ark_assets.sim.world import World
+    from ark_sim.seed import MySQLTarget, RedisTarget, TargetUnavailable, seed_tenant
+    from ark_sim.world import World
 
     config = _load(config_path, profile=profile)
-    # build_resources resolves the EnvVar fields the *_from_env helpers return when ARK_* are set.
-    with build_resources({"redis": redis_resource_from_env(), "mysql": mysql_resource_from_env()}) as res:
-        report = seed_tenant(World(config), tenant, day, redis=res.redis, mysql=res.mysql)
+    try:
+        redis, mysql = RedisTarget.from_env(), MySQLTarget.from_env()
+        report = seed_tenant(World(config), tenant, day, redis=redis, mysql=mysql)
+    except (ValueError, TargetUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
     for key, size in sorted(report.redis_keys.items()):
         logger.info("  %s: %d", key, size)
     click.echo(
@@ -118,9 +135,8 @@ def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) 
 @_CONFIG
 def truth(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
     """Print what the platform should find for a tenant and date, as JSON."""
-    import ark_assets.sim.truth_tables  # noqa: F401  (registers the platform tables)
-    from ark_assets.sim.truth import truth as compute
-    from ark_assets.sim.world import World
+    from ark_sim.truth import truth as compute
+    from ark_sim.world import World
 
     config = _load(config_path, profile=profile)
     click.echo(json.dumps(compute(World(config), tenant, day), ensure_ascii=False))

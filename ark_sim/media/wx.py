@@ -1,0 +1,96 @@
+"""wx: WeChat ad accounts through the unified Tencent Marketing API (research §3.2, "contract B").
+
+Same conventions, auth order, codes and quota headers as gdt (gdt.py); what differs is the agency
+listing (`wechat_advertiser/get` -> `{account_id, wechat_account_id}`), the `_WECHAT` report
+levels and `credit_roll_spec` on credit-line fund records. docs/media/wx.md says why contract B.
+Its world is gdt's shape with WeChat site sets and fund types; the seed keeps its agents under
+`weixin_agents_` and its account lists per agent.
+"""
+
+from __future__ import annotations
+
+from ark_sim.common import page_info, page_slice
+from ark_sim.media.gdt import (
+    ENTITY_IDS,
+    FUND_FIELDS,
+    GROUP_BY,
+    Call,
+    Endpoint,
+    TencentApi,
+    TencentSizes,
+    report_tables,
+    tencent_endpoints,
+    tencent_funds,
+    tencent_roster,
+    tencent_sign,
+)
+from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Rows, Table, WorldSpec
+
+NAME = "wx"
+
+
+def wechat_advertiser_get(api: TencentApi, call: Call) -> dict:
+    """An agency's WeChat ad accounts, page by page (page_size 1-100, default 10)."""
+    p = call.params
+    page = p.integer("page", 1, low=1, high=99999)
+    page_size = p.integer("page_size", 10, low=1, high=100)
+    world = call.state.world
+    if call.account is not None:
+        accounts = [call.account]
+    else:
+        accounts = world.agent_accounts(api.media, call.tenant, call.grant.agent_id)
+    chunk = accounts[page_slice(page, page_size)]
+    return {
+        "list": [
+            {
+                "account_id": a.account_id,
+                "wechat_account_id": world.account_info(api.media, a.account_id).wechat_account_id,
+            }
+            for a in chunk
+        ],
+        "page_info": page_info(page, page_size, len(accounts)),
+    }
+
+
+LEVELS = {f"REPORT_LEVEL_{level}_WECHAT": level for level in ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")}
+assert set(LEVELS.values()) <= set(GROUP_BY["daily"])
+
+API = TencentApi(
+    media=NAME,
+    endpoints=tencent_endpoints(
+        "/v1.1/wechat_advertiser/get",
+        Endpoint("wechat_advertiser/get", wechat_advertiser_get, account="optional", agency_ok=True),
+    ),
+    levels=LEVELS,
+    fund_fields=FUND_FIELDS,
+)
+
+MEDIA = MediaSpec(
+    name=NAME,
+    platform_id=8,
+    api=API,
+    world=WorldSpec(
+        sizes=TencentSizes,
+        roster=tencent_roster(NAME),
+        site_sets=("SITE_SET_WECHAT", "SITE_SET_MOMENTS"),
+        promoted_object_types=(
+            "PROMOTED_OBJECT_TYPE_LINK_WECHAT",
+            "PROMOTED_OBJECT_TYPE_APP_ANDROID",
+            "PROMOTED_OBJECT_TYPE_APP_IOS",
+        ),
+        entity_ids=ENTITY_IDS,
+        funds=tencent_funds(("FUND_TYPE_CASH", "FUND_TYPE_GIFT", "FUND_TYPE_CREDIT_ROLL")),
+    ),
+    # `weixin_agents_`, not `wx_agents_`: the seed's spelling
+    agent_keys=(AgentKey(format="weixin_agents_{tenant}"),),
+    # one key per agent and day (a re-seed deletes the day's keys of agents now gone)
+    account_keys=(AccountKey(format="wx_advertiser_{tenant}_{agent_id}_{day}"),),
+    tables=(
+        Table(dataset="agent_list", rows=Rows.AGENTS),
+        Table(dataset="wechat_advertiser_get_v1.1", rows=Rows.ACCOUNTS),
+        # one row per account and fund type, like gdt's
+        Table(dataset="funds_get_v2", rows=Rows.PER_RECORD, endpoint="funds/get"),
+        *report_tables(LEVELS),
+    ),
+    sign=tencent_sign,
+)
