@@ -1,4 +1,11 @@
-"""Shared test set-up: the real local stack must be up; a missing service fails, never skips."""
+"""Shared test set-up: two tiers, and the stack tier fails loudly (never skips) without the stack.
+
+- Tests marked `stack` run against the real local services (Redis, MariaDB, HBase with its
+  Thrift servers, Kafka): if one is not listening, each such test fails with the command that
+  starts it.
+- Every other test needs no service at all: `make test-unit` runs them (`pytest -m "not stack"`),
+  without the stack, in well under a minute.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import uuid
 
 import pytest
 
-# The services every test module may use, with the port their clients connect to.
+# The services every stack test may use, with the port their clients connect to.
 SERVICES = {
     "Redis": 6379,
     "MariaDB": 3306,
@@ -39,8 +46,10 @@ def local_stack() -> dict[str, int]:
 
 
 @pytest.fixture(autouse=True)
-def _require_stack(local_stack: dict[str, int]) -> None:
-    """Every test runs against the real services."""
+def _require_stack(request: pytest.FixtureRequest) -> None:
+    """A test marked `stack` runs against the real services, so they must be up."""
+    if request.node.get_closest_marker("stack") is not None:
+        request.getfixturevalue("local_stack")
 
 
 @pytest.fixture

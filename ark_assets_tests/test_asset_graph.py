@@ -31,6 +31,8 @@ from ark_assets_tests.kafka_reader import consume_events
 from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
 from ark_sim.truth import truth
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 # ##### FIXTURES
 
 

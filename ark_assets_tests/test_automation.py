@@ -38,6 +38,8 @@ from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
 from ark_assets_tests.sentry_sink import SentrySink
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.json"
 
 SENSORS = {s.name: s for s in build_sensors(all_media())}

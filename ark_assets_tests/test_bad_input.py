@@ -106,6 +106,7 @@ def test_a_good_partition_key_passes() -> None:
     )
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(
     "key",
     ["2031-01-01|{tenant}", "2023-12-31|{tenant}", "2026-11-25|T999999"],
@@ -232,6 +233,7 @@ RUN_CASES = [
 ]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize("case", RUN_CASES)
 def test_bad_run_input_fails_the_run_and_changes_nothing(platform: Platform, case: RunCase) -> None:
     tenant = platform.add_tenant(seed=False) if case.tenant == "unseeded" else platform.tenant
@@ -270,6 +272,7 @@ CONFIG_SERVICE_CASES = [
         "HBase Thrift2",
         "ARK_HBASE_HOST/ARK_HBASE_ADMIN_PORT",
         id="hbase-thrift2-closed-port",
+        marks=pytest.mark.stack,  # the table check asks the (real) Thrift1 server first
     ),
 ]
 
@@ -285,6 +288,7 @@ def test_a_closed_port_names_the_service_its_address_and_the_fix(
     assert "make stack" in message and variables in message
 
 
+@pytest.mark.stack
 def test_a_wrong_mysql_password_names_the_user_and_the_variables_not_the_password() -> None:
     with pytest.raises(MySQLAccessDenied) as raised:
         MySQLResource(password="wrong-pw-5f1e").active_tenants()
@@ -375,6 +379,7 @@ def test_bad_environment_fails_when_resources_start(
     assert "sentry-key-3c1d" not in message  # a refused DSN is not repeated (it holds the key)
 
 
+@pytest.mark.stack
 def test_an_unreachable_media_api_fails_each_account_naming_its_address(
     platform: Platform, closed_port: int
 ) -> None:
@@ -589,6 +594,7 @@ API_CASES = [
 ]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize("case", API_CASES)
 def test_a_bad_answer_fails_its_account_and_keeps_its_rows(platform: Platform, case: ApiCase) -> None:
     world, tenant = platform.sim.world, platform.tenant

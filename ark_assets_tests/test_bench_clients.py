@@ -24,6 +24,8 @@ from ark_assets.media.registry import media as media_named
 from ark_assets.resources.redis_store import RedisResource
 from ark_sim import SimConfig, running_simulator
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2020, 6, 11)
 # The engine's governor key names the app: a test-only app id keeps other runs' learnt rates out.

@@ -54,6 +54,8 @@ from ark_assets_tests.kafka_reader import consume_events
 from ark_assets_tests.platform import Platform
 from ark_assets_tests.tcp_proxy import TcpProxy
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 BASELINE = ["gdt/funds", "gdt/daily_report_advertiser", "jrtt/funds", "wx/funds"]
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,6 +26,8 @@ from ark_assets.media.registry import media as media_named
 from ark_assets.resources.redis_store import RedisResource
 from ark_sim.server import RunningSimulator, running_simulator
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 FAST = EngineSettings(
     max_in_flight=32,
     timeout_s=2.0,

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "independent_client_check.py"
 
 

@@ -242,6 +242,7 @@ def test_keys_that_do_not_fit_the_layout_are_refused(key, layout, message) -> No
 # ##### HBASE: ROUND TRIP AND STORED SHAPE
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(
     ("producer", "consumer", "table", "rows"),
     [
@@ -275,6 +276,7 @@ def test_round_trip_gives_the_consumer_exactly_the_spooled_rows(
     assert hbase.count_date(table, day) == len(rows)
 
 
+@pytest.mark.stack
 def test_stored_key_and_value_follow_the_seed(hbase, instance, day) -> None:
     row = Row(
         BIG, "84421955984", {"advertiser_id": int(BIG), "name": "杭州时趣", "balance": 0.0}, "FUND_TYPE_CASH"
@@ -349,6 +351,7 @@ def test_bulk_keys_are_rowkeys_byte_for_byte(day, parts, error) -> None:
 # ##### HBASE: RE-MATERIALIZING REPLACES THE PARTITION
 
 
+@pytest.mark.stack
 def test_rematerializing_the_same_rows_keeps_the_row_count(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase)
     rows = _fund_rows(_accounts(40))
@@ -359,6 +362,7 @@ def test_rematerializing_the_same_rows_keeps_the_row_count(hbase, instance, day)
     assert _meta(second)["stale_rows_deleted"] == 0
 
 
+@pytest.mark.stack
 def test_accounts_gone_upstream_are_deleted_on_rerun(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase, batch_size=7)  # deletes span several batches
     _run(io_manager, instance, day, _fund_rows(_accounts(30)))
@@ -369,6 +373,7 @@ def test_accounts_gone_upstream_are_deleted_on_rerun(hbase, instance, day) -> No
     assert {row.account_id for row in _load(io_manager, instance, day)} == set(_accounts(18))
 
 
+@pytest.mark.stack
 def test_a_slice_run_replaces_only_its_accounts(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase)
     everyone = _accounts(20)
@@ -381,6 +386,7 @@ def test_a_slice_run_replaces_only_its_accounts(hbase, instance, day) -> None:
     assert balances == {a: 2.0 for a in everyone[:4]} | {a: 1.0 for a in everyone[5:]}
 
 
+@pytest.mark.stack
 def test_two_tenants_on_one_date_never_touch_each_other(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase)
     shared = _accounts(10)  # the same account ids under both tenants
@@ -394,6 +400,7 @@ def test_two_tenants_on_one_date_never_touch_each_other(hbase, instance, day) ->
     assert hbase.count_date(FUNDS, day) == 2 * 3 + 2 * 15
 
 
+@pytest.mark.stack
 def test_keys_of_another_layout_are_left_alone(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase)
     _run(io_manager, instance, day, _fund_rows(_accounts(3)))
@@ -417,6 +424,7 @@ def _files(tmp_path: Path, day: date, tenant: str = T1) -> dict[str, list[dict]]
     }
 
 
+@pytest.mark.stack
 def test_file_mode_writes_the_seeds_layout_in_index_files(hbase, instance, day, tmp_path) -> None:
     io_manager = HBaseIOManager(hbase=hbase, output="FILE", file_dir=str(tmp_path), file_rows_per_index=4)
     rows = _fund_rows(_accounts(5))  # 10 rows -> 4 + 4 + 2
@@ -436,6 +444,7 @@ def test_file_mode_writes_the_seeds_layout_in_index_files(hbase, instance, day, 
     assert sorted(_load(io_manager, instance, day), key=repr) == sorted(rows, key=repr)
 
 
+@pytest.mark.stack
 def test_file_mode_rerun_replaces_the_files_and_a_slice_keeps_other_accounts(
     hbase, instance, day, tmp_path
 ) -> None:
@@ -457,6 +466,7 @@ def test_file_mode_rerun_replaces_the_files_and_a_slice_keeps_other_accounts(
     assert not list(tmp_path.rglob(".*staging*")) and not list(tmp_path.rglob(".*old*"))
 
 
+@pytest.mark.stack
 def test_none_mode_writes_nothing_and_cannot_be_loaded(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase, output="NONE")
     result = _run(io_manager, instance, day, _fund_rows(_accounts(4)))
@@ -472,6 +482,7 @@ def test_none_mode_writes_nothing_and_cannot_be_loaded(hbase, instance, day) -> 
     assert "output mode NONE keeps no rows" in str(_cause(info.value))
 
 
+@pytest.mark.stack
 def test_modes_come_from_the_environment(hbase, instance, day, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ARK_OUTPUT", "file")  # the case does not matter
     monkeypatch.setenv("ARK_OUTPUT_DIR", str(tmp_path))
@@ -498,6 +509,7 @@ def test_bad_settings_are_refused_when_built(kwargs, message) -> None:
         HBaseIOManager(hbase=HBaseResource(), **kwargs)
 
 
+@pytest.mark.stack
 def test_a_bad_mode_from_the_environment_fails_the_run(hbase, instance, day, monkeypatch) -> None:
     monkeypatch.setenv("ARK_OUTPUT", "HDFS")
     result = _run(hbase_io_manager_from_env(), instance, day, [], raise_on_error=False)
@@ -506,6 +518,7 @@ def test_a_bad_mode_from_the_environment_fails_the_run(hbase, instance, day, mon
     assert "output mode 'HDFS' is not one of HBASE, FILE, NONE" in str(failure.event_specific_data.error)
 
 
+@pytest.mark.stack
 def test_an_output_that_is_not_a_row_spool_is_refused(hbase, instance, day) -> None:
     with pytest.raises(Exception) as info:
         _run(HBaseIOManager(hbase=hbase), instance, day, [], select=not_a_spool)
@@ -514,6 +527,7 @@ def test_an_output_that_is_not_a_row_spool_is_refused(hbase, instance, day) -> N
     assert "asset not_a_spool returned dict" in str(cause) and "RowSpool" in str(cause)
 
 
+@pytest.mark.stack
 def test_rows_against_the_declared_layout_fail_and_the_spool_is_still_removed(hbase, instance, day) -> None:
     rows = [Row("10000001", "1", {"x": 1})]  # no kind, but funds declares row_kind=True
     with pytest.raises(Exception) as info:
@@ -522,6 +536,7 @@ def test_rows_against_the_declared_layout_fail_and_the_spool_is_still_removed(hb
     assert PLAN.spools and not any(path.exists() for path in PLAN.spools)
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(
     ("plan", "message"),
     [
@@ -539,12 +554,14 @@ def test_a_spool_that_does_not_match_its_asset_is_refused(hbase, instance, day, 
     assert not any(path.exists() for path in PLAN.spools)
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize("output", ["HBASE", "FILE", "NONE"])
 def test_the_spool_file_is_removed_after_handle_output(hbase, instance, day, tmp_path, output) -> None:
     _run(HBaseIOManager(hbase=hbase, output=output, file_dir=str(tmp_path)), instance, day, _fund_rows(["7"]))
     assert len(PLAN.spools) == 1 and not PLAN.spools[0].exists()
 
 
+@pytest.mark.stack
 def test_loading_a_partition_never_written_to_files_names_the_directory(
     hbase, instance, day, tmp_path
 ) -> None:
@@ -555,6 +572,7 @@ def test_loading_a_partition_never_written_to_files_names_the_directory(
     assert isinstance(cause, FileNotFoundError) and str(tmp_path / f"{day:%Y%m%d}" / T1 / FUNDS) in str(cause)
 
 
+@pytest.mark.stack
 def test_loading_from_a_missing_table_names_it(instance, day) -> None:
     missing = HBaseResource(table_prefix=f"io{uuid.uuid4().hex[:8]}")
     with pytest.raises(Exception) as info:

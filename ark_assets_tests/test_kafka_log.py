@@ -86,6 +86,7 @@ def spool_events(spool_dir: Path, prefix: str, media: str, count: int) -> list[J
 # ##### TESTS
 
 
+@pytest.mark.stack
 def test_round_trip_keeps_fields_order_and_key_and_redacts_secrets(prefix: str, spool_dir: Path) -> None:
     token = f"tok{uuid.uuid4().hex}"
     remember_secret(token)
@@ -169,6 +170,7 @@ def test_illegal_topic_prefix_fails_at_setup() -> None:
     assert "topic_prefix 'bad prefix!'" in str(failure.value.user_exception)
 
 
+@pytest.mark.stack
 def test_unreachable_broker_spools_and_a_later_resource_delivers_on_flush(
     prefix: str, spool_dir: Path
 ) -> None:
@@ -186,6 +188,7 @@ def test_unreachable_broker_spools_and_a_later_resource_delivers_on_flush(
     assert consume_events(BOOTSTRAP, f"{prefix}jrtt_api_log", min_events=2) == [e.to_dict() for e in events]
 
 
+@pytest.mark.stack
 def test_next_emit_delivers_the_spool_first(prefix: str, spool_dir: Path) -> None:
     spooled = spool_events(spool_dir, prefix, "wx", 2)
     fresh = make_event(LogType.API_JOB_END)
@@ -198,6 +201,7 @@ def test_next_emit_delivers_the_spool_first(prefix: str, spool_dir: Path) -> Non
     assert consume_events(BOOTSTRAP, f"{prefix}wx_api_log", min_events=3) == expected
 
 
+@pytest.mark.stack
 def test_teardown_delivers_the_spool(prefix: str, spool_dir: Path) -> None:
     spooled = spool_events(spool_dir, prefix, "gdt", 2)
 
@@ -209,6 +213,7 @@ def test_teardown_delivers_the_spool(prefix: str, spool_dir: Path) -> None:
     assert consume_events(BOOTSTRAP, f"{prefix}gdt_api_log", min_events=2) == [e.to_dict() for e in spooled]
 
 
+@pytest.mark.stack
 def test_full_spool_counts_and_logs_dropped_events(
     prefix: str, spool_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -227,6 +232,7 @@ def test_full_spool_counts_and_logs_dropped_events(
     )
 
 
+@pytest.mark.stack
 def test_a_record_kafka_refuses_is_dropped_and_logged_not_spooled(
     prefix: str, spool_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -37,6 +37,8 @@ from ark_assets.resources.mysql import (
     mysql_resource_from_env,
 )
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 PREFIX = f"ark_t_{secrets.token_hex(4)}"
 LOG_DB, ETON_DB = f"{PREFIX}_nyfz", f"{PREFIX}_eton"
 TOKEN = "9b7e0d9cbd9f7b8de39299632c2f962001e4421a"

@@ -123,6 +123,7 @@ def test_bad_key_inputs_are_refused_by_name(build, named: str) -> None:
 # -- round trips ------------------------------------------------------------------------------------
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize("media", list(media_names()))
 def test_tokens_round_trip_in_the_seed_shape(
     store: RedisResource, raw: redis.Redis, tenant: str, media
@@ -142,6 +143,7 @@ def test_tokens_round_trip_in_the_seed_shape(
     assert redact_text("sent 9b7e0d9cbd9f7b8de39299632c2f96") == f"sent {REDACTED}"
 
 
+@pytest.mark.stack
 def test_write_replaces_the_whole_set(store: RedisResource, raw: redis.Redis, tenant: str) -> None:
     store.sets.write_tokens("gdt", tenant, {1: "token-one-aaaa", 2: "token-two-bbbb"})
     store.sets.write_tokens("gdt", tenant, {3: "token-three-cc"})
@@ -152,6 +154,7 @@ def test_write_replaces_the_whole_set(store: RedisResource, raw: redis.Redis, te
     assert store.sets.tokens("gdt", tenant) == {}
 
 
+@pytest.mark.stack
 def test_two_agents_sharing_a_token_are_refused(store: RedisResource, tenant: str) -> None:
     with pytest.raises(ValueError, match="agents 11 and 12 share one access token"):
         store.sets.write_tokens("gdt", tenant, {11: "same-token-xyz", 12: "same-token-xyz"})
@@ -166,6 +169,7 @@ AGENT_KEY_CASES = [
 ]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(("media", "tier"), AGENT_KEY_CASES)
 def test_agents_round_trip_in_the_seed_shape(
     store: RedisResource, raw: redis.Redis, tenant: str, media: str, tier: AgentTier | None
@@ -179,6 +183,7 @@ def test_agents_round_trip_in_the_seed_shape(
     ]
 
 
+@pytest.mark.stack
 def test_the_tiers_of_jrtt_are_separate_keys(store: RedisResource, tenant: str) -> None:
     store.sets.write_agents("jrtt", tenant, [1], tier=AgentTier.FIRST)
     store.sets.write_agents("jrtt", tenant, [2], tier=AgentTier.SECOND)
@@ -195,6 +200,7 @@ ACCOUNT_KEY_CASES = [
 ]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(("media", "kwargs", "agents"), ACCOUNT_KEY_CASES)
 def test_accounts_round_trip_in_the_seed_shape(
     store: RedisResource, raw: redis.Redis, tenant: str, media: str, kwargs: dict, agents: tuple[int, int]
@@ -224,6 +230,7 @@ def test_accounts_round_trip_in_the_seed_shape(
     ]
 
 
+@pytest.mark.stack
 def test_wx_accounts_live_in_one_key_per_agent(store: RedisResource, raw: redis.Redis, tenant: str) -> None:
     store.sets.write_accounts("wx", tenant, MAY_20, {"9998960": 4011704}, agent_id=4011704)
     store.sets.write_accounts("wx", tenant, MAY_20, {"9998961": 9096610}, agent_id=9096610)
@@ -234,6 +241,7 @@ def test_wx_accounts_live_in_one_key_per_agent(store: RedisResource, raw: redis.
     assert raw.zrange(key, 0, -1, withscores=True) == [(b"9998961", 9096610.0)]
 
 
+@pytest.mark.stack
 def test_accounts_of_another_day_are_another_key(store: RedisResource, tenant: str) -> None:
     store.sets.write_accounts("gdt", tenant, MAY_20, {"10707125": 1050262})
     assert store.sets.accounts("gdt", tenant, date(2020, 5, 21)) == {}
@@ -242,6 +250,7 @@ def test_accounts_of_another_day_are_another_key(store: RedisResource, tenant: s
 # -- refusals ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize("agent_id", [2**53, 2**53 + 1, "98765432109876543"])
 def test_agent_ids_a_double_cannot_hold_are_refused(store: RedisResource, tenant: str, agent_id) -> None:
     with pytest.raises(ValueError, match=f"agent id {agent_id!r} is not below 2\\*\\*53"):
@@ -250,6 +259,7 @@ def test_agent_ids_a_double_cannot_hold_are_refused(store: RedisResource, tenant
         store.sets.write_agents("gdt", tenant, [agent_id])
 
 
+@pytest.mark.stack
 def test_the_largest_exact_agent_id_round_trips(store: RedisResource, tenant: str) -> None:
     store.sets.write_agents("gdt", tenant, [2**53 - 1])
     assert store.sets.agents("gdt", tenant) == [str(2**53 - 1)]
@@ -265,6 +275,7 @@ BAD_WRITES = [
 ]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(("write", "named"), BAD_WRITES, ids=[n for _, n in BAD_WRITES])
 def test_bad_members_are_refused_before_anything_is_written(
     store: RedisResource, raw: redis.Redis, tenant: str, write, named: str
@@ -290,6 +301,7 @@ GARBAGE = [
 ]
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(("kind", "member", "score", "message"), GARBAGE, ids=[g[3] for g in GARBAGE])
 def test_garbage_in_a_key_is_refused_naming_key_and_member(
     store: RedisResource, raw: redis.Redis, tenant: str, kind: str, member: bytes, score: float, message: str
@@ -312,12 +324,14 @@ def test_garbage_in_a_key_is_refused_naming_key_and_member(
     assert "some-token-value" not in str(excinfo.value)
 
 
+@pytest.mark.stack
 def test_accounts_of_agent_checks_members_too(store: RedisResource, raw: redis.Redis, tenant: str) -> None:
     raw.zadd(accounts_key("gdt", tenant, MAY_20), {b"not-an-account": 1050262})
     with pytest.raises(CorruptRedisKey, match="'not-an-account' is not an account id"):
         store.sets.accounts_of_agent("gdt", tenant, MAY_20, 1050262)
 
 
+@pytest.mark.stack
 def test_two_tokens_for_one_agent_are_refused_without_showing_them(
     store: RedisResource, raw: redis.Redis, tenant: str
 ) -> None:
@@ -348,6 +362,7 @@ def test_from_env_defaults_to_the_local_stack(monkeypatch: pytest.MonkeyPatch) -
     assert (store.host, store.port, store.db, store.password) == ("127.0.0.1", 6379, 2, "")
 
 
+@pytest.mark.stack
 def test_from_env_reads_the_variables_at_run_time(monkeypatch: pytest.MonkeyPatch, tenant: str) -> None:
     monkeypatch.setenv("ARK_REDIS_HOST", "127.0.0.1")
     monkeypatch.setenv("ARK_REDIS_PORT", "6379")
@@ -363,6 +378,7 @@ def test_from_env_reads_the_variables_at_run_time(monkeypatch: pytest.MonkeyPatc
             resources.redis.sets.agents("gdt", tenant)
 
 
+@pytest.mark.stack
 def test_a_reader_never_sees_half_a_replaced_list(store: RedisResource, tenant: str) -> None:
     lists = [{str(10**15 + i): 1 for i in range(300)}, {str(10**16 + i): 2 for i in range(500)}]
     store.sets.write_accounts("gdt", tenant, MAY_20, lists[0])
@@ -382,6 +398,7 @@ def test_a_reader_never_sees_half_a_replaced_list(store: RedisResource, tenant: 
     assert store.sets.accounts("gdt", tenant, MAY_20) == expected[1]  # the writer finished its rounds
 
 
+@pytest.mark.stack
 def test_rotating_an_agents_token_pair_replaces_only_that_agent(tenant: str, store: RedisResource) -> None:
     store.sets.write_tokens("jrtt", tenant, {3367268016: "old-access-1", 1111: "access-2"})
     store.sets.write_refresh_tokens("jrtt", tenant, {3367268016: "old-refresh-1", 1111: "refresh-2"})

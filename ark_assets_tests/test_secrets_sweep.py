@@ -173,6 +173,7 @@ def _induce_errors(platform: Platform) -> None:
 # ##### THE SWEEP
 
 
+@pytest.mark.stack
 def test_the_runs_took_the_paths_the_sweep_is_meant_to_cover(swept: dict) -> None:
     full, refused, empty, file_run = swept["results"]
     assert full.success and file_run.success and not refused.success and not empty.success
@@ -198,6 +199,7 @@ def test_the_runs_took_the_paths_the_sweep_is_meant_to_cover(swept: dict) -> Non
     assert any(swept["files"].rglob("*.json"))
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize(
     "sink",
     [
@@ -231,6 +233,7 @@ def test_no_secret_reaches_the_sink(swept: dict, sink: str) -> None:
     assert not found, f"{sink} holds secrets: {found}"
 
 
+@pytest.mark.stack
 def test_the_sentry_dsn_key_only_travels_as_sentrys_own_address(swept: dict) -> None:
     for envelope in swept["sinks"]["sentry"].split(b"\n"):
         if DSN_KEY.encode() in envelope:
@@ -258,6 +261,7 @@ def test_hostile_strings_are_refused_where_validation_exists(value: str) -> None
         RedisResource().sets.tokens("gdt", value)
 
 
+@pytest.mark.stack
 def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() -> None:
     unique = secrets.token_hex(4)
     mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")

@@ -39,6 +39,8 @@ from ark_sim.media import names as media_names
 from ark_sim.spec import Tier as AgentTier
 from ark_sim.testing import SimClient
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 ARK_SIM = str(Path(sys.executable).parent / "ark-sim")
 DAY = date(2024, 5, 19)
 PREFIX = f"ark_t_{secrets.token_hex(4)}"

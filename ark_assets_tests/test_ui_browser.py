@@ -57,6 +57,8 @@ from ark_assets_tests.platform import drop_owned, seed
 from ark_sim.server import RunningSimulator, running_simulator
 from ark_sim.truth import truth
 
+pytestmark = pytest.mark.stack  # every test here runs against the real services
+
 GRAPH = defs.resolve_asset_graph()
 # The one media the partition picker materializes, and its assets (a narrow, fast selection).
 MEDIA = "wx"

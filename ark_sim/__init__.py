@@ -1,4 +1,4 @@
-"""A faithful simulator of the gdt, jrtt and wx media APIs on loopback: the ground truth for tests,
+"""A faithful simulator of the ad media APIs on loopback (one module per media in `media/`): the ground truth for tests,
 demos and benchmarks (contracts: /work/shared/research/media_apis.md; choices: docs/media/).
 
 It stands beside the Ark Assets platform and imports nothing of it: it plays the media (serve)

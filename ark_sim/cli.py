@@ -63,7 +63,7 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
 def main(verbose: bool) -> None:
-    """The gdt / jrtt / wx media API simulator (loopback only)."""
+    """The ad media API simulator (loopback only): every media of ark_sim/media."""
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.DEBUG if verbose else logging.INFO,

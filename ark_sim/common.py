@@ -62,7 +62,7 @@ def dumps(obj: Any) -> bytes:
 class Params:
     """Typed access to a request's parameters, raising the media's codes for bad values.
 
-    Values arrive as query-string text (structured values JSON-encoded) or, for jrtt GETs with a
+    Values arrive as query-string text (structured values JSON-encoded) or, for GETs of some media with a
     JSON body, as native JSON values; both spellings are accepted.
     """
 

@@ -40,7 +40,7 @@ class EntitySizes(StrictModel):
 class ProfileConfig(StrictModel):
     """The size of one tenant's world.
 
-    Each media's sizes are a table under its name (`gdt = { agents = 2, accounts = 30 }`), in the
+    Each media's sizes are a table under its name (`<media> = { agents = 2, accounts = 30 }`), in the
     shape its declaration gives (`WorldSpec.sizes`); read them with `media_sizes(name)`.
     """
 

@@ -29,10 +29,10 @@ _AGENTS = """
 CREATE TABLE IF NOT EXISTS {eton}.`agents` (
   `id` INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   `tenant_alias` VARCHAR(64) NOT NULL,
-  `platform_id` TINYINT UNSIGNED NOT NULL COMMENT '1 gdt, 3 jrtt, 8 wx',
+  `platform_id` TINYINT UNSIGNED NOT NULL COMMENT 'the media (its platform id)',
   `agent_id_from_platform` VARCHAR(32) NOT NULL COMMENT 'the agent id at the media',
   `agent_name` VARCHAR(255) NOT NULL DEFAULT '',
-  `agent_level` TINYINT NULL COMMENT 'jrtt: 1 first tier, 2 second tier',
+  `agent_level` TINYINT NULL COMMENT 'a tiered media: 1 first tier, 2 second tier',
   `parent_agent_id` VARCHAR(32) NULL,
   `auth_status` TINYINT NOT NULL COMMENT 'active when 1 or 2',
   `auth_type` TINYINT NOT NULL COMMENT 'active when 1',

@@ -62,7 +62,7 @@ class Grant:
 class TokenStore:
     """The server's token state: lookups, forced expiry and refresh with rotation (thread-safe).
 
-    Rotation is the vendors' documented behaviour for gdt (v3 refresh) and jrtt: a refresh issues a
+    Rotation is the vendors' documented behaviour of the media we model: a refresh issues a
     new pair and both old tokens stop working at once.
     """
 

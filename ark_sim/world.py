@@ -3,7 +3,7 @@
 Who exists (agents, accounts per tenant) comes from `profiles`. What an account holds depends only
 on (seed, media, account id): campaigns -> adgroups -> ads, and hourly metric "atoms" per
 (ad, date, hour, site set, time line). Every report at every level is a grouping of those atoms,
-so levels, daily and hourly reports and the jrtt agent report always add up to the same totals.
+so levels, daily and hourly reports and an agent report always add up to the same totals.
 
 Late revisions: a date younger than `revision_days` has its money and count metrics scaled down by
 a factor that reaches 1.0 when the date is `revision_days` old, so fetching again later gives
@@ -35,7 +35,7 @@ from ark_sim.profiles import (
 from ark_sim.spec import Tier
 from ark_sim.tokens import mint_token
 
-# Reports are asked "by request time" unless a media offers other time lines (gdt's hourly reports).
+# Reports are asked "by request time" unless a media offers other time lines (hourly reports of some).
 DEFAULT_TIME_LINE = "REQUEST_TIME"
 # The scale of a date `age` days old is 1 - REVISION_DEPTH * (revision_days - age) / revision_days.
 REVISION_DEPTH = 0.3
@@ -100,7 +100,7 @@ class Ad:
 
 @dataclass(frozen=True)
 class Entities:
-    """An account's ad hierarchy (a media may call them otherwise: jrtt's "ads" are adgroups)."""
+    """An account's ad hierarchy (a media may call them otherwise: one media's "ads" are adgroups)."""
 
     campaigns: tuple[Campaign, ...]
     adgroups: tuple[Adgroup, ...]

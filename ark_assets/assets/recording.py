@@ -188,7 +188,7 @@ class LoggingObserver:
         if event.kind == "ok" and self._random.random() >= self.sample_rate:
             return
         now = datetime.now()
-        # a batch of ids (jrtt advertiser/info, up to 100) is logged as its first id and its size:
+        # a batch of ids (an account-details call, up to 100) is logged as its first id and its size:
         # the log column holds one account id (VARCHAR(64))
         target = (
             f"{event.target[0]}+{len(event.target) - 1}" if isinstance(event.target, tuple) else event.target

@@ -1,6 +1,6 @@
 """Schedules: yesterday's partitions after the media close the day, and a lookback re-fetch.
 
-The media's daily data for a GMT+8 day is complete after 08:00 the next morning (gdt docs),
+The media's daily data for a GMT+8 day is complete after 08:00 the next morning (the media's docs),
 so the daily schedule runs at 08:00 GMT+8 for yesterday, one run per active tenant. Reports
 keep being revised for a few days (late attribution), so a second schedule re-fetches the
 reports of the `LOOKBACK_DAYS` days before yesterday; funds are a point-in-time balance and

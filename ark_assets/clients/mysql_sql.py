@@ -74,7 +74,7 @@ class Agent:
 
     agent_id: str
     name: str
-    level: int | None  # jrtt: 1 first tier, 2 second tier; None for gdt and wx
+    level: int | None  # a tiered media: 1 first tier, 2 second tier (AgentTier.eton_level); else None
     parent_agent_id: str | None
 
 

@@ -163,7 +163,7 @@ class RedisSets:
         *,
         tier: AgentTier | None = None,
     ) -> None:
-        """Replace an agent key (jrtt: `tier` None for all agents, or FIRST / SECOND)."""
+        """Replace an agent key (a tiered media: `tier` None for all agents, or FIRST / SECOND)."""
         key = redis_keys.agents_key(media, tenant, tier)
         self._replace(key, {str(score): score for score in map(_agent_score, agent_ids)})
 

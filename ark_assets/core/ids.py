@@ -1,7 +1,7 @@
 """Tenant aliases and media ids: what each may look like, checked in one place.
 
 Ids travel as decimal text everywhere (Redis members, row keys, log rows): the media's ids are
-int64, and jrtt's (~1.7e18) are beyond what a float, a JSON reader or a Redis score holds exactly.
+int64, and some (~1.7e18) are beyond what a float, a JSON reader or a Redis score holds exactly.
 """
 
 from __future__ import annotations

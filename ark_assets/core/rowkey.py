@@ -5,7 +5,7 @@
 The first part, the account id's last digit, salts the key so a day's writes spread over the
 ten regions of a table pre-split at `1|` … `9|`; the date comes second so one day is read back
 with ten range scans (one per salt) instead of a full-table filter. `kind` (fund type, report
-level …) is omitted where a table has one record per account (the seed's jrtt funds), and
+level …) is omitted where a table has one record per account (a balance answered as one object), and
 report rows fetched per time line append it as `suffix` (`…|T100117|REQUEST_TIME`).
 """
 

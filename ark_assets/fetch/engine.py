@@ -514,5 +514,5 @@ def _page(spec: EndpointSpec, data: Any, params: Mapping[str, Any], media: str) 
 
 
 def _is_int(value: Any) -> bool:
-    """An int, booleans included (jrtt's has_more is 0/1, gdt's true/false), never a string."""
+    """An int, booleans included (`has_more` is 0/1 in some answers, true/false in others), never a string."""
     return isinstance(value, int)

@@ -1,13 +1,13 @@
 """A rate governor per (media, app, endpoint), shared through Redis by every run using that app.
 
-Media quotas belong to the app, not to a process: two Dagster runs calling gdt `funds/get`
+Media quotas belong to the app, not to a process: two Dagster runs calling one media's `funds/get`
 with the same app draw from one quota. So the pacing state lives in one Redis hash that every
 engine updates atomically (Lua), and it adapts:
 
-- where the media sends `X-RateLimit-Remaining` (gdt, wx), the minute percentage is the level
+- where the media sends a quota header (`ApiSpec.quota`), the minute percentage is the level
   of the gateway's bucket: above `high_pct` the rate grows by `increase` (twice that at 90% and
   more), below `low_pct` it shrinks by `decrease`, at most once per `adjust_interval_s`;
-- where it does not (jrtt), the rate climbs by `probe_increase` while calls succeed and drops by
+- where it does not, the rate climbs by `probe_increase` while calls succeed and drops by
   `throttle_decrease` on a throttle code;
 - any throttle also pauses every caller for `pause_s`.
 
@@ -105,7 +105,7 @@ class GovernorSettings:
         throttle_decrease: the relative cut after a throttle answer (once per interval); small,
         because a throttle means "a little too fast", and throttled calls are retried anyway.
         probe_increase: the relative step per interval while calls succeed on a media without
-        quota headers (jrtt), which only a throttle code can stop.
+        quota headers, which only a throttle code can stop.
         max_debt_s: slots are reserved at most this far ahead, so a later rate change applies soon.
         lease_s: a process leases this many seconds of calls (at the current rate) per Redis round
             trip, at most `max_lease` slots; 0 leases one slot at a time.
