@@ -6,11 +6,9 @@ lineage change shows up in review.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pymysql
 import pytest
@@ -31,7 +29,6 @@ from dagster import (
 from ark_assets.automation.schedules import LOOKBACK_DAYS, daily_yesterday, reports_lookback_schedule
 from ark_assets.automation.sensors import build_sensors
 from ark_assets.core.days import GMT8
-from ark_assets.definitions import defs
 from ark_assets.media.registry import all_media, media
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
@@ -40,7 +37,6 @@ from ark_assets_tests.sentry_sink import SentrySink
 
 pytestmark = pytest.mark.stack  # every test here runs against the real services
 
-SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.json"
 
 SENSORS = {s.name: s for s in build_sensors(all_media())}
 
@@ -173,30 +169,3 @@ def test_a_failed_run_is_reported_to_sentry_with_its_partition() -> None:
     assert event["tags"]["tenant"] == "T100117" and event["tags"]["media"] == "jrtt"
     assert event["tags"]["date"] == "2026-11-25"
     assert result.dagster_run.run_id in json.dumps(event)
-
-
-# ##### LINEAGE
-
-
-def _graph() -> dict:
-    graph = defs.resolve_asset_graph()
-    return {
-        key.to_user_string(): {
-            "deps": sorted(k.to_user_string() for k in graph.get(key).parent_keys),
-            "group": graph.get(key).group_name,
-            "table": graph.get(key).metadata.get("hbase_table"),
-        }
-        for key in sorted(graph.get_all_asset_keys())
-    }
-
-
-def test_the_asset_graph_matches_its_snapshot() -> None:
-    current = _graph()
-    if os.environ.get("ARK_UPDATE_SNAPSHOTS"):
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")
-    assert current == json.loads(SNAPSHOT.read_text()), "lineage changed: review, then ARK_UPDATE_SNAPSHOTS=1"
-    # the product's shape: agents → advertisers → funds / reports, per media
-    assert current["gdt/advertisers"]["deps"] == ["gdt/agents"]
-    assert current["jrtt/funds"]["deps"] == ["jrtt/advertisers_first_tier", "jrtt/advertisers_second_tier"]
-    assert {v["group"] for v in current.values()} == {"gdt", "jrtt", "wx"}
