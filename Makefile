@@ -3,12 +3,13 @@
 #                      media materialized through Dagster, then the web UI at http://127.0.0.1:3000
 #   make demo-down     stop the demo's web UI and simulator, then the stack
 #   make test          set everything up (venv, stack, Debian's chromium) and run the test suite
+#   make test-unit     the tests that need no service (no stack, no JVM; well under a minute)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
 #   make stack         install and start Redis, MariaDB, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
 #   make stack-status  a status table of the four services (exit 1 if one is unhealthy)
 #   make stack-reset   stop the stack and delete its data
-#   make validate      check that Dagster can load the code location
+#   make validate      check that Dagster (and the `dg` CLI) can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
 #   make lint          ruff lint and format check, import contracts (lint-imports)
 #   make bench-fetch   the fetch benchmark (seed threads vs seed asyncio vs our engine on the simulator)
@@ -27,7 +28,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
+.PHONY: venv browser demo demo-down test test-unit stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +52,7 @@ stack-reset: venv
 
 validate: venv
 	$(BIN)/dagster definitions validate -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 
 # The browser test drives the system chromium through Playwright (browser downloads are not
 # possible on our machines). Installed like the stack's Redis and MariaDB: apt, sudo unless root.
@@ -63,6 +65,9 @@ browser:
 
 test: stack browser
 	$(BIN)/pytest
+
+test-unit: venv
+	$(BIN)/pytest -m "not stack"
 
 demo: stack
 	$(BIN)/ark-demo up

@@ -34,7 +34,6 @@ from pathlib import Path
 import happybase
 import pytest
 from dagster import AssetKey, DagsterInstance
-from dagster._core.instance.ref import InstanceRef
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ark_assets.core.days import GMT8
@@ -156,7 +155,7 @@ def _prepare_instance(home: Path, tenant: str) -> None:
     shutil.copyfile(ROOT / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
     (home / ".nux").mkdir()
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
-    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    instance = DagsterInstance.from_config(str(home))
     try:
         instance.add_dynamic_partitions("tenants", [tenant])
     finally:
