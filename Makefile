@@ -77,12 +77,12 @@ dev: stack
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: venv
-	$(BIN)/ruff check ark_assets ark_assets_tests bench scripts
-	$(BIN)/ruff format --check ark_assets ark_assets_tests bench scripts
+	$(BIN)/ruff check ark_assets ark_stack ark_assets_tests bench scripts
+	$(BIN)/ruff format --check ark_assets ark_stack ark_assets_tests bench scripts
 
 format: venv
-	$(BIN)/ruff format ark_assets ark_assets_tests bench scripts
-	$(BIN)/ruff check --fix ark_assets ark_assets_tests bench scripts
+	$(BIN)/ruff format ark_assets ark_stack ark_assets_tests bench scripts
+	$(BIN)/ruff check --fix ark_assets ark_stack ark_assets_tests bench scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

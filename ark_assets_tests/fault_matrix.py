@@ -39,10 +39,10 @@ from ark_assets.resources.errors import TableNotFound
 from ark_assets.resources.hbase import DATA_COLUMN
 from ark_assets.resources.media_api import MediaApiResource
 from ark_assets.sim.truth import truth
-from ark_assets.stack.jvm import java17
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.services.hbase import hbase_lib, thrift_argv
 from ark_assets_tests.platform import ASSETS, Platform, running_platform
+from ark_stack.jvm import java17
+from ark_stack.paths import StackPaths
+from ark_stack.services.hbase import hbase_lib, thrift_argv
 
 SECRETS = {Media.GDT: "gdt-secret", Media.JRTT: "jrtt-secret", Media.WX: "wx-secret"}
 

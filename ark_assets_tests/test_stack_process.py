@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from ark_assets.stack.process import ManagedProcess, wait_until
+from ark_stack.process import ManagedProcess, wait_until
 
 
 def test_a_started_process_is_tracked_and_stopped(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.process import ManagedProcess, port_open, port_owner
-from ark_assets.stack.progress import Reporter
+from ark_stack.paths import StackPaths
+from ark_stack.process import ManagedProcess, port_open, port_owner
+from ark_stack.progress import Reporter
 
 
 class StackError(RuntimeError):

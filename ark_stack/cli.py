@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from ark_assets.stack.service import StackError
-from ark_assets.stack.stack import Stack, status_table
+from ark_stack.service import StackError
+from ark_stack.stack import Stack, status_table
 
 
 @click.group()

@@ -9,13 +9,13 @@ import time
 
 from rich.table import Table
 
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.progress import Reporter
-from ark_assets.stack.service import Service, ServiceStatus, StackError
-from ark_assets.stack.services.hbase import HBaseService
-from ark_assets.stack.services.kafka import KafkaService
-from ark_assets.stack.services.mariadb import MariaDBService
-from ark_assets.stack.services.redis import RedisService
+from ark_stack.paths import StackPaths
+from ark_stack.progress import Reporter
+from ark_stack.service import Service, ServiceStatus, StackError
+from ark_stack.services.hbase import HBaseService
+from ark_stack.services.kafka import KafkaService
+from ark_stack.services.mariadb import MariaDBService
+from ark_stack.services.redis import RedisService
 
 
 class Stack:
