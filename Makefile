@@ -4,9 +4,9 @@
 #   make demo-down     stop the demo's web UI and simulator, then the stack
 #   make test          set everything up (venv, stack, Debian's chromium) and run the test suite
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
-#   make stack         install and start Redis, MariaDB, HBase (+ Thrift) and Kafka on loopback
+#   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
-#   make stack-status  a status table of the four services (exit 1 if one is unhealthy)
+#   make stack-status  a status table of the five services (exit 1 if one is unhealthy)
 #   make stack-reset   stop the stack and delete its data
 #   make validate      check that Dagster can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000

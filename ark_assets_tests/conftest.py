@@ -11,6 +11,7 @@ import pytest
 SERVICES = {
     "Redis": 6379,
     "MariaDB": 3306,
+    "PostgreSQL": 5432,
     "HBase Thrift": 9090,
     "HBase Thrift2": 9091,
     "Kafka": 9092,

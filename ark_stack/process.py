@@ -25,9 +25,22 @@ class ManagedProcess:
     name: str
     pid_file: Path
     log_file: Path
+    # What `stop` sends first. PostgreSQL takes SIGTERM as "wait for every client to leave" and
+    # SIGINT as the fast, clean shutdown, so it asks for SIGINT.
+    stop_signal: signal.Signals = signal.SIGTERM
 
-    def start(self, argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
-        """Spawn `argv` in its own session (it outlives `ark-stack`), log to `log_file`, record the pid."""
+    def start(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> int:
+        """Spawn `argv` in its own session (it outlives `ark-stack`), log to `log_file`, record the pid.
+
+        `user` runs it as that OS user (root only): PostgreSQL refuses to run as root.
+        """
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
@@ -39,6 +52,7 @@ class ManagedProcess:
                 cwd=cwd,
                 env={**os.environ, **(env or {})},
                 start_new_session=True,
+                user=user,
             )
         record = {"pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(), "argv": argv[:3]}
         self.pid_file.write_text(json.dumps(record))
@@ -70,11 +84,11 @@ class ManagedProcess:
             return None
 
     def stop(self, timeout: float = 60.0) -> bool:
-        """SIGTERM our process (never anything else), SIGKILL after `timeout`; True if one was stopped."""
+        """`stop_signal` to our process (never anything else), SIGKILL after `timeout`; True if stopped."""
         proc = self.process()
         if proc is None:
             return False
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(self.stop_signal)
         try:
             proc.wait(timeout)
         except psutil.TimeoutExpired:

@@ -54,6 +54,9 @@ class Service(ABC):
         """Fetch or generate what `start` needs (jars, config, data directories)."""
         self.paths.data(self.name).mkdir(parents=True, exist_ok=True)
 
+    def adopt_external(self) -> None:  # noqa: B027  (most services need nothing)
+        """Make a service the machine already runs on our port usable (e.g. create the platform's user)."""
+
     @abstractmethod
     def start(self) -> None:
         """Spawn the processes; returns without waiting for readiness."""

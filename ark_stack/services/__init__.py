@@ -1,1 +1,1 @@
-"""The four services of the local stack, in start order."""
+"""The five services of the local stack, in start order."""
