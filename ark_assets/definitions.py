@@ -2,7 +2,8 @@
 
 Resources are configured from `ARK_*` environment variables with loopback defaults (see
 `resources/env.py`); the asset graph is built from each media's declarations
-(`media/<media>.py: ASSETS`) by the factories in `assets/factories.py`.
+(`media/<media>.py: ASSETS`) by the factories in `assets/factories.py`; every job's executor is
+chosen by `ARK_EXECUTOR` (`execution.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ark_assets.assets.factories import media_assets
 from ark_assets.automation.jobs import all_media_daily, media_daily, reports_lookback
 from ark_assets.automation.schedules import daily_yesterday, reports_lookback_schedule
 from ark_assets.automation.sensors import build_sensors
+from ark_assets.execution import executor_from_env
 from ark_assets.io.hbase_io_manager import hbase_io_manager_from_env
 from ark_assets.media import Media, gdt, jrtt, wx
 from ark_assets.resources.hbase import hbase_resource_from_env
@@ -52,4 +54,5 @@ defs = Definitions(
     schedules=[daily_yesterday, reports_lookback_schedule],
     sensors=build_sensors(DECLARATIONS),
     resources=build_resources(),
+    executor=executor_from_env(),  # ARK_EXECUTOR: multiprocess (default) or celery (execution.py)
 )
