@@ -3,6 +3,9 @@
 #                      media materialized through Dagster, then the web UI at http://127.0.0.1:3000
 #   make demo-down     stop the demo's web UI and simulator, then the stack
 #   make test          set everything up (venv, stack, Debian's chromium) and run the test suite
+#   make prod-local    the production topology on loopback: Postgres storage, the run queue, dagster-webserver
+#                      on http://127.0.0.1:3001, dagster-daemon and two Celery workers (steps run in them)
+#   make prod-local-down  stop what `make prod-local` started (by pid file; the stack stays up)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
 #   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
@@ -27,7 +30,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
+.PHONY: venv browser demo demo-down test prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +73,12 @@ demo: stack
 demo-down: venv
 	$(BIN)/ark-demo down
 	$(BIN)/ark-stack down
+
+prod-local: stack
+	$(BIN)/ark-stack prod-local up
+
+prod-local-down: venv
+	$(BIN)/ark-stack prod-local down
 
 dev: stack
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.stack/dagster_home}; mkdir -p $$DAGSTER_HOME; \

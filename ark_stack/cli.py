@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ark_stack.paths import StackPaths
+from ark_stack.progress import Reporter
 from ark_stack.service import StackError
 from ark_stack.stack import Stack, status_table
 
@@ -49,3 +51,39 @@ def status() -> None:
 def reset() -> None:
     """Stop the stack and delete its data; the next `up` starts from empty stores."""
     Stack().reset()
+
+
+@main.group("prod-local")
+def prod_local() -> None:
+    """Dagster's production topology on loopback (make prod-local): Postgres storage, the run queue,
+    a web server on 127.0.0.1:3001, a daemon and two Celery workers."""
+
+
+@prod_local.command("up")
+def prod_local_up() -> None:
+    """Start the stack (PostgreSQL included) and the topology; seed the demo tenant; print the UI's URL."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from ark_assets.partitions import GMT8
+    from ark_stack.demo import SEED_DAYS, TENANT
+    from ark_stack.prod_local import Topology
+
+    stack = Stack()
+    try:
+        stack.up()
+        yesterday = datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
+        days = [yesterday - timedelta(days=back) for back in range(SEED_DAYS)]
+        Topology.local(stack.paths).up(stack.reporter, tenant=TENANT, days=days)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@prod_local.command("down")
+def prod_local_down() -> None:
+    """Stop what `prod-local up` started (by pid file; the stack stays up: `make stack-down`)."""
+    from ark_stack.prod_local import Topology
+
+    paths = StackPaths.from_env()
+    stopped = Topology.local(paths).down()
+    Reporter().step(f"stopped: {', '.join(stopped)}" if stopped else "nothing of prod-local was running")

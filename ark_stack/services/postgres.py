@@ -74,6 +74,41 @@ def connect(port: int = PORT, database: str | None = None, *, timeout: int = 5):
     )
 
 
+def ensure_database(name: str, port: int = PORT) -> None:
+    """Create database `name` (owned by the platform's role) unless it exists: each Dagster
+    instance (`make prod-local`, every topology test) keeps its storage in a database of its own."""
+    _check_name("database", name)
+    conn = connect(port, database="postgres")
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def drop_database(name: str, port: int = PORT) -> None:
+    """Drop database `name`, disconnecting whoever still uses it (the tests' clean-up)."""
+    _check_name("database", name)
+    conn = connect(port, database="postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def _check_name(what: str, value: str) -> None:
+    if not _IDENTIFIER.match(value):
+        raise StackError(
+            f"{what} name {value!r} is not a plain PostgreSQL name (lower-case letters, digits, "
+            f"underscores; not starting with a digit)"
+        )
+
+
 class PostgresService(Service):
     name = "postgres"
     port = PORT
