@@ -4,10 +4,13 @@
 #   make demo-down     stop the demo's web UI and simulator, then the stack
 #   make test          set everything up (venv, stack, Debian's chromium) and run the test suite
 #   make test-unit     the tests that need no service (no stack, no JVM; well under a minute)
+#   make prod-local    the production topology on loopback: Postgres storage, the run queue, dagster-webserver
+#                      on http://127.0.0.1:3001, dagster-daemon and two Celery workers (steps run in them)
+#   make prod-local-down  stop what `make prod-local` started (by pid file; the stack stays up)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
-#   make stack         install and start Redis, MariaDB, HBase (+ Thrift) and Kafka on loopback
+#   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
-#   make stack-status  a status table of the four services (exit 1 if one is unhealthy)
+#   make stack-status  a status table of the five services (exit 1 if one is unhealthy)
 #   make stack-reset   stop the stack and delete its data
 #   make validate      check that Dagster (and the `dg` CLI) can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
@@ -28,7 +31,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test test-unit stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
+.PHONY: venv browser demo demo-down test test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,19 +79,25 @@ demo-down: venv
 	$(BIN)/ark-demo down
 	$(BIN)/ark-stack down
 
+prod-local: stack
+	$(BIN)/ark-stack prod-local up
+
+prod-local-down: venv
+	$(BIN)/ark-stack prod-local down
+
 dev: stack
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.stack/dagster_home}; mkdir -p $$DAGSTER_HOME; \
 	cp deploy/dagster.local.yaml $$DAGSTER_HOME/dagster.yaml; \
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: venv
-	$(BIN)/ruff check ark_assets ark_sim ark_assets_tests bench scripts
-	$(BIN)/ruff format --check ark_assets ark_sim ark_assets_tests bench scripts
+	$(BIN)/ruff check ark_assets ark_sim ark_stack ark_assets_tests bench scripts
+	$(BIN)/ruff format --check ark_assets ark_sim ark_stack ark_assets_tests bench scripts
 	$(BIN)/lint-imports
 
 format: venv
-	$(BIN)/ruff format ark_assets ark_sim ark_assets_tests bench scripts
-	$(BIN)/ruff check --fix ark_assets ark_sim ark_assets_tests bench scripts
+	$(BIN)/ruff format ark_assets ark_sim ark_stack ark_assets_tests bench scripts
+	$(BIN)/ruff check --fix ark_assets ark_sim ark_stack ark_assets_tests bench scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

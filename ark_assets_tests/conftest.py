@@ -18,6 +18,7 @@ import pytest
 SERVICES = {
     "Redis": 6379,
     "MariaDB": 3306,
+    "PostgreSQL": 5432,
     "HBase Thrift": 9090,
     "HBase Thrift2": 9091,
     "Kafka": 9092,

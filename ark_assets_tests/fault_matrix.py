@@ -39,11 +39,11 @@ from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
 from ark_assets.resources.hbase import DATA_COLUMN
 from ark_assets.resources.media_api import MediaApiResource, MediaConnection
-from ark_assets.stack.jvm import java17
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.services.hbase import hbase_lib, thrift_argv
 from ark_assets_tests.platform import ASSETS, Platform, running_platform
 from ark_sim.truth import truth
+from ark_stack.jvm import java17
+from ark_stack.paths import StackPaths
+from ark_stack.services.hbase import hbase_lib, thrift_argv
 
 SECRETS = {"gdt": "gdt-secret", "jrtt": "jrtt-secret", "wx": "wx-secret"}
 

@@ -337,14 +337,14 @@ SQL_FSTRING_ALLOWED = {
     # backquoted database names, validated as identifiers by MySQLResource
     "ark_assets/clients/mysql_schema.py",
     # CREATE USER through the root socket's CLI, where no parameters exist: values escaped
-    "ark_assets/stack/services/mariadb.py",
+    "ark_stack/services/mariadb.py",
 }
 _SQL_VERBS = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "DROP ", "CREATE ", "ALTER ", "GRANT ", " WHERE ")
 
 
 def test_no_sql_is_built_by_interpolating_values() -> None:
     offenders = []
-    for path in sorted((ROOT / "ark_assets").rglob("*.py")):
+    for path in sorted(p for package in ("ark_assets", "ark_stack") for p in (ROOT / package).rglob("*.py")):
         relative = str(path.relative_to(ROOT))
         for node in ast.walk(ast.parse(path.read_text(), relative)):
             if isinstance(node, ast.JoinedStr) and any(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import psutil
 
-from ark_assets.stack.process import ManagedProcess, wait_until
+from ark_stack.process import ManagedProcess, wait_until
 
 
 def test_a_started_process_is_tracked_and_stopped(tmp_path: Path) -> None:
@@ -30,3 +32,19 @@ def test_a_recycled_pid_is_never_signalled(tmp_path: Path) -> None:
     assert proc.process() is None
     assert proc.stop() is False  # and we are still alive to assert it
     assert not pid_file.exists()
+
+
+def test_a_process_is_stopped_with_its_own_signal(tmp_path: Path) -> None:
+    # PostgreSQL's clean fast shutdown is SIGINT (SIGTERM waits for every client): a process that
+    # ignores SIGTERM stops at once when its ManagedProcess asks with SIGINT.
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "signal.signal(signal.SIGINT, signal.SIG_DFL); print('up', flush=True); time.sleep(120)"
+    )
+    proc = ManagedProcess("pg-like", tmp_path / "pg.pid", tmp_path / "pg.log", stop_signal=signal.SIGINT)
+    pid = proc.start([sys.executable, "-c", code])
+    assert wait_until(lambda: "up" in proc.log_since(0), timeout=20)
+    started = time.monotonic()
+    assert proc.stop(timeout=30) is True
+    assert time.monotonic() - started < 10  # stopped by SIGINT, not by the SIGKILL after the timeout
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -1,5 +1,6 @@
-"""A faithful simulator of the ad media APIs on loopback (one module per media in `media/`): the ground truth for tests,
-demos and benchmarks (contracts: /work/shared/research/media_apis.md; choices: docs/media/).
+"""A faithful simulator of the ad media APIs on loopback (one module per media in `media/`):
+the ground truth for tests, demos and benchmarks (contracts: docs/media/*.md, which cite
+their sources; the simulator's own choices are marked there).
 
 It stands beside the Ark Assets platform and imports nothing of it: it plays the media (serve)
 and the upstream systems that fill Redis and `eton` (seed), and says what the platform should

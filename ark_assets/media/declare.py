@@ -362,7 +362,7 @@ class MediaDefinition:
     """Everything about one media, as its module declares it (`MEDIA = MediaDefinition(...)`).
 
     Args:
-        name: the short name in Redis keys, Kafka topics, HBase tables and asset keys (e.g. the name of its module).
+        name: the short name in Redis keys, Kafka topics, HBase tables and asset keys (its module's name).
         title: for people (the UI's descriptions, the docs).
         platform_id: `eton`'s platform id of the media.
         api: the API's conventions and endpoints.

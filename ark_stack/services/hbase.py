@@ -15,10 +15,10 @@ from pathlib import Path
 import happybase
 
 from ark_assets.clients.hbase_admin import HBaseAdminClient
-from ark_assets.stack.jvm import java17, render_template, resolve_jars
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.process import ManagedProcess, port_open
-from ark_assets.stack.service import Service, StackError
+from ark_stack.jvm import java17, render_template, resolve_jars
+from ark_stack.paths import StackPaths
+from ark_stack.process import ManagedProcess, port_open
+from ark_stack.service import Service, StackError
 
 HBASE_VERSION = "2.6.1-hadoop3"
 # hbase-thrift and hbase-compression-aircompressor exist on Maven Central only as the plain build.

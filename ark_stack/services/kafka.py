@@ -9,9 +9,9 @@ import uuid
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from ark_assets.stack.jvm import java17, render_template, resolve_jars
-from ark_assets.stack.process import ManagedProcess, port_open
-from ark_assets.stack.service import Service, StackError
+from ark_stack.jvm import java17, render_template, resolve_jars
+from ark_stack.process import ManagedProcess, port_open
+from ark_stack.service import Service, StackError
 
 KAFKA_VERSION = "3.9.2"
 PORT = 9092

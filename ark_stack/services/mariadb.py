@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pymysql
 
-from ark_assets.stack.process import ManagedProcess, port_open, wait_until
-from ark_assets.stack.service import Service, StackError, require_program
+from ark_stack.process import ManagedProcess, port_open, wait_until
+from ark_stack.service import Service, StackError, require_program
 
 PORT = 3306
 # Sockets where a MariaDB started by the machine listens (Debian's default first).

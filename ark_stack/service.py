@@ -6,9 +6,9 @@ import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.process import ManagedProcess, port_open, port_owner
-from ark_assets.stack.progress import Reporter
+from ark_stack.paths import StackPaths
+from ark_stack.process import ManagedProcess, port_open, port_owner
+from ark_stack.progress import Reporter
 
 
 class StackError(RuntimeError):
@@ -53,6 +53,9 @@ class Service(ABC):
     def prepare(self) -> None:
         """Fetch or generate what `start` needs (jars, config, data directories)."""
         self.paths.data(self.name).mkdir(parents=True, exist_ok=True)
+
+    def adopt_external(self) -> None:  # noqa: B027  (most services need nothing)
+        """Make a service the machine already runs on our port usable (e.g. create the platform's user)."""
 
     @abstractmethod
     def start(self) -> None:

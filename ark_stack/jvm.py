@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from string import Template
 
-from ark_assets.stack.progress import Reporter
-from ark_assets.stack.service import StackError, require_program
+from ark_stack.progress import Reporter
+from ark_stack.service import StackError, require_program
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _JDK17_CANDIDATES = ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/java-17-openjdk-arm64")

@@ -9,24 +9,25 @@ import time
 
 from rich.table import Table
 
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.progress import Reporter
-from ark_assets.stack.service import Service, ServiceStatus, StackError
-from ark_assets.stack.services.hbase import HBaseService
-from ark_assets.stack.services.kafka import KafkaService
-from ark_assets.stack.services.mariadb import MariaDBService
-from ark_assets.stack.services.redis import RedisService
+from ark_stack.paths import StackPaths
+from ark_stack.progress import Reporter
+from ark_stack.service import Service, ServiceStatus, StackError
+from ark_stack.services.hbase import HBaseService
+from ark_stack.services.kafka import KafkaService
+from ark_stack.services.mariadb import MariaDBService
+from ark_stack.services.postgres import PostgresService
+from ark_stack.services.redis import RedisService
 
 
 class Stack:
-    """The four services, started in order: Redis, MariaDB, then HBase and Kafka side by side."""
+    """The five services, started in order: Redis, MariaDB, PostgreSQL, then HBase and Kafka side by side."""
 
     def __init__(self, paths: StackPaths | None = None, reporter: Reporter | None = None) -> None:
         self.paths = paths or StackPaths.from_env()
         self.reporter = reporter or Reporter()
         self.services: list[Service] = [
             cls(self.paths, self.reporter)
-            for cls in (RedisService, MariaDBService, HBaseService, KafkaService)
+            for cls in (RedisService, MariaDBService, PostgresService, HBaseService, KafkaService)
         ]
 
     def up(self) -> list[ServiceStatus]:
@@ -43,8 +44,7 @@ class Stack:
         for svc in down:
             if svc.running_externally():
                 self.reporter.step(f"{svc.name}: reusing the one already listening on port {svc.port}")
-                if isinstance(svc, MariaDBService):
-                    svc.adopt_external()
+                svc.adopt_external()
             else:
                 to_start.append(svc)
         for svc in to_start:  # downloads and config first, so a failure here starts nothing

@@ -25,9 +25,26 @@ class ManagedProcess:
     name: str
     pid_file: Path
     log_file: Path
+    # What `stop` sends first. PostgreSQL takes SIGTERM as "wait for every client to leave" and
+    # SIGINT as the fast, clean shutdown, so it asks for SIGINT.
+    stop_signal: signal.Signals = signal.SIGTERM
+    # Signal the whole process tree, not just the process we spawned: `dagster-celery worker start`
+    # runs `celery` as a child and does not forward signals; `dagster-webserver` and
+    # `dagster-daemon` run code servers (and the daemon's runs) as children.
+    stop_tree: bool = False
 
-    def start(self, argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> int:
-        """Spawn `argv` in its own session (it outlives `ark-stack`), log to `log_file`, record the pid."""
+    def start(
+        self,
+        argv: list[str],
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> int:
+        """Spawn `argv` in its own session (it outlives `ark-stack`), log to `log_file`, record the pid.
+
+        `user` runs it as that OS user (root only): PostgreSQL refuses to run as root.
+        """
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
@@ -39,6 +56,7 @@ class ManagedProcess:
                 cwd=cwd,
                 env={**os.environ, **(env or {})},
                 start_new_session=True,
+                user=user,
             )
         self.adopt(proc.pid, argv)
         return proc.pid
@@ -75,16 +93,37 @@ class ManagedProcess:
             return None
 
     def stop(self, timeout: float = 60.0) -> bool:
-        """SIGTERM our process (never anything else), SIGKILL after `timeout`; True if one was stopped."""
+        """`stop_signal` to our process (never anything else), SIGKILL after `timeout`; True if stopped."""
+        return self.signal_all(self.stop_signal, timeout=timeout)
+
+    def tree(self) -> list[psutil.Process]:
+        """Our process and, with `stop_tree`, every descendant of it (empty when it is not running)."""
         proc = self.process()
         if proc is None:
-            return False
-        proc.send_signal(signal.SIGTERM)
+            return []
         try:
-            proc.wait(timeout)
-        except psutil.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+            return [proc, *proc.children(recursive=True)] if self.stop_tree else [proc]
+        except psutil.Error:
+            return [proc]
+
+    def signal_all(self, sig: signal.Signals, *, timeout: float = 60.0) -> bool:
+        """Send `sig` to our process (its tree with `stop_tree`), wait, SIGKILL what is left after
+        `timeout`; True if something was running."""
+        members = self.tree()
+        if not members:
+            return False
+        for member in members:
+            try:
+                member.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(members, timeout=timeout)
+        for member in alive:
+            try:
+                member.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(alive, timeout=10)
         self.pid_file.unlink(missing_ok=True)
         return True
 

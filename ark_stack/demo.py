@@ -24,10 +24,10 @@ import click
 from rich.table import Table
 
 from ark_assets.partitions import GMT8, partition_key
-from ark_assets.stack.paths import StackPaths
-from ark_assets.stack.process import ManagedProcess, port_open, wait_until
-from ark_assets.stack.progress import Reporter
 from ark_sim.process import SimulatorProcess, SimulatorStartError
+from ark_stack.paths import StackPaths
+from ark_stack.process import ManagedProcess, port_open, wait_until
+from ark_stack.progress import Reporter
 
 TENANT = os.environ.get("ARK_DEMO_TENANT", "T100117")
 PROFILE = os.environ.get("ARK_DEMO_PROFILE", "small")

@@ -6,8 +6,8 @@ import shutil
 
 import redis
 
-from ark_assets.stack.process import ManagedProcess, port_open, wait_until
-from ark_assets.stack.service import Service, StackError, require_program
+from ark_stack.process import ManagedProcess, port_open, wait_until
+from ark_stack.service import Service, StackError, require_program
 
 PORT = 6379
 

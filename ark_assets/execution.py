@@ -1,0 +1,124 @@
+"""Which executor runs the steps of every job, chosen by configuration (`ARK_EXECUTOR`), never by code edits.
+
+- unset or `multiprocess`: Dagster's default executor (each step a process of the run's host) --
+  dev, the demo, the tests' in-process platform.
+- `celery`: dagster-celery's executor. A run submits each step as a Celery task to the broker
+  (`ARK_CELERY_BROKER_URL`, a Redis db of its own: never the platform's db, which holds tokens
+  and account lists) and waits for its result (`ARK_CELERY_BACKEND_URL`); Celery workers started
+  with `dagster-celery worker start -y <worker_config() as YAML>` execute the steps on any host.
+  dagster_celery is imported only then, so the base install works without the `production` extra.
+
+The Celery settings both sides share (`celery_config`), and why:
+- `task_acks_late`: a step's task is acknowledged when it ends, not when a worker takes it, so a
+  worker that dies mid-step (SIGKILL, OOM, a lost host) leaves it unacknowledged and the broker
+  hands it to another worker once `visibility_timeout` has passed. That is safe because a step
+  is idempotent: it rewrites its partition's rows under the same keys. A step whose *process*
+  dies while the worker lives fails instead (Celery's WorkerLostError) and the run fails cleanly:
+  a step that kills its process every time must not be redelivered forever.
+- `visibility_timeout` (`ARK_CELERY_VISIBILITY_TIMEOUT_S`, default 900 s): how long a taken task
+  may stay unacknowledged before it is redelivered. It must be longer than the longest step
+  (docs/CAPACITY.md), or a slow step would run twice at once.
+- dagster-celery's own defaults otherwise (one task prefetched per worker process).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from dagster import ExecutorDefinition, multi_or_in_process_executor
+
+EXECUTOR_VAR = "ARK_EXECUTOR"
+BROKER_VAR = "ARK_CELERY_BROKER_URL"
+BACKEND_VAR = "ARK_CELERY_BACKEND_URL"
+VISIBILITY_VAR = "ARK_CELERY_VISIBILITY_TIMEOUT_S"
+EXECUTORS = ("multiprocess", "celery")
+DEFAULT_VISIBILITY_TIMEOUT_S = 900
+# dagster-celery's broker_transport_options defaults (dagster_celery.defaults), kept beside ours:
+# a config_source entry replaces the whole dict.
+_TRANSPORT_DEFAULTS = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def executor_from_env() -> ExecutorDefinition:
+    """The executor `ARK_EXECUTOR` names; raises ValueError naming the variable when it is wrong."""
+    choice = os.environ.get(EXECUTOR_VAR, "").strip().lower() or "multiprocess"
+    if choice == "multiprocess":
+        return multi_or_in_process_executor
+    if choice != "celery":
+        raise ValueError(
+            f"{EXECUTOR_VAR}={os.environ[EXECUTOR_VAR]!r} is not an executor: use one of "
+            f"{', '.join(EXECUTORS)} (unset means multiprocess)"
+        )
+    try:
+        from dagster_celery import celery_executor
+    except ImportError as exc:
+        raise ValueError(
+            f"{EXECUTOR_VAR}=celery needs dagster-celery, which is not installed: "
+            f"pip install '.[production]' ({exc})"
+        ) from None
+    return celery_executor.configured(_executor_config(os.environ), name="celery")
+
+
+def worker_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What `dagster-celery worker start -y` reads: the same broker, backend and settings as the runs
+    that `environ` (default: this process's environment) configures.
+
+    Broker and backend stay `{env: ...}` references, so the YAML holds no URL (nor its password);
+    each worker resolves them from its own environment.
+    """
+    return {"execution": {"config": _executor_config(os.environ if environ is None else environ)}}
+
+
+def celery_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Celery settings runs and workers share (see the module docstring for why)."""
+    raw = environ.get(VISIBILITY_VAR, str(DEFAULT_VISIBILITY_TIMEOUT_S))
+    try:
+        visibility = int(raw)
+        if visibility <= 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"{VISIBILITY_VAR}={raw!r} must be a whole number of seconds > 0, longer than the longest step"
+        ) from None
+    return {
+        "task_acks_late": True,
+        "broker_transport_options": {**_TRANSPORT_DEFAULTS, "visibility_timeout": visibility},
+    }
+
+
+def _executor_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    for variable in (BROKER_VAR, BACKEND_VAR):
+        _check_redis_url(environ, variable)
+    return {
+        "broker": {"env": BROKER_VAR},
+        "backend": {"env": BACKEND_VAR},
+        "config_source": celery_config(environ),
+    }
+
+
+def _check_redis_url(environ: Mapping[str, str], variable: str) -> None:
+    """A set Redis URL whose db is not the platform's (`ARK_REDIS_DB`, default 2); errors name no secret."""
+    url = environ.get(variable, "").strip()
+    if not url:
+        raise ValueError(
+            f"{EXECUTOR_VAR}=celery needs {variable}, a Redis URL on a db of its own, "
+            f"e.g. redis://127.0.0.1:6379/5"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(
+            f"{variable} must be a redis:// or rediss:// URL (the broker is Redis), not {parts.scheme}://"
+        )
+    db_text = parts.path.strip("/") or "0"
+    if not db_text.isdigit():
+        raise ValueError(
+            f"{variable} names Redis db {db_text!r}; expected a number, e.g. redis://host:6379/5"
+        )
+    platform_db = environ.get("ARK_REDIS_DB", "2")
+    if db_text == platform_db:
+        raise ValueError(
+            f"{variable} points at Redis db {db_text} on {parts.hostname}:{parts.port or 6379}, the "
+            f"platform's db (ARK_REDIS_DB: tokens and account lists); use a db of its own, e.g. /5"
+        )

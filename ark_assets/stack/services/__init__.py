@@ -1,1 +1,0 @@
-"""The four services of the local stack, in start order."""

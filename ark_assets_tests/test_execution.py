@@ -1,0 +1,129 @@
+"""The executor is chosen by configuration: `ARK_EXECUTOR` picks it, a wrong value says how to fix it.
+
+- unset / `multiprocess`: Dagster's default executor; `celery`: dagster-celery's, configured from
+  `ARK_CELERY_BROKER_URL` / `ARK_CELERY_BACKEND_URL` (a Redis db that is not the platform's);
+- the definitions every job runs with (the UI's asset job included) carry that executor;
+- errors name the variable and the accepted values, and never a URL's password.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from dagster import multi_or_in_process_executor
+
+from ark_assets.execution import executor_from_env, worker_config
+
+BROKER = "redis://127.0.0.1:6379/5"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch):
+    for name in ("ARK_EXECUTOR", "ARK_CELERY_BROKER_URL", "ARK_CELERY_BACKEND_URL", "ARK_REDIS_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("ARK_CELERY_VISIBILITY_TIMEOUT_S", raising=False)
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},  # unset: Dagster's default
+        {"ARK_EXECUTOR": "multiprocess"},
+        {"ARK_EXECUTOR": " Multiprocess "},  # case and blanks do not matter
+    ],
+)
+def test_the_default_is_dagsters_multiprocess_executor(env, values: dict[str, str]) -> None:
+    env(**values)
+    assert executor_from_env() is multi_or_in_process_executor
+
+
+def test_celery_is_dagster_celerys_executor_on_the_configured_broker(env) -> None:
+    env(ARK_EXECUTOR="celery", ARK_CELERY_BROKER_URL=BROKER, ARK_CELERY_BACKEND_URL=BROKER)
+    executor = executor_from_env()
+    assert executor.name == "celery"
+    config = worker_config()["execution"]["config"]
+    # references, not values: the worker YAML and the run config never hold a URL
+    assert config["broker"] == {"env": "ARK_CELERY_BROKER_URL"}
+    assert config["backend"] == {"env": "ARK_CELERY_BACKEND_URL"}
+    assert config["config_source"]["task_acks_late"] is True
+    assert config["config_source"]["broker_transport_options"]["visibility_timeout"] == 900
+
+
+def test_every_job_runs_with_the_configured_executor(env) -> None:
+    env(ARK_EXECUTOR="celery", ARK_CELERY_BROKER_URL=BROKER, ARK_CELERY_BACKEND_URL=BROKER)
+    import ark_assets.definitions as definitions
+
+    try:
+        defs = importlib.reload(definitions).defs
+        jobs = [defs.resolve_job_def(name) for name in ("all_media_daily", "wx_daily", "reports_lookback")]
+        jobs.append(defs.resolve_implicit_global_asset_job_def())  # what the UI's "Materialize" launches
+        assert {job.executor_def.name for job in jobs} == {"celery"}
+    finally:
+        env(ARK_EXECUTOR="multiprocess")
+        importlib.reload(definitions)  # the module as every other test imports it
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        # a typo names the variable and what it accepts
+        ({"ARK_EXECUTOR": "k8s"}, "ARK_EXECUTOR='k8s' is not an executor: use one of multiprocess, celery"),
+        # celery without its broker
+        ({"ARK_EXECUTOR": "celery"}, "ARK_EXECUTOR=celery needs ARK_CELERY_BROKER_URL"),
+        (
+            {"ARK_EXECUTOR": "celery", "ARK_CELERY_BROKER_URL": BROKER},
+            "ARK_EXECUTOR=celery needs ARK_CELERY_BACKEND_URL",
+        ),
+        # the platform's own Redis db (tokens, account lists) is refused, its password not repeated
+        (
+            {
+                "ARK_EXECUTOR": "celery",
+                "ARK_CELERY_BROKER_URL": "redis://:s3cret-pw@127.0.0.1:6379/2",
+                "ARK_CELERY_BACKEND_URL": BROKER,
+            },
+            "ARK_CELERY_BROKER_URL points at Redis db 2 on 127.0.0.1:6379, the platform's db",
+        ),
+        # ... and so is whatever db ARK_REDIS_DB makes the platform's
+        (
+            {
+                "ARK_EXECUTOR": "celery",
+                "ARK_REDIS_DB": "5",
+                "ARK_CELERY_BROKER_URL": BROKER,
+                "ARK_CELERY_BACKEND_URL": BROKER,
+            },
+            "points at Redis db 5",
+        ),
+        # not Redis
+        (
+            {
+                "ARK_EXECUTOR": "celery",
+                "ARK_CELERY_BROKER_URL": "amqp://guest@mq//",
+                "ARK_CELERY_BACKEND_URL": BROKER,
+            },
+            "ARK_CELERY_BROKER_URL must be a redis:// or rediss:// URL",
+        ),
+        # a visibility timeout that is not a positive number of seconds
+        (
+            {
+                "ARK_EXECUTOR": "celery",
+                "ARK_CELERY_BROKER_URL": BROKER,
+                "ARK_CELERY_BACKEND_URL": BROKER,
+                "ARK_CELERY_VISIBILITY_TIMEOUT_S": "0",
+            },
+            "ARK_CELERY_VISIBILITY_TIMEOUT_S='0' must be a whole number of seconds > 0",
+        ),
+    ],
+)
+def test_a_wrong_setting_fails_with_a_message_naming_it(env, values: dict[str, str], message: str) -> None:
+    env(**values)
+    with pytest.raises(ValueError) as raised:
+        executor_from_env()
+    assert message in str(raised.value)
+    assert "s3cret-pw" not in str(raised.value)

@@ -1,0 +1,89 @@
+"""`ark-stack`: the local stack's command line (what `make stack`, `stack-down`, `stack-status` run)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ark_stack.paths import StackPaths
+from ark_stack.progress import Reporter
+from ark_stack.service import StackError
+from ark_stack.stack import Stack, status_table
+
+
+@click.group()
+def main() -> None:
+    """Run Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback for Ark Assets."""
+
+
+@main.command()
+def up() -> None:
+    """Install what is missing, start what is down, wait until every service answers."""
+    stack = Stack()
+    try:
+        statuses = stack.up()
+    except StackError as exc:
+        stack.reporter.console.print(status_table(stack.status()))
+        raise click.ClickException(str(exc)) from exc
+    stack.reporter.console.print(status_table(statuses))
+
+
+@main.command()
+def down() -> None:
+    """Stop the processes `up` started (by pid file; services it reused are left alone)."""
+    stack = Stack()
+    stopped = stack.down()
+    stack.reporter.step(f"stopped: {', '.join(stopped)}" if stopped else "nothing of ours was running")
+
+
+@main.command()
+def status() -> None:
+    """Print the status table; exit 1 when a service is not healthy."""
+    stack = Stack()
+    statuses = stack.status()
+    stack.reporter.console.print(status_table(statuses))
+    sys.exit(0 if all(s.healthy for s in statuses) else 1)
+
+
+@main.command()
+@click.confirmation_option(prompt="Stop the stack and delete all its data (.stack/data)?")
+def reset() -> None:
+    """Stop the stack and delete its data; the next `up` starts from empty stores."""
+    Stack().reset()
+
+
+@main.group("prod-local")
+def prod_local() -> None:
+    """Dagster's production topology on loopback (make prod-local): Postgres storage, the run queue,
+    a web server on 127.0.0.1:3001, a daemon and two Celery workers."""
+
+
+@prod_local.command("up")
+def prod_local_up() -> None:
+    """Start the stack (PostgreSQL included) and the topology; seed the demo tenant; print the UI's URL."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from ark_assets.partitions import GMT8
+    from ark_stack.demo import SEED_DAYS, TENANT
+    from ark_stack.prod_local import Topology
+
+    stack = Stack()
+    try:
+        stack.up()
+        yesterday = datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
+        days = [yesterday - timedelta(days=back) for back in range(SEED_DAYS)]
+        Topology.local(stack.paths).up(stack.reporter, tenant=TENANT, days=days)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@prod_local.command("down")
+def prod_local_down() -> None:
+    """Stop what `prod-local up` started (by pid file; the stack stays up: `make stack-down`)."""
+    from ark_stack.prod_local import Topology
+
+    paths = StackPaths.from_env()
+    stopped = Topology.local(paths).down()
+    Reporter().step(f"stopped: {', '.join(stopped)}" if stopped else "nothing of prod-local was running")

@@ -1,0 +1,365 @@
+"""`ark-stack prod-local up|down` (`make prod-local`): Dagster's production topology on loopback.
+
+From the shipped files only: `deploy/dagster.production.yaml` copied verbatim into a
+`DAGSTER_HOME` of its own (Postgres storage, the queued run coordinator with the per-media
+limits and pools, run monitoring), a `dagster-webserver`, a `dagster-daemon` and two Celery
+workers (`dagster-celery worker start`) on a Redis db of their own, every process with
+`ARK_EXECUTOR=celery` so each step of every run is a Celery task one of the workers executes.
+The media simulator and the demo tenant come as in `make demo`.
+
+`Topology` is also what the topology tests run (ark_assets_tests/test_production_topology.py),
+on free ports with their own DAGSTER_HOME, Postgres database, broker db, simulator and `ARK_*`
+names, so they run beside a live `make prod-local`. Processes are the stack's ManagedProcesses:
+pid files with start times, so `down` stops exactly what `up` started and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from celery import Celery
+
+from ark_assets.execution import BACKEND_VAR, BROKER_VAR, EXECUTOR_VAR, worker_config
+from ark_assets.partitions import partition_key, tenant_partitions
+from ark_stack.paths import StackPaths
+from ark_stack.process import ManagedProcess, port_open, port_owner, wait_until
+from ark_stack.progress import Reporter
+from ark_stack.service import StackError
+from ark_stack.services import postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION_YAML = ROOT / "deploy" / "dagster.production.yaml"
+LOCATION = "ark_assets"
+REPOSITORY = "__repository__"  # the repository name Dagster gives a `Definitions` object
+UI_PORT = 3001
+SIM_PORT = 8601  # not the demo's 8600: the two can run (and stop) independently
+BROKER_DB = 5  # never the platform's db 2
+WORKERS = ("w1", "w2")
+WORKER_CONCURRENCY = 2  # step processes per worker (the machine's cores)
+READY_TIMEOUT_S = 240
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+@dataclass(frozen=True)
+class Topology:
+    """One production topology on loopback: web server, daemon, Celery workers, simulator.
+
+    Args:
+        paths: where pid files and logs go (the stack's `.stack/`, or a test's own directory).
+        home: the DAGSTER_HOME (dagster.yaml, the worker YAML, local artifacts).
+        pg_database: the Postgres database holding this instance's runs, events and ticks.
+        broker_db: the Redis db of the Celery broker and result backend.
+        workers: Celery worker names (`-n NAME@%h`).
+        extra_env: more variables for every process (tests: their ARK_* names, apps, intervals).
+        sim_config: a TOML of simulator knobs (tests: their own apps and quotas).
+        prefix: the pid-file and log-file prefix of this topology's processes.
+        inherit_ark_env: pass the caller's ARK_* variables on (prod-local: your settings apply;
+            tests: False, they set every name themselves).
+    """
+
+    paths: StackPaths
+    home: Path
+    ui_port: int = UI_PORT
+    sim_port: int = SIM_PORT
+    broker_db: int = BROKER_DB
+    pg_database: str = "dagster"
+    workers: tuple[str, ...] = WORKERS
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    sim_config: Path | None = None
+    profile: str = "small"
+    prefix: str = "prod-local"
+    inherit_ark_env: bool = True
+
+    @classmethod
+    def local(cls, paths: StackPaths) -> Topology:
+        """What `make prod-local` runs: `.stack/prod_home`, the UI on 127.0.0.1:3001."""
+        return cls(paths=paths, home=paths.root / "prod_home")
+
+    # ----- what every process gets
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    @property
+    def broker_url(self) -> str:
+        return f"redis://127.0.0.1:6379/{self.broker_db}"
+
+    @property
+    def worker_yaml(self) -> Path:
+        return self.home / "celery-worker.yaml"
+
+    def env(self) -> dict[str, str]:
+        """The environment of the web server, the daemon, the workers (and so of every run and step)."""
+        user, password, _ = postgres.credentials()
+        media = {
+            f"ARK_{m.upper()}_BASE_URL": f"http://127.0.0.1:{self.sim_port}/{m}"
+            for m in ("gdt", "jrtt", "wx")
+        }
+        # the virtualenv's bin first: `dagster-celery worker start` runs `celery` from PATH
+        path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+        return {
+            **_inherited(self.inherit_ark_env),
+            "PATH": path,
+            "DAGSTER_HOME": str(self.home),
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(postgres.PORT),
+            "DAGSTER_PG_USERNAME": user,
+            "DAGSTER_PG_PASSWORD": password,
+            "DAGSTER_PG_DB": self.pg_database,
+            EXECUTOR_VAR: "celery",
+            BROKER_VAR: self.broker_url,
+            BACKEND_VAR: self.broker_url,
+            **media,
+            **self.extra_env,
+        }
+
+    def process(self, role: str) -> ManagedProcess:
+        """`sim`, `webserver`, `daemon` or `worker-<name>`: its pid file and log."""
+        name = f"{self.prefix}-{role}"
+        return ManagedProcess(
+            name, self.paths.pids / f"{name}.pid", self.paths.logs / f"{name}.log", stop_tree=True
+        )
+
+    def processes(self) -> dict[str, ManagedProcess]:
+        roles = ["sim", "webserver", "daemon", *(f"worker-{w}" for w in self.workers)]
+        return {role: self.process(role) for role in roles}
+
+    # ----- up
+
+    def prepare(self) -> None:
+        """The Postgres database, DAGSTER_HOME with the shipped dagster.yaml, the worker YAML."""
+        self.paths.make_dirs()
+        postgres.ensure_database(self.pg_database)
+        self.home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PRODUCTION_YAML, self.home / "dagster.yaml")  # verbatim: what production loads
+        config = worker_config(self.env())
+        self.worker_yaml.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+    def start_simulator(self) -> None:
+        """The media simulator on 127.0.0.1:`sim_port`, as `make demo` starts it (`ark-sim serve`).
+
+        One small function on purpose: `ark_sim.process.SimulatorProcess` is to replace it.
+        """
+        proc = self.process("sim")
+        if proc.process() is not None:
+            return
+        self._port_free(self.sim_port, "the simulator")
+        argv = [_bin("ark-sim"), "serve", "--port", str(self.sim_port), "--profile", self.profile]
+        if self.sim_config is not None:
+            argv += ["--config", str(self.sim_config)]
+        proc.start(argv, env=self.env())
+        if not wait_until(lambda: port_open(self.sim_port) or proc.process() is None, timeout=60):
+            raise StackError(f"the simulator did not start on port {self.sim_port}; see {proc.log_file}")
+        if proc.process() is None:
+            raise StackError(f"the simulator exited at start; see {proc.log_file}")
+
+    def start(self) -> None:
+        """Spawn what is not running yet: web server, daemon, workers (readiness: `wait_ready`)."""
+        env = self.env()
+        webserver = self.process("webserver")
+        if webserver.process() is None:
+            self._port_free(self.ui_port, "the web server")
+            webserver.start(
+                [
+                    _bin("dagster-webserver"),
+                    "-w",
+                    "workspace.yaml",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.ui_port),
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        daemon = self.process("daemon")
+        if daemon.process() is None:
+            daemon.start([_bin("dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env)
+        for name in self.workers:
+            self.start_worker(name)
+
+    def start_worker(self, name: str) -> None:
+        """One Celery worker `NAME@<host>` listening on this topology's broker, with its own log."""
+        proc = self.process(f"worker-{name}")
+        if proc.process() is not None:
+            return
+        argv = [
+            _bin("dagster-celery"),
+            "worker",
+            "start",
+            "-A",
+            "dagster_celery.app",
+            "-y",
+            str(self.worker_yaml),
+            "-n",
+            name,  # dagster-celery appends "@%h": the node is NAME@<host>
+            "--",
+            f"--concurrency={WORKER_CONCURRENCY}",
+        ]
+        proc.start(argv, cwd=ROOT, env=self.env())
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        """Until the web server answers GraphQL with the code location loaded, the daemon's
+        required daemons are healthy and every worker answers a ping through the broker."""
+        checks = {
+            "the web server's GraphQL with code location `ark_assets` loaded": self._location_loaded,
+            "the daemon (its required daemons healthy)": self._daemon_healthy,
+            **{f"Celery worker {w}": (lambda w=w: self.worker_ready(w)) for w in self.workers},
+        }
+        deadline = time.monotonic() + timeout
+        for what, check in checks.items():
+            remaining = max(1.0, deadline - time.monotonic())
+            if not wait_until(lambda check=check: self._alive() and check(), timeout=remaining, interval=1.0):
+                raise StackError(f"timed out after {timeout:.0f} s waiting for {what}; see {self.paths.logs}")
+
+    def worker_ready(self, name: str) -> bool:
+        """The worker answers a ping through the broker (a real round trip, not a log line)."""
+        app = Celery(broker=self.broker_url)
+        try:
+            node = f"{name}@{socket.gethostname()}"
+            return any(node in reply for reply in app.control.ping(destination=[node], timeout=1.0))
+        finally:
+            app.close()
+
+    def seed(self, tenant: str, days: list[date]) -> None:
+        """A tenant as `make demo` seeds it (`ark-sim seed`: eton rows, Redis tokens and account
+        lists per day), added to the `tenants` partitions through the web server."""
+        for day in days:
+            argv = [
+                _bin("ark-sim"),
+                "seed",
+                "--tenant",
+                tenant,
+                "--date",
+                day.isoformat(),
+                "--profile",
+                self.profile,
+            ]
+            if self.sim_config is not None:
+                argv += ["--config", str(self.sim_config)]
+            result = subprocess.run(argv, env=self.env(), cwd=ROOT, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise StackError(f"`ark-sim seed --tenant {tenant}` failed: {result.stderr.strip()[-1500:]}")
+        self.add_tenant(tenant)
+
+    def add_tenant(self, tenant: str) -> None:
+        data = self.graphql(
+            """mutation($repo: RepositorySelector!, $name: String!, $key: String!) {
+                 addDynamicPartition(repositorySelector: $repo, partitionsDefName: $name,
+                                     partitionKey: $key) {
+                   __typename ... on PythonError { message } ... on UnauthorizedError { message } } }""",
+            {"repo": self.repository(), "name": tenant_partitions.name, "key": tenant},
+        )["addDynamicPartition"]
+        if data["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
+            raise StackError(f"could not add tenant partition {tenant}: {data.get('message', data)}")
+
+    def up(self, reporter: Reporter, *, tenant: str, days: list[date]) -> None:
+        """prepare, simulator, processes, readiness, the seeded tenant; prints where things are."""
+        self.prepare()
+        reporter.step(f"media simulator on 127.0.0.1:{self.sim_port} (profile {self.profile})")
+        self.start_simulator()
+        reporter.step(
+            f"starting dagster-webserver (127.0.0.1:{self.ui_port}), dagster-daemon and Celery workers "
+            f"{', '.join(self.workers)} (broker {self.broker_url}, Postgres database {self.pg_database})"
+        )
+        self.start()
+        with reporter.waiting("waiting for the web server, the daemon and the workers") as update:
+            update("GraphQL, daemon heartbeats, worker pings")
+            self.wait_ready()
+        with reporter.waiting(f"seeding tenant {tenant} for {len(days)} days"):
+            self.seed(tenant, days)
+        example = partition_key(days[0], tenant)
+        reporter.step(f"web UI: {self.url}  (runs execute their steps in the Celery workers)")
+        reporter.step(f"logs: {self.paths.logs}/{self.prefix}-*.log; DAGSTER_HOME: {self.home}")
+        reporter.step(f"materialize e.g. partition {example} from the UI; stop with `make prod-local-down`")
+
+    # ----- down
+
+    def down(self) -> list[str]:
+        """Stop what `up` started, by pid file (daemon first, so nothing new is launched)."""
+        order = ["daemon", "webserver", *(f"worker-{w}" for w in self.workers), "sim"]
+        procs = self.processes()
+        return [procs[role].name for role in order if procs[role].stop(timeout=30)]
+
+    # ----- GraphQL
+
+    def repository(self) -> dict[str, str]:
+        return {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, timeout: float = 30) -> dict:
+        """One GraphQL request to the web server (what the UI sends); raises on GraphQL errors."""
+        response = requests.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
+        )
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise StackError(f"GraphQL error from {self.url}: {body['errors']}")
+        return body["data"]
+
+    def _location_loaded(self) -> bool:
+        try:
+            data = self.graphql(
+                """{ workspaceOrError { ... on Workspace { locationEntries {
+                     name loadStatus locationOrLoadError { __typename } } } } }""",
+                timeout=5,
+            )
+        except (requests.RequestException, StackError):
+            return False
+        return any(
+            e["name"] == LOCATION
+            and e["loadStatus"] == "LOADED"
+            and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+            for e in data["workspaceOrError"]["locationEntries"]
+        )
+
+    def _daemon_healthy(self) -> bool:
+        try:
+            data = self.graphql(
+                "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }",
+                timeout=5,
+            )
+        except (requests.RequestException, StackError):
+            return False
+        statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
+        return bool(statuses) and all(s["healthy"] for s in statuses if s["required"])
+
+    def _alive(self) -> bool:
+        roles = ["webserver", "daemon", *(f"worker-{w}" for w in self.workers)]
+        dead = [r for r in roles if self.process(r).process() is None]
+        if dead:
+            logs = ", ".join(str(self.process(r).log_file) for r in dead)
+            raise StackError(f"{', '.join(dead)} exited; see {logs}")
+        return True
+
+    def _port_free(self, port: int, what: str) -> None:
+        if port_open(port):
+            raise StackError(
+                f"127.0.0.1:{port} (for {what}) is taken by {port_owner(port)}; stop it or free the port"
+            )
+
+
+def _inherited(ark: bool) -> dict[str, str]:
+    """The caller's environment without its DAGSTER_* settings (and ARK_* unless `ark`): this
+    topology sets its own DAGSTER_HOME and Postgres database."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DAGSTER_") and (ark or not k.startswith("ARK_"))
+    }

@@ -1,0 +1,1 @@
+"""The five services of the local stack, in start order."""
