@@ -131,7 +131,13 @@ class FetchRun:
                         # all of a source's rows, or none: a bad record fails the source, not the run
                         rows = list(to_rows(outcome))
                     except BadRecord as exc:
-                        failure = Failure(self.media.name, "BadRecord", exc.field, str(exc), outcome.attempts)
+                        failure = Failure(
+                            media=self.media.name,
+                            kind="BadRecord",
+                            code=exc.field,
+                            message=str(exc),
+                            attempts=outcome.attempts,
+                        )
                         outcome = replace(outcome, records=None, failure=failure)
                         rows = []
                 if outcome.ok and spool is not None:

@@ -236,9 +236,19 @@ class FetchEngine:
         records: list[dict[str, Any]] = []
         tally = _Tally()
         pages = 0
+
+        def ended(*, records: list[dict[str, Any]] | None = None, failure: Failure | None = None) -> Outcome:
+            return Outcome(
+                source=source,
+                records=records,
+                failure=failure,
+                attempts=tally.attempts,
+                throttles=tally.throttles,
+                pages=pages,
+            )
+
         if source.agent_id in self._dead_agents:
-            failure = self._dead_agents[source.agent_id]
-            return Outcome(source, None, failure, 0, 0, 0)
+            return ended(failure=self._dead_agents[source.agent_id])
         seen_cursors: set[Any] = set()
         while True:
             try:
@@ -247,25 +257,30 @@ class FetchEngine:
                 if isinstance(exc, e.DailyQuotaExhausted):
                     await self._mark_exhausted(spec, exc)
                 failure = Failure(
-                    self.media, type(exc).__name__, exc.code, redact_text(exc.message), tally.attempts
+                    media=self.media,
+                    kind=type(exc).__name__,
+                    code=exc.code,
+                    message=redact_text(exc.message),
+                    attempts=tally.attempts,
                 )
                 if isinstance(exc, e.RefreshFailed | e.TokenExpired | e.TokenInvalid):
                     self._dead_agents[source.agent_id] = failure  # its other sources fail without calls
-                return Outcome(source, None, failure, tally.attempts, tally.throttles, pages)
+                return ended(failure=failure)
             pages += 1
             records.extend(page.records)
             if page.next_params is None:
-                return Outcome(source, records, None, tally.attempts, tally.throttles, pages)
+                return ended(records=records)
             cursor = page.next_params.get("cursor")
             if pages >= MAX_PAGES or (cursor is not None and cursor in seen_cursors):
+                message = f"paging never ended after {pages} pages"
                 failure = Failure(
-                    self.media,
-                    "BadResponse",
-                    "paging",
-                    f"paging never ended after {pages} pages",
-                    tally.attempts,
+                    media=self.media,
+                    kind="BadResponse",
+                    code="paging",
+                    message=message,
+                    attempts=tally.attempts,
                 )
-                return Outcome(source, None, failure, tally.attempts, tally.throttles, pages)
+                return ended(failure=failure)
             seen_cursors.add(cursor)
             params |= page.next_params
 

@@ -30,7 +30,13 @@ class RedisResource(ConfigurableResource):
     def sets(self) -> RedisSets:
         """This process's client (created on first use)."""
         if self._sets is None:
-            self._sets = RedisSets(self.host, self.port, self.db, self.password, self.socket_timeout)
+            self._sets = RedisSets(
+                host=self.host,
+                port=self.port,
+                db=self.db,
+                password=self.password,
+                socket_timeout=self.socket_timeout,
+            )
         return self._sets
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
