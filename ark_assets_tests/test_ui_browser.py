@@ -323,7 +323,7 @@ def test_partition_picker_materializes_a_partition_into_hbase(ui: UI) -> None:
     assert {"/".join(a["path"]) for a in run["assetSelection"]} == {f"{MEDIA}/{n}" for n in PICKED}
     expected = truth(ui.sim.world, ui.tenant, ui.picked_day)["tables"]
     for name in PICKED:
-        table = _hbase_table(AssetKey([MEDIA.value, name]))
+        table = _hbase_table(AssetKey([MEDIA, name]))
         assert expected[table] > 0
         assert _hbase_rows(ui.prefix, table, ui.picked_day) == expected[table], table
 
@@ -364,9 +364,9 @@ def test_switching_on_the_account_list_sensor_runs_the_next_dates_funds_and_repo
 
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["dagster/partition"] == str(partition_key(ui.next_day, ui.tenant))
-    assert tags["media"] == MEDIA.value
+    assert tags["media"] == MEDIA
     selected = {AssetKey(a["path"]) for a in run["assetSelection"]}
-    datasets = {k for k in GRAPH.get_all_asset_keys() if k.path[0] == MEDIA.value}
+    datasets = {k for k in GRAPH.get_all_asset_keys() if k.path[0] == MEDIA}
     datasets -= {k for k in datasets if k.path[-1].startswith(("agents", "advertisers"))}
     assert selected == datasets  # funds and every report, nothing upstream
     expected = truth(ui.sim.world, ui.tenant, ui.next_day)["tables"]
