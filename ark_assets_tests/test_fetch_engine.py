@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -403,3 +404,40 @@ def test_hundreds_of_sources_in_flight_share_the_redis_pool(tenant: str) -> None
         settings = EngineSettings(max_in_flight=250, governor=GovernorSettings(initial_rate=2000.0))
         outcomes = _collect(_engine(sim, "gdt", tenant, settings), "funds/get", sources)
     assert len(outcomes) == 300 and all(o.ok for o in outcomes)
+
+
+def test_held_calls_are_hedged_or_time_out_early_and_nothing_is_lost(tenant: str) -> None:
+    # 4% of calls are held for 20 s (a gateway that never answers them); the configured timeout is
+    # 8 s. Once the endpoint has answered a few dozen times, a straggler is sent again after 2 x p95
+    # (at least 0.25 s) and its copy answers; without hedging, it times out after the latency-aware
+    # timeout (the 2 s floor here), not after 8 s, and is retried. Either way every record arrives.
+    from dataclasses import replace
+
+    from ark_assets.fetch.latency import LatencySettings
+
+    faults = {"timeout": 0.04, "timeout_hold_s": 20.0, "median_ms": 20, "sigma": 0.2}
+    with _simulator() as sim:
+        sim.set_faults("gdt", **faults)
+        _seed_tokens(sim, "gdt", tenant)
+        sources = _fund_sources(sim, "gdt", tenant) * 10
+        base = replace(FAST, timeout_s=8.0, max_in_flight=16, governor=GovernorSettings(initial_rate=2000.0))
+        results = {}
+        for hedging in (True, False):
+            sim.reset()
+            settings = replace(base, latency=LatencySettings(hedge=hedging))
+            engine = _engine(sim, "gdt", tenant, settings)
+            started = time.monotonic()
+            outcomes = _collect(engine, "funds/get", sources)
+            seconds = time.monotonic() - started
+            held = sum(n for o, n in sim.counters()["requests"]["gdt funds/get"].items() if o == "timeout")
+            results[hedging] = (outcomes, engine.stats, held, seconds)
+    for hedging, (outcomes, stats, held, seconds) in results.items():
+        assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
+        assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, "gdt", sources)
+        assert held > 0, "no call was held"
+        if hedging:
+            assert stats.hedges > 0 and stats.hedge_wins > 0, stats
+        else:
+            assert stats.hedges == 0 and stats.timeouts > 0, stats
+        # no call waited out the 20 s hold, nor more than one 8 s timeout (before the warm-up)
+        assert seconds < 16, (hedging, seconds, stats)

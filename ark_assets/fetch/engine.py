@@ -4,12 +4,19 @@ One engine serves one (media, tenant, app). It keeps HTTP connections alive, pac
 through the shared `RateGovernor`, retries what is retryable with jittered backoff (tenacity),
 refreshes an expired token once under a lock, stops the media for the day on a daily-quota
 code, walks every page, and yields outcomes as they finish so the caller can write them out
-while the rest are still in flight: memory holds at most `max_in_flight` sources.
+while the rest are still in flight: memory holds at most `max_in_flight` sources per endpoint.
+
+Several streams may run on one engine at once (one per asset of the media, in one event loop):
+they share its connections, tokens and one governor per endpoint, and each has its own observer
+and counters. A call's timeout follows what its endpoint has answered in lately, and a straggler
+is sent a second time before it would time out (`latency.py`): every call here is an idempotent
+GET that would be retried anyway (token refreshes, which are not, never come through here).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -26,6 +33,7 @@ from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.core.days import GMT8
 from ark_assets.core.redact import redact_text
 from ark_assets.fetch.governor import GovernorSettings, RateGovernor
+from ark_assets.fetch.latency import LatencySettings, LatencyTracker
 from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
 from ark_assets.fetch.tokens import TokenBook
 from ark_assets.media import errors as e
@@ -48,10 +56,11 @@ class App:
 class EngineSettings:
     """Knobs of one engine; the defaults suit the media's documented limits.
 
-    max_in_flight: sources fetched concurrently (bounds memory and connections).
-    timeout_s: per HTTP call. max_attempts: per page for transient errors (5xx, timeouts,
-    resets, malformed bodies, system busy). max_throttled_attempts: per page when throttled.
-    backoff_s / backoff_max_s: jittered exponential backoff between attempts.
+    max_in_flight: sources fetched concurrently per endpoint (bounds memory and connections).
+    timeout_s: per HTTP call at most (the latency-aware timeout is shorter once the endpoint has
+    answered a few times, see `latency`). max_attempts: per page for transient errors (5xx,
+    timeouts, resets, malformed bodies, system busy). max_throttled_attempts: per page when
+    throttled. backoff_s / backoff_max_s: jittered exponential backoff between attempts.
     """
 
     max_in_flight: int = 100
@@ -61,6 +70,11 @@ class EngineSettings:
     backoff_s: float = 0.2
     backoff_max_s: float = 10.0
     governor: GovernorSettings = field(default_factory=GovernorSettings)
+    latency: LatencySettings = field(default_factory=LatencySettings)
+
+
+# Connections per engine: a stream per endpoint, each up to max_in_flight, plus hedges.
+_CONNECTIONS_PER_IN_FLIGHT = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +114,29 @@ class _RetryNow(e.MediaApiError):
     """Internal: the token was just refreshed, retry the call at once (not a media error)."""
 
     retryable = True
+
+
+@dataclass(frozen=True)
+class _StreamState:
+    """What belongs to one stream of a shared engine: who hears about its calls, what it counted."""
+
+    observer: FetchObserver
+    stats: EngineStats
+
+
+# The stream a call belongs to: set for the tasks of each `stream()`, so engine-wide code reports
+# to the right observer and counters without passing them through every call.
+_STREAM: contextvars.ContextVar[_StreamState | None] = contextvars.ContextVar("ark_stream", default=None)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer as read off the wire."""
+
+    status: int
+    rate_header: str | None
+    trace_id: str | None
+    body: bytes
 
 
 @dataclass
@@ -153,9 +190,11 @@ class FetchEngine:
         self.stats = EngineStats()
         self._store = redis
         self._governors: dict[str, RateGovernor] = {}
+        self._latency: dict[str, LatencyTracker] = {}
+        self._in_flight: dict[str, asyncio.Semaphore] = {}
         self._exhausted: set[str] = set()
         self._dead_agents: dict[str, Failure] = {}
-        self._timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._backoff = wait_random_exponential(
             multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s
         )
@@ -172,7 +211,9 @@ class FetchEngine:
             timeout=60,
         )
         self._client = aioredis.Redis(connection_pool=pool)
-        connector = aiohttp.TCPConnector(limit=self.settings.max_in_flight, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.max_in_flight * _CONNECTIONS_PER_IN_FLIGHT, ttl_dns_cache=300
+        )
         self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
         self.tokens = TokenBook(
             self.spec,
@@ -199,16 +240,33 @@ class FetchEngine:
 
     # ----- the public stream
 
-    async def stream(self, endpoint: str, sources: Iterable[Source]) -> AsyncIterator[Outcome]:
-        """Fetch every source, yielding one outcome per source as each finishes."""
+    async def stream(
+        self,
+        endpoint: str,
+        sources: Iterable[Source],
+        *,
+        observer: FetchObserver | None = None,
+        stats: EngineStats | None = None,
+    ) -> AsyncIterator[Outcome]:
+        """Fetch every source, yielding one outcome per source as each finishes.
+
+        Args:
+            observer: hears about this stream's calls (default: the engine's observer).
+            stats: counts this stream's calls and outcomes, beside the engine's own `stats`.
+        """
         spec = self.spec.endpoint(endpoint)
         await self._load_exhaustion(spec)
         pending = iter(sources)
         results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=self.settings.max_in_flight)
+        state = _StreamState(observer or self.observer, stats if stats is not None else self.stats)
+        # streams of one endpoint share its in-flight limit (their governor paces them together)
+        slots = self._in_flight.setdefault(spec.name, asyncio.Semaphore(self.settings.max_in_flight))
 
         async def worker() -> None:
             for source in pending:  # one shared iterator: sources are read lazily
-                await results.put(await self._fetch_source(spec, source))
+                async with slots:
+                    outcome = await self._fetch_source(spec, source)
+                await results.put(outcome)
 
         async def run_workers() -> None:
             try:
@@ -216,10 +274,12 @@ class FetchEngine:
             finally:
                 await results.put(None)
 
-        runner = asyncio.create_task(run_workers())
+        context = contextvars.copy_context()
+        context.run(_STREAM.set, state)
+        runner = asyncio.create_task(run_workers(), context=context)
         try:
             while (outcome := await results.get()) is not None:
-                self._count(outcome)
+                self._count(outcome, state.stats)
                 yield outcome
             await runner  # re-raises a bug in a worker instead of ending quietly
         finally:
@@ -356,27 +416,22 @@ class FetchEngine:
             raise e.TokenInvalid(self.media, "no_token", f"no access token for agent {source.agent_id}")
         governor = self._governor(spec.name)
         await governor.acquire()
-        query, headers = self.spec.request_parts(token, params)
+        tracker = self._tracker(spec.name)
+        timeout = tracker.timeout_s(attempt)
         call = _Call(spec=spec, source=source, attempt=attempt, started=time.monotonic())
         try:
-            async with self._session.request(
-                "GET",
-                self.base_url + spec.path,
-                params=query,
-                headers=headers,
-                timeout=self._timeout,
-            ) as response:
-                call.status = response.status
-                quota, trace = self.spec.quota, self.spec.trace_header
-                rate_header = response.headers.get(quota.name) if quota is not None else None
-                call.trace_id = response.headers.get(trace) if trace is not None else None
-                body = await response.read()
+            answer = await self._exchange(spec, token, params, timeout, governor, tracker)
         except TimeoutError as exc:
-            raise self._failed(call, e.TransportError, "timeout", "no answer in time") from exc
+            tracker.timed_out()
+            self._add(timeouts=1)
+            raise self._failed(call, e.TransportError, "timeout", f"no answer in {timeout:.1f} s") from exc
         except aiohttp.ClientError as exc:
             # aiohttp's text names host:port ("Cannot connect to host 127.0.0.1:8600 ...")
             raise self._failed(call, e.TransportError, "reset", f"{type(exc).__name__}: {exc}"[:300]) from exc
-        self.stats.requests += 1
+        call.status, call.trace_id = answer.status, answer.trace_id
+        self._add(requests=1)
+        rate_header = answer.rate_header
+        body = answer.body
         if self.spec.quota is not None and (level := self.spec.quota.minute_pct(rate_header)) is not None:
             await governor.observe_level(level)
         status = call.status
@@ -393,7 +448,7 @@ class FetchEngine:
         self._notify(call, code, message, error.__name__ if error is not None else "ok")
         if error is not None:
             if issubclass(error, e.Throttled):
-                self.stats.throttles += 1
+                self._add(throttles=1)
                 await governor.observe_throttle()
             raise error(
                 self.media, code, message, endpoint=spec.name, trace_id=body_trace, http_status=status
@@ -401,6 +456,88 @@ class FetchEngine:
         if self.spec.quota is None:  # no quota signal: probe upward while calls succeed
             await governor.observe_success()
         return _page(spec, envelope.get("data"), params, self.media)
+
+    async def _exchange(
+        self,
+        spec: EndpointSpec,
+        token: str,
+        params: Mapping[str, Any],
+        timeout: float,
+        governor: RateGovernor,
+        tracker: LatencyTracker,
+    ) -> _Answer:
+        """One answer for a call, hedged: a copy is sent when the first is still unanswered after
+        the tracker's hedge delay (with a slot of its own from the governor), and the first answer
+        of the two wins; the other is cancelled. Raises the last error when both fail."""
+        first = asyncio.ensure_future(self._send(spec, token, params, timeout, tracker))
+        racing = {first}
+        try:
+            hedge_after = tracker.hedge_after_s(timeout)
+            if hedge_after is None:
+                return await first
+            done, _ = await asyncio.wait(racing, timeout=hedge_after)
+            if done:
+                return first.result()
+            tracker.hedged()
+            self._add(hedges=1)
+
+            async def again() -> _Answer:
+                await governor.acquire()
+                return await self._send(spec, token, params, timeout, tracker)
+
+            second = asyncio.ensure_future(again())
+            racing.add(second)
+            error: BaseException | None = None
+            while racing:
+                done, racing = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.exception() is None:
+                        if task is second:
+                            self._add(hedge_wins=1)
+                        return task.result()
+                    error = task.exception()
+            assert error is not None
+            raise error
+        finally:
+            losers = [task for task in racing if not task.done()]
+            for task in losers:
+                task.cancel()
+            if losers:
+                await asyncio.gather(*losers, return_exceptions=True)
+
+    async def _send(
+        self,
+        spec: EndpointSpec,
+        token: str,
+        params: Mapping[str, Any],
+        timeout: float,
+        tracker: LatencyTracker,
+    ) -> _Answer:
+        """One HTTP GET, read to the end (a fresh timestamp and nonce each time it is sent)."""
+        query, headers = self.spec.request_parts(token, params)
+        started = time.monotonic()
+        async with self._session.request(
+            "GET",
+            self.base_url + spec.path,
+            params=query,
+            headers=headers,
+            timeout=self._client_timeout(timeout),
+        ) as response:
+            quota, trace = self.spec.quota, self.spec.trace_header
+            answer = _Answer(
+                status=response.status,
+                rate_header=response.headers.get(quota.name) if quota is not None else None,
+                trace_id=response.headers.get(trace) if trace is not None else None,
+                body=await response.read(),
+            )
+        tracker.observe(time.monotonic() - started)
+        return answer
+
+    def _client_timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        rounded = round(seconds, 2)
+        if rounded not in self._timeouts:
+            self._timeouts[rounded] = aiohttp.ClientTimeout(total=rounded)
+        return self._timeouts[rounded]
 
     def _failed(self, call: _Call, error: type[e.MediaApiError], code: str, message: str) -> e.MediaApiError:
         """The error for a call that brought no usable answer, reported to the observer first."""
@@ -415,7 +552,7 @@ class FetchEngine:
         )
 
     def _notify(self, call: _Call, code: int | str, message: str, kind: str) -> None:
-        self.observer.on_response(
+        self._observer().on_response(
             ResponseEvent(
                 media=self.media,
                 endpoint=call.spec.name,
@@ -431,7 +568,26 @@ class FetchEngine:
             )
         )
 
-    # ----- quotas
+    # ----- the stream a call belongs to
+
+    def _observer(self) -> FetchObserver:
+        state = _STREAM.get()
+        return state.observer if state is not None else self.observer
+
+    def _add(self, **counts: int) -> None:
+        """Count on the engine's stats and on the current stream's (when it has its own)."""
+        state = _STREAM.get()
+        targets = [self.stats] if state is None or state.stats is self.stats else [self.stats, state.stats]
+        for stats in targets:
+            for name, n in counts.items():
+                setattr(stats, name, getattr(stats, name) + n)
+
+    # ----- quotas and latency
+
+    def _tracker(self, endpoint: str) -> LatencyTracker:
+        if endpoint not in self._latency:
+            self._latency[endpoint] = LatencyTracker(self.settings.latency, self.settings.timeout_s)
+        return self._latency[endpoint]
 
     def _governor(self, endpoint: str) -> RateGovernor:
         if endpoint not in self._governors:
@@ -457,21 +613,22 @@ class FetchEngine:
         await self._client.set(
             self._exhaustion_key(spec.name), str(exc.code), ex=int((midnight - now).total_seconds()) + 1
         )
-        self.observer.on_alert(
+        self._observer().on_alert(
             self.media,
             f"daily quota of {self.media} {spec.name} is exhausted (code {exc.code}); "
             f"the remaining sources of tenant {self.tenant} fail until midnight GMT+8",
         )
 
-    def _count(self, outcome: Outcome) -> None:
-        self.stats.retries += max(0, outcome.attempts - outcome.pages - (1 if outcome.failure else 0))
-        if outcome.failure is None:
-            self.stats.sources_ok += 1
-            self.stats.records += len(outcome.records or [])
-        else:
-            self.stats.sources_failed += 1
-            kind = outcome.failure.kind
-            self.stats.failures_by_kind[kind] = self.stats.failures_by_kind.get(kind, 0) + 1
+    def _count(self, outcome: Outcome, stream: EngineStats) -> None:
+        for stats in {id(s): s for s in (self.stats, stream)}.values():
+            stats.retries += max(0, outcome.attempts - outcome.pages - (1 if outcome.failure else 0))
+            if outcome.failure is None:
+                stats.sources_ok += 1
+                stats.records += len(outcome.records or [])
+            else:
+                stats.sources_failed += 1
+                kind = outcome.failure.kind
+                stats.failures_by_kind[kind] = stats.failures_by_kind.get(kind, 0) + 1
 
     @staticmethod
     def _first_page(spec: EndpointSpec) -> dict[str, Any]:

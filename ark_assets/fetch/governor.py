@@ -7,8 +7,12 @@ engine updates atomically (Lua), and it adapts:
 - where the media sends a quota header (`ApiSpec.quota`), the minute percentage is the level
   of the gateway's bucket: above `high_pct` the rate grows by `increase` (twice that at 90% and
   more), below `low_pct` it shrinks by `decrease`, at most once per `adjust_interval_s`;
-- where it does not, the rate climbs by `probe_increase` while calls succeed and drops by
-  `throttle_decrease` on a throttle code;
+- where it does not, the rate climbs while calls succeed and drops by `throttle_decrease` on a
+  throttle code. The rate a throttle cut was made at is remembered as the endpoint's ceiling:
+  for `cooldown_s` after a throttle the probe climbs back only to `ceiling_margin` below it (a
+  throttle met there lowers the ceiling again), instead of re-provoking the throttle it just met
+  every second; past the cool-down it probes above it slowly (`probe_after_cooldown`), so a
+  raised quota is still found. Before any throttle was met it climbs by `probe_start`;
 - any throttle also pauses every caller for `pause_s`.
 
 Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue fairly. A
@@ -54,37 +58,57 @@ return result
 """
 
 # ARGV: kind, minute_pct, min_rate, max_rate, initial_rate, low, high, increase, decrease,
-#       adjust_interval_ms, pause_ms, ttl_ms, throttle_decrease, probe_increase
+#       adjust_interval_ms, pause_ms, ttl_ms, throttle_decrease, probe_increase, probe_start,
+#       cooldown_ms, ceiling_margin, probe_after_cooldown
+# Beside the pacing state the hash keeps `ceiling` (the rate the last cut for a throttle was made
+# at) and `throttled` (when the last throttle answer came, ms).
 _OBSERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts', 'adjusted')
+local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts', 'adjusted', 'ceiling', 'throttled')
 local rate = tonumber(h[1]) or tonumber(ARGV[5])
 local adjusted = tonumber(h[4]) or 0
+local ceiling = tonumber(h[5])
+local throttled = tonumber(h[6]) or 0
 local kind = ARGV[1]
 local min_rate, max_rate = tonumber(ARGV[3]), tonumber(ARGV[4])
+local due = now - adjusted >= tonumber(ARGV[10])
 if kind == 'throttle' then
-  -- a burst of throttle answers reports one overload: halve once per interval, pause every time
-  if now - adjusted >= tonumber(ARGV[10]) then
+  -- a burst of throttle answers reports one overload: cut once per interval, pause every time;
+  -- the rate of each cut is the ceiling the probe keeps below for a while
+  if due then
+    ceiling = rate
     rate = math.max(min_rate, rate * (1 - tonumber(ARGV[13])))
     adjusted = now
+    redis.call('HSET', KEYS[1], 'ceiling', ceiling)
   end
   local tokens = tonumber(h[2]) or 0
   local ts = tonumber(h[3]) or now
   tokens = math.min(tokens + (now - ts) * rate / 1000, -rate * tonumber(ARGV[11]) / 1000)
-  redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now, 'adjusted', adjusted)
-elseif now - adjusted >= tonumber(ARGV[10]) then
-  if kind == 'header' then
-    local level = tonumber(ARGV[2])
-    if level < tonumber(ARGV[6]) then
-      rate = math.max(min_rate, rate * (1 - tonumber(ARGV[9])))
-    elseif level >= 90 then
-      rate = math.min(max_rate, rate * (1 + 2 * tonumber(ARGV[8])))  -- far from the limit: climb fast
-    elseif level > tonumber(ARGV[7]) then
-      rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8])))
+  redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now, 'adjusted', adjusted,
+             'throttled', now)
+elseif due and kind == 'header' then
+  -- a quota header: ride the level of the gateway's bucket
+  local level = tonumber(ARGV[2])
+  if level < tonumber(ARGV[6]) then
+    rate = math.max(min_rate, rate * (1 - tonumber(ARGV[9])))
+  elseif level >= 90 then
+    rate = math.min(max_rate, rate * (1 + 2 * tonumber(ARGV[8])))  -- far from the limit: climb fast
+  elseif level > tonumber(ARGV[7]) then
+    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8])))
+  end
+  redis.call('HSET', KEYS[1], 'rate', rate, 'adjusted', now)
+elseif due then
+  -- no quota header: probe upward while calls succeed, below the ceiling just met
+  if ceiling == nil then
+    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[15])))
+  elseif now - throttled < tonumber(ARGV[16]) then
+    local cap = ceiling * (1 - tonumber(ARGV[17]))
+    if rate < cap then
+      rate = math.min(max_rate, cap, rate * (1 + tonumber(ARGV[14])))
     end
   else
-    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[14])))
+    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[18])))
   end
   redis.call('HSET', KEYS[1], 'rate', rate, 'adjusted', now)
 end
@@ -105,7 +129,11 @@ class GovernorSettings:
         throttle_decrease: the relative cut after a throttle answer (once per interval); small,
         because a throttle means "a little too fast", and throttled calls are retried anyway.
         probe_increase: the relative step per interval while calls succeed on a media without
-        quota headers, which only a throttle code can stop.
+        quota headers, up to `ceiling_margin` below the ceiling the last throttle met.
+        probe_start: that step before any throttle was met (or after the state was forgotten).
+        cooldown_s: how long after a throttle the probe stays below that ceiling.
+        probe_after_cooldown: the step above the ceiling once the cool-down is over (small: the
+            next throttle is expected just above it).
         max_debt_s: slots are reserved at most this far ahead, so a later rate change applies soon.
         lease_s: a process leases this many seconds of calls (at the current rate) per Redis round
             trip, at most `max_lease` slots; 0 leases one slot at a time.
@@ -123,6 +151,10 @@ class GovernorSettings:
     pause_s: float = 0.25
     throttle_decrease: float = 0.15
     probe_increase: float = 0.05
+    probe_start: float = 0.10
+    cooldown_s: float = 20.0
+    ceiling_margin: float = 0.03
+    probe_after_cooldown: float = 0.01
     max_debt_s: float = 0.25
     lease_s: float = 0.05
     max_lease: int = 64
@@ -213,5 +245,9 @@ class RateGovernor:
             int(s.memory_s * 1000),
             s.throttle_decrease,
             s.probe_increase,
+            s.probe_start,
+            int(s.cooldown_s * 1000),
+            s.ceiling_margin,
+            s.probe_after_cooldown,
         ]
         return float(await self._observe(keys=[self.key], args=args))

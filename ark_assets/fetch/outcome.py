@@ -61,4 +61,7 @@ class EngineStats:
     sources_ok: int = 0
     sources_failed: int = 0
     records: int = 0
+    timeouts: int = 0  # calls that got no answer within their (latency-aware) timeout
+    hedges: int = 0  # stragglers sent a second time
+    hedge_wins: int = 0  # ... whose second copy answered first
     failures_by_kind: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,74 @@
+"""Latency-aware timeouts and hedging (`fetch/latency.py`), no service needed.
+
+The contract: until an endpoint has answered `warm_up` times a call gets the configured timeout
+and is never hedged; afterwards its timeout is a multiple of the recent p99 (never below the
+floor, never above the configured timeout), doubled per retry and widened while calls time out;
+a straggler is hedged after a multiple of the recent p95, and hedges stay within their share of
+the calls.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ark_assets.fetch.latency import LatencySettings, LatencyTracker
+
+SETTINGS = LatencySettings(warm_up=32, window=256)
+
+
+def _warm(tracker: LatencyTracker, seconds: float = 0.3, n: int = 256) -> LatencyTracker:
+    for _ in range(n):
+        tracker.observe(seconds)
+    return tracker
+
+
+def test_a_cold_endpoint_gets_the_configured_timeout_and_no_hedge() -> None:
+    tracker = LatencyTracker(SETTINGS, timeout_s=10.0)
+    _warm(tracker, n=SETTINGS.warm_up - 1)
+    assert tracker.timeout_s(1) == 10.0
+    assert tracker.hedge_after_s(10.0) is None
+
+
+@pytest.mark.parametrize(
+    ("answers_s", "attempt", "expected_s"),
+    [
+        (0.3, 1, 2.0),  # 4 x p99 = 1.2 s is below the 2 s floor
+        (1.0, 1, 4.0),  # 4 x p99
+        (1.0, 2, 8.0),  # a retry doubles it
+        (1.0, 3, 10.0),  # ... up to the configured timeout
+        (5.0, 1, 10.0),  # never above it
+    ],
+)
+def test_a_warm_endpoint_times_out_after_a_multiple_of_its_p99(
+    answers_s: float, attempt: int, expected_s: float
+) -> None:
+    tracker = _warm(LatencyTracker(SETTINGS, timeout_s=10.0), answers_s)
+    assert tracker.timeout_s(attempt) == pytest.approx(expected_s)
+
+
+def test_calls_that_time_out_widen_the_timeout() -> None:
+    tracker = _warm(LatencyTracker(SETTINGS, timeout_s=30.0), 1.0)
+    before = tracker.timeout_s(1)
+    for _ in range(26):  # a tenth of the window timed out
+        tracker.timed_out()
+    assert tracker.timeout_s(1) == pytest.approx(before * (1 + 10 * 26 / 256))
+    _warm(tracker, 1.0)  # answered again: the widening is gone with the window
+    assert tracker.timeout_s(1) == pytest.approx(before)
+
+
+def test_stragglers_are_hedged_after_a_multiple_of_the_p95_within_their_share() -> None:
+    tracker = _warm(LatencyTracker(SETTINGS, timeout_s=10.0), 0.3)
+    assert tracker.hedge_after_s(10.0) == pytest.approx(0.6)  # 2 x p95
+    offered = 0
+    for _ in range(1000):
+        if tracker.hedge_after_s(10.0) is not None:
+            tracker.hedged()
+            offered += 1
+    assert offered == pytest.approx(0.05 * 1001, abs=2)  # at most hedge_share of the calls
+    assert tracker.hedge_after_s(0.5) is None  # a hedge later than the timeout is no hedge
+
+
+def test_both_can_be_switched_off() -> None:
+    tracker = _warm(LatencyTracker(LatencySettings(adaptive_timeout=False, hedge=False), timeout_s=10.0))
+    assert tracker.timeout_s(1) == 10.0
+    assert tracker.hedge_after_s(10.0) is None
