@@ -23,15 +23,19 @@
 #                      process, simulator latency 0: wall time, CPU per account, peak RSS)
 #                      -> its section of bench/RESULTS.md and bench/results/partition.json
 #   make bench-load    the load benchmark (three seed-sized tenants materialized at once as Dagster runs, with
-#                      the shipped pools and quotas) -> its section of bench/RESULTS.md and bench/results/load.json
-#   make bench         the four benchmarks
+#                      the shipped pools and quotas, against the quota-bound and CPU-bound limits)
+#                      -> its section of bench/RESULTS.md and bench/results/load.json
+#   make bench-orchestration  the orchestration benchmark (the demo and a seed-sized partition as a Dagster run
+#                      with the shipped executor next to the same partition in process: CPU of each)
+#                      -> its section of bench/RESULTS.md and bench/results/orchestration.json
+#   make bench         the five benchmarks
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
+.PHONY: venv browser demo demo-down test test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -114,4 +118,7 @@ bench-partition: stack
 bench-load: stack
 	$(BIN)/python -m bench.load_bench
 
-bench: bench-fetch bench-io bench-partition bench-load
+bench-orchestration: stack
+	$(BIN)/python -m bench.orchestration_bench
+
+bench: bench-fetch bench-io bench-partition bench-load bench-orchestration

@@ -1,7 +1,11 @@
 """Which executor runs the steps of every job, chosen by configuration (`ARK_EXECUTOR`), never by code edits.
 
-- unset or `multiprocess`: Dagster's default executor (each step a process of the run's host) --
-  dev, the demo, the tests' in-process platform.
+- unset or `multiprocess`: Dagster's multiprocess executor (each step a process of the run's
+  host) -- dev, the demo, a single host. A partition is one step per media (assets/media_step.py),
+  so steps are few and long: they start from a forkserver that has imported the platform once
+  (`preload_modules`), so a step costs a fork, not a Python start-up and every import again
+  (`ARK_STEP_START=spawn` starts each step as a fresh interpreter instead), and up to one step
+  per media runs at once (`max_concurrent`; they wait on the media, not on the CPU).
 - `celery`: dagster-celery's executor. A run submits each step as a Celery task to the broker
   (`ARK_CELERY_BROKER_URL`, a Redis db of its own: never the platform's db, which holds tokens
   and account lists) and waits for its result (`ARK_CELERY_BACKEND_URL`); Celery workers started
@@ -28,9 +32,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from dagster import ExecutorDefinition, multi_or_in_process_executor
+from dagster import ExecutorDefinition, multiprocess_executor
+
+from ark_assets.media.registry import all_media
 
 EXECUTOR_VAR = "ARK_EXECUTOR"
+START_VAR = "ARK_STEP_START"
+START_METHODS = ("forkserver", "spawn")
+# What the forkserver imports once for every step it forks: the definitions (and so Dagster,
+# aiohttp, redis, happybase, kafka ...).
+PRELOAD = ["ark_assets.definitions"]
 BROKER_VAR = "ARK_CELERY_BROKER_URL"
 BACKEND_VAR = "ARK_CELERY_BACKEND_URL"
 VISIBILITY_VAR = "ARK_CELERY_VISIBILITY_TIMEOUT_S"
@@ -45,7 +56,7 @@ def executor_from_env() -> ExecutorDefinition:
     """The executor `ARK_EXECUTOR` names; raises ValueError naming the variable when it is wrong."""
     choice = os.environ.get(EXECUTOR_VAR, "").strip().lower() or "multiprocess"
     if choice == "multiprocess":
-        return multi_or_in_process_executor
+        return multiprocess_executor.configured(multiprocess_config(os.environ), name="multiprocess")
     if choice != "celery":
         raise ValueError(
             f"{EXECUTOR_VAR}={os.environ[EXECUTOR_VAR]!r} is not an executor: use one of "
@@ -59,6 +70,18 @@ def executor_from_env() -> ExecutorDefinition:
             f"pip install '.[production]' ({exc})"
         ) from None
     return celery_executor.configured(_executor_config(os.environ), name="celery")
+
+
+def multiprocess_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The multiprocess executor's config: how steps start, and one step per media at once."""
+    start = environ.get(START_VAR, "").strip().lower() or "forkserver"
+    if start not in START_METHODS:
+        raise ValueError(
+            f"{START_VAR}={environ[START_VAR]!r} is not a start method: use one of "
+            f"{', '.join(START_METHODS)} (unset means forkserver)"
+        )
+    method = {"forkserver": {"preload_modules": PRELOAD}} if start == "forkserver" else {"spawn": {}}
+    return {"max_concurrent": max(1, len(all_media())), "start_method": method}
 
 
 def worker_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Contract: every asset's spec -- key, lineage, group, table, kinds, tags, pool, checks -- is
-exactly the reviewed snapshot, so a change to what the UI shows is visible in review.
+"""Contract: every asset's spec -- key, lineage, group, table, kinds, tags, pool, checks, and the
+step (op) it runs in -- is exactly the reviewed snapshot, so a change to what the UI shows, or to
+how a partition is executed, is visible in review.
 
 Built from the definitions Dagster and `dg` load (`ark_assets.definitions.defs`), no service
 needed. After an intended change: `ARK_UPDATE_SNAPSHOTS=1 pytest ark_assets_tests/test_asset_specs.py`
@@ -34,6 +35,7 @@ def _specs() -> dict:
             "kinds": sorted(node.kinds),
             "tags": dict(sorted(node.tags.items())),
             "pools": sorted(node.pools),
+            "step": node.assets_def.node_def.name,  # one step per media (assets/media_step.py)
             "partitions": [d.name for d in node.partitions_def.partitions_defs],
             "automation": node.automation_condition.get_label() if node.automation_condition else None,
             "checks": sorted(checks.get(key.to_user_string(), [])),
@@ -57,3 +59,9 @@ def test_the_lineage_reads_agents_advertisers_then_funds_and_reports() -> None:
     assert current["jrtt/funds"]["deps"] == ["jrtt/advertisers_first_tier", "jrtt/advertisers_second_tier"]
     assert {v["group"] for v in current.values()} == {"gdt", "jrtt", "wx"}
     assert all(v["checks"] for v in current.values())  # every asset is checked
+
+
+def test_a_partition_runs_in_one_step_per_media() -> None:
+    steps = {name: spec["step"] for name, spec in _specs().items()}
+    assert {name.split("/")[0] for name in steps} == set(steps.values())
+    assert all(step == name.split("/")[0] for name, step in steps.items())

@@ -1,6 +1,8 @@
 """The executor is chosen by configuration: `ARK_EXECUTOR` picks it, a wrong value says how to fix it.
 
-- unset / `multiprocess`: Dagster's default executor; `celery`: dagster-celery's, configured from
+- unset / `multiprocess`: Dagster's multiprocess executor, its steps forked from a forkserver that
+  preloaded the definitions (`ARK_STEP_START=spawn`: fresh interpreters), one step per media at
+  once; `celery`: dagster-celery's, configured from
   `ARK_CELERY_BROKER_URL` / `ARK_CELERY_BACKEND_URL` (a Redis db that is not the platform's);
 - the definitions every job runs with (the UI's asset job included) carry that executor;
 - errors name the variable and the accepted values, and never a URL's password.
@@ -11,16 +13,22 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from dagster import multi_or_in_process_executor
 
-from ark_assets.execution import executor_from_env, worker_config
+from ark_assets.execution import PRELOAD, executor_from_env, multiprocess_config, worker_config
+from ark_assets.media.registry import all_media
 
 BROKER = "redis://127.0.0.1:6379/5"
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch):
-    for name in ("ARK_EXECUTOR", "ARK_CELERY_BROKER_URL", "ARK_CELERY_BACKEND_URL", "ARK_REDIS_DB"):
+    for name in (
+        "ARK_EXECUTOR",
+        "ARK_STEP_START",
+        "ARK_CELERY_BROKER_URL",
+        "ARK_CELERY_BACKEND_URL",
+        "ARK_REDIS_DB",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("ARK_CELERY_VISIBILITY_TIMEOUT_S", raising=False)
 
@@ -39,9 +47,23 @@ def env(monkeypatch: pytest.MonkeyPatch):
         {"ARK_EXECUTOR": " Multiprocess "},  # case and blanks do not matter
     ],
 )
-def test_the_default_is_dagsters_multiprocess_executor(env, values: dict[str, str]) -> None:
+def test_the_default_is_the_multiprocess_executor_forking_preloaded_steps(
+    env, values: dict[str, str]
+) -> None:
     env(**values)
-    assert executor_from_env() is multi_or_in_process_executor
+    executor = executor_from_env()
+    assert executor.name == "multiprocess"
+    assert multiprocess_config({}) == {
+        "max_concurrent": len(all_media()),  # a step per media, all at once
+        "start_method": {"forkserver": {"preload_modules": PRELOAD}},
+    }
+    assert PRELOAD == ["ark_assets.definitions"]
+
+
+def test_steps_can_start_as_fresh_interpreters(env) -> None:
+    env(ARK_STEP_START="spawn")
+    assert multiprocess_config({"ARK_STEP_START": "spawn"})["start_method"] == {"spawn": {}}
+    assert executor_from_env().name == "multiprocess"
 
 
 def test_celery_is_dagster_celerys_executor_on_the_configured_broker(env) -> None:
@@ -75,6 +97,11 @@ def test_every_job_runs_with_the_configured_executor(env) -> None:
     [
         # a typo names the variable and what it accepts
         ({"ARK_EXECUTOR": "k8s"}, "ARK_EXECUTOR='k8s' is not an executor: use one of multiprocess, celery"),
+        # a step start method the multiprocess executor does not offer
+        (
+            {"ARK_STEP_START": "fork"},
+            "ARK_STEP_START='fork' is not a start method: use one of forkserver, spawn",
+        ),
         # celery without its broker
         ({"ARK_EXECUTOR": "celery"}, "ARK_EXECUTOR=celery needs ARK_CELERY_BROKER_URL"),
         (

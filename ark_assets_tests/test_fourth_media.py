@@ -25,7 +25,7 @@ import redis
 from aiohttp import web
 from dagster import AssetKey, DagsterInstance, Definitions, materialize
 
-from ark_assets.assets.build import media_assets, media_checks
+from ark_assets.assets.build import media_assets
 from ark_assets.clients.redis_keys import accounts_key, agents_key, token_key
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.components.media import MediaAssets
@@ -141,7 +141,7 @@ def server() -> Iterator[ToyServer]:
 
 def test_its_assets_lineage_checks_and_job_come_from_the_declaration() -> None:
     assets = media_assets(toy_media.MEDIA)
-    defs = Definitions(assets=assets, asset_checks=media_checks(assets), resources=platform_resources())
+    defs = Definitions(assets=assets, resources=platform_resources())
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {"toy/agents", "toy/advertisers", "toy/funds"}
@@ -194,7 +194,7 @@ def test_the_whole_media_is_fetched_and_stored_end_to_end(server: ToyServer) -> 
         instance = DagsterInstance.ephemeral()
         instance.add_dynamic_partitions("tenants", [tenant])
         result = materialize(
-            [*assets, *media_checks(assets)],
+            assets,
             partition_key=str(partition_key(DAY, tenant)),
             resources=resources,
             instance=instance,
@@ -210,7 +210,11 @@ def test_the_whole_media_is_fetched_and_stored_end_to_end(server: ToyServer) -> 
         assert server.calls["accounts/list"] == 2 + 1 + 1  # 101: two pages; 102: expired, then one page
         assert server.refresh_bodies == [{"app": 77, "secret": "toy-secret", "refresh": "toy-refresh-102"}]
         assert store.tokens("toy", tenant)["102"] == "toy-token-fresh-102"  # the rotated pair is kept
-        funds = result.asset_materializations_for_node("toy__funds")[0].metadata
+        [funds] = [
+            m.metadata
+            for m in result.asset_materializations_for_node("toy")  # the media's one step
+            if m.asset_key == AssetKey(["toy", "funds"])
+        ]
         assert funds["throttles"].value == 4 and funds["accounts_failed"].value == 0
         assert server.calls["balance/get"] == 8  # each account: one throttle answer, then its balance
     finally:

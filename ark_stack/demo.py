@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from ark_assets.partitions import GMT8, partition_key
+from ark_assets.core.days import GMT8
+from ark_assets.partitions import partition_key
 from ark_sim.process import SimulatorProcess, SimulatorStartError
 from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, port_open, wait_until
@@ -35,8 +36,12 @@ SIM_PORT = 8600
 UI_PORT = int(os.environ.get("ARK_DEMO_UI_PORT", "3000"))
 SEED_DAYS = 3
 REFRESH = os.environ.get("ARK_DEMO_REFRESH", "") not in ("", "0")
-# One line of `dagster asset materialize` output per event: "... - <run id> - <pid> - <step> - <EVENT> - ..."
-_EVENT = re.compile(r" - ([0-9a-f-]{36}) - \d+ - (\S+) - (ASSET_MATERIALIZATION|STEP_FAILURE) - ")
+# One line of `dagster asset materialize` output per event: "... - <run id> - <pid> - <step> - <EVENT> - ...";
+# a step is a media (one step per media), a materialization names its asset: "Materialized value gdt/funds."
+_EVENT = re.compile(
+    r" - ([0-9a-f-]{36}) - \d+ - (\S+) - (ASSET_MATERIALIZATION|STEP_FAILURE) - "
+    r"(?:Materialized value (\S+?)\.)?"
+)
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -203,8 +208,11 @@ def _materialize(key: str, env: dict[str, str], paths: StackPaths, reporter: Rep
             match = _EVENT.search(line)
             if match is None:
                 continue
-            step, event = match.group(2).replace("__", "/"), match.group(3)
-            (done if event == "ASSET_MATERIALIZATION" else failed).append(step)
+            step, event, asset = match.group(2), match.group(3), match.group(4)
+            if event == "ASSET_MATERIALIZATION":
+                done.append(asset or step)
+            else:
+                failed.append(step)
             update(
                 f"{len(done)}/{total} assets materialized, latest {done[-1] if done else '-'}"
                 + (f", failed: {', '.join(failed)}" if failed else "")
@@ -239,7 +247,8 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
 
 def _summary(day: date, key: str) -> Table:
     """Per media and asset: accounts, rows per HBase table against the simulator's truth,
-    throttles, failures and the step's seconds; a total line per media."""
+    throttles, failures and the asset's seconds (fetch + write); a total line per media with its
+    step's wall time (a media's assets run in one step, side by side)."""
     from dagster import AssetRecordsFilter, DagsterInstance
 
     from ark_assets.definitions import defs
@@ -267,9 +276,10 @@ def _summary(day: date, key: str) -> Table:
                 k: getattr(v, "value", v)
                 for k, v in (materialization.metadata if materialization else {}).items()
             }
-            step = _step_span(instance, entry.run_id, "__".join(asset.path)) if entry else None
+            step = _step_span(instance, entry.run_id, media) if entry else None  # the media's step
             if step:
                 spans.append(step)
+            seconds = float(md.get("seconds", 0) or 0) + float(md.get("write_seconds", 0) or 0)
             accounts = md.get("accounts_listed", md.get("accounts", ""))
             if "accounts_listed" in md:
                 totals["accounts"] += int(accounts)
@@ -286,7 +296,7 @@ def _summary(day: date, key: str) -> Table:
                 f"{md.get('rows_written', '?')} ({expected.get(name, '?')})",
                 str(md.get("throttles", "")),
                 str(md.get("accounts_failed", "")),
-                f"{step[1] - step[0]:.1f}" if step else "?",
+                f"{seconds:.1f}" if md else "?",
             )
         wall = max(e for _, e in spans) - min(s for s, _ in spans) if spans else 0.0
         table.add_row(
@@ -301,8 +311,8 @@ def _summary(day: date, key: str) -> Table:
             end_section=True,
         )
     table.caption = (
-        "accounts: listed by the advertiser assets (total) or fetched; seconds: the step's wall time "
-        "(total: first step start to last step end of the media)"
+        "accounts: listed by the advertiser assets (total) or fetched; seconds: the asset's fetch and "
+        "write (total: the wall time of the media's step, whose assets run side by side)"
     )
     return table
 

@@ -2,21 +2,26 @@
 
 What happens when a morning's runs overlap: three `seed`-profile tenants (each gdt ~7k, jrtt
 ~26k, wx ~0.4k accounts) of one date, launched together as three `dagster asset materialize`
-processes (the default multiprocess executor) on one Dagster instance whose `dagster.yaml` is the
-shipped `deploy/dagster.local.yaml`: pools `media_gdt` / `media_jrtt` / `media_wx` hold one step
-each across all runs. The three runs share each media's app, hence its quota, which the
-simulator enforces as shipped (gdt/wx 20,000 calls a minute, jrtt 500 a second per endpoint):
+processes (the shipped executor: one step per media, forked from a preloaded forkserver) on one
+Dagster instance whose `dagster.yaml` is the shipped `deploy/dagster.local.yaml` (pools
+`media_gdt` / `media_jrtt` / `media_wx` sized by quota, see there). The three runs share each
+media's app, hence its quotas, which the simulator enforces as shipped (gdt/wx 20,000 calls a
+minute, jrtt 500 a second, per endpoint):
 
 1. start `ark-sim serve` (profile `seed`, latency 0, shipped quotas, load-bench-only apps);
    `ark-sim seed` / `truth` the three tenants into this bench's own MySQL databases;
-2. launch the three runs at once; sample the resident memory of every process of each run's
-   tree (the CLI process and its step processes) every 0.5 s;
+2. launch the three runs at once, each under `bench.spawn --tree` (the CPU of its whole process
+   tree); sample the resident memory of every process of each run's tree every 0.5 s;
 3. check afterwards: each run succeeded; every account of every tenant has exactly one outcome
    and none failed (materialization metadata and completeness checks); HBase holds per table
    exactly the rows `ark-sim truth` expects; the simulator's throttle answers were all retried
-   (no source failed with a throttle, no daily quota spent); per pool, at most one step ran at a
-   time (step start/end events of the three runs);
-4. write `bench/results/load.json` and our section of RESULTS.md; clean everything up.
+   (no source failed with a throttle, no daily quota spent); per pool, at most its limit of
+   steps ran at a time (step start/end events of the three runs);
+4. state the limits the wall time is measured against (`bench/limits.py`): the quota-bound limit
+   from the simulator's quotas and the calls each (app, endpoint) actually served, and the
+   CPU-bound estimate (CPU seconds of the runs, the simulator and the local services / cores);
+   and the share of throttle answers among all calls;
+5. write `bench/results/load.json` and our section of RESULTS.md; clean everything up.
 """
 
 from __future__ import annotations
@@ -38,9 +43,12 @@ from typing import Any
 
 import click
 import psutil
+import yaml
 
+from ark_sim.config import SimConfig
 from ark_sim.process import SimulatorProcess
 from bench.fetch_bench import _redis, _toml
+from bench.limits import cpu_bound, endpoint_limits, quota_bound
 from bench.partition_bench import (
     ark_sim_bin,
     drop_databases,
@@ -62,8 +70,12 @@ APPS = {
     "wx": (1119202, "wx-load-secret"),
 }
 SAMPLE_S = 0.5
-
 RUN_DEADLINE_S = 5400
+LOCAL_YAML = ROOT / "deploy" / "dagster.local.yaml"
+# Goals (issue 11): the wall time against the bound that applies, and the throttle share.
+GOAL_VS_QUOTA = 1.5
+GOAL_VS_CPU = 1.2
+GOAL_THROTTLE_SHARE = 0.02
 
 
 def sim_config(day: date, profile: str) -> dict[str, Any]:
@@ -105,7 +117,11 @@ def ark_sim(command: str, config: Path, tenant: str, day: date, env: dict[str, s
 
 
 class TreeMemory:
-    """Peak resident memory of each run's process tree (and of all of them together), sampled."""
+    """Peak memory of each run's process tree (and of all of them together), sampled.
+
+    A process's share of its memory (PSS: pages shared with other processes, such as the steps
+    forked from one forkserver, count once in all, split between them), so the sums are real; a
+    single process's peak is its resident size (RSS)."""
 
     def __init__(self, procs: dict[str, subprocess.Popen]) -> None:
         self.procs = procs
@@ -115,7 +131,7 @@ class TreeMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _tree_rss(self, pid: int) -> list[float]:
+    def _tree_rss(self, pid: int) -> list[tuple[float, float]]:
         try:
             root = psutil.Process(pid)
             members = [root, *root.children(recursive=True)]
@@ -124,9 +140,10 @@ class TreeMemory:
         sizes = []
         for proc in members:
             try:
-                sizes.append(proc.memory_info().rss / 2**20)
+                info = proc.memory_full_info()
             except psutil.Error:
                 continue
+            sizes.append((getattr(info, "pss", info.rss) / 2**20, info.rss / 2**20))
         return sizes
 
     def _run(self) -> None:
@@ -134,9 +151,10 @@ class TreeMemory:
             total = 0.0
             for name, proc in self.procs.items():
                 sizes = self._tree_rss(proc.pid)
-                self.peak[name] = max(self.peak[name], sum(sizes))
-                self.peak_process = max([self.peak_process, *sizes])
-                total += sum(sizes)
+                shares = sum(pss for pss, _ in sizes)
+                self.peak[name] = max(self.peak[name], shares)
+                self.peak_process = max([self.peak_process, *(rss for _, rss in sizes)])
+                total += shares
             self.peak_total = max(self.peak_total, total)
 
     def __enter__(self) -> TreeMemory:
@@ -148,12 +166,19 @@ class TreeMemory:
         self._thread.join()
 
 
-def launch(tenant: str, day: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+def launch(tenant: str, day: str, env: dict[str, str], log: Path, report: Path) -> subprocess.Popen:
+    """One tenant's run of every asset, under `bench.spawn --tree` (its process tree's CPU in `report`)."""
     from ark_assets.partitions import partition_key
 
     dagster = str(Path(sys.executable).parent / "dagster")
     key = str(partition_key(date.fromisoformat(day), tenant))
     cmd = [
+        sys.executable,
+        "-m",
+        "bench.spawn",
+        "--tree",
+        str(report),
+        "--",
         dagster,
         "asset",
         "materialize",
@@ -172,10 +197,10 @@ def run_report(dagster_home: Path, tenants: tuple[str, ...]) -> dict[str, Any]:
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     from dagster import DagsterEventType, DagsterInstance
 
-    from ark_assets.definitions import ASSETS
+    from ark_assets.media.registry import names
 
     instance = DagsterInstance.get()
-    pooled = {"__".join(a.key.path) for a in ASSETS}  # the steps that declare pool="media_<media>"
+    pooled = set(names())  # one step per media, each in pool media_<media>
     per_tenant: dict[str, dict[str, Any]] = {}
     intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for run in instance.get_runs():
@@ -213,9 +238,10 @@ def run_report(dagster_home: Path, tenants: tuple[str, ...]) -> dict[str, Any]:
                     DagsterEventType.STEP_FAILURE.value,
                 )
                 and event.step_key in pooled
-            ):  # asset steps; check steps hold no pool
-                media = event.step_key.split("__", 1)[0]
-                intervals[media].append((starts.get(event.step_key, entry.timestamp), entry.timestamp))
+            ):
+                intervals[event.step_key].append(
+                    (starts.get(event.step_key, entry.timestamp), entry.timestamp)
+                )
         per_tenant[tenant] = {
             "run_id": run.run_id,
             "status": run.status.value,
@@ -280,40 +306,152 @@ def remove_redis() -> None:
     remove_governors()
 
 
+def pool_limit(path: Path = LOCAL_YAML) -> int:
+    """The shipped pools' limit (`concurrency.pools.default_limit` of the local instance)."""
+    return int(yaml.safe_load(path.read_text(encoding="utf-8"))["concurrency"]["pools"]["default_limit"])
+
+
+def listing_chains() -> dict[str, list[tuple[str, ...]]]:
+    """Per media, the endpoints of each account list, in the order one tenant's listing calls them."""
+    from ark_assets.media.registry import all_media
+
+    return {
+        m.name: [tuple(e for e in (a.endpoint, a.details_endpoint) if e) for a in m.assets.account_lists]
+        for m in all_media()
+    }
+
+
+def service_cpu_s() -> dict[str, float]:
+    """CPU seconds so far of each local service process the stack started (its pid files)."""
+    from ark_stack.paths import StackPaths
+
+    found: dict[str, float] = {}
+    for pid_file in sorted(StackPaths.from_env().pids.glob("*.pid")):
+        try:
+            process = psutil.Process(int(json.loads(pid_file.read_text())["pid"]))
+            times = process.cpu_times()
+        except (OSError, ValueError, KeyError, psutil.Error):
+            continue
+        found[pid_file.stem] = times.user + times.system
+    return found
+
+
+def _busy_cpu_s() -> float:
+    times = psutil.cpu_times()
+    return sum(getattr(times, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+
+def limits_report(
+    counters: dict, config: SimConfig, cpu: dict[str, float], wall: float, cores: int
+) -> dict[str, Any]:
+    """The quota-bound limit, the CPU-bound estimate, which applies, and the goals against them."""
+    endpoints = endpoint_limits(counters, config, listing_chains(), tenants=len(TENANTS))
+    quota_s, slowest = quota_bound(endpoints)
+    attributed = cpu["runs"] + cpu["simulator"] + cpu["services"]
+    cpu_s = cpu_bound(attributed, cores)
+    applies = "quota" if quota_s >= cpu_s else "cpu"
+    bound, factor = (quota_s, GOAL_VS_QUOTA) if applies == "quota" else (cpu_s, GOAL_VS_CPU)
+    total = int(counters.get("total", 0))
+    throttles = sum(counters.get("throttles", {}).values())
+    share = throttles / total if total else 0.0
+    return {
+        "quota_bound_s": round(quota_s, 1),
+        "quota_bound_endpoint": f"{slowest.media} {slowest.endpoint}" if slowest else None,
+        "cpu_bound_s": round(cpu_s, 1),
+        "cpu_s": {k: round(v, 1) for k, v in cpu.items()} | {"attributed": round(attributed, 1)},
+        "bound_applies": applies,
+        "bound_s": round(bound, 1),
+        "wall_vs_bound": round(wall / bound, 2) if bound else None,
+        "goal_wall": f"<= {factor:g}x the "
+        + ("quota-bound limit" if applies == "quota" else "CPU-bound estimate"),
+        "goal_wall_met": bool(bound) and wall <= factor * bound,
+        "throttle_share": round(share, 4),
+        "goal_throttle_met": share <= GOAL_THROTTLE_SHARE,
+        "endpoints": [
+            {
+                "media": e.media,
+                "endpoint": e.endpoint,
+                "phase": e.phase,
+                "calls": e.calls,
+                "throttles": e.throttles,
+                "rate_per_s": round(e.rate, 1),
+                "capacity": round(e.capacity),
+                "quota_s": round(e.quota_s, 1),
+                "lead_s": round(e.lead_s, 1),
+            }
+            for e in sorted(endpoints, key=lambda e: -e.bound_s)
+        ],
+    }
+
+
 def render(r: dict[str, Any]) -> str:
+    lim = r["limits"]
+    cpu = lim["cpu_s"]
     lines = [
         START_MARK,
         "## Load: three seed-sized tenants at once (`make bench-load`)",
         "",
-        f"Command: `{r['command']}` · {r['when']} · {r['machine']} · date {r['date']}",
+        f"Command: `{r['command']}` · {r['when']} · {r['machine']} · date {r['date']} · load average "
+        f"before the run {r['load_average_before']:.2f} (1 min)",
         "",
         "Three `dagster asset materialize --select '*'` runs launched together on one instance with the "
-        "shipped pools (one step per media at a time across runs), sharing each media's app and quota "
-        "(simulator quotas as shipped: gdt/wx 20,000 calls/min, jrtt 500 calls/s per endpoint; latency 0).",
+        f"shipped executor ({r['executor']}) and pools (`media_<media>`, {r['pool_limit']} steps each "
+        "across runs), sharing each media's app and quotas (simulator quotas as shipped: gdt/wx "
+        "20,000 calls/min per endpoint with a 10 s bucket, jrtt 500 calls/s per endpoint; latency 0).",
         "",
         "| tenant | run | accounts (truth) | sources ok / failed | throttles | retries "
-        "| tables matching truth | peak RSS of the run's processes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| tables matching truth | CPU of the run's processes | peak memory (PSS) of the run's processes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for tenant, t in r["tenants"].items():
         lines.append(
             f"| {tenant} | {t['status']} | {t['accounts_truth']:,} | {t.get('accounts_succeeded', 0):,} / "
             f"{t.get('accounts_failed', 0):,} | {t.get('throttles', 0):,} | {t.get('retries', 0):,} | "
-            f"{t['tables_matching']}/{t['tables']} | {t['peak_rss_mb']:.0f} MB |"
+            f"{t['tables_matching']}/{t['tables']} | {t.get('cpu_s', 0):.0f} s | {t['peak_rss_mb']:.0f} MB |"
         )
+    met = {True: "met", False: "**missed**"}
     lines += [
         "",
-        f"- Wall time for all three: **{r['wall_s']:.0f} s**; the simulator answered {r['sim_total']:,} "
-        f"calls, {r['sim_throttles']:,} of them throttle answers (every one retried: "
-        f"{'yes' if r['all_throttles_retried'] else '**no**'}).",
-        f"- Peak memory: **{r['peak_total_mb']:.0f} MB** for all runs' processes together; the largest "
+        f"- **Wall time for all three: {r['wall_s']:.0f} s.**",
+        f"- **Quota-bound limit: {lim['quota_bound_s']:.0f} s** (set by `{lim['quota_bound_endpoint']}`: the "
+        "calls it served that took quota, less its bucket, over its refill rate, after one tenant's "
+        "listing chain; every endpoint below).",
+        f"- **CPU-bound estimate: {lim['cpu_bound_s']:.0f} s** = {cpu['attributed']:.0f} CPU-seconds / "
+        f"{r['cores']} cores (the runs' process trees {cpu['runs']:.0f} s, the simulator "
+        f"{cpu['simulator']:.0f} s, the local services {cpu['services']:.0f} s; the whole machine was "
+        f"busy {cpu['machine']:.0f} CPU-seconds, other users included).",
+        f"- The {'quota' if lim['bound_applies'] == 'quota' else 'CPU'} bound applies: wall time = "
+        f"**{lim['wall_vs_bound']:.2f}x** it (goal {lim['goal_wall']}: {met[lim['goal_wall_met']]}).",
+        f"- The simulator answered {r['sim_total']:,} calls, {r['sim_throttles']:,} of them throttle "
+        f"answers: **{100 * lim['throttle_share']:.2f}%** (goal <= {100 * GOAL_THROTTLE_SHARE:g}%: "
+        f"{met[lim['goal_throttle_met']]}); every one retried: "
+        f"{'yes' if r['all_throttles_retried'] else '**no**'}.",
+        f"- Peak memory (PSS): **{r['peak_total_mb']:.0f} MB** for all runs' processes together; the largest "
         f"single process {r['peak_process_mb']:.0f} MB.",
-        f"- Steps at once per pool (limit 1): {', '.join(f'{m} {n}' for m, n in r['pool_peak'].items())}.",
+        f"- Steps at once per pool (limit {r['pool_limit']}): "
+        f"{', '.join(f'{m} {n}' for m, n in r['pool_peak'].items())}.",
         "- Verdict: **"
         + ("every account accounted for, rows equal truth, no quota overrun" if r["ok"] else "FAILED")
         + "**.",
     ]
     lines += [f"- {n}" for n in r["notes"]]
+    lines += [
+        "",
+        "Per endpoint (all three tenants; slowest first): calls that took quota, throttle answers, the "
+        "quota's refill rate and bucket, the time the quota needs for those calls, and the listing "
+        "chain a per-account endpoint waits for first:",
+        "",
+        "| endpoint | phase | calls | throttles | rate /s | bucket | quota s | + lead s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in lim["endpoints"]:
+        lines.append(
+            f"| {e['media']} {e['endpoint']} | {e['phase']} | {e['calls']:,} | {e['throttles']:,} "
+            f"| {e['rate_per_s']:g} | {e['capacity']:,} | {e['quota_s']:.1f} | {e['lead_s']:.1f} |"
+        )
+    notes = ROOT / "bench" / "load_notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text(encoding="utf-8").rstrip()]
     lines.append(END_MARK)
     return "\n".join(lines) + "\n"
 
@@ -333,6 +471,8 @@ def render(r: dict[str, Any]) -> str:
 )
 def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
     """Three seed-sized tenants of one date, materialized at once; writes bench/results/load.json."""
+    from ark_assets.execution import multiprocess_config
+
     the_day = date.fromisoformat(day)
     command = "make bench-load   # runs: .venv/bin/python -m bench.load_bench (after `make stack`)"
     busy = wait_for_quiet()
@@ -340,16 +480,19 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
     prefix = f"benchl{uuid.uuid4().hex[:8]}"
     dagster_home = workdir / "dagster_home"
     dagster_home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.local.yaml", dagster_home / "dagster.yaml")
+    shutil.copy(LOCAL_YAML, dagster_home / "dagster.yaml")
+    overrides = sim_config(the_day, profile)
     config = workdir / "sim.toml"
-    config.write_text(_toml(sim_config(the_day, profile)), encoding="utf-8")
+    config.write_text(_toml(overrides), encoding="utf-8")
     when = datetime.now(UTC)
     notes: list[str] = (
         [f"Another benchmark ran meanwhile ({busy[0]}): timings are disturbed."] if busy else []
     )
+    reports = {t: workdir / f"run-{t}.rusage.json" for t in TENANTS}
     try:
         with SimulatorProcess(config_path=config, log_path=workdir / "sim.log") as sim:
             env = platform_env(sim, prefix, dagster_home, workdir)
+            env.pop("ARK_EXECUTOR", None)  # the shipped default
             truths = {}
             for tenant in TENANTS:
                 ark_sim("seed", config, tenant, the_day, env, profile)
@@ -361,9 +504,16 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
             DagsterInstance.get().add_dynamic_partitions("tenants", list(TENANTS))
             remove_governors()
             sim.reset()
-            click.echo(f"launching {len(TENANTS)} runs of every asset for {day} at once ...")
+            load_before = os.getloadavg()[0]
+            sim_process = psutil.Process(sim.pid)
+            sim_before = sum(sim_process.cpu_times()[:2])
+            services_before, machine_before = service_cpu_s(), _busy_cpu_s()
+            click.echo(
+                f"launching {len(TENANTS)} runs of every asset for {day} at once "
+                f"(load average {load_before:.2f}) ..."
+            )
             started = time.monotonic()
-            procs = {t: launch(t, day, env, workdir / f"run-{t}.log") for t in TENANTS}
+            procs = {t: launch(t, day, env, workdir / f"run-{t}.log", reports[t]) for t in TENANTS}
             with TreeMemory(procs) as memory:
                 deadline = started + RUN_DEADLINE_S
                 while any(p.poll() is None for p in procs.values()) and time.monotonic() < deadline:
@@ -374,6 +524,10 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
                         notes.append(f"a run passed the {RUN_DEADLINE_S} s deadline and was killed")
             wall = time.monotonic() - started
             counters = sim.counters()
+            sim_cpu = sum(sim_process.cpu_times()[:2]) - sim_before
+            services_after = service_cpu_s()
+            services_cpu = sum(services_after[k] - services_before.get(k, 0.0) for k in services_after)
+            machine_cpu = _busy_cpu_s() - machine_before
         report = run_report(dagster_home, TENANTS)
         all_tables = sorted({t for truth in truths.values() for t in truth["tables"]})
         stored = rows_per_tenant(prefix, all_tables, the_day)
@@ -383,8 +537,10 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
             mismatches = {
                 t: [n, stored[tenant].get(t)] for t, n in expected.items() if stored[tenant].get(t) != n
             }
+            rusage = json.loads(reports[tenant].read_text()) if reports[tenant].exists() else {}
             tenants[tenant] = report["runs"].get(tenant, {"status": "NOT FOUND", "failed_checks": []}) | {
-                "exit_code": procs[tenant].returncode,
+                "exit_code": rusage.get("status", procs[tenant].returncode),
+                "cpu_s": round(rusage.get("tree_cpu_s", 0.0), 1),
                 "accounts_truth": sum(truths[tenant]["accounts"].values()),
                 "tables": len(expected),
                 "tables_matching": len(expected) - len(mismatches),
@@ -407,6 +563,15 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    limit = pool_limit()
+    cores = os.cpu_count() or 1
+    cpu = {
+        "runs": sum(t["cpu_s"] for t in tenants.values()),
+        "simulator": sim_cpu,
+        "services": services_cpu,
+        "machine": machine_cpu,
+    }
+    limits = limits_report(counters, SimConfig.load(overrides=overrides), cpu, wall, cores)
     sim_throttles = sum(counters.get("throttles", {}).values())
     every_account_ok = all(
         t.get("accounts_failed", 0) == 0 and not t["failed_checks"] for t in tenants.values()
@@ -417,24 +582,34 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
         and not t["failed_checks"]
         and t["tables_matching"] == t["tables"]
         for t in tenants.values()
-    ) and all(n <= 1 for n in report["pool_peak"].values())
+    ) and all(n <= limit for n in report["pool_peak"].values())
+    executor = multiprocess_config({})
     result = {
         "command": command,
         "when": f"{when:%Y-%m-%d %H:%M} UTC",
-        "machine": f"{os.cpu_count()} CPU ({cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "machine": f"{cores} CPU ({cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "cores": cores,
         "date": day,
+        "load_average_before": round(load_before, 2),
+        "executor": f"multiprocess, {next(iter(executor['start_method']))}, "
+        f"max_concurrent {executor['max_concurrent']}",
+        "pool_limit": limit,
         "wall_s": round(wall, 1),
         "tenants": tenants,
         "pool_peak": report["pool_peak"],
         "sim_total": counters.get("total", 0),
         "sim_throttles": sim_throttles,
         "all_throttles_retried": every_account_ok,
+        "limits": limits,
         "peak_total_mb": round(memory.peak_total, 1),
         "peak_process_mb": round(memory.peak_process, 1),
         "ok": ok,
         "notes": notes,
     }
-    click.echo(json.dumps({k: v for k, v in result.items() if k != "tenants"}, indent=1))
+    click.echo(json.dumps({k: v for k, v in result.items() if k not in ("tenants", "limits")}, indent=1))
+    click.echo(json.dumps({k: v for k, v in limits.items() if k != "endpoints"}, indent=1))
+    for e in limits["endpoints"][:8]:
+        click.echo(json.dumps(e))
     for tenant, t in tenants.items():
         click.echo(f"{tenant}: {json.dumps(t)[:600]}")
     if not no_write and profile == "seed":

@@ -100,16 +100,19 @@ OTHER_BENCHES = (
     "bench.clients.",
     "bench.load_bench",
     "bench.partition_run",
+    "bench.orchestration_bench",
 )
 
 
 # ----- set-up and clean-up
 
 
-def sim_overrides(day: date) -> dict[str, Any]:
+def sim_overrides(
+    day: date, *, profile: str = "seed", apps: dict[str, tuple[int, str]] = APPS
+) -> dict[str, Any]:
     """The simulator config: seed sizes, latency 0, no faults, no binding quota, bench apps."""
     media: dict[str, Any] = {}
-    for name, (app_id, secret) in APPS.items():
+    for name, (app_id, secret) in apps.items():
         per_second = (
             QUOTA_PER_SECOND if name == "jrtt" else 0
         )  # as shipped: jrtt per second, the others per minute
@@ -127,7 +130,7 @@ def sim_overrides(day: date) -> dict[str, Any]:
                 }
             },
         }
-    return {"profile": "seed", "clock": {"today": (day + timedelta(days=1)).isoformat()}, "media": media}
+    return {"profile": profile, "clock": {"today": (day + timedelta(days=1)).isoformat()}, "media": media}
 
 
 def ark_sim_bin() -> str:
@@ -141,9 +144,9 @@ def sim_env() -> dict[str, str]:
     return {**os.environ, "ARK_MYSQL_LOG_DB": LOG_DB, "ARK_MYSQL_ETON_DB": ETON_DB}
 
 
-def ark_sim(args: list[str], config: Path, tenant: str, day: date) -> dict:
+def ark_sim(args: list[str], config: Path, tenant: str, day: date, *, profile: str = "seed") -> dict:
     """`ark-sim seed|truth` for the tenant and date; its JSON answer (last stdout line)."""
-    cmd = [ark_sim_bin(), *args, "--tenant", tenant, "--date", day.isoformat(), "--profile", "seed"]
+    cmd = [ark_sim_bin(), *args, "--tenant", tenant, "--date", day.isoformat(), "--profile", profile]
     cmd += ["--config", str(config)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=sim_env(), check=False)
     if done.returncode != 0:
@@ -151,10 +154,10 @@ def ark_sim(args: list[str], config: Path, tenant: str, day: date) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_start() -> int:
+def cold_start(apps: dict[str, tuple[int, str]] = APPS) -> int:
     """Delete the bench apps' governor state and quota markers: no learnt rate carries over."""
     client, deleted = _redis(), 0
-    for media, (app_id, _) in APPS.items():
+    for media, (app_id, _) in apps.items():
         for pattern in (f"ark:governor:{media}:{app_id}:*", f"ark:quota_exhausted:{media}:{app_id}:*"):
             keys = list(client.scan_iter(match=pattern, count=1000))
             if keys:
@@ -392,12 +395,13 @@ def per_asset(child: dict, expected: dict, stored: dict[str, int | None], prefix
     """One row per planned asset, in the order the steps started (steps that did not run last)."""
     steps = child.get("steps", {})
     planned = child.get("assets_planned", [])
-    started = {n: steps.get(n.replace("/", "__"), {}).get("started", float("inf")) for n in planned}
+    # one step per media: an asset's step is its media's
+    started = {n: steps.get(n.split("/")[0], {}).get("started", float("inf")) for n in planned}
     out = []
     for name in sorted(planned, key=lambda n: (started[n], n)):
         entry = child.get("assets", {}).get(name, {})
         meta = entry.get("metadata", {})
-        step = steps.get(entry.get("step") or name.replace("/", "__"), {})
+        step = steps.get(entry.get("step") or name.split("/")[0], {})
         short = _short(str(meta.get("table", "")), prefix)
         out.append(
             {
@@ -451,9 +455,9 @@ def render(r: dict) -> str:
         f"({QUOTA_PER_MINUTE:,}/min gdt and wx, {QUOTA_PER_SECOND:,}/s jrtt), bench-only apps with a cold "
         "rate governor (it starts at 100 calls/s per endpoint and climbs). "
         f"Partition `{r['partition_key']}`: "
-        f"one `dagster.materialize` of all {len(r['assets'])} assets (in-process executor, ephemeral "
-        f"instance) in one process, `max_in_flight` {r['max_in_flight']}, `log_sample_rate` "
-        f"{r['log_sample_rate']} (shipped: 0.01); HBase tables and "
+        f"one `dagster.materialize` of all {len(r['assets'])} assets (one step per media, the in-process "
+        f"executor, an ephemeral instance) in one process, `max_in_flight` {r['max_in_flight']}, "
+        f"`log_sample_rate` {r['log_sample_rate']} (shipped: 0.01); HBase tables and "
         "Kafka topics under a prefix of this run, dropped afterwards.",
         "",
         "| measure | value |",
@@ -497,8 +501,9 @@ def render(r: dict) -> str:
         "",
         "Per asset, in run order (steps that did not run last). accounts: agents for agent lists, "
         "accounts listed for advertiser lists, accounts fetched otherwise; fetch s: the engine's "
-        "`seconds`; write s: the IO manager's; step s: the step's wall time from its events; step CPU s: "
-        "process CPU over the step (a 0.2 s sampler):",
+        "`seconds`; write s: the IO manager's; step s / step CPU s: the wall time and process CPU (a "
+        "0.2 s sampler) of the asset's step, which is its media's (a media's assets run in one step, "
+        "side by side, so these repeat on every asset of the media):",
         "",
         "| asset | accounts | sources | requests | rows written | stored | truth | throttles | failed "
         "| fetch s | write s | step s | step CPU s |",

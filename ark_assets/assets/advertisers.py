@@ -5,30 +5,20 @@ assets, the legacy jobs, the account-list sensor), so it is written in the seed'
 account details declared (a second endpoint), the stored rows hold the details.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from datetime import date
 
-from dagster import (
-    AssetCheckResult,
-    AssetExecutionContext,
-    AssetIn,
-    AssetsDefinition,
-    AutomationCondition,
-    Failure,
-    Output,
-    asset,
-)
+from dagster import AutomationCondition, Failure
 
 from ark_assets.assets.fetching import FetchRun, FetchSummary
+from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.recording import LoggingObserver
 from ark_assets.assets.records import record_id
 from ark_assets.assets.run import recorded_run
-from ark_assets.assets.run_config import FetchConfig
 from ark_assets.assets.specs import (
     asset_key,
-    asset_kwargs,
+    asset_spec,
     completeness,
-    completeness_spec,
     empty,
     fetch_metadata,
     slice_note,
@@ -37,53 +27,68 @@ from ark_assets.assets.specs import (
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Outcome, Source
+from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import AccountList, MediaDefinition
-from ark_assets.partitions import split_key
-from ark_assets.resources.media_api import MediaApiResource
-from ark_assets.resources.redis_store import RedisResource
-from ark_assets.resources.run_log import RunLogResource
+
+NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
 
 
-def advertisers_asset(media: MediaDefinition, declared: AccountList) -> AssetsDefinition:
-    @asset(
-        **asset_kwargs(media, declared.name, declared.dataset, kind=False, suffix=False, layer="advertisers"),
-        ins={"agents": AssetIn(asset_key(media, declared.agents))},
-        check_specs=[completeness_spec(media, declared.name)],
+def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
+    key = asset_key(media, declared.name)
+    agents = next(a for a in media.assets.agent_lists if a.name == declared.agents)
+    agents_layout = layout_metadata(table_name(media.name, agents.dataset), kind=True, suffix=False)
+    spec = asset_spec(
+        media,
+        declared.name,
+        declared.dataset,
+        kind=False,
+        suffix=False,
+        layer="advertisers",
+        upstream=(declared.agents,),
         automation_condition=AutomationCondition.eager(),
         description=f"Each {media.name} agent's accounts from `{declared.endpoint}`"
         + (f" with details from `{declared.details_endpoint}`" if declared.details_endpoint else "")
         + "; also written to the seed's Redis account key for the day.",
     )
-    def _advertisers(
-        context: AssetExecutionContext,
-        config: FetchConfig,
-        agents: list[Row],
-        redis: RedisResource,
-        media_api: MediaApiResource,
-        run_log: RunLogResource,
-    ) -> Iterator[Output[RowSpool] | AssetCheckResult]:
-        day, tenant = split_key(context.partition_key)
+
+    def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
+        config = step.config.for_asset(declared.name)
         if config.account_list:
-            raise Failure("account_list does not apply to advertiser lists: they are fetched per agent")
+            raise Failure(NOT_PER_ACCOUNT)
+        if declared.agents in upstream:  # listed in this step
+            agent_rows = upstream[declared.agents].rows
+        else:  # as an earlier run stored them
+            agent_rows = step.io_manager.load_partition(
+                agents_layout, f"{media.name}/{agents.name}", step.day, step.tenant
+            )
         chosen = [
-            a.account_id for a in agents if not config.agents_list or a.account_id in config.agents_list
+            a.account_id for a in agent_rows if not config.agents_list or a.account_id in config.agents_list
         ]
+        day, tenant = step.day, step.tenant
         with recorded_run(
-            context,
+            job=key.to_user_string(),
+            run_id=step.run_id,
             media=media,
             tenant=tenant,
             day=day,
             endpoint=declared.endpoint,
             config=config,
-            run_log=run_log,
+            run_log=step.run_log,
         ) as recorder:
             if not chosen:
                 empty(recorder, f"no active {media.name} agents for tenant {tenant}" + slice_note(config))
             params = dict(declared.params(day))
             sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
-            observer = LoggingObserver(recorder=recorder, sample_rate=media_api.log_sample_rate)
-            run = FetchRun(media=media, tenant=tenant, api=media_api, redis=redis.sets, observer=observer)
+            observer = LoggingObserver(recorder=recorder, sample_rate=step.media_api.log_sample_rate)
+            run = FetchRun(
+                media=media,
+                tenant=tenant,
+                api=step.media_api,
+                redis=step.redis.sets,
+                observer=observer,
+                session=step.session,
+            )
             spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
             found: dict[str, str] = {}
             summary = run.fetch(
@@ -100,7 +105,7 @@ def advertisers_asset(media: MediaDefinition, declared: AccountList) -> AssetsDe
                 # so are the rows of accounts whose details batch failed.
                 spool.scope_accounts = frozenset(found) - summary.failed_targets
             _write_account_key(
-                redis.sets,
+                step.redis.sets,
                 media,
                 declared,
                 tenant=tenant,
@@ -110,10 +115,13 @@ def advertisers_asset(media: MediaDefinition, declared: AccountList) -> AssetsDe
                 merge=bool(config.agents_list or summary.failed_agents),
             )
             succeeded(recorder, summary, f"{len(found)} accounts listed")
-        yield Output(spool, metadata=fetch_metadata(summary) | {"accounts_listed": len(found)})
-        yield completeness(summary, expected=expected)
+        return PartResult(
+            spool=spool,
+            metadata=fetch_metadata(summary) | {"accounts_listed": len(found), "sources_expected": expected},
+            completeness=completeness(key, summary, expected=expected),
+        )
 
-    return _advertisers
+    return Part(name=declared.name, spec=spec, upstream=(declared.agents,), fetches=True, work=work)
 
 
 def _listing_rows(declared: AccountList, found: dict[str, str]):

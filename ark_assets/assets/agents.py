@@ -4,35 +4,40 @@ Also rewrites the seed's agent key, so the legacy jobs and the account-list sens
 same agents; a tiered media gets one asset per tier.
 """
 
-from dagster import AssetExecutionContext, AssetsDefinition, Output, asset
+from collections.abc import Mapping
 
-from ark_assets.assets.specs import asset_kwargs
+from ark_assets.assets.parts import Part, PartResult, StepContext
+from ark_assets.assets.specs import asset_spec
 from ark_assets.core.tables import table_name
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import AgentList, MediaDefinition
-from ark_assets.partitions import split_key
-from ark_assets.resources.mysql import MySQLResource
-from ark_assets.resources.redis_store import RedisResource
 
 
-def agents_asset(media: MediaDefinition, declared: AgentList) -> AssetsDefinition:
+def agents_part(media: MediaDefinition, declared: AgentList) -> Part:
     tier = declared.tier
-
-    @asset(
-        **asset_kwargs(media, declared.name, declared.dataset, kind=True, suffix=False, layer="agents"),
+    spec = asset_spec(
+        media,
+        declared.name,
+        declared.dataset,
+        kind=True,
+        suffix=False,
+        layer="agents",
         description=f"Active {media.name} agents (auth_status 1/2, auth_type 1) of the tenant"
         + (f", {tier} tier" if tier else "")
         + ", joined with whether Redis holds their access token. Also rewrites the seed's agent key.",
     )
-    def _agents(
-        context: AssetExecutionContext, mysql: MySQLResource, redis: RedisResource
-    ) -> Output[RowSpool]:
-        day, tenant = split_key(context.partition_key)
-        agents = [a for a in mysql.active_agents(tenant, media) if tier is None or a.level == tier.eton_level]
-        tokens = redis.sets.tokens(media, tenant)
-        redis.sets.write_agents(media, tenant, [a.agent_id for a in agents], tier=tier)
-        spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
+
+    def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
+        agents = [
+            a
+            for a in step.mysql.active_agents(step.tenant, media)
+            if tier is None or a.level == tier.eton_level
+        ]
+        tokens = step.redis.sets.tokens(media, step.tenant)
+        step.redis.sets.write_agents(media, step.tenant, [a.agent_id for a in agents], tier=tier)
+        spool = RowSpool.create(table_name(media.name, declared.dataset), step.day, step.tenant)
         kind = str(tier or "agent")
+        rows = []
         for agent in agents:
             data = {
                 "agent_id": agent.agent_id,
@@ -41,15 +46,15 @@ def agents_asset(media: MediaDefinition, declared: AgentList) -> AssetsDefinitio
                 "parent_agent_id": agent.parent_agent_id,
                 "has_token": agent.agent_id in tokens,
             }
-            spool.write(Row(agent.agent_id, agent.parent_agent_id or agent.agent_id, data, kind=kind))
+            row = Row(agent.agent_id, agent.parent_agent_id or agent.agent_id, data, kind=kind)
+            spool.write(row)
+            rows.append(row)
         without_token = [a.agent_id for a in agents if a.agent_id not in tokens]
-        return Output(
-            spool,
-            metadata={
-                "agents": len(agents),
-                "agents_without_token": len(without_token),
-                "without_token": ", ".join(without_token[:50]),
-            },
-        )
+        metadata = {
+            "agents": len(agents),
+            "agents_without_token": len(without_token),
+            "without_token": ", ".join(without_token[:50]),
+        }
+        return PartResult(spool=spool, metadata=metadata, rows=rows)
 
-    return _agents
+    return Part(name=declared.name, spec=spec, upstream=(), fetches=False, work=work)

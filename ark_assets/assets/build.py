@@ -1,28 +1,18 @@
-"""One media's declaration in, its Dagster assets and checks out."""
+"""One media's declaration in, its Dagster assets out: one step per media (`media_step.py`)."""
 
 from __future__ import annotations
 
-from dagster import AssetChecksDefinition, AssetsDefinition
+from dagster import AssetsDefinition
 
-from ark_assets.assets.advertisers import advertisers_asset
-from ark_assets.assets.agents import agents_asset
-from ark_assets.assets.checks import build_checks
-from ark_assets.assets.datasets import dataset_asset
+from ark_assets.assets.media_step import media_step
 from ark_assets.media.declare import MediaDefinition
 
 
-def media_assets(media: MediaDefinition) -> list[AssetsDefinition]:
-    """Every asset of one media: agent lists, account lists, then the per-account datasets."""
-    declared = media.assets
-    return [
-        *(agents_asset(media, agents) for agents in declared.agent_lists),
-        *(advertisers_asset(media, listing) for listing in declared.account_lists),
-        *(dataset_asset(media, dataset) for dataset in declared.datasets),
-    ]
+def media_assets(media: MediaDefinition, compare_prefix: str | None = None) -> list[AssetsDefinition]:
+    """Every asset of one media, with its checks, as the one multi-asset its step runs.
 
-
-def media_checks(
-    assets: list[AssetsDefinition], compare_prefix: str | None = None
-) -> list[AssetChecksDefinition]:
-    """The HBase-reading checks of those assets (`row_keys`, and the comparison when configured)."""
-    return build_checks(assets, compare_prefix)
+    Args:
+        compare_prefix: the table set `matches_comparison_table` compares with; None reads
+            `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
+    """
+    return [media_step(media, compare_prefix)]

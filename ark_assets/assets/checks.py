@@ -1,6 +1,8 @@
 """Asset checks that read HBase: row-key format, and the seed's production-vs-test row counts.
 
-(`completeness` is computed inline by each fetch asset from its own fetch accounting.)
+(`completeness` is computed by each fetch asset from its own fetch accounting.) A media's step
+evaluates these right after the IO manager wrote the asset's rows (`media_step.py`), or alone
+when only the check is selected.
 
 - `row_keys`: every row of the partition (its day, its tenant) parses under the table's layout
   -- salt = the account's last digit, the partition's date, digits-only ids, the tenant last --
@@ -13,20 +15,25 @@
 import os
 from datetime import date
 
-from dagster import (
-    AssetCheckExecutionContext,
-    AssetCheckResult,
-    AssetChecksDefinition,
-    AssetCheckSeverity,
-    AssetsDefinition,
-    asset_check,
-)
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetSpec
 
 from ark_assets.core.rowkey import parse
-from ark_assets.partitions import split_key
 from ark_assets.resources.hbase import HBaseResource
 
+ROW_KEYS = "row_keys"
+COMPARISON = "matches_comparison_table"
 _EXAMPLES = 5
+
+
+def compare_prefix(configured: str | None = None) -> str | None:
+    """The comparison table set: `configured`, else `ARK_COMPARE_TABLE_PREFIX` (empty: no comparison)."""
+    prefix = configured if configured is not None else os.environ.get("ARK_COMPARE_TABLE_PREFIX", "")
+    return prefix or None
+
+
+def _layout(spec: AssetSpec) -> tuple[str, bool, bool]:
+    metadata = spec.metadata
+    return metadata["hbase_table"], metadata["row_kind"], metadata["row_suffix"]
 
 
 def _tenant_rows(
@@ -49,76 +56,66 @@ def _tenant_rows(
     return good, bad
 
 
-def row_key_check(asset: AssetsDefinition) -> AssetChecksDefinition:
-    metadata = asset.specs_by_key[asset.key].metadata
-    table, kind, suffix = metadata["hbase_table"], metadata["row_kind"], metadata["row_suffix"]
-
-    @asset_check(
-        asset=asset,
-        name="row_keys",
-        description=f"Every key of the partition in `{table}` follows "
-        "the seed's row-key design (salt, date, ids, kind, tenant).",
-    )
-    def _row_keys(context: AssetCheckExecutionContext, hbase: HBaseResource) -> AssetCheckResult:
-        day, tenant = split_key(context.op_execution_context.partition_key)
-        good, bad = _tenant_rows(hbase, table, day, tenant, kind=kind, suffix=suffix)
-        return AssetCheckResult(
-            passed=not bad,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "rows_checked": good + len(bad),
-                "bad_keys": len(bad),
-                "examples": "\n".join(bad[:_EXAMPLES]),
-            },
+def check_specs(spec: AssetSpec, prefix: str | None) -> list[AssetCheckSpec]:
+    """The HBase-reading checks of one asset: `row_keys`, and the comparison when `prefix` is set."""
+    table = spec.metadata["hbase_table"]
+    checks = [
+        AssetCheckSpec(
+            ROW_KEYS,
+            asset=spec.key,
+            description=f"Every key of the partition in `{table}` follows "
+            "the seed's row-key design (salt, date, ids, kind, tenant).",
         )
-
-    return _row_keys
-
-
-def comparison_check(asset: AssetsDefinition, prefix: str) -> AssetChecksDefinition:
-    metadata = asset.specs_by_key[asset.key].metadata
-    table, kind, suffix = metadata["hbase_table"], metadata["row_kind"], metadata["row_suffix"]
-
-    @asset_check(
-        asset=asset,
-        name="matches_comparison_table",
-        description=f"The partition's row count in "
-        f"`{table}` equals the one in `{prefix}_{table}` (the seed's production vs test comparison).",
-    )
-    def _compare(context: AssetCheckExecutionContext, hbase: HBaseResource) -> AssetCheckResult:
-        day, tenant = split_key(context.op_execution_context.partition_key)
-        ours, _ = _tenant_rows(hbase, table, day, tenant, kind=kind, suffix=suffix)
-        other_hbase = hbase.model_copy(
-            update={"table_prefix": "_".join(p for p in (prefix, hbase.table_prefix) if p)}
-        )
-        if not other_hbase.table_exists(table):
-            return AssetCheckResult(
-                passed=False,
-                severity=AssetCheckSeverity.WARN,
-                metadata={"reason": f"no table {other_hbase.full_name(table)}"},
+    ]
+    if prefix:
+        checks.append(
+            AssetCheckSpec(
+                COMPARISON,
+                asset=spec.key,
+                description=f"The partition's row count in `{table}` equals the one in `{prefix}_{table}` "
+                "(the seed's production vs test comparison).",
             )
-        theirs, _ = _tenant_rows(other_hbase, table, day, tenant, kind=kind, suffix=suffix)
-        return AssetCheckResult(
-            passed=ours == theirs,
-            severity=AssetCheckSeverity.WARN,
-            metadata={
-                "rows": ours,
-                "comparison_rows": theirs,
-                "comparison_table": other_hbase.full_name(table),
-            },
         )
-
-    return _compare
-
-
-def build_checks(
-    assets: list[AssetsDefinition], compare_prefix: str | None = None
-) -> list[AssetChecksDefinition]:
-    """`row_keys` for every HBase-backed asset; the comparison when a prefix is configured."""
-    compare_prefix = (
-        compare_prefix if compare_prefix is not None else os.environ.get("ARK_COMPARE_TABLE_PREFIX")
-    )
-    checks = [row_key_check(a) for a in assets]
-    if compare_prefix:
-        checks += [comparison_check(a, compare_prefix) for a in assets]
     return checks
+
+
+def row_keys(hbase: HBaseResource, spec: AssetSpec, day: date, tenant: str) -> AssetCheckResult:
+    table, kind, suffix = _layout(spec)
+    good, bad = _tenant_rows(hbase, table, day, tenant, kind=kind, suffix=suffix)
+    return AssetCheckResult(
+        asset_key=spec.key,
+        check_name=ROW_KEYS,
+        passed=not bad,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "rows_checked": good + len(bad),
+            "bad_keys": len(bad),
+            "examples": "\n".join(bad[:_EXAMPLES]),
+        },
+    )
+
+
+def comparison(
+    hbase: HBaseResource, spec: AssetSpec, day: date, tenant: str, prefix: str
+) -> AssetCheckResult:
+    table, kind, suffix = _layout(spec)
+    ours, _ = _tenant_rows(hbase, table, day, tenant, kind=kind, suffix=suffix)
+    other_hbase = hbase.model_copy(
+        update={"table_prefix": "_".join(p for p in (prefix, hbase.table_prefix) if p)}
+    )
+    if not other_hbase.table_exists(table):
+        return AssetCheckResult(
+            asset_key=spec.key,
+            check_name=COMPARISON,
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"reason": f"no table {other_hbase.full_name(table)}"},
+        )
+    theirs, _ = _tenant_rows(other_hbase, table, day, tenant, kind=kind, suffix=suffix)
+    return AssetCheckResult(
+        asset_key=spec.key,
+        check_name=COMPARISON,
+        passed=ours == theirs,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"rows": ours, "comparison_rows": theirs, "comparison_table": other_hbase.full_name(table)},
+    )

@@ -1,26 +1,37 @@
 """Run the fetch engine for an asset and stream its outcomes into a row spool.
 
-Assets are synchronous Dagster ops; the engine is async. `FetchRun.fetch` runs one engine
-stream to the end in a private event loop, turns every successful outcome into rows written
-to the spool as they arrive (bounded memory), and keeps the failures (capped) for metadata.
+Assets are synchronous code; the engine is async. `FetchRun.fetch` runs one engine stream to
+the end, turns every successful outcome into rows written to the spool as they arrive (bounded
+memory), and keeps the failures (capped) for metadata.
+
+A media's step fetches all its assets at once: each asset's work runs in a thread of its own
+(its bookkeeping in MySQL and Kafka stays plain blocking code) and hands its fetches to the
+step's `FetchSession`, one event loop in a thread of its own where every fetch of the step shares
+one engine per (media, tenant, app): one connection pool, one token book, and one rate governor
+per (app, endpoint). Without a session, `fetch` runs a private engine in a private loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 from ark_assets.assets.records import BadRecord
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import FetchEngine, FetchObserver
-from ark_assets.fetch.outcome import Failure, Outcome, Source
+from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.resources.media_api import MediaApiResource
 
 MAX_FAILURES_KEPT = 200  # failures listed in metadata; all of them are counted
+_CLOSE_TIMEOUT_S = 30.0
+_T = TypeVar("_T")
 
 
 @dataclass(kw_only=True)
@@ -36,6 +47,8 @@ class FetchSummary:
     retries: int = 0
     refreshes: int = 0
     requests: int = 0
+    timeouts: int = 0
+    hedges: int = 0
     seconds: float = 0.0
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # target, kind, code, message
     failed_targets: set[str] = field(default_factory=set)  # every failed account (not capped)
@@ -73,6 +86,88 @@ class FetchSummary:
             self.failures.append((shown, failure.kind, str(failure.code), failure.message))
 
 
+class FetchSession:
+    """One event loop in a thread of its own, and the engines of a step's fetches on it.
+
+    Use as `with FetchSession() as session:`; leaving it cancels fetches still running (their
+    callers see `concurrent.futures.CancelledError`), closes the engines and stops the loop.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ark-fetch-loop", daemon=True)
+        self._engines: dict[tuple[Any, ...], FetchEngine] = {}
+        self._opening: asyncio.Lock | None = None
+        self._running: set[concurrent.futures.Future[Any]] = set()
+        self._guard = threading.Lock()
+        self._closed = False
+
+    def __enter__(self) -> FetchSession:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, work: Awaitable[_T]) -> _T:
+        """Run `work` on the session's loop; blocks the calling thread until it is done."""
+        with self._guard:
+            if self._closed:
+                raise RuntimeError("the fetch session is closed")
+            future = asyncio.run_coroutine_threadsafe(_awaited(work), self._loop)
+            self._running.add(future)
+        try:
+            return future.result()
+        finally:
+            with self._guard:
+                self._running.discard(future)
+
+    async def engine(self, key: tuple[Any, ...], build: Callable[[], FetchEngine]) -> FetchEngine:
+        """The session's engine for `key`, built and entered on first use (on the loop)."""
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if key not in self._engines:
+                engine = build()
+                await engine.__aenter__()
+                self._engines[key] = engine
+        return self._engines[key]
+
+    def close(self) -> None:
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            running = list(self._running)
+        if not self._thread.is_alive():
+            self._loop.close()
+            return
+        for future in running:
+            future.cancel()  # cancels its task on the loop
+        closing = asyncio.run_coroutine_threadsafe(self._close_engines(), self._loop)
+        try:
+            closing.result(timeout=_CLOSE_TIMEOUT_S)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=_CLOSE_TIMEOUT_S)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+    async def _close_engines(self) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            await engine.__aexit__(None, None, None)
+
+
+async def _awaited(work: Awaitable[_T]) -> _T:
+    return await work
+
+
 @dataclass(kw_only=True)
 class FetchRun:
     """Fetches for one asset run of (media, tenant): every pass of the engine goes through here.
@@ -83,6 +178,7 @@ class FetchRun:
         api: base URLs, apps and engine knobs.
         redis: tokens (and the rate governor's and refresh lock's Redis).
         observer: request/response logs and alerts.
+        session: the step's shared loop and engines; None runs each fetch in a private one.
     """
 
     media: MediaDefinition
@@ -90,6 +186,7 @@ class FetchRun:
     api: MediaApiResource
     redis: RedisSets
     observer: FetchObserver
+    session: FetchSession | None = None
 
     def fetch(
         self,
@@ -102,19 +199,15 @@ class FetchRun:
         """Fetch every source; write each success's rows to `spool` (if any); summarize."""
         summary = FetchSummary()
         started = time.monotonic()
-        asyncio.run(self._stream(endpoint, sources, to_rows, spool, summary))
+        if self.session is None:
+            asyncio.run(self._private(endpoint, sources, to_rows, spool, summary))
+        else:
+            self.session.run(self._shared(self.session, endpoint, sources, to_rows, spool, summary))
         summary.seconds = time.monotonic() - started
         return summary
 
-    async def _stream(
-        self,
-        endpoint: str,
-        sources: Iterable[Source],
-        to_rows: Callable[[Outcome], Iterable[Row]],
-        spool: RowSpool | None,
-        summary: FetchSummary,
-    ) -> None:
-        engine = FetchEngine(
+    def _engine(self) -> FetchEngine:
+        return FetchEngine(
             self.media.api,
             base_url=self.api.base_url(self.media),
             tenant=self.tenant,
@@ -123,8 +216,29 @@ class FetchRun:
             settings=self.api.engine_settings(),
             observer=self.observer,
         )
-        async with engine:
-            async for outcome in engine.stream(endpoint, sources):
+
+    async def _private(self, *args: Any) -> None:
+        async with self._engine() as engine:
+            await self._stream(engine, *args)
+
+    async def _shared(self, session: FetchSession, *args: Any) -> None:
+        app = self.api.app(self.media)
+        key = (self.media.name, self.tenant, self.api.base_url(self.media), app.app_id, id(self.media.api))
+        await self._stream(await session.engine(key, self._engine), *args)
+
+    async def _stream(
+        self,
+        engine: FetchEngine,
+        endpoint: str,
+        sources: Iterable[Source],
+        to_rows: Callable[[Outcome], Iterable[Row]],
+        spool: RowSpool | None,
+        summary: FetchSummary,
+    ) -> None:
+        stats = EngineStats()
+        refreshed_before = engine.tokens.refreshes
+        try:
+            async for outcome in engine.stream(endpoint, sources, observer=self.observer, stats=stats):
                 rows: list[Row] = []
                 if outcome.ok:
                     try:
@@ -144,6 +258,8 @@ class FetchRun:
                     for row in rows:
                         spool.write(row)
                 summary.count(outcome, len(rows) if spool is not None else 0)
-        stats = engine.stats
-        summary.throttles, summary.retries = stats.throttles, stats.retries
-        summary.refreshes, summary.requests = stats.refreshes, stats.requests
+        finally:
+            summary.throttles, summary.retries = stats.throttles, stats.retries
+            summary.requests, summary.timeouts, summary.hedges = stats.requests, stats.timeouts, stats.hedges
+            # refreshes of the engine while this fetch ran (shared by the step's concurrent fetches)
+            summary.refreshes = engine.tokens.refreshes - refreshed_before

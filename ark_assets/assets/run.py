@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from dagster import AssetExecutionContext
-
 from ark_assets.assets.recording import RunRecorder
 from ark_assets.assets.run_config import FetchConfig
 from ark_assets.media.declare import MediaDefinition
@@ -16,8 +14,9 @@ from ark_assets.resources.run_log import RunLogResource
 
 @contextmanager
 def recorded_run(
-    context: AssetExecutionContext,
     *,
+    job: str,
+    run_id: str,
     media: MediaDefinition,
     tenant: str,
     day: date,
@@ -28,8 +27,12 @@ def recorded_run(
 ) -> Iterator[RunRecorder]:
     """The run's bookkeeping around the `with` block, with the seed's job parameters (tokens are
     never among them): started on entry; an exception escaping the block is recorded as the
-    run's failure (run log, ERROR event, Sentry) and re-raised."""
-    job = "/".join(context.asset_key.path)
+    run's failure (run log, ERROR event, Sentry) and re-raised.
+
+    Args:
+        job: the seed's `cur_job_name`, the asset key (`media/asset`).
+        run_id: the Dagster run (the seed's `batch_key`).
+    """
     agent_id = config.agents_list[0] if config.agents_list else 0
     params = {
         "agent_id": agent_id,
@@ -43,7 +46,7 @@ def recorded_run(
         "output": output,
         "agent_level": "parent",
         "data_type": "day",
-        "batch_key": context.run.run_id,
+        "batch_key": run_id,
     }
     recorder = RunRecorder(
         media=media.name,
@@ -51,7 +54,7 @@ def recorded_run(
         day=day,
         job=job,
         interface=endpoint,
-        run_id=context.run.run_id,
+        run_id=run_id,
         params=params,
         log=run_log,
         agent_id=str(agent_id),

@@ -1,11 +1,17 @@
-"""Run config of a fetch asset: the seed's rules for re-running a slice of a partition.
+"""Run config of a media's step: the seed's rules for re-running a slice of a partition.
 
 `agents_list` holds exactly one agent (a historical limit the seed kept); `account_list` may
 hold many; when both are given the account list wins; with neither, the whole partition runs.
+A media's assets run in one step (op `<media>`), so the slice is given once for the step and
+applies to every selected asset it fits; `assets` gives one asset a slice of its own:
+
+    ops: {wx: {config: {agents_list: ["6310590"]}}}
+    ops: {wx: {config: {assets: {funds: {account_list: ["2138350798", "28725899"]},
+                                 daily_report_ad: {account_list: ["2138350798"]}}}}}
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Dagster reads these annotations as types at
+# definition time, and the nested `dict[str, FetchConfig]` of MediaRunConfig cannot be a string.
 from dagster import Config
 from pydantic import Field, field_validator
 
@@ -43,3 +49,19 @@ def _ids(values: list[str], name: str) -> list[str]:
                 f"{name} entry {value!r} is not an id: expected a positive int64 (1 … {INT64_MAX})"
             )
     return values
+
+
+class MediaRunConfig(FetchConfig):
+    """The slice of a media's step: for every selected asset, or per asset by name (`assets`)."""
+
+    assets: dict[str, FetchConfig] = Field(
+        default_factory=dict,
+        description="asset name (e.g. funds) -> that asset's own agents_list / account_list, "
+        "instead of the step's",
+    )
+
+    def for_asset(self, name: str) -> FetchConfig:
+        """The slice asset `name` runs with: its own entry in `assets`, else the step's."""
+        if name in self.assets:
+            return self.assets[name]
+        return FetchConfig(agents_list=self.agents_list, account_list=self.account_list)

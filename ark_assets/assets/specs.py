@@ -3,9 +3,19 @@ the metadata of a fetch, and the seed's alert for an empty source list."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, Failure, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    AssetSpec,
+    AutomationCondition,
+    Failure,
+    MetadataValue,
+)
 
 from ark_assets.assets.fetching import FetchSummary
 from ark_assets.assets.recording import RunRecorder
@@ -13,43 +23,57 @@ from ark_assets.assets.run_config import FetchConfig
 from ark_assets.core.tables import table_name
 from ark_assets.io.layout import layout_metadata
 from ark_assets.media.declare import MediaDefinition
-from ark_assets.partitions import date_tenant_partitions
 
 IO_MANAGER_KEY = "io_manager"
+COMPLETENESS = "completeness"
 
 
 def asset_key(media: MediaDefinition, name: str) -> AssetKey:
     return AssetKey([media.name, name])
 
 
-def asset_kwargs(
-    media: MediaDefinition, name: str, dataset: str, *, kind: bool, suffix: bool, layer: str
-) -> dict[str, Any]:
-    """The `@asset` arguments every asset of `media` shares: key, group, partitions, table, pool."""
-    return {
-        "key": asset_key(media, name),
-        "group_name": media.name,
-        "partitions_def": date_tenant_partitions,
-        "io_manager_key": IO_MANAGER_KEY,
-        "metadata": layout_metadata(table_name(media.name, dataset), kind=kind, suffix=suffix),
-        "kinds": {"hbase", "python"},
-        "tags": {"media": media.name, "layer": layer},
-        "pool": f"media_{media.name}",
-    }
+def asset_spec(
+    media: MediaDefinition,
+    name: str,
+    dataset: str,
+    *,
+    kind: bool,
+    suffix: bool,
+    layer: str,
+    description: str,
+    upstream: Iterable[str] = (),
+    automation_condition: AutomationCondition | None = None,
+) -> AssetSpec:
+    """The spec of one asset of `media`: key, lineage, group, table layout, kinds, tags.
+
+    Partitions and the pool belong to the media's step (`media_step.py`), which holds them all."""
+    return AssetSpec(
+        asset_key(media, name),
+        deps=[asset_key(media, u) for u in upstream],
+        group_name=media.name,
+        metadata=layout_metadata(table_name(media.name, dataset), kind=kind, suffix=suffix),
+        kinds={"hbase", "python"},
+        tags={"media": media.name, "layer": layer},
+        description=description,
+        automation_condition=automation_condition,
+        skippable=True,  # a subset of the step materializes only what is selected
+    ).with_io_manager_key(IO_MANAGER_KEY)
 
 
-def completeness_spec(media: MediaDefinition, name: str) -> AssetCheckSpec:
+def completeness_spec(key: AssetKey) -> AssetCheckSpec:
     return AssetCheckSpec(
-        "completeness",
-        asset=asset_key(media, name),
+        COMPLETENESS,
+        asset=key,
         description="Every source of the partition ended in exactly one outcome, and none of them failed.",
     )
 
 
-def completeness(summary: FetchSummary, *, expected: int) -> AssetCheckResult:
+def completeness(key: AssetKey, summary: FetchSummary, *, expected: int) -> AssetCheckResult:
     """Every account has its rows or a recorded failure; failures make the check fail (ERROR)."""
     accounted = summary.requested == expected == summary.succeeded + summary.failed
     return AssetCheckResult(
+        asset_key=key,
+        check_name=COMPLETENESS,
         passed=accounted and summary.failed == 0,
         severity=AssetCheckSeverity.ERROR,
         metadata={
@@ -73,6 +97,8 @@ def fetch_metadata(summary: FetchSummary) -> dict[str, Any]:
         "requests": summary.requests,
         "throttles": summary.throttles,
         "retries": summary.retries,
+        "timeouts": summary.timeouts,
+        "hedges": summary.hedges,
         "token_refreshes": summary.refreshes,
         "seconds": MetadataValue.float(round(summary.seconds, 3)),
         "failed_accounts": MetadataValue.md(

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ark_assets.assets.build import media_assets, media_checks
+from ark_assets.assets.build import media_assets
 from ark_assets.automation.jobs import media_daily
 from ark_assets.media.registry import media as media_named
 
 
 class MediaAssets(dg.Component, dg.Model, dg.Resolvable):
-    """Every asset of one media (agents → advertisers → funds and reports), its HBase checks, and
-    its `<media>_daily` job.
+    """Every asset of one media (agents → advertisers → funds and reports) with its checks, run as
+    one step per partition (`assets/media_step.py`), and its `<media>_daily` job.
 
     Attributes:
         media: a media of the registry (`ark_assets.media.registry.names()`).
@@ -25,5 +25,4 @@ class MediaAssets(dg.Component, dg.Model, dg.Resolvable):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         declared = media_named(self.media)
-        assets = media_assets(declared)
-        return dg.Definitions(assets=assets, asset_checks=media_checks(assets), jobs=[media_daily(declared)])
+        return dg.Definitions(assets=media_assets(declared), jobs=[media_daily(declared)])

@@ -40,9 +40,10 @@ from __future__ import annotations
 import gc
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from dagster import (
@@ -281,6 +282,23 @@ class HBaseIOManager(ConfigurableIOManager):
         upstream = context.upstream_output
         asset = _asset_name(upstream) if upstream is not None else _asset_name(context)
         metadata = (upstream.definition_metadata if upstream is not None else None) or {}
+        layout = self._readable(metadata, asset)
+        if not context.has_asset_partitions:
+            raise ValueError(
+                f"asset {asset}'s rows are stored per (date, tenant) partition, "
+                f"but this input has no partition"
+            )
+        keys = list(context.asset_partition_keys)
+        loaded = {str(key): self._load(layout, *split_key(key)) for key in keys}
+        return loaded[str(keys[0])] if len(keys) == 1 else loaded
+
+    def load_partition(self, metadata: Mapping[str, Any], asset: str, day: date, tenant: str) -> list[Row]:
+        """The stored rows of one (day, tenant) partition of an asset declaring `metadata` (its
+        `layout_metadata`): what `load_input` gives a downstream asset, for code that runs in the
+        asset's own step (a media's account lists reading its agent lists)."""
+        return self._load(self._readable(metadata, asset), day, tenant)
+
+    def _readable(self, metadata: Mapping[str, Any], asset: str) -> TableLayout:
         layout = TableLayout.from_metadata(metadata, asset)
         if layout.table is None:
             raise ValueError(
@@ -292,16 +310,9 @@ class HBaseIOManager(ConfigurableIOManager):
                 f"output mode NONE keeps no rows, so asset {asset}'s rows cannot be loaded; "
                 f"materialize it with output HBASE or FILE (ARK_OUTPUT)"
             )
-        if not context.has_asset_partitions:
-            raise ValueError(
-                f"asset {asset}'s rows are stored per (date, tenant) partition, "
-                f"but this input has no partition"
-            )
-        keys = list(context.asset_partition_keys)
-        loaded = {str(key): self._load(layout, *split_key(key)) for key in keys}
-        return loaded[str(keys[0])] if len(keys) == 1 else loaded
+        return layout
 
-    def _load(self, layout: TableLayout, day, tenant: str) -> list[Row]:
+    def _load(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:
         rows: list[Row] = []
         if self.output == "FILE":
             directory = partition_dir(self.file_dir, layout.table, day, tenant)

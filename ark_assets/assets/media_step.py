@@ -1,0 +1,283 @@
+"""A media's day in one step: every asset of one media, fetched concurrently in one process.
+
+Why one step per media, not one per asset: a Dagster step costs a process of its own (the
+multiprocess executor) or a task (Celery), and starting one costs ~2 s of CPU; a partition of 24
+assets with a check step each cost ~97 s of CPU that way, 25x the work itself. One subsettable
+multi-asset per media keeps what people see -- every asset is still its own materialization
+with its own metadata and checks, every lineage edge is still drawn, and selecting some assets
+materializes just those -- while a partition costs three steps, one per media.
+
+How a step runs (`run_step`):
+- every selected asset is a `Part`; a part whose upstream parts in the step are done starts at
+  once in a thread of its own, and its fetches go to the step's `FetchSession`: one event loop,
+  one engine, one rate governor per (app, endpoint), so a media's endpoints are fetched in
+  parallel, each paced by its own quota;
+- when a part is done, the parts waiting for it start, then its rows are written (the IO manager,
+  in this thread) and its checks are evaluated: `completeness` from its own fetch accounting,
+  `row_keys` (and the comparison, when configured) by reading back what was just written;
+- a part that fails does not stop the others: the parts downstream of it in the step do not run,
+  the others complete and are materialized, and the step fails at the end naming what failed;
+- a check selected without its asset is evaluated alone: `row_keys` reads HBase, `completeness`
+  the partition's latest materialization.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    AssetsDefinition,
+    Failure,
+    MetadataValue,
+    Output,
+    ResourceParam,
+    multi_asset,
+)
+
+from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
+from ark_assets.assets.agents import agents_part
+from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
+from ark_assets.assets.datasets import dataset_part
+from ark_assets.assets.fetching import FetchSession
+from ark_assets.assets.parts import Part, PartResult, StepContext
+from ark_assets.assets.run_config import MediaRunConfig
+from ark_assets.assets.specs import COMPLETENESS, completeness_spec
+from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.media.declare import MediaDefinition
+from ark_assets.partitions import date_tenant_partitions, split_key
+from ark_assets.resources.hbase import HBaseResource
+from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.run_log import RunLogResource
+
+
+def media_parts(media: MediaDefinition) -> list[Part]:
+    """Every asset of one media, upstream first: agent lists, account lists, per-account datasets."""
+    declared = media.assets
+    return [
+        *(agents_part(media, agents) for agents in declared.agent_lists),
+        *(advertisers_part(media, listing) for listing in declared.account_lists),
+        *(dataset_part(media, dataset) for dataset in declared.datasets),
+    ]
+
+
+def pool_of(media: MediaDefinition) -> str:
+    """The concurrency pool of a media's steps: the quotas of its app (deploy/*.yaml size it)."""
+    return f"media_{media.name}"
+
+
+def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> AssetsDefinition:
+    """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline.
+
+    Args:
+        comparison_prefix: the table set `matches_comparison_table` compares with; None reads
+            `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
+    """
+    parts = media_parts(media)
+    prefix = compare_prefix(comparison_prefix)
+    checks = [
+        *(completeness_spec(p.key) for p in parts if p.fetches),
+        *(check for p in parts for check in check_specs(p.spec, prefix)),
+    ]
+
+    @multi_asset(
+        name=media.name,
+        specs=[p.spec for p in parts],
+        check_specs=checks,
+        can_subset=True,
+        partitions_def=date_tenant_partitions,
+        pool=pool_of(media),
+        description=f"{media.title}: every selected asset of the media for one (day, tenant), in one "
+        "step; the media's endpoints are fetched in parallel, each within its own quota.",
+    )
+    def _media(
+        context: AssetExecutionContext,
+        config: MediaRunConfig,
+        mysql: MySQLResource,
+        redis: RedisResource,
+        hbase: HBaseResource,
+        media_api: MediaApiResource,
+        run_log: RunLogResource,
+        io_manager: ResourceParam[HBaseIOManager],
+    ) -> Iterator[Output | AssetCheckResult]:
+        day, tenant = split_key(context.partition_key)
+        chosen = [p for p in parts if p.key in context.selected_asset_keys]
+        _check_config(media, parts, chosen, config)
+        with FetchSession() as session:
+            step = StepContext(
+                media=media,
+                day=day,
+                tenant=tenant,
+                run_id=context.run.run_id,
+                config=config,
+                mysql=mysql,
+                redis=redis,
+                media_api=media_api,
+                run_log=run_log,
+                io_manager=io_manager,
+                session=session,
+            )
+            yield from run_step(context, step, chosen, hbase=hbase, prefix=prefix)
+        yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
+
+    return _media
+
+
+def _check_config(
+    media: MediaDefinition, parts: list[Part], chosen: list[Part], config: MediaRunConfig
+) -> None:
+    """Refuse a slice config that cannot apply, before anything is fetched or stored."""
+    names = {p.name for p in parts}
+    unknown = sorted(set(config.assets) - names)
+    if unknown:
+        raise Failure(
+            f"config.assets names {', '.join(unknown)}, which are not assets of {media.name}; "
+            f"expected some of {', '.join(sorted(names))}"
+        )
+    listings = {listing.name for listing in media.assets.account_lists}
+    for part in chosen:
+        if part.name in listings and config.for_asset(part.name).account_list:
+            raise Failure(f"{media.name}/{part.name}: {NOT_PER_ACCOUNT}")
+
+
+def run_step(
+    context: AssetExecutionContext,
+    step: StepContext,
+    chosen: list[Part],
+    *,
+    hbase: HBaseResource,
+    prefix: str | None,
+) -> Iterator[Output | AssetCheckResult]:
+    """Run the chosen parts, each as soon as its upstream in the step is done; yield each one's
+    output and checks as it finishes; fail at the end if any part failed (see the module doc)."""
+    in_step = {p.name for p in chosen}
+    waiting = list(chosen)
+    done: dict[str, PartResult] = {}
+    failed: dict[str, str] = {}
+    running: dict[Future[PartResult], Part] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix=f"ark-{step.media.name}")
+
+    def start_ready() -> None:
+        for part in list(waiting):
+            inner = [u for u in part.upstream if u in in_step]
+            blocked = [u for u in inner if u in failed]
+            if blocked:
+                waiting.remove(part)
+                failed[part.name] = f"not run: {', '.join(blocked)} failed in this step"
+            elif all(u in done for u in inner):
+                waiting.remove(part)
+                running[pool.submit(part.work, step, {u: done[u] for u in inner})] = part
+
+    try:
+        start_ready()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            ready: list[Part] = []
+            for future in finished:
+                part = running.pop(future)
+                try:
+                    done[part.name] = future.result()
+                    ready.append(part)
+                except Exception as exc:  # one asset's failure must not stop the others
+                    failed[part.name] = _reason(exc)
+                    context.log.error(
+                        f"{part.key.to_user_string()} failed; the media's other assets go on:\n"
+                        + "".join(traceback.format_exception(exc))[-4000:]
+                    )
+            start_ready()  # the parts downstream start before this thread writes the rows
+            for part in ready:
+                yield from _emit(context, step, part, done[part.name], hbase=hbase, prefix=prefix)
+    finally:
+        step.session.close()  # cancels fetches still running if we got here by an error
+        pool.shutdown(wait=True, cancel_futures=True)
+    if failed:
+        lines = "\n".join(f"| {step.media.name}/{name} | {reason[:300]} |" for name, reason in failed.items())
+        raise Failure(
+            description=f"{len(failed)} of {len(chosen)} {step.media.name} assets failed: "
+            + "; ".join(f"{step.media.name}/{name}: {reason}" for name, reason in failed.items()),
+            metadata={"failed_assets": MetadataValue.md(f"| asset | reason |\n|---|---|\n{lines}")},
+        )
+
+
+def _emit(
+    context: AssetExecutionContext,
+    step: StepContext,
+    part: Part,
+    result: PartResult,
+    *,
+    hbase: HBaseResource,
+    prefix: str | None,
+) -> Iterator[Output | AssetCheckResult]:
+    """The part's output (the IO manager writes it while this generator waits), then its checks."""
+    checks = context.selected_asset_check_keys
+    yield Output(result.spool, output_name=part.key.to_python_identifier(), metadata=result.metadata)
+    if result.completeness is not None and AssetCheckKey(part.key, COMPLETENESS) in checks:
+        yield result.completeness
+    if AssetCheckKey(part.key, ROW_KEYS) in checks:
+        yield row_keys(hbase, part.spec, step.day, step.tenant)
+    if prefix and AssetCheckKey(part.key, COMPARISON) in checks:
+        yield comparison(hbase, part.spec, step.day, step.tenant, prefix)
+
+
+def _checks_alone(
+    context: AssetExecutionContext, parts: list[Part], *, hbase: HBaseResource, prefix: str | None
+) -> Iterator[AssetCheckResult]:
+    """Checks selected without their asset (the UI's "Execute check"): evaluated on what is stored."""
+    day, tenant = split_key(context.partition_key)
+    by_key = {p.key: p for p in parts}
+    for check in sorted(context.selected_asset_check_keys, key=lambda c: (c.asset_key.path, c.name)):
+        if check.asset_key in context.selected_asset_keys:
+            continue
+        part = by_key[check.asset_key]
+        if check.name == ROW_KEYS:
+            yield row_keys(hbase, part.spec, day, tenant)
+        elif check.name == COMPARISON and prefix:
+            yield comparison(hbase, part.spec, day, tenant, prefix)
+        elif check.name == COMPLETENESS:
+            yield _stored_completeness(context, check.asset_key)
+
+
+def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> AssetCheckResult:
+    """`completeness` of the partition's latest materialization, from its metadata."""
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=key, asset_partitions=[context.partition_key]), limit=1
+    ).records
+    if not records:
+        return AssetCheckResult(
+            asset_key=key,
+            check_name=COMPLETENESS,
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"reason": "the partition was never materialized"},
+        )
+    metadata = records[0].asset_materialization.metadata
+    value = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    requested = value.get("accounts_requested", 0)
+    failed = value.get("accounts_failed", 0)
+    expected = value.get("sources_expected", requested)
+    return AssetCheckResult(
+        asset_key=key,
+        check_name=COMPLETENESS,
+        passed=requested == expected == value.get("accounts_succeeded", 0) + failed and failed == 0,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "sources_expected": expected,
+            "sources_with_outcome": requested,
+            "sources_failed": failed,
+            "evaluated_from": f"the materialization of run {records[0].run_id}",
+        },
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, Failure) and exc.description:
+        return exc.description
+    return f"{type(exc).__name__}: {exc}"

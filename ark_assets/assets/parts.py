@@ -1,0 +1,84 @@
+"""The pieces a media's step is made of: what every asset's work gets, and what it hands back.
+
+A media's assets run in one Dagster step (`media_step.py`); each asset's work is a plain function
+of a `StepContext` (the partition, the slice config, the resources, the step's fetch session) and
+the results of the assets it depends on within the step, returning a `PartResult` that the step
+turns into the asset's materialization and check results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dagster import AssetCheckResult, AssetKey, AssetSpec
+
+from ark_assets.assets.fetching import FetchSession
+from ark_assets.assets.run_config import MediaRunConfig
+from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.io.rows import Row, RowSpool
+from ark_assets.media.declare import MediaDefinition
+from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.resources.run_log import RunLogResource
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepContext:
+    """What every asset's work in one media step shares."""
+
+    media: MediaDefinition
+    day: date
+    tenant: str
+    run_id: str
+    config: MediaRunConfig
+    mysql: MySQLResource
+    redis: RedisResource
+    media_api: MediaApiResource
+    run_log: RunLogResource
+    io_manager: HBaseIOManager
+    session: FetchSession
+
+
+@dataclass(kw_only=True)
+class PartResult:
+    """One asset's work done: its rows, its metadata, its completeness (fetch assets only).
+
+    `rows` are kept in memory for the assets downstream in the same step (the agent lists their
+    account lists are fetched for); everything else streams through the spool.
+    """
+
+    spool: RowSpool
+    metadata: dict[str, Any]
+    completeness: AssetCheckResult | None = None
+    rows: list[Row] = field(default_factory=list)
+
+
+Work = Callable[[StepContext, Mapping[str, PartResult]], PartResult]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Part:
+    """One asset of a media's step.
+
+    Args:
+        name: the asset's name within the media (`funds`).
+        spec: the asset's spec (key, lineage, table, group, tags...).
+        upstream: the media's assets it reads (within the step, their results come in `work`'s
+            second argument when they ran in the same step).
+        fetches: it calls the media, so it has a `completeness` check.
+        work: does it.
+    """
+
+    name: str
+    spec: AssetSpec
+    upstream: tuple[str, ...]
+    fetches: bool
+    work: Work
+
+    @property
+    def key(self) -> AssetKey:
+        return self.spec.key
