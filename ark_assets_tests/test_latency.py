@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ark_assets.fetch.latency import LatencySettings, LatencyTracker
+from ark_assets.fetch.latency import LatencySettings, LatencyTracker, LoopLag
 
 SETTINGS = LatencySettings(warm_up=32, window=256)
 
@@ -72,3 +72,25 @@ def test_both_can_be_switched_off() -> None:
     tracker = _warm(LatencyTracker(LatencySettings(adaptive_timeout=False, hedge=False), timeout_s=10.0))
     assert tracker.timeout_s(1) == 10.0
     assert tracker.hedge_after_s(10.0) is None
+
+
+def test_a_late_loop_suppresses_hedges_and_lengthens_timeouts() -> None:
+    tracker = _warm(LatencyTracker(SETTINGS, timeout_s=10.0), 0.3)
+    assert tracker.hedge_after_s(10.0, lag_s=0.2) is None  # our own lag, not a straggler
+    assert tracker.timeout_s(1, lag_s=0.5) == pytest.approx(2.0 + 4 * 0.5)
+
+
+def test_the_loop_lag_is_what_a_blocked_loop_overshoots() -> None:
+    import asyncio
+    import time
+
+    async def measure() -> float:
+        lag = LoopLag(every_s=0.02)
+        task = asyncio.create_task(lag.run())
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # the loop is blocked, as by CPU starvation
+        await asyncio.sleep(0.001)  # the check that was due wakes up ~0.28 s late
+        task.cancel()
+        return lag.lag_s
+
+    assert 0.2 < asyncio.run(measure()) < 0.4

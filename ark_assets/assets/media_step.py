@@ -23,7 +23,7 @@ How a step runs (`run_step`):
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from dagster import (
@@ -194,6 +194,7 @@ def run_step(
                     )
             start_ready()  # the parts downstream start before this thread writes the rows
             for part in ready:
+                context.log.info(_progress(part, done[part.name], running.values()))
                 yield from _emit(context, step, part, done[part.name], hbase=hbase, prefix=prefix)
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
@@ -205,6 +206,22 @@ def run_step(
             + "; ".join(f"{step.media.name}/{name}: {reason}" for name, reason in failed.items()),
             metadata={"failed_assets": MetadataValue.md(f"| asset | reason |\n|---|---|\n{lines}")},
         )
+
+
+def _progress(part: Part, result: PartResult, running: Iterable[Part]) -> str:
+    """One line per finished asset, so a long step shows where it is."""
+    m = {k: getattr(v, "value", v) for k, v in result.metadata.items()}
+    if "accounts_requested" in m:
+        done = (
+            f"{m['accounts_succeeded']:,} of {m['accounts_requested']:,} sources ok, "
+            f"{m['throttles']:,} throttles, {m['seconds']:.1f} s"
+        )
+    else:
+        done = f"{m.get('agents', 0)} agents"
+    still = ", ".join(p.name for p in running)
+    return f"{part.key.to_user_string()} fetched ({done}); writing its rows" + (
+        f"; still fetching: {still}" if still else ""
+    )
 
 
 def _emit(

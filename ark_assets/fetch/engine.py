@@ -33,7 +33,7 @@ from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.core.days import GMT8
 from ark_assets.core.redact import redact_text
 from ark_assets.fetch.governor import GovernorSettings, RateGovernor
-from ark_assets.fetch.latency import LatencySettings, LatencyTracker
+from ark_assets.fetch.latency import LatencySettings, LatencyTracker, LoopLag
 from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
 from ark_assets.fetch.tokens import TokenBook
 from ark_assets.media import errors as e
@@ -139,6 +139,23 @@ class _Answer:
     body: bytes
 
 
+@dataclass(kw_only=True)
+class _Race:
+    """A hedged call in progress: the task awaiting the first call, and the copy sent after it."""
+
+    owner: asyncio.Task[Any] | None
+    copy: asyncio.Task[_Answer] | None = None
+    won: _Answer | None = None  # the copy's answer, when it came first
+    settled: bool = False  # the first call's outcome is taken: the copy must not interrupt it
+
+    def copy_done(self, task: asyncio.Task[_Answer]) -> None:
+        if task.cancelled() or task.exception() is not None:  # retrieved, so never "unretrieved"
+            return
+        if not self.settled and self.owner is not None:
+            self.won, self.settled = task.result(), True
+            self.owner.cancel()  # interrupts the owner's wait for the first call
+
+
 @dataclass
 class _Tally:
     """One source's attempts so far (over all its pages), throttles, and whether it refreshed."""
@@ -195,6 +212,8 @@ class FetchEngine:
         self._exhausted: set[str] = set()
         self._dead_agents: dict[str, Failure] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._lag = LoopLag(self.settings.latency.lag_check_s)
+        self._lag_task: asyncio.Task[None] | None = None
         self._backoff = wait_random_exponential(
             multiplier=self.settings.backoff_s, max=self.settings.backoff_max_s
         )
@@ -231,9 +250,13 @@ class FetchEngine:
             await self._session.close()
             await self._client.aclose()
             raise
+        self._lag_task = asyncio.create_task(self._lag.run())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            await asyncio.gather(self._lag_task, return_exceptions=True)
         self.stats.refreshes = self.tokens.refreshes
         await self._session.close()
         await self._client.aclose()
@@ -417,7 +440,7 @@ class FetchEngine:
         governor = self._governor(spec.name)
         await governor.acquire()
         tracker = self._tracker(spec.name)
-        timeout = tracker.timeout_s(attempt)
+        timeout = tracker.timeout_s(attempt, self._lag.lag_s)
         call = _Call(spec=spec, source=source, attempt=attempt, started=time.monotonic())
         try:
             answer = await self._exchange(spec, token, params, timeout, governor, tracker)
@@ -466,44 +489,63 @@ class FetchEngine:
         governor: RateGovernor,
         tracker: LatencyTracker,
     ) -> _Answer:
-        """One answer for a call, hedged: a copy is sent when the first is still unanswered after
-        the tracker's hedge delay (with a slot of its own from the governor), and the first answer
-        of the two wins; the other is cancelled. Raises the last error when both fail."""
-        first = asyncio.ensure_future(self._send(spec, token, params, timeout, tracker))
-        racing = {first}
-        try:
-            hedge_after = tracker.hedge_after_s(timeout)
-            if hedge_after is None:
-                return await first
-            done, _ = await asyncio.wait(racing, timeout=hedge_after)
-            if done:
-                return first.result()
+        """One answer for a call, hedged: when it is still unanswered after the tracker's hedge
+        delay, a copy is sent (with a governor slot of its own) and the first answer of the two
+        wins; the other is cancelled. Raises the first call's error when both fail.
+
+        The first call is awaited in place and only a timer waits beside it, so the common case
+        (an answer before the delay) costs no task of its own; a copy that answers first
+        interrupts the wait by cancelling this task, which `_Race` tells apart from a real
+        cancellation."""
+        hedge_after = tracker.hedge_after_s(timeout, self._lag.lag_s)
+        if hedge_after is None:
+            return await self._send(spec, token, params, timeout, tracker)
+        loop = asyncio.get_running_loop()
+        race = _Race(owner=asyncio.current_task())
+
+        def send_copy() -> None:
             tracker.hedged()
             self._add(hedges=1)
+            race.copy = loop.create_task(self._copy(spec, token, params, timeout, governor, tracker))
+            race.copy.add_done_callback(race.copy_done)
 
-            async def again() -> _Answer:
-                await governor.acquire()
-                return await self._send(spec, token, params, timeout, tracker)
-
-            second = asyncio.ensure_future(again())
-            racing.add(second)
-            error: BaseException | None = None
-            while racing:
-                done, racing = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task.exception() is None:
-                        if task is second:
-                            self._add(hedge_wins=1)
-                        return task.result()
-                    error = task.exception()
-            assert error is not None
-            raise error
+        timer = loop.call_later(hedge_after, send_copy)
+        try:
+            answer = await self._send(spec, token, params, timeout, tracker)
+            race.settled = True
+            return answer
+        except asyncio.CancelledError:
+            if race.won is None or race.owner.uncancel() > 0:  # cancelled for real
+                raise
+            self._add(hedge_wins=1)
+            return race.won
+        except (TimeoutError, aiohttp.ClientError) as error:
+            race.settled = True  # the copy, if any, may still answer: wait for it
+            timer.cancel()
+            if race.copy is None:
+                raise
+            try:
+                answer = await race.copy
+            except (TimeoutError, aiohttp.ClientError):
+                raise error from None  # both failed: the first call's error
+            self._add(hedge_wins=1)
+            return answer
         finally:
-            losers = [task for task in racing if not task.done()]
-            for task in losers:
-                task.cancel()
-            if losers:
-                await asyncio.gather(*losers, return_exceptions=True)
+            timer.cancel()
+            if race.copy is not None and not race.copy.done():
+                race.copy.cancel()  # the first call answered first
+
+    async def _copy(
+        self,
+        spec: EndpointSpec,
+        token: str,
+        params: Mapping[str, Any],
+        timeout: float,
+        governor: RateGovernor,
+        tracker: LatencyTracker,
+    ) -> _Answer:
+        await governor.acquire()
+        return await self._send(spec, token, params, timeout, tracker)
 
     async def _send(
         self,

@@ -11,12 +11,18 @@ gets the time it needs instead of failing every call.
 
 Hedging goes one step further for the calls that are retried anyway (idempotent GETs): a call
 still unanswered well past the recent 95th percentile is sent a second time, and whichever answer
-comes first is used. Hedges are capped at a share of the calls, so a process that is merely slow
-to read its answers (a busy event loop) cannot double its own load.
+comes first is used. Hedges are capped at a share of the calls.
+
+Both read the endpoint's latency as this process sees it, which includes the time the answer
+waits for our own event loop. When the loop itself runs late (the process is starved of CPU:
+`LoopLag`), a late answer says nothing about the endpoint: no call is hedged then, and every
+timeout gets the loop's lag on top, so a busy process does not double its own load or time out
+answers that are already in its socket buffer.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from dataclasses import dataclass
 
@@ -42,6 +48,7 @@ class LatencySettings:
     hedge_share: float = 0.05
     warm_up: int = 32
     window: int = 256
+    lag_check_s: float = 0.1
 
 
 class LatencyTracker:
@@ -81,22 +88,23 @@ class LatencyTracker:
         self._recent.append(timed_out)
         self._timed_out += timed_out
 
-    def timeout_s(self, attempt: int) -> float:
-        """The timeout of a call's `attempt`-th try (1-based)."""
+    def timeout_s(self, attempt: int, lag_s: float = 0.0) -> float:
+        """The timeout of a call's `attempt`-th try (1-based) while the loop runs `lag_s` late."""
         s = self._settings
         if not s.adaptive_timeout or self._p99 is None:
             return self._cap
         widen = 1.0 + 10.0 * self._timed_out / len(self._recent)
-        base = max(s.min_timeout_s, s.timeout_factor * self._p99) * widen
+        base = max(s.min_timeout_s, s.timeout_factor * self._p99) * widen + s.timeout_factor * lag_s
         return min(self._cap, base * 2 ** (attempt - 1))
 
-    def hedge_after_s(self, timeout_s: float) -> float | None:
-        """When to send a second copy of a call that times out after `timeout_s`; None: do not hedge.
+    def hedge_after_s(self, timeout_s: float, lag_s: float = 0.0) -> float | None:
+        """When to send a second copy of a call that times out after `timeout_s`; None: do not hedge
+        (also while the loop runs `lag_s` late by more than half the smallest hedge delay).
 
         Counts the call; a hedge is only offered while hedges stay within `hedge_share` of calls."""
         s = self._settings
         self.calls += 1
-        if not s.hedge or self._p95 is None:
+        if not s.hedge or self._p95 is None or lag_s > s.min_hedge_s / 2:
             return None
         delay = max(s.min_hedge_s, s.hedge_factor * self._p95)
         if delay >= timeout_s or self.hedges >= s.hedge_share * self.calls:
@@ -106,3 +114,22 @@ class LatencyTracker:
     def hedged(self) -> None:
         """A hedge was sent."""
         self.hedges += 1
+
+
+class LoopLag:
+    """How late the running event loop wakes up (seconds): its own CPU starvation, not the media's.
+
+    `run()` sleeps `every_s` over and over and keeps the largest recent overshoot, decaying by a
+    fifth per check, so a burst of lag is remembered for about a second."""
+
+    def __init__(self, every_s: float = 0.1) -> None:
+        self._every = every_s
+        self.lag_s = 0.0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(self._every)
+            late = loop.time() - started - self._every
+            self.lag_s = max(late, self.lag_s * 0.8)
