@@ -115,7 +115,7 @@ class FetchRun:
         summary: FetchSummary,
     ) -> None:
         engine = FetchEngine(
-            self.media.api,
+            self.api.api_spec(self.media),  # the configured API version's paths and parameters
             base_url=self.api.base_url(self.media),
             tenant=self.tenant,
             app=self.api.app(self.media),
