@@ -33,6 +33,16 @@ def _reachable(port: int) -> bool:
         return False
 
 
+def pytest_report_header() -> str:
+    """Which media API versions this run speaks (`ARK_<MEDIA>_API_VERSION`, `ARK_API_VERSIONS`)."""
+    from ark_assets.resources.media_api import media_api_resource_from_env
+
+    api = media_api_resource_from_env()
+    return "media API versions: " + ", ".join(
+        f"{name} {api.api_spec(name).version}" for name in sorted(api.media)
+    )
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> dict[str, int]:
     """Fails (with how to fix it) when a service of the local stack is not listening."""

@@ -52,6 +52,8 @@ from ark_assets.resources.sentry import SentryResource
 from ark_assets_tests.platform import ASSETS, CHECKS, Platform, running_platform
 from ark_sim.tamper import TamperRule
 
+pytestmark = pytest.mark.api_paths  # `make test` runs this module in both API versions
+
 INT64_OVER = 2**63  # one past the largest int64
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the simulator's pinned today
 

@@ -22,11 +22,12 @@ from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
-from ark_assets.media.registry import media as media_named
+from ark_assets.media.declare import ApiSpec
+from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.redis_store import RedisResource
 from ark_sim.server import RunningSimulator, running_simulator
 
-pytestmark = pytest.mark.stack  # every test here runs against the real services
+pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
 
 FAST = EngineSettings(
     max_in_flight=32,
@@ -72,12 +73,18 @@ def _seed_tokens(sim: RunningSimulator, media: str, tenant: str) -> None:
     store.sets.write_refresh_tokens(media, tenant, {agent: pair[1] for agent, pair in tokens.items()})
 
 
+def _api(media: str) -> ApiSpec:
+    """The media's API in the configured version (`ARK_<MEDIA>_API_VERSION`: `make test` runs this
+    module a second time with the current versions)."""
+    return media_api_resource_from_env().api_spec(media)
+
+
 def _engine(
     sim: RunningSimulator, media: str, tenant: str, settings: EngineSettings = FAST, **kw: Any
 ) -> FetchEngine:
     app = sim.config.media[media].app
     return FetchEngine(
-        media_named(media).api,
+        _api(media),
         base_url=sim.url(media),
         tenant=tenant,
         app=App(str(app.app_id), app.secret),
@@ -245,7 +252,7 @@ def _hold_lock_then_refresh(
 
     async def run() -> None:
         engine = FetchEngine(
-            media_named("jrtt").api,
+            _api("jrtt"),
             base_url=base_url,
             tenant=tenant,
             app=App(app_id, secret),
@@ -333,7 +340,7 @@ def _run_engine_process(
 ) -> None:
     async def run() -> None:
         engine = FetchEngine(
-            media_named("gdt").api,
+            _api("gdt"),
             base_url=base_url,
             tenant=tenant,
             app=App(app_id, secret),

@@ -45,6 +45,8 @@ from ark_assets_tests.platform import Platform, all_tables, running_platform
 from ark_assets_tests.sentry_sink import SentrySink
 from ark_sim.tamper import TamperRule
 
+pytestmark = pytest.mark.api_paths  # `make test` runs this module in both API versions
+
 ROOT = Path(__file__).resolve().parents[1]
 STACK_LOGS = ROOT / ".stack" / "log"
 MARIADB_SOCKETS = (ROOT / ".stack/data/mariadb/mysqld.sock", Path("/run/mysqld/mysqld.sock"))

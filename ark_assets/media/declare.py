@@ -217,6 +217,7 @@ def code_table(codes: Mapping[int, type[MediaApiError]], unknown: type[MediaApiE
     def translate(code: int, message: str) -> type[MediaApiError] | None:
         return None if code == 0 else codes.get(code, unknown)
 
+    translate.codes = dict(codes)  # type: ignore[attr-defined]  # the table, for docs and tests
     return translate
 
 
@@ -396,6 +397,8 @@ class MediaDefinition:
         api: the API's conventions and endpoints in the default version (the one a deployment
             speaks unless configured otherwise).
         api_versions: the API in its other versions, each as complete as `api`.
+        current_version: the version the media's official SDKs target today, when it is not the
+            default (`ARK_API_VERSIONS=current` picks it for every media).
         redis: the Redis key formats.
         app: the default app (the simulator's; production configures its own).
         assets: what the platform materializes from the media.
@@ -411,6 +414,7 @@ class MediaDefinition:
     assets: MediaAssets
     docs: str = ""
     api_versions: tuple[ApiSpec, ...] = ()
+    current_version: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -424,6 +428,8 @@ class MediaDefinition:
         versions = [spec.version for spec in specs]
         if len(versions) != len(set(versions)):
             raise ValueError(f"media {self.name!r}: an API version is declared twice in {versions}")
+        if self.current_version and self.current_version not in versions:
+            raise ValueError(f"media {self.name!r}: current version {self.current_version!r} is not declared")
         for spec in specs:
             _check_assets(self, spec)
 
@@ -433,8 +439,11 @@ class MediaDefinition:
         return {spec.version: spec for spec in (self.api, *self.api_versions)}
 
     def api_for(self, version: str | None = None) -> ApiSpec:
-        """The API in `version` (None or "" = the default), or a ValueError naming the declared ones."""
-        if not version:
+        """The API in `version` (None, "" or "default" = the default; "current" = what the SDKs
+        target), or a ValueError naming the declared ones."""
+        if version == "current":
+            version = self.current_version
+        if not version or version == "default":
             return self.api
         try:
             return self.versions[version]

@@ -263,6 +263,7 @@ MEDIA = MediaDefinition(
         accounts={None: "gdt_advertiser_v1.1_{tenant}_{yyyymmdd}"},
     ),
     api_versions=(API_V13,),
+    current_version=API_V13.version,  # what every current Tencent SDK targets
     app=MediaApp(app_id="1110001", secret="gdt-secret"),
     assets=MediaAssets(
         agent_lists=(AgentList(),),

@@ -63,6 +63,7 @@ MEDIA = MediaDefinition(
         accounts={None: "wx_advertiser_{tenant}_{agent_id}_{yyyymmdd}"},
     ),
     api_versions=(API_V13,),
+    current_version=API_V13.version,  # what every current Tencent SDK targets
     app=MediaApp(app_id="1110002", secret="wx-secret"),
     assets=MediaAssets(
         agent_lists=(AgentList(),),

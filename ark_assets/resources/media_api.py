@@ -90,14 +90,19 @@ def default_connection(
     media: MediaDefinition, base_url: str | None = None, api_version: str | None = None
 ) -> MediaConnection:
     """`ARK_{MEDIA}_*` where set, else the simulator's URL for the media, its declared default app
-    and its default API version; a version the media does not declare fails here, naming them."""
+    and its default API version; a version the media does not declare fails here, naming them.
+
+    The version is `ARK_{MEDIA}_API_VERSION`, else `ARK_API_VERSIONS` for every media (`current`:
+    what each media's SDKs target; `default`), else the media's default.
+    """
     upper = media.name.upper()
     # read now, not as an EnvVar: it is no secret, and a version the media lacks must fail at load
-    version = api_version if api_version is not None else os.environ.get(f"ARK_{upper}_API_VERSION", "")
+    name = f"ARK_{upper}_API_VERSION" if os.environ.get(f"ARK_{upper}_API_VERSION") else "ARK_API_VERSIONS"
+    wanted = api_version if api_version is not None else os.environ.get(name, "")
     try:
-        media.api_for(version)
+        version = media.api_for(wanted).version
     except ValueError as exc:
-        raise ValueError(f"ARK_{upper}_API_VERSION={version!r}: {exc}") from None
+        raise ValueError(f"{name}={wanted!r}: {exc}") from None
     return MediaConnection(
         base_url=base_url or env_str(f"ARK_{upper}_BASE_URL", f"{SIMULATOR_URL}/{media.name}"),
         app_id=env_str(f"ARK_{upper}_APP_ID", media.app.app_id),

@@ -573,9 +573,15 @@ def funds_contract(version: str) -> EndpointContract:
         ),
         records=fields,
         notes=(
-            "v1.1 also models `effect_funds` ([]string); the simulator does not serve it ("
-            + NO_SOURCE
-            + ").",
+            *(
+                (
+                    "v1.1 also models `effect_funds` ([]string); the simulator does not serve it ("
+                    + NO_SOURCE
+                    + ").",
+                )
+                if version == V11
+                else ()
+            ),
             "1-3 records per account (one per fund type): " + NO_SOURCE + ".",
         ),
     )
