@@ -18,12 +18,10 @@ official SDKs, and fails on the old behaviour:
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
@@ -32,6 +30,7 @@ from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.redis_store import RedisResource
+from ark_assets_tests.engine_support import clear_governors, own_tenant, seed_tokens
 from ark_sim.server import RunningSimulator, running_simulator
 from ark_sim.spec import Tier
 from ark_sim.tamper import TamperRule
@@ -51,19 +50,9 @@ FAST = EngineSettings(
 
 @pytest.fixture
 def tenant() -> Iterator[str]:
-    alias = f"T7{secrets.randbelow(10**10):010d}"
-    yield alias
-    raw = redis.Redis(host="127.0.0.1", port=6379, db=2)
-    for pattern in (f"*_{alias}*", f"ark:*:{alias}:*", "ark:governor:*", "ark:quota_exhausted:*"):
-        for key in raw.scan_iter(match=pattern):
-            raw.delete(key)
-
-
-def _seed_tokens(sim: RunningSimulator, media: str, tenant: str) -> None:
-    pairs = sim.world.initial_tokens(media, tenant)
-    store = RedisResource().sets
-    store.write_tokens(media, tenant, {agent: pair[0] for agent, pair in pairs.items()})
-    store.write_refresh_tokens(media, tenant, {agent: pair[1] for agent, pair in pairs.items()})
+    clear_governors()  # a quota another test spent today must not fail these
+    with own_tenant("T7") as alias:
+        yield alias
 
 
 def _collect(
@@ -100,7 +89,7 @@ def _failures(outcomes: list[Outcome]) -> list[Any]:
 def test_jrtt_advertiser_info_sends_int64_numbers(tenant: str) -> None:
     # The strict simulator refuses `["1790…", …]` (strings) with 40001 naming advertiser_ids.
     with running_simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         agent = sim.world.agents("jrtt", tenant, tier=Tier.FIRST)[0].agent_id
         ids = tuple(str(a.account_id) for a in sim.world.agent_accounts("jrtt", tenant, agent))
         outcomes, _ = _collect(sim, "jrtt", tenant, "advertiser/info", [Source(str(agent), ids)])
@@ -110,7 +99,7 @@ def test_jrtt_advertiser_info_sends_int64_numbers(tenant: str) -> None:
 
 def test_jrtt_advertiser_info_refuses_an_id_that_is_no_int64_before_calling(tenant: str) -> None:
     with running_simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         agent = str(sim.world.agents("jrtt", tenant, tier=Tier.FIRST)[0].agent_id)
         outcomes, engine = _collect(sim, "jrtt", tenant, "advertiser/info", [Source(agent, ("123", "12a"))])
     [failure] = _failures(outcomes)
@@ -121,7 +110,7 @@ def test_jrtt_advertiser_info_refuses_an_id_that_is_no_int64_before_calling(tena
 def test_jrtt_refresh_sends_the_official_body(tenant: str) -> None:
     # OE's request: {app_id: int64, secret, refresh_token}; a string app_id is 40001 (app_id).
     with running_simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         agent = sim.world.agents("jrtt", tenant, tier=Tier.FIRST)[0].agent_id
         sim.expire_tokens("jrtt", tenant, agent)
         sources = [
@@ -136,48 +125,34 @@ def test_jrtt_refresh_sends_the_official_body(tenant: str) -> None:
 # ##### paging: a cursor call answered in page mode
 
 
-def test_a_jrtt_cursor_listing_answered_in_page_mode_is_walked_by_page(tenant: str) -> None:
-    # One first-tier agent with 250 direct accounts; the API answers the cursor call (count only)
-    # in page mode with its default page size 100: the old engine kept the first 100 and ended.
-    sizes = {
-        "first_tier_agents": 1,
-        "direct_accounts": 250,
-        "second_tier_agents": 1,
-        "second_tier_accounts": 3,
-    }
+@pytest.mark.parametrize(
+    ("endpoint", "sizes", "records", "pages"),
+    [
+        # one first-tier agent with 250 direct accounts, answered by pages of the default 100: the
+        # old engine kept the first 100 and ended
+        ("agent/advertiser/select", {"direct_accounts": 250, "second_tier_accounts": 3}, 250, 3),
+        # a second-tier agent's 45 accounts in the agent report, pages of the default 20
+        ("report/agent/get_v2", {"direct_accounts": 2, "second_tier_accounts": 45}, 45, 3),
+    ],
+)
+def test_a_jrtt_cursor_call_answered_in_page_mode_is_walked_by_page(
+    tenant: str, endpoint: str, sizes: dict, records: int, pages: int
+) -> None:
+    profile = {"first_tier_agents": 1, "second_tier_agents": 1, **sizes}
     with running_simulator(
-        profiles={"small": {"jrtt": sizes}}, media={"jrtt": {"faults": {"cursor_ignored": True}}}
+        profiles={"small": {"jrtt": profile}}, media={"jrtt": {"faults": {"cursor_ignored": True}}}
     ) as sim:
-        _seed_tokens(sim, "jrtt", tenant)
-        agent = sim.world.agents("jrtt", tenant, tier=Tier.FIRST)[0].agent_id
+        seed_tokens(sim, "jrtt", tenant)
+        tier = Tier.FIRST if endpoint == "agent/advertiser/select" else Tier.SECOND
+        agent = sim.world.agents("jrtt", tenant, tier=tier)[0].agent_id
+        day = {"start_date": "2026-11-25", "end_date": "2026-11-25"} if tier is Tier.SECOND else {}
+        outcomes, _ = _collect(sim, "jrtt", tenant, endpoint, [Source(str(agent), str(agent), day)])
         expected = [a.account_id for a in sim.world.agent_accounts("jrtt", tenant, agent)]
-        outcomes, _ = _collect(
-            sim, "jrtt", tenant, "agent/advertiser/select", [Source(str(agent), str(agent))]
-        )
     [outcome] = outcomes
     assert outcome.ok, outcome.failure
-    assert [r["id"] for r in outcome.records] == expected and outcome.pages == 3
-
-
-def test_a_jrtt_agent_report_answered_in_page_mode_is_walked_by_page(tenant: str) -> None:
-    sizes = {
-        "first_tier_agents": 1,
-        "direct_accounts": 2,
-        "second_tier_agents": 1,
-        "second_tier_accounts": 45,
-    }
-    with running_simulator(
-        profiles={"small": {"jrtt": sizes}}, media={"jrtt": {"faults": {"cursor_ignored": True}}}
-    ) as sim:
-        _seed_tokens(sim, "jrtt", tenant)
-        child = sim.world.agents("jrtt", tenant, tier=Tier.SECOND)[0].agent_id
-        day = {"start_date": "2026-11-25", "end_date": "2026-11-25"}
-        outcomes, _ = _collect(
-            sim, "jrtt", tenant, "report/agent/get_v2", [Source(str(child), str(child), day)]
-        )
-    [outcome] = outcomes
-    assert outcome.ok, outcome.failure
-    assert len(outcome.records) == 45 and outcome.pages == 3  # the simulator's page mode: 20 per page
+    key = "id" if tier is Tier.FIRST else "advertiser_id"
+    assert [r[key] for r in outcome.records] == expected and len(expected) == records
+    assert outcome.pages == pages
 
 
 @pytest.mark.parametrize(
@@ -193,7 +168,7 @@ def test_a_v11_advertiser_get_answered_in_page_mode(tenant: str, accounts: int, 
         profiles={"small": {"gdt": {"agents": 1, "accounts": accounts}}},
         media={"gdt": {"faults": {"cursor_ignored": True}}},
     ) as sim:
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         agent = sim.world.agents("gdt", tenant)[0].agent_id
         outcomes, _ = _collect(
             sim, "gdt", tenant, "advertiser/get", [Source(str(agent), None)], version="v1.1"
@@ -214,7 +189,7 @@ def test_a_v11_advertiser_get_answered_in_page_mode(tenant: str, accounts: int, 
 @pytest.mark.parametrize("media", ["gdt", "wx"])
 def test_a_refresh_answer_without_a_refresh_token_keeps_the_stored_one(media: str, tenant: str) -> None:
     with running_simulator(media={media: {"tokens": {"refresh_answer_token": False}}}) as sim:
-        _seed_tokens(sim, media, tenant)
+        seed_tokens(sim, media, tenant)
         agent = sim.world.agents(media, tenant)[0].agent_id
         stored = RedisResource().sets.refresh_token(media, tenant, str(agent))
         old_access = RedisResource().sets.tokens(media, tenant)[str(agent)]
@@ -255,7 +230,7 @@ def test_codes_the_platform_maps_reach_their_class(
     media: str, endpoint: str, code: int, kind: str, tenant: str
 ) -> None:
     with running_simulator() as sim:
-        _seed_tokens(sim, media, tenant)
+        seed_tokens(sim, media, tenant)
         account, agent = sim.world.accounts(media, tenant)[0]
         sim.tamper(media, TamperRule(endpoint, code=code))
         outcomes, _ = _collect(sim, media, tenant, endpoint, [Source(str(agent), str(account))])
@@ -272,7 +247,7 @@ def test_codes_the_platform_maps_reach_their_class(
 )
 def test_jrtt_refresh_codes_fail_the_agent(path_code: int, kind: str, tenant: str) -> None:
     with running_simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         account, agent = sim.world.accounts("jrtt", tenant)[0]
         sim.expire_tokens("jrtt", tenant, agent)
         sim.tamper("jrtt", TamperRule("oauth2/refresh_token", code=path_code))
@@ -292,7 +267,7 @@ def test_each_version_fetches_under_its_paths_and_names(
     version: str, path: str, spend: str, tenant: str
 ) -> None:
     with running_simulator() as sim:
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = [Source(str(agent), str(account)) for account, agent in sim.world.accounts("gdt", tenant)]
         outcomes, _ = _collect(sim, "gdt", tenant, "funds/get", sources, version=version)
     assert media_named("gdt").api_for(version).endpoint("funds/get").path == path
@@ -304,7 +279,7 @@ def test_each_version_fetches_under_its_paths_and_names(
 
 def test_wx_lists_its_accounts_in_each_version(tenant: str) -> None:
     with running_simulator() as sim:
-        _seed_tokens(sim, "wx", tenant)
+        seed_tokens(sim, "wx", tenant)
         agents = sim.world.agents("wx", tenant)
         sources = [Source(str(a.agent_id), None) for a in agents]
         listed = {}

@@ -43,6 +43,35 @@ class Type(StrEnum):
     OBJECTS = "JSON [object]"
 
 
+def int64(name: str, source: str, **rest: Any) -> Param:
+    """An int64 parameter, the commonest row of every table."""
+    return Param(name=name, type=Type.INT64, source=source, **rest)
+
+
+def paging(
+    *,
+    page_source: str,
+    size_source: str,
+    size_high: int | None,
+    size_default: int,
+    page_high: int | None = None,
+) -> tuple[Param, Param]:
+    """`page` (from 1, default 1) and `page_size` (from 1, default `size_default`), as every page
+    mode here takes them."""
+    return (
+        int64("page", page_source, low=1, high=page_high, default=1),
+        int64("page_size", size_source, low=1, high=size_high, default=size_default),
+    )
+
+
+def date_span(source: str) -> tuple[Param, Param]:
+    """`start_date` and `end_date`, both required days, as every report takes them."""
+    return (
+        Param(name="start_date", type=Type.DATE, required=True, source=source),
+        Param(name="end_date", type=Type.DATE, required=True, source=source),
+    )
+
+
 class ParamError(ApiError):
     """A parameter the contract refuses; `param` is its (dotted) name, for Tencent's `errors[]`."""
 
@@ -290,32 +319,22 @@ def _integer(declared: Param, raw: Any, codes: ParamCodes, where: str) -> int:
 
 
 def _limited(declared: Param, number: int, codes: ParamCodes, where: str) -> int:
-    if declared.low is not None and number < declared.low:
-        raise ParamError(
-            declared.code("below_min", codes),
-            f"parameter {where}={number} is below the minimum {declared.low}",
-            where,
-        )
-    if declared.high is not None and number > declared.high:
-        raise ParamError(
-            declared.code("above_max", codes),
-            f"parameter {where}={number} is above the maximum {declared.high}",
-            where,
-        )
-    return number
+    return _bounded(declared, number, codes, f"parameter {where}={number} is", where)
 
 
-def _count(declared: Param, size: int, codes: ParamCodes, where: str) -> None:
-    if declared.low is not None and size < declared.low:
-        raise ParamError(
-            declared.code("below_min", codes),
-            f"parameter {where} needs at least {declared.low} item(s)",
-            where,
-        )
-    if declared.high is not None and size > declared.high:
-        raise ParamError(
-            declared.code("above_max", codes), f"parameter {where} takes at most {declared.high} items", where
-        )
+def _count(declared: Param, size: int, codes: ParamCodes, where: str, unit: str = "item(s)") -> None:
+    _bounded(declared, size, codes, f"parameter {where} has {size} {unit},", where)
+
+
+def _bounded(declared: Param, value: int, codes: ParamCodes, said: str, where: str) -> int:
+    """`value` within the parameter's `low`..`high`, else its below-min / above-max error."""
+    for kind, limit, outside, word in (
+        ("below_min", declared.low, lambda: value < declared.low, "below the minimum"),
+        ("above_max", declared.high, lambda: value > declared.high, "above the maximum"),
+    ):
+        if limit is not None and outside():
+            raise ParamError(declared.code(kind, codes), f"{said} {word} {limit}", where)
+    return value
 
 
 def _text(declared: Param, raw: Any, codes: ParamCodes, where: str) -> Any:
@@ -338,7 +357,7 @@ def _text(declared: Param, raw: Any, codes: ParamCodes, where: str) -> Any:
                 f"parameter {where}={raw!r} is not a date YYYY-MM-DD",
                 where,
             ) from None
-    _count(declared, len(raw.encode()), codes, where)
+    _count(declared, len(raw.encode()), codes, where, "bytes")
     return raw
 
 

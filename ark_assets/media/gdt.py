@@ -148,14 +148,16 @@ def funds_endpoint(version: str) -> EndpointSpec:
     )
 
 
-def daily_reports_endpoint(version: str) -> EndpointSpec:
+def reports_endpoint(kind: str, version: str) -> EndpointSpec:
+    """`daily_reports/get` or `hourly_reports/get`; on v1.3 with the level's `fields`."""
+    fields = {"daily": _daily_fields, "hourly": _hourly_fields}[kind]
     return EndpointSpec(
-        name="daily_reports/get",
-        path=f"/{version}/daily_reports/get",
+        name=f"{kind}_reports/get",
+        path=f"/{version}/{kind}_reports/get",
         source_param="account_id",
         paging=Paging.PAGE,
         page_size=REPORT_PAGE_SIZE,
-        call_params=_daily_fields if version == V13 else None,
+        call_params=fields if version == V13 else None,
     )
 
 
@@ -191,21 +193,13 @@ def tencent_api(media: str, version: str, listings: tuple[EndpointSpec, ...], **
         quota=QUOTA,
         translate_code=TRANSLATE,
         refresh=REFRESH,
-        endpoints=endpoints(*listings, funds_endpoint(version), daily_reports_endpoint(version)),
+        endpoints=endpoints(*listings, funds_endpoint(version), reports_endpoint("daily", version)),
         roles=roles,
     )
 
 
 def _gdt_api(version: str) -> ApiSpec:
-    hourly = EndpointSpec(
-        name="hourly_reports/get",
-        path=f"/{version}/hourly_reports/get",
-        source_param="account_id",
-        paging=Paging.PAGE,
-        page_size=REPORT_PAGE_SIZE,
-        call_params=_hourly_fields if version == V13 else None,
-    )
-    return tencent_api("gdt", version, (advertiser_endpoint(version), hourly))
+    return tencent_api("gdt", version, (advertiser_endpoint(version), reports_endpoint("hourly", version)))
 
 
 API = _gdt_api(V11)

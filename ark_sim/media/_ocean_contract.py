@@ -12,7 +12,19 @@ from __future__ import annotations
 from datetime import date
 
 from ark_sim.common import ParamCodes
-from ark_sim.contract import NO_SOURCE, Args, Code, EndpointContract, Field, Param, Row, Rule, Type
+from ark_sim.contract import (
+    NO_SOURCE,
+    Args,
+    Code,
+    EndpointContract,
+    Field,
+    Param,
+    Row,
+    Rule,
+    Type,
+    date_span,
+    paging,
+)
 
 V2, UNVERSIONED = "v2", "-"
 
@@ -25,21 +37,16 @@ PARAM_CODES = ParamCodes(
     not_in_enum=40001,
     unknown=40001,
 )
-SOURCES = (
-    Row(
-        point="OE",
-        value="oceanengine/ad_open_sdk_go @9283cb7a (v1.1.93, official, OpenAPI-generated)",
-        source="",
-    ),
-    Row(point="OEJ", value="oceanengine/ad_open_sdk_java @df23cf42 (official; javadoc defaults)", source=""),
-    Row(point="BB", value="bububa/oceanengine @e3ac8d5 (community; its comments quote the docs)", source=""),
-    Row(
-        point="DH",
-        value="donghaic/taotiao-marketing-api-java-sdk @33ce9f9 (community; the only code table)",
-        source="",
-    ),
-    Row(point="MA", value="/work/shared/research/media_apis.md (earlier notes, not re-verified)", source=""),
-    Row(point="notes", value="seed/000_32af3951efc109ec.txt (the design notes: the legacy jobs)", source=""),
+SOURCES = tuple(
+    Row(point=key, value=what, source="")
+    for key, what in (
+        ("OE", "oceanengine/ad_open_sdk_go @9283cb7a (v1.1.93, official, OpenAPI-generated)"),
+        ("OEJ", "oceanengine/ad_open_sdk_java @df23cf42 (official; javadoc defaults)"),
+        ("BB", "bububa/oceanengine @e3ac8d5 (community; its comments quote the docs)"),
+        ("DH", "donghaic/taotiao-marketing-api-java-sdk @33ce9f9 (community; the only code table)"),
+        ("MA", "/work/shared/research/media_apis.md (earlier notes, not re-verified)"),
+        ("notes", "seed/000_32af3951efc109ec.txt (the design notes: the legacy jobs)"),
+    )
 )
 VERSION_ROWS = (
     Row(
@@ -163,8 +170,11 @@ INTEGRATED_GROUP_BY = (
 )
 
 
-def _path(resource: str) -> str:
-    return f"/open_api/2/{resource}"
+def _get(name: str, source: str, **rest: object) -> EndpointContract:
+    """A GET of v2 at `/open_api/2/<name>` (its quota name is the path's tail)."""
+    return EndpointContract(
+        name=name, method="GET", path=f"/open_api/2/{name}", version=V2, source=source, **rest
+    )
 
 
 def _dates_ordered(args: Args, today: date) -> str | None:
@@ -202,12 +212,9 @@ def _report_metrics_fields(source: str) -> tuple[Field, ...]:
 
 def advertiser_select() -> EndpointContract:
     source = "OE `api/api_agent_advertiser_select_v2.go:125-136`"
-    return EndpointContract(
-        name="agent/advertiser/select",
-        method="GET",
-        path=_path("agent/advertiser/select"),
-        version=V2,
-        source=source,
+    return _get(
+        "agent/advertiser/select",
+        source,
         params=(
             _agent_param("advertiser_id", source + " (functionally required: the agent to list)"),
             Param(
@@ -227,20 +234,11 @@ def advertiser_select() -> EndpointContract:
                 note="the simulator ignores it",
                 source="OE `models/model_agent_advertiser_select_v2_filtering.go`",
             ),
-            Param(
-                name="page",
-                type=Type.INT64,
-                low=1,
-                default=1,
-                source="OEJ `AgentAdvertiserSelectV2Api.java:80`",
-            ),
-            Param(
-                name="page_size",
-                type=Type.INT64,
-                low=1,
-                high=1000,
-                default=100,
-                source="default: OEJ `AgentAdvertiserSelectV2Api.java:81`, BB; maximum: " + NO_SOURCE,
+            *paging(
+                page_source="OEJ `AgentAdvertiserSelectV2Api.java:80`",
+                size_source="default: OEJ `AgentAdvertiserSelectV2Api.java:81`, BB; maximum: " + NO_SOURCE,
+                size_high=1000,
+                size_default=100,
             ),
             Param(
                 name="cursor",
@@ -281,12 +279,9 @@ def advertiser_select() -> EndpointContract:
 
 def child_agent_select() -> EndpointContract:
     source = "OE `api/api_agent_child_agent_select_v2.go:100-105`"
-    return EndpointContract(
-        name="agent/child_agent/select",
-        method="GET",
-        path=_path("agent/child_agent/select"),
-        version=V2,
-        source=source,
+    return _get(
+        "agent/child_agent/select",
+        source,
         params=(
             _agent_param("advertiser_id", source + " (the SDK refuses < 1)"),
             Param(name="page", type=Type.INT32, low=1, default=1, source="OE (request `page *int32`); OEJ"),
@@ -316,12 +311,9 @@ def advertiser_info() -> EndpointContract:
     source = "OE `api/api_advertiser_info_v2.go:88-99`"
     model = "OE `models/model_advertiser_info_v2_response_data.go`"
     types = {"id": "int64"}
-    return EndpointContract(
-        name="advertiser/info",
-        method="GET",
-        path=_path("advertiser/info"),
-        version=V2,
-        source=source,
+    return _get(
+        "advertiser/info",
+        source,
         params=(
             Param(
                 name="advertiser_ids",
@@ -369,12 +361,9 @@ FUND_MONEY = (
 
 def fund_get() -> EndpointContract:
     source = "OE `api/api_advertiser_fund_get_v2.go:88-96`"
-    return EndpointContract(
-        name="advertiser/fund/get",
-        method="GET",
-        path=_path("advertiser/fund/get"),
-        version=V2,
-        source=source,
+    return _get(
+        "advertiser/fund/get",
+        source,
         params=(
             Param(
                 name="advertiser_id",
@@ -435,16 +424,12 @@ AGENT_ROW_FIELDS = (
 
 def agent_report() -> EndpointContract:
     source = "OE `api/api_report_agent_get_v2_v2.go:124-153`"
-    return EndpointContract(
-        name="report/agent/get_v2",
-        method="GET",
-        path=_path("report/agent/get_v2"),
-        version=V2,
-        source=source,
+    return _get(
+        "report/agent/get_v2",
+        source,
         params=(
             _agent_param("agent_id", source),
-            Param(name="start_date", type=Type.DATE, required=True, source=source),
-            Param(name="end_date", type=Type.DATE, required=True, source=source),
+            *date_span(source),
             Param(
                 name="filtering",
                 type=Type.OBJECT,
@@ -464,14 +449,11 @@ def agent_report() -> EndpointContract:
                 note="other members accepted and ignored",
                 source="OE `models/model_report_agent_get_v2_v2_filtering.go`",
             ),
-            Param(name="page", type=Type.INT64, low=1, default=1, source="OEJ `ReportAgentGetV2V2Api.java`"),
-            Param(
-                name="page_size",
-                type=Type.INT64,
-                low=1,
-                high=100,
-                default=20,
-                source="default: OEJ `ReportAgentGetV2V2Api.java`; maximum: " + NO_SOURCE,
+            *paging(
+                page_source="OEJ `ReportAgentGetV2V2Api.java`",
+                size_source="default: OEJ `ReportAgentGetV2V2Api.java`; maximum: " + NO_SOURCE,
+                size_high=100,
+                size_default=20,
             ),
             Param(name="cursor", type=Type.INT64, low=0, source="OE :135; first call: " + NO_SOURCE),
             Param(
@@ -529,12 +511,9 @@ def level_report(level: str) -> EndpointContract:
             return f"the simulator serves daily and hourly granularity only, not {args['time_granularity']}"
         return None
 
-    return EndpointContract(
-        name=f"report/{level}/get",
-        method="GET",
-        path=_path(f"report/{level}/get"),
-        version=V2,
-        source=source,
+    return _get(
+        f"report/{level}/get",
+        source,
         params=(
             Param(
                 name="advertiser_id",
@@ -544,8 +523,7 @@ def level_report(level: str) -> EndpointContract:
                 note="an advertiser, not an agent",
                 source=source,
             ),
-            Param(name="start_date", type=Type.DATE, required=True, source=source),
-            Param(name="end_date", type=Type.DATE, required=True, source=source),
+            *date_span(source),
             Param(
                 name="fields",
                 type=Type.STRINGS,
@@ -581,10 +559,7 @@ def level_report(level: str) -> EndpointContract:
             Param(
                 name="order_type", type=Type.ENUM, values=("ASC", "DESC"), default="DESC", source="OE; BB :30"
             ),
-            Param(name="page", type=Type.INT64, low=1, default=1, source="OEJ"),
-            Param(
-                name="page_size", type=Type.INT64, low=1, high=1000, default=20, source="OEJ; 1–1000: BB :34"
-            ),
+            *paging(page_source="OEJ", size_source="OEJ; 1–1000: BB :34", size_high=1000, size_default=20),
             Param(
                 name="filtering",
                 type=Type.OBJECT,
@@ -632,16 +607,12 @@ def level_report(level: str) -> EndpointContract:
 
 def integrated_report() -> EndpointContract:
     source = "BB `marketing-api/api/report/integrated_get.go` (not in OE); notes §1.3.2"
-    return EndpointContract(
-        name="report/integrated/get",
-        method="GET",
-        path=_path("report/integrated/get"),
-        version=V2,
-        source=source,
+    return _get(
+        "report/integrated/get",
+        source,
         params=(
             Param(name="advertiser_id", type=Type.INT64, required=True, low=1, source=source),
-            Param(name="start_date", type=Type.DATE, required=True, source=source),
-            Param(name="end_date", type=Type.DATE, required=True, source=source),
+            *date_span(source),
             Param(name="fields", type=Type.STRINGS, low=1, values=REPORT_METRICS, source=source),
             Param(
                 name="group_by",
@@ -651,8 +622,7 @@ def integrated_report() -> EndpointContract:
                 default=[STAT_TIME],
                 source=source + "; the values the simulator serves: " + NO_SOURCE,
             ),
-            Param(name="page", type=Type.INT64, low=1, default=1, source=source),
-            Param(name="page_size", type=Type.INT64, low=1, high=1000, default=20, source=source),
+            *paging(page_source=source, size_source=source, size_high=1000, size_default=20),
             Param(
                 name="filtering",
                 type=Type.OBJECT,

@@ -13,7 +13,19 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 
 from ark_sim.common import ParamCodes
-from ark_sim.contract import NO_SOURCE, Args, Code, EndpointContract, Field, Param, Row, Rule, Type
+from ark_sim.contract import (
+    NO_SOURCE,
+    Args,
+    Code,
+    EndpointContract,
+    Field,
+    Param,
+    Row,
+    Rule,
+    Type,
+    date_span,
+    paging,
+)
 
 V11, V13, UNVERSIONED = "v1.1", "v1.3", "-"
 VERSIONS = (V11, V13)
@@ -33,56 +45,31 @@ FIELDS_CODES = {"wrong_type": 12008, "bad_json": 12008, "below_min": 12008, "not
 ACCOUNT_CODES = {"wrong_type": 12201, "below_min": 12201}
 
 TGO = "TGo"
-SOURCES = (
-    Row(
-        point="TGo",
-        value="TencentAd/marketing-api-go-sdk @9cc901a6 (2026-01-22; `pkg/api` = v1.3)",
-        source="",
-    ),
-    Row(
-        point="TGo@ced93084^",
-        value="TencentAd/marketing-api-go-sdk @67206321 (2022-05-12), the last with the wechat_* endpoints",
-        source="",
-    ),
-    Row(
-        point="TPHP@a21b7259",
-        value=(
-            "TencentAd/marketing-api-php-sdk @a21b7259 (2020-05-26; host `…/v1.1`): the only "
-            "official v1.1 contract"
+SOURCES = tuple(
+    Row(point=key, value=what, source="")
+    for key, what in (
+        ("TGo", "TencentAd/marketing-api-go-sdk @9cc901a6 (2026-01-22; `pkg/api` = v1.3)"),
+        (
+            "TGo@ced93084^",
+            "TencentAd/marketing-api-go-sdk @67206321 (2022-05-12), the last with the wechat_* endpoints",
         ),
-        source="",
-    ),
-    Row(point="TJava", value="TencentAd/marketing-api-java-sdk @f0d510c9 (2026-04-01)", source=""),
-    Row(point="D-adv3", value="https://developers.e.qq.com/v3.0/docs/api/advertiser/get", source=""),
-    Row(point="D-tok3", value="https://developers.e.qq.com/v3.0/docs/api/oauth/token", source=""),
-    Row(
-        point="D-err",
-        value="https://developers.e.qq.com/docs/reference/errorcode (the `errors[]` structure)",
-        source="",
-    ),
-    Row(point="D-err3", value="https://developers.e.qq.com/v3.0/docs/errors (the code table)", source=""),
-    Row(
-        point="D-hr11",
-        value="https://developers.e.qq.com/docs/api/insights/ad_insights/hourly_reports_get (V1.1)",
-        source="",
-    ),
-    Row(
-        point="D-req",
-        value="https://developers.e.qq.com/docs/start/request (current version, quotas)",
-        source="",
-    ),
-    Row(
-        point="Mirror-tok",
-        value="https://7j0rt64lfd.apifox.cn/api-121269362 (third-party mirror of oauth/token)",
-        source="",
-    ),
-    Row(point="I#27", value="TencentAd/marketing-api-go-sdk issue #27 (2022-01-05)", source=""),
-    Row(
-        point="MA",
-        value="/work/shared/research/media_apis.md (earlier notes from the doc pages, not re-verified)",
-        source="",
-    ),
-    Row(point="notes", value="seed/000_32af3951efc109ec.txt (the design notes: the legacy jobs)", source=""),
+        (
+            "TPHP@a21b7259",
+            "TencentAd/marketing-api-php-sdk @a21b7259 (2020-05-26; host `…/v1.1`): the only official v1.1 "
+            "contract",
+        ),
+        ("TJava", "TencentAd/marketing-api-java-sdk @f0d510c9 (2026-04-01)"),
+        ("D-adv3", "https://developers.e.qq.com/v3.0/docs/api/advertiser/get"),
+        ("D-tok3", "https://developers.e.qq.com/v3.0/docs/api/oauth/token"),
+        ("D-err", "https://developers.e.qq.com/docs/reference/errorcode (the `errors[]` structure)"),
+        ("D-err3", "https://developers.e.qq.com/v3.0/docs/errors (the code table)"),
+        ("D-hr11", "https://developers.e.qq.com/docs/api/insights/ad_insights/hourly_reports_get (V1.1)"),
+        ("D-req", "https://developers.e.qq.com/docs/start/request (current version, quotas)"),
+        ("Mirror-tok", "https://7j0rt64lfd.apifox.cn/api-121269362 (third-party mirror of oauth/token)"),
+        ("I#27", "TencentAd/marketing-api-go-sdk issue #27 (2022-01-05)"),
+        ("MA", "/work/shared/research/media_apis.md (earlier notes from the doc pages, not re-verified)"),
+        ("notes", "seed/000_32af3951efc109ec.txt (the design notes: the legacy jobs)"),
+    )
 )
 VERSION_ROWS = (
     Row(
@@ -398,20 +385,7 @@ def report_contract(
             name="date_range",
             type=Type.OBJECT,
             required=True,
-            members=(
-                Param(
-                    name="start_date",
-                    type=Type.DATE,
-                    required=True,
-                    source="TGo `pkg/model/model_report_date_range.go`",
-                ),
-                Param(
-                    name="end_date",
-                    type=Type.DATE,
-                    required=True,
-                    source="TGo `pkg/model/model_report_date_range.go`",
-                ),
-            ),
+            members=(*date_span("TGo `pkg/model/model_report_date_range.go`"),),
             source=api_file,
         ),
         Param(
@@ -460,14 +434,12 @@ def report_contract(
             note="accepted; rows keep the simulator's order (" + NO_SOURCE + ")",
             source="TGo `pkg/model/model_order_by_struct.go`",
         ),
-        Param(name="page", type=Type.INT64, low=1, high=99999, default=1, source="MA §1.2"),
-        Param(
-            name="page_size",
-            type=Type.INT64,
-            low=1,
-            high=REPORT_PAGE_SIZE_MAX,
-            default=10,
-            source="default 10: MA §1.2 (v3); maximum 1000: " + NO_SOURCE,
+        *paging(
+            page_source="MA §1.2",
+            size_source="default 10: MA §1.2 (v3); maximum 1000: " + NO_SOURCE,
+            size_high=REPORT_PAGE_SIZE_MAX,
+            size_default=10,
+            page_high=99999,
         ),
         Param(
             name="time_line",
@@ -658,14 +630,12 @@ def advertiser_contract(version: str) -> EndpointContract:
             ),
             source="TGo `pkg/model/model_filtering_struct.go`; D-adv3",
         ),
-        Param(name="page", type=Type.INT64, low=1, high=1000, default=1, source="D-adv3"),
-        Param(
-            name="page_size",
-            type=Type.INT64,
-            low=1,
-            high=100,
-            default=10,
-            source="D-adv3 (minimum 1); maximum 100, default 10: MA §1.2",
+        *paging(
+            page_source="D-adv3",
+            size_source="D-adv3 (minimum 1); maximum 100, default 10: MA §1.2",
+            size_high=100,
+            size_default=10,
+            page_high=1000,
         ),
         Param(
             name="fields",
@@ -726,21 +696,12 @@ def wechat_advertiser_contract() -> EndpointContract:
         source=source
         + "; deleted from every SDK on 2022-05-13 (TGo `ced93084`, TJava `e3395dd9`, TPHP `3a46896c`)",
         params=(
-            Param(
-                name="page",
-                type=Type.INT64,
-                low=1,
-                high=99999,
-                default=1,
-                source=source + "; limits: " + NO_SOURCE,
-            ),
-            Param(
-                name="page_size",
-                type=Type.INT64,
-                low=1,
-                high=100,
-                default=10,
-                source=source + "; 1–100: MA §3.2; default: " + NO_SOURCE,
+            *paging(
+                page_source=source + "; limits: " + NO_SOURCE,
+                size_source=source + "; 1–100: MA §3.2; default: " + NO_SOURCE,
+                size_high=100,
+                size_default=10,
+                page_high=99999,
             ),
             Param(
                 name="fields",
