@@ -43,6 +43,7 @@ venv: $(STAMP)
 
 stack: venv
 	$(BIN)/ark-stack up
+	$(BIN)/ark-assets db upgrade
 
 stack-down: venv
 	$(BIN)/ark-stack down
