@@ -201,4 +201,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/gdt.md",
+    owners=("team:ads-tencent",),
 )

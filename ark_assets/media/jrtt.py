@@ -201,4 +201,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/jrtt.md",
+    owners=("team:ads-oceanengine",),
 )

@@ -70,4 +70,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/wx.md",
+    owners=("team:ads-tencent",),
 )
