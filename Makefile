@@ -46,6 +46,7 @@ venv: $(STAMP)
 
 stack: venv
 	$(BIN)/ark-stack up
+	$(BIN)/ark-assets db upgrade
 
 stack-down: venv
 	$(BIN)/ark-stack down

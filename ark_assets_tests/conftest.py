@@ -9,10 +9,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 
 import pytest
+
+# The tests' days reach back to 2024 (fixed dates the simulator's world is pinned to); a deployment's
+# first day is its own setting (README: Configuration). Set before any Ark module is imported.
+os.environ.setdefault("ARK_PARTITIONS_START", "2024-01-01")
 
 # The services every stack test may use, with the port their clients connect to.
 SERVICES = {

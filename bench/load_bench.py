@@ -44,6 +44,7 @@ from bench.fetch_bench import _redis, _toml
 from bench.partition_bench import (
     ark_sim_bin,
     drop_databases,
+    migrate_log_schema,
     remove_hbase_tables,
     remove_kafka_topics,
     wait_for_quiet,
@@ -351,6 +352,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
         with SimulatorProcess(config_path=config, log_path=workdir / "sim.log") as sim:
             env = platform_env(sim, prefix, dagster_home, workdir)
             truths = {}
+            migrate_log_schema(LOG_DB, ETON_DB)
             for tenant in TENANTS:
                 ark_sim("seed", config, tenant, the_day, env, profile)
                 truths[tenant] = ark_sim("truth", config, tenant, the_day, env, profile)

@@ -3,6 +3,7 @@ the metadata of a fetch, and the seed's alert for an empty source list."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, Failure, MetadataValue
@@ -38,10 +39,20 @@ def asset_kwargs(
     }
 
 
+def completeness_blocking() -> bool:
+    """`ARK_COMPLETENESS_BLOCKING=1`: a partition with failed accounts fails its run (default: the run
+    succeeds, the check turns red and an alert goes out; the good accounts' rows are stored either way)."""
+    value = os.environ.get("ARK_COMPLETENESS_BLOCKING", "").strip().lower()
+    if value not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ValueError(f"ARK_COMPLETENESS_BLOCKING={value!r}: expected 1 / true / yes or 0 / false / no")
+    return value in ("1", "true", "yes")
+
+
 def completeness_spec(media: MediaDefinition, name: str) -> AssetCheckSpec:
     return AssetCheckSpec(
         "completeness",
         asset=asset_key(media, name),
+        blocking=completeness_blocking(),
         description="Every source of the partition ended in exactly one outcome, and none of them failed.",
     )
 
@@ -88,6 +99,7 @@ def succeeded(recorder: RunRecorder, summary: FetchSummary, message: str) -> Non
         failed=summary.failed,
         records=summary.records,
         message=message,
+        failed_by_kind=summary.failed_by_kind,
     )
 
 

@@ -403,6 +403,8 @@ class MediaDefinition:
         app: the default app (the simulator's; production configures its own).
         assets: what the platform materializes from the media.
         docs: the media's behaviour page, relative to the repository root.
+        owners: who answers for its assets (Dagster owners: `team:<name>` or an email), shown in
+            the catalog and on every asset of the media.
     """
 
     name: str
@@ -415,6 +417,7 @@ class MediaDefinition:
     docs: str = ""
     api_versions: tuple[ApiSpec, ...] = ()
     current_version: str = ""
+    owners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

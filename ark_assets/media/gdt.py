@@ -286,4 +286,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/gdt.md",
+    owners=("team:ads-tencent",),
 )

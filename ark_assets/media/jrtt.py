@@ -208,4 +208,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/jrtt.md",
+    owners=("team:ads-oceanengine",),
 )

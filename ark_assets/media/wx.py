@@ -82,4 +82,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/wx.md",
+    owners=("team:ads-tencent",),
 )
