@@ -5,12 +5,17 @@ Days are the media's days (GMT+8). Tenants are a dynamic dimension kept in step 
 tenant does not hide the others. Agents and accounts are *not* partitions: a seed-sized tenant
 has ~25k accounts and 140 agents, and one run per agent would cost hundreds of run start-ups
 per day; each run fetches all of a tenant's agents and accounts for one media instead.
+
+The first day is `ARK_PARTITIONS_START` (YYYY-MM-DD): the first day a deployment fetches or
+backfills. The default is recent on purpose: a partition set reaching back years shows every
+asset as "0% filled" and buries the days that matter; set it earlier before backfilling history.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from dagster import (
@@ -23,9 +28,25 @@ from dagster import (
 from ark_assets.core.days import GMT8_NAME, yesterday
 from ark_assets.core.ids import TENANT
 
-START_DATE = "2024-01-01"
-
+DEFAULT_START = "2026-11-01"
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def start_date(environ: Mapping[str, str] = os.environ) -> str:
+    """The first partition day: `ARK_PARTITIONS_START`, else DEFAULT_START; a ValueError names a bad one."""
+    value = environ.get("ARK_PARTITIONS_START", "").strip() or DEFAULT_START
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"ARK_PARTITIONS_START={value!r} is not a day: expected YYYY-MM-DD, e.g. {DEFAULT_START}"
+        ) from None
+    return value
+
+
+START_DATE = start_date()
 
 daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8_NAME)
 tenant_partitions = DynamicPartitionsDefinition(name="tenants")

@@ -9,10 +9,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 
 import pytest
+
+# The tests' days reach back to 2024 (fixed dates the simulator's world is pinned to); a deployment's
+# first day is its own setting (README: Configuration). Set before any Ark module is imported.
+os.environ.setdefault("ARK_PARTITIONS_START", "2024-01-01")
 
 # The services every stack test may use, with the port their clients connect to.
 SERVICES = {
@@ -31,6 +36,16 @@ def _reachable(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def pytest_report_header() -> str:
+    """Which media API versions this run speaks (`ARK_<MEDIA>_API_VERSION`, `ARK_API_VERSIONS`)."""
+    from ark_assets.resources.media_api import media_api_resource_from_env
+
+    api = media_api_resource_from_env()
+    return "media API versions: " + ", ".join(
+        f"{name} {api.api_spec(name).version}" for name in sorted(api.media)
+    )
 
 
 @pytest.fixture(scope="session")

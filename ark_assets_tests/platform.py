@@ -149,6 +149,7 @@ def running_platform(
     tenants = [tenant]  # every tenant the platform seeds; `add_tenant` appends
     overrides = {"clock": {"today": "2026-11-26"}, **sim_overrides}
     try:
+        mysql.migrate()  # as a deploy would: the log schema at its newest revision
         with running_simulator(**overrides) as sim, SentrySink() as sink:
             seed(sim.world, tenant, DAY, mysql)
             resources = platform_resources(

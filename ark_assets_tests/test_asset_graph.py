@@ -5,7 +5,9 @@ The contract: every HBase table holds exactly the rows `ark-sim truth` expects f
 and date; the seed's Redis account keys are written; MySQL holds a run-log row per fetch asset
 with its parameters and no token; Kafka carries START/END events; a re-run changes no row
 count; a slice re-run (account_list / agents_list) rewrites only its slice; bad slice config
-and an empty source list fail clearly (the latter with a Sentry alert).
+and an empty source list fail clearly (the latter with a Sentry alert); the stored records are
+those of the configured API version (`make test` runs this module with the notes' versions and
+again with `ARK_API_VERSIONS=current`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ark_assets.clients.redis_keys import accounts_key
 from ark_assets.core.tables import table_name
 from ark_assets.core.tiers import AgentTier
 from ark_assets.definitions import defs
+from ark_assets.media import gdt, wx
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
@@ -32,7 +35,7 @@ from ark_assets_tests.kafka_reader import consume_events
 from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
 from ark_sim.truth import truth
 
-pytestmark = pytest.mark.stack  # every test here runs against the real services
+pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
 
 # ##### FIXTURES
 
@@ -54,6 +57,37 @@ def test_every_table_holds_exactly_the_truth(platform: Platform) -> None:
     expected = truth(platform.sim.world, platform.tenant, DAY)["tables"]
     assert _tables(platform) == expected
     assert all(expected.values())  # every table got rows for a small tenant
+
+
+# (media, dataset) -> version -> the fields of a stored record (v1.3 calls name their fields;
+# v1.1 records are the default set the notes' jobs stored)
+RECORD_FIELDS = {
+    ("gdt", "daily_report_advertiser_v3"): {
+        "v1.1": {"date", "impression", "click", "cost", "conversion"},
+        "v1.3": {"date", "account_id", *gdt.REPORT_METRICS},
+    },
+    ("gdt", "funds_get_v2"): {
+        "v1.1": {"fund_type", "balance", "fund_status", "today_cost"},
+        "v1.3": set(gdt.FUND_FIELDS),
+    },
+    ("wx", "wechat_advertiser_get_v1.1"): {
+        "v1.1": {"account_id", "wechat_account_id"},
+        "v1.3": set(wx.V13_ACCOUNT_FIELDS),
+    },
+}
+
+
+@pytest.mark.parametrize(("media", "dataset"), list(RECORD_FIELDS))
+def test_stored_records_are_the_configured_versions(platform: Platform, media: str, dataset: str) -> None:
+    version = platform.resources["media_api"].api_spec(media).version
+    with platform.hbase.connection() as conn:
+        table = conn.table(platform.hbase.full_name(table_name(media, dataset)))
+        values = [
+            json.loads(v[b"info:data"])["data"]
+            for _, v in table.scan(row_start=b"0|20261125", row_stop=b"9|20261126")
+        ]
+    records = [r for value in values for r in (value if isinstance(value, list) else [value])]
+    assert records and {frozenset(r) for r in records} == {frozenset(RECORD_FIELDS[media, dataset][version])}
 
 
 def test_the_seeds_redis_account_keys_are_written(platform: Platform) -> None:

@@ -39,6 +39,11 @@ def _specs() -> dict:
             "partitions": [d.name for d in node.partitions_def.partitions_defs],
             "automation": node.automation_condition.get_label() if node.automation_condition else None,
             "checks": sorted(checks.get(key.to_user_string(), [])),
+            "owners": sorted(node.owners),
+            "code_references": [
+                r.label or Path(r.file_path).name
+                for r in node.metadata["dagster/code_references"].code_references
+            ],
         }
     return specs
 

@@ -33,6 +33,7 @@ from ark_assets.media.registry import all_media, media
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
+from ark_assets_tests.eton import create_eton, upsert_agent, upsert_tenant
 from ark_assets_tests.sentry_sink import SentrySink
 
 pytestmark = pytest.mark.stack  # every test here runs against the real services
@@ -48,7 +49,8 @@ SENSORS = {s.name: s for s in build_sensors(all_media())}
 def mysql() -> Iterator[MySQLResource]:
     unique = secrets.token_hex(4)
     resource = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
-    resource.ensure_schema()
+    resource.migrate()
+    create_eton(resource.eton_database)
     yield resource
     conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
     with conn.cursor() as cur:
@@ -74,9 +76,9 @@ def _yesterday() -> date:
 
 
 def test_the_daily_schedule_asks_for_yesterday_once_per_active_tenant(mysql: MySQLResource) -> None:
-    mysql.upsert_tenant(tenant_alias="T100117", status=1)
-    mysql.upsert_tenant(tenant_alias="T100118", status=1)
-    mysql.upsert_tenant(tenant_alias="T999", status=0)  # inactive: never scheduled
+    upsert_tenant(mysql.eton_database, tenant_alias="T100117", status=1)
+    upsert_tenant(mysql.eton_database, tenant_alias="T100118", status=1)
+    upsert_tenant(mysql.eton_database, tenant_alias="T999", status=0)  # inactive: never scheduled
     context = build_schedule_context(
         scheduled_execution_time=datetime(2026, 11, 26, 8, 0, tzinfo=GMT8), resources={"mysql": mysql}
     )
@@ -86,7 +88,7 @@ def test_the_daily_schedule_asks_for_yesterday_once_per_active_tenant(mysql: MyS
 
 
 def test_the_lookback_schedule_refetches_the_days_before_yesterday(mysql: MySQLResource) -> None:
-    mysql.upsert_tenant(tenant_alias="T100117", status=1)
+    upsert_tenant(mysql.eton_database, tenant_alias="T100117", status=1)
     context = build_schedule_context(
         scheduled_execution_time=datetime(2026, 11, 26, 12, 0, tzinfo=GMT8), resources={"mysql": mysql}
     )
@@ -107,8 +109,8 @@ def test_no_active_tenant_skips_with_a_reason(mysql: MySQLResource) -> None:
 def test_new_tenants_become_partitions_then_agent_changes_refresh_agent_lists(mysql: MySQLResource) -> None:
     sensor = SENSORS["tenants_and_agents_sync"]
     instance = DagsterInstance.ephemeral()
-    mysql.upsert_tenant(tenant_alias="T100117", status=1)
-    mysql.upsert_agent(tenant_alias="T100117", media="gdt", agent_id="1050262")
+    upsert_tenant(mysql.eton_database, tenant_alias="T100117", status=1)
+    upsert_agent(mysql.eton_database, tenant_alias="T100117", media="gdt", agent_id="1050262")
     first = sensor(build_sensor_context(instance=instance, resources={"mysql": mysql}))
     assert isinstance(first, SensorResult)
     assert first.dynamic_partitions_requests[0].partition_keys == ["T100117"]
@@ -120,7 +122,9 @@ def test_new_tenants_become_partitions_then_agent_changes_refresh_agent_lists(my
     )
     assert isinstance(unchanged, SkipReason)
 
-    mysql.upsert_agent(tenant_alias="T100117", media="gdt", agent_id="1050263")  # a new active gdt agent
+    upsert_agent(
+        mysql.eton_database, tenant_alias="T100117", media="gdt", agent_id="1050263"
+    )  # a new active gdt agent
     changed = sensor(build_sensor_context(instance=instance, cursor=first.cursor, resources={"mysql": mysql}))
     [request] = changed.run_requests
     assert request.asset_selection == [AssetKey(["gdt", "agents"])]
@@ -142,7 +146,7 @@ def test_account_lists_arriving_in_redis_trigger_that_medias_funds_and_reports(t
     assert request.tags == {"media": "gdt"}
 
 
-def test_a_failed_run_is_reported_to_sentry_with_its_partition() -> None:
+def test_a_failed_run_is_reported_to_sentry_with_its_partition(mysql: MySQLResource) -> None:
     @asset
     def broken() -> None:
         raise RuntimeError("the media said no")
@@ -161,7 +165,7 @@ def test_a_failed_run_is_reported_to_sentry_with_its_partition() -> None:
             dagster_event=failure,
             dagster_instance=instance,
             dagster_run=result.dagster_run,
-            resources={"sentry": SentryResource(dsn=sink.dsn)},
+            resources={"sentry": SentryResource(dsn=sink.dsn), "mysql": mysql},
         ) as status_context:
             SENSORS["run_failure_alert"](status_context.for_run_failure())
         [event] = sink.wait_for(1, timeout=10)

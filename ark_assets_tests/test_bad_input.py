@@ -42,7 +42,7 @@ from ark_assets.core.tiers import AgentTier
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
-from ark_assets.partitions import check_partition_key, partition_key
+from ark_assets.partitions import check_partition_key, partition_key, start_date
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.media_api import media_api_resource_from_env
@@ -51,6 +51,8 @@ from ark_assets.resources.redis_store import RedisResource, redis_resource_from_
 from ark_assets.resources.sentry import SentryResource
 from ark_assets_tests.platform import ASSETS, Platform, running_platform
 from ark_sim.tamper import TamperRule
+
+pytestmark = pytest.mark.api_paths  # `make test` runs this module in both API versions
 
 INT64_OVER = 2**63  # one past the largest int64
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # the simulator's pinned today
@@ -97,6 +99,25 @@ def test_bad_partition_keys_are_refused_with_the_reason(key: str, expected: str)
         check_partition_key(key, tenants=["T100117"], now=NOW)
     assert f"partition key {key!r}" in str(raised.value)  # names the input
     assert expected in str(raised.value)  # and what was expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "2026-11-01"),  # unset: a recent default, so the UI does not show years of empty days
+        ("2025-03-01", "2025-03-01"),
+        ("2025-3-1", "expected YYYY-MM-DD"),
+        ("2025-02-30", "expected YYYY-MM-DD"),
+        ("yesterday", "expected YYYY-MM-DD"),
+    ],
+)
+def test_the_first_partition_day_is_configured_or_a_clear_error(value: str, expected: str) -> None:
+    environ = {"ARK_PARTITIONS_START": value}
+    if expected.startswith("expected"):
+        with pytest.raises(ValueError, match=rf"ARK_PARTITIONS_START={value!r} is not a day: {expected}"):
+            start_date(environ)
+    else:
+        assert start_date(environ) == expected
 
 
 def test_a_good_partition_key_passes() -> None:

@@ -35,7 +35,7 @@ from ark_assets_tests.platform import Platform
 from ark_sim.config import FaultConfig
 from ark_sim.media import lookup
 
-pytestmark = pytest.mark.stack  # every test here runs against the real services
+pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
 
 # Every asset a test here runs; the first run stores the rows "stored earlier".
 BASELINE = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,11 +22,13 @@ from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
-from ark_assets.media.registry import media as media_named
+from ark_assets.media.declare import ApiSpec
+from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.redis_store import RedisResource
+from ark_assets_tests.engine_support import clear_governors, own_tenant, seed_tokens
 from ark_sim.server import RunningSimulator, running_simulator
 
-pytestmark = pytest.mark.stack  # every test here runs against the real services
+pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
 
 FAST = EngineSettings(
     max_in_flight=32,
@@ -43,22 +44,14 @@ FAST = EngineSettings(
 
 @pytest.fixture
 def tenant() -> Iterator[str]:
-    alias = f"T8{secrets.randbelow(10**10):010d}"
-    yield alias
-    raw = redis.Redis(host="127.0.0.1", port=6379, db=2)
-    for key in raw.scan_iter(match=f"*_{alias}*"):
-        raw.delete(key)
-    for key in raw.scan_iter(match=f"ark:*:{alias}:*"):
-        raw.delete(key)
+    with own_tenant("T8") as alias:
+        yield alias
 
 
 @pytest.fixture(autouse=True)
 def _fresh_governors() -> Iterator[None]:
     """Governor and quota state is shared through Redis by app: tests start from a clean slate."""
-    raw = redis.Redis(host="127.0.0.1", port=6379, db=2)
-    for pattern in ("ark:governor:*", "ark:quota_exhausted:*"):
-        for key in raw.scan_iter(match=pattern):
-            raw.delete(key)
+    clear_governors()
     yield
 
 
@@ -66,11 +59,10 @@ def _simulator(**overrides: Any) -> Any:
     return running_simulator(**overrides)
 
 
-def _seed_tokens(sim: RunningSimulator, media: str, tenant: str) -> None:
-    tokens = sim.world.initial_tokens(media, tenant)
-    store = RedisResource()
-    store.sets.write_tokens(media, tenant, {agent: pair[0] for agent, pair in tokens.items()})
-    store.sets.write_refresh_tokens(media, tenant, {agent: pair[1] for agent, pair in tokens.items()})
+def _api(media: str) -> ApiSpec:
+    """The media's API in the configured version (`ARK_<MEDIA>_API_VERSION`: `make test` runs this
+    module a second time with the current versions)."""
+    return media_api_resource_from_env().api_spec(media)
 
 
 def _engine(
@@ -78,7 +70,7 @@ def _engine(
 ) -> FetchEngine:
     app = sim.config.media[media].app
     return FetchEngine(
-        media_named(media).api,
+        _api(media),
         base_url=sim.url(media),
         tenant=tenant,
         app=App(str(app.app_id), app.secret),
@@ -115,7 +107,7 @@ def test_every_source_gets_exactly_one_outcome_with_all_records(
     media: str, endpoint: str, tenant: str
 ) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, media, tenant)
+        seed_tokens(sim, media, tenant)
         sources = _fund_sources(sim, media, tenant)
         outcomes = _collect(_engine(sim, media, tenant), endpoint, sources)
     assert sorted(o.source.target for o in outcomes) == sorted(s.target for s in sources)
@@ -125,7 +117,7 @@ def test_every_source_gets_exactly_one_outcome_with_all_records(
 
 def test_jrtt_int64_ids_survive_exactly(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         sources = _fund_sources(sim, "jrtt", tenant)
         outcomes = _collect(_engine(sim, "jrtt", tenant), "advertiser/fund/get", sources)
     ids = {o.records[0]["advertiser_id"] for o in outcomes}
@@ -135,8 +127,8 @@ def test_jrtt_int64_ids_survive_exactly(tenant: str) -> None:
 
 def test_pages_are_walked_to_the_end_in_both_paging_styles(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, "gdt", tenant)
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         gdt_agents = sim.world.agents("gdt", tenant)
         jrtt_agents = [
             a
@@ -171,7 +163,7 @@ def test_throttles_are_waited_out_and_nothing_is_lost(tenant: str) -> None:
     # A minute bucket of ~2 calls and 6 calls/s refill: the engine must slow down, not drop.
     with _simulator() as sim:
         sim.set_quotas("gdt", "funds/get", per_minute=360, burst_seconds=0.4)
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = _fund_sources(sim, "gdt", tenant)
         engine = _engine(sim, "gdt", tenant)
         outcomes = _collect(engine, "funds/get", sources)
@@ -185,7 +177,7 @@ def test_throttles_are_waited_out_and_nothing_is_lost(tenant: str) -> None:
 def test_transient_faults_are_retried_until_every_record_arrives(fault: str, tenant: str) -> None:
     with _simulator() as sim:
         sim.set_faults("gdt", **{fault: 0.3, "timeout_hold_s": 3.0})
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = _fund_sources(sim, "gdt", tenant)
         settings = EngineSettings(
             max_in_flight=32,
@@ -207,7 +199,7 @@ def test_transient_faults_are_retried_until_every_record_arrives(fault: str, ten
 
 def test_expired_token_is_refreshed_once_and_rotated_in_redis(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         before = RedisResource().sets.tokens("jrtt", tenant)
         agent = str(sim.world.agents("jrtt", tenant)[0].agent_id)
         sim.expire_tokens("jrtt", tenant, int(agent))
@@ -224,7 +216,7 @@ def test_expired_token_is_refreshed_once_and_rotated_in_redis(tenant: str) -> No
 
 def test_a_refused_refresh_fails_that_agents_sources_with_the_reason(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         agent = str(sim.world.agents("gdt", tenant)[0].agent_id)
         sim.expire_tokens("gdt", tenant, int(agent), refresh=True)  # the refresh token dies too
         sources = _fund_sources(sim, "gdt", tenant)
@@ -246,7 +238,7 @@ def _hold_lock_then_refresh(
 
     async def run() -> None:
         engine = FetchEngine(
-            media_named("jrtt").api,
+            _api("jrtt"),
             base_url=base_url,
             tenant=tenant,
             app=App(app_id, secret),
@@ -265,7 +257,7 @@ def _hold_lock_then_refresh(
 
 def test_a_refresh_lock_held_by_another_process_is_waited_for(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, "jrtt", tenant)
+        seed_tokens(sim, "jrtt", tenant)
         agent = str(sim.world.agents("jrtt", tenant)[0].agent_id)
         sim.expire_tokens("jrtt", tenant, int(agent))
         app = sim.config.media["jrtt"].app
@@ -300,7 +292,7 @@ class _Alerts:
 def test_daily_quota_stops_the_endpoint_for_the_day_with_one_alert(tenant: str) -> None:
     with _simulator() as sim:
         sim.set_quotas("gdt", "funds/get", per_day=10)
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = _fund_sources(sim, "gdt", tenant)
         observer = _Alerts()
         outcomes = _collect(_engine(sim, "gdt", tenant, observer=observer), "funds/get", sources)
@@ -320,7 +312,7 @@ def test_daily_quota_stops_the_endpoint_for_the_day_with_one_alert(tenant: str) 
 
 def test_permission_errors_are_not_retried(tenant: str) -> None:
     with _simulator() as sim:
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         agents = [str(a.agent_id) for a in sim.world.agents("gdt", tenant)]
         foreign = [account for account, agent in sim.world.accounts("gdt", tenant) if str(agent) != agents[0]]
         outcomes = _collect(_engine(sim, "gdt", tenant), "funds/get", [Source(agents[0], str(foreign[0]))])
@@ -334,7 +326,7 @@ def _run_engine_process(
 ) -> None:
     async def run() -> None:
         engine = FetchEngine(
-            media_named("gdt").api,
+            _api("gdt"),
             base_url=base_url,
             tenant=tenant,
             app=App(app_id, secret),
@@ -386,7 +378,7 @@ def test_two_concurrent_engines_share_one_quota(tenant: str) -> None:
     # (two independent pacers would each start at full speed and be throttled about twice as often).
     with _simulator() as sim:
         sim.set_quotas("gdt", "funds/get", per_minute=600, burst_seconds=1.0)
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = _fund_sources(sim, "gdt", tenant)
         alone_records, alone_throttles = _run_processes(sim, tenant, [sources])
         sim.set_quotas("gdt", "funds/get", per_minute=600, burst_seconds=1.0)
@@ -399,7 +391,7 @@ def test_hundreds_of_sources_in_flight_share_the_redis_pool(tenant: str) -> None
     # 300 sources with 250 in flight: every worker calls the governor in Redis at once, more than
     # redis-py's default pool of 100 connections (which raises instead of waiting).
     with _simulator(media={"gdt": {"latency": {"median_ms": 100}}}) as sim:
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = _fund_sources(sim, "gdt", tenant) * 10
         settings = EngineSettings(max_in_flight=250, governor=GovernorSettings(initial_rate=2000.0))
         outcomes = _collect(_engine(sim, "gdt", tenant, settings), "funds/get", sources)
@@ -418,7 +410,7 @@ def test_held_calls_are_hedged_or_time_out_early_and_nothing_is_lost(tenant: str
     faults = {"timeout": 0.04, "timeout_hold_s": 20.0, "median_ms": 20, "sigma": 0.2}
     with _simulator() as sim:
         sim.set_faults("gdt", **faults)
-        _seed_tokens(sim, "gdt", tenant)
+        seed_tokens(sim, "gdt", tenant)
         sources = _fund_sources(sim, "gdt", tenant) * 10
         base = replace(FAST, timeout_s=8.0, max_in_flight=16, governor=GovernorSettings(initial_rate=2000.0))
         results = {}

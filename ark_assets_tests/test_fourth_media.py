@@ -41,6 +41,7 @@ from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
 from ark_assets_tests import toy_media
+from ark_assets_tests.eton import upsert_agent
 
 DAY = date(2026, 11, 25)
 AGENTS = {"101": ["5550001", "5550002", "5550003"], "102": ["5550014"]}  # 101's list takes 2 pages
@@ -174,9 +175,11 @@ def test_the_whole_media_is_fetched_and_stored_end_to_end(server: ToyServer) -> 
     hbase = HBaseResource(table_prefix=f"t{unique}")
     store = RedisSets()
     try:
-        mysql.ensure_schema()  # the upstream eton tables, as a test fixture
-        for agent in AGENTS:
-            mysql.upsert_agent(tenant_alias=tenant, media="toy", agent_id=agent, name=f"toy agent {agent}")
+        mysql.migrate()
+        for agent in AGENTS:  # the upstream eton rows of toy's agents, as a test fixture
+            upsert_agent(
+                mysql.eton_database, tenant_alias=tenant, media="toy", agent_id=agent, name=f"agent {agent}"
+            )
         store.write_tokens("toy", tenant, server.tokens)
         store.write_refresh_tokens("toy", tenant, server.refresh_tokens)
         assets = media_assets(toy_media.MEDIA)

@@ -384,6 +384,9 @@ def test_a_slice_run_replaces_only_its_accounts(hbase, instance, day) -> None:
     assert _meta(result)["stale_rows_deleted"] == 2
     balances = {row.account_id: row.data["balance"] for row in _load(io_manager, instance, day)}
     assert balances == {a: 2.0 for a in everyone[:4]} | {a: 1.0 for a in everyone[5:]}
+    # the catalog's keys: the table, and the partition's rows after the slice (19 accounts x 2 funds)
+    assert _meta(result)["dagster/table_name"] == hbase.full_name(FUNDS)
+    assert _meta(result)["dagster/partition_row_count"] == len(_load(io_manager, instance, day)) == 38
 
 
 @pytest.mark.stack

@@ -1,6 +1,7 @@
 """Contract: MySQLResource keeps the seed's run log and `eton` tables on a real MariaDB, safely.
 
-- `ensure_schema` is idempotent and creates the five tables with their keys;
+- `migrate` brings the log database to the newest alembic revision, is idempotent, and creates
+  nothing in `eton` (an upstream system's database; the fixtures create it as that system would);
 - run, request and response logs round-trip, and no secret value is ever stored;
 - `active_tenants` / `active_agents` apply the seed's filters (tenant status = 1;
   auth_status in (1, 2) and auth_type = 1, per platform);
@@ -23,7 +24,8 @@ import pymysql
 import pytest
 from dagster import build_resources
 
-from ark_assets.clients.errors import ServiceUnavailable
+from ark_assets.clients.errors import SchemaNotMigrated, ServiceUnavailable
+from ark_assets.clients.log_schema import downgrade, head
 from ark_assets.core.redact import REDACTED
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
@@ -36,6 +38,7 @@ from ark_assets.resources.mysql import (
     RunStatus,
     mysql_resource_from_env,
 )
+from ark_assets_tests.eton import create_eton, upsert_agent, upsert_tenant
 
 pytestmark = pytest.mark.stack  # every test here runs against the real services
 
@@ -75,7 +78,8 @@ def _raw_connection() -> pymysql.connections.Connection:
 @pytest.fixture(scope="module")
 def mysql() -> Iterator[MySQLResource]:
     resource = MySQLResource(log_database=LOG_DB, eton_database=ETON_DB)
-    resource.ensure_schema()
+    resource.migrate()
+    create_eton(ETON_DB)
     yield resource
     with _raw_connection() as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{LOG_DB}`")
@@ -103,24 +107,68 @@ def _tenant() -> str:
 # -- schema ------------------------------------------------------------------------------------------
 
 
-def test_ensure_schema_is_idempotent_and_creates_the_five_tables(mysql: MySQLResource, query) -> None:
-    mysql.ensure_schema()  # the fixture ran it once already
-    mysql.ensure_schema()
+def test_migrate_is_idempotent_and_creates_the_log_tables_only(query) -> None:
+    fresh = MySQLResource(log_database=f"{LOG_DB}_fresh", eton_database=f"{ETON_DB}_fresh")
+    try:
+        assert fresh.schema_revision() is None  # never migrated: no database yet
+        assert fresh.migrate() == head()
+        assert fresh.migrate() == head() == fresh.schema_revision()  # a second run changes nothing
+        tables = query(
+            "SELECT table_schema, table_name, table_collation FROM information_schema.tables"
+            " WHERE table_schema IN (%s, %s)",
+            f"{LOG_DB}_fresh",
+            f"{ETON_DB}_fresh",
+        )
+        assert {(t["table_schema"], t["table_name"]) for t in tables} == {
+            (f"{LOG_DB}_fresh", "alembic_version"),
+            (f"{LOG_DB}_fresh", "api_result_log"),
+            (f"{LOG_DB}_fresh", "api_request_log"),
+            (f"{LOG_DB}_fresh", "api_response_log"),
+        }  # and nothing in eton
+        assert {t["table_collation"] for t in tables if t["table_name"] != "alembic_version"} == {
+            "utf8mb4_unicode_ci"
+        }
+    finally:
+        query(f"DROP DATABASE IF EXISTS `{LOG_DB}_fresh`")
 
-    tables = query(
-        "SELECT table_schema, table_name, table_collation FROM information_schema.tables"
-        " WHERE table_schema IN (%s, %s)",
-        LOG_DB,
-        ETON_DB,
-    )
-    assert {(t["table_schema"], t["table_name"]) for t in tables} == {
-        (LOG_DB, "api_result_log"),
-        (LOG_DB, "api_request_log"),
-        (LOG_DB, "api_response_log"),
-        (ETON_DB, "tenant"),
-        (ETON_DB, "agents"),
-    }
-    assert {t["table_collation"] for t in tables} == {"utf8mb4_unicode_ci"}
+
+def test_a_step_against_an_unmigrated_log_database_names_the_fix() -> None:
+    unmigrated = MySQLResource(log_database=f"{LOG_DB}_none", eton_database=ETON_DB)
+    with _raw_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{LOG_DB}_none`")
+    try:
+        with pytest.raises(SchemaNotMigrated, match=r"run `ark-assets db upgrade`"):
+            unmigrated.record_run_start(
+                run_id="r",
+                tenant_alias="T1",
+                media_name="gdt",
+                cur_job_name="gdt/funds",
+                agent_id=None,
+                data_date=date(2026, 11, 25),
+                params={},
+            )
+    finally:
+        with _raw_connection() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{LOG_DB}_none`")
+
+
+def test_the_schema_migrates_down_and_up_again(query) -> None:
+    probe = MySQLResource(log_database=f"{LOG_DB}_down", eton_database=ETON_DB)
+    try:
+        probe.migrate()
+        downgrade(probe._server_url(), probe.log_database, "0001")
+        columns = {
+            r["column_name"]
+            for r in query(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+                " AND table_name = 'api_result_log'",
+                f"{LOG_DB}_down",
+            )
+        }
+        assert "alerted_at" not in columns and probe.schema_revision() == "0001"
+        assert probe.migrate() == head()
+    finally:
+        query(f"DROP DATABASE IF EXISTS `{LOG_DB}_down`")
 
 
 def test_the_tables_have_the_lookup_and_unique_keys(mysql: MySQLResource, query) -> None:
@@ -286,16 +334,16 @@ def test_an_empty_batch_writes_nothing(mysql: MySQLResource) -> None:
 def test_active_tenants_are_those_with_status_1(mysql: MySQLResource) -> None:
     tenants = {_tenant(): status for status in (0, 1, 2, 1)}
     for alias, status in tenants.items():
-        mysql.upsert_tenant(tenant_alias=alias, name=f"tenant {alias}", status=status)
+        upsert_tenant(ETON_DB, tenant_alias=alias, name=f"tenant {alias}", status=status)
 
     mine = [alias for alias in mysql.active_tenants() if alias in tenants]
     assert mine == sorted(alias for alias, status in tenants.items() if status == 1)
 
 
-def test_upsert_tenant_updates_in_place(mysql: MySQLResource, query) -> None:
+def test_a_tenant_made_inactive_upstream_is_no_longer_active(mysql: MySQLResource, query) -> None:
     alias = _tenant()
-    mysql.upsert_tenant(tenant_alias=alias, name="old")
-    mysql.upsert_tenant(tenant_alias=alias, name="new", status=0)
+    upsert_tenant(ETON_DB, tenant_alias=alias, name="old")
+    upsert_tenant(ETON_DB, tenant_alias=alias, name="new", status=0)
 
     rows = query("SELECT name, status FROM {eton}.tenant WHERE tenant_alias = %s", alias)
     assert rows == [{"name": "new", "status": 0}]
@@ -322,7 +370,8 @@ def test_active_agents_apply_the_seed_filter_per_platform(mysql: MySQLResource, 
     for other in media_names():  # every platform gets the same rows; only `media`'s may come back
         for auth_status, auth_type, active in AUTH_CASES:
             agent_id = f"{media_named(other).platform_id}{auth_status}{auth_type}"
-            mysql.upsert_agent(
+            upsert_agent(
+                ETON_DB,
                 tenant_alias=tenant,
                 media=other,
                 agent_id=agent_id,
@@ -334,7 +383,7 @@ def test_active_agents_apply_the_seed_filter_per_platform(mysql: MySQLResource, 
                 expected.append(
                     Agent(agent_id=agent_id, name=f"agent {agent_id}", level=None, parent_agent_id=None)
                 )
-    mysql.upsert_agent(tenant_alias=other_tenant, media=media, agent_id=1, auth_status=1, auth_type=1)
+    upsert_agent(ETON_DB, tenant_alias=other_tenant, media=media, agent_id=1, auth_status=1, auth_type=1)
 
     assert mysql.active_agents(tenant, media) == expected
     assert mysql.active_agents(tenant, media_named(media)) == expected
@@ -343,8 +392,9 @@ def test_active_agents_apply_the_seed_filter_per_platform(mysql: MySQLResource, 
 
 def test_jrtt_tiers_and_upserts_come_back(mysql: MySQLResource, query) -> None:
     tenant = _tenant()
-    mysql.upsert_agent(tenant_alias=tenant, media="jrtt", agent_id=3367268016, name="one", level=1)
-    mysql.upsert_agent(
+    upsert_agent(ETON_DB, tenant_alias=tenant, media="jrtt", agent_id=3367268016, name="one", level=1)
+    upsert_agent(
+        ETON_DB,
         tenant_alias=tenant,
         media="jrtt",
         agent_id="3367268017",
@@ -357,7 +407,7 @@ def test_jrtt_tiers_and_upserts_come_back(mysql: MySQLResource, query) -> None:
         Agent(agent_id="3367268017", name="child", level=2, parent_agent_id="3367268016"),
     ]
 
-    mysql.upsert_agent(tenant_alias=tenant, media="jrtt", agent_id=3367268016, name="one", auth_status=0)
+    upsert_agent(ETON_DB, tenant_alias=tenant, media="jrtt", agent_id=3367268016, name="one", auth_status=0)
     assert [a.agent_id for a in mysql.active_agents(tenant, "jrtt")] == ["3367268017"]
     count = query("SELECT COUNT(*) AS n FROM {eton}.agents WHERE tenant_alias = %s", tenant)
     assert count == [{"n": 2}]
@@ -370,8 +420,8 @@ HOSTILE_ACCOUNT = "12'\"34\\'); DROP TABLE api_request_log; --"
 
 
 def test_hostile_strings_are_stored_verbatim_and_the_tables_survive(mysql: MySQLResource, query) -> None:
-    mysql.upsert_tenant(tenant_alias=HOSTILE_TENANT, name='O\'Brien "quoted" \\ name')
-    mysql.upsert_agent(tenant_alias=HOSTILE_TENANT, media="wx", agent_id=4011704, name="x'); --")
+    upsert_tenant(ETON_DB, tenant_alias=HOSTILE_TENANT, name='O\'Brien "quoted" \\ name')
+    upsert_agent(ETON_DB, tenant_alias=HOSTILE_TENANT, media="wx", agent_id=4011704, name="x'); --")
     mysql.record_run_start(
         run_id="run-hostile",
         tenant_alias=HOSTILE_TENANT,
@@ -408,7 +458,7 @@ def test_hostile_strings_are_stored_verbatim_and_the_tables_survive(mysql: MySQL
     tables = query(
         "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema IN (%s, %s)", LOG_DB, ETON_DB
     )
-    assert tables == [{"n": 5}]
+    assert tables == [{"n": 6}]  # the five tables and alembic_version
 
 
 @pytest.mark.parametrize("setting", ["log_database", "eton_database"])
@@ -454,7 +504,7 @@ def test_from_env_reads_the_variables_at_run_time(
     mysql: MySQLResource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alias = _tenant()
-    mysql.upsert_tenant(tenant_alias=alias)
+    upsert_tenant(ETON_DB, tenant_alias=alias)
     env = {"HOST": "127.0.0.1", "PORT": "3306", "USER": "ark", "PASSWORD": "ark"}
     for suffix, value in {**env, "LOG_DB": LOG_DB, "ETON_DB": ETON_DB}.items():
         monkeypatch.setenv(f"ARK_MYSQL_{suffix}", value)

@@ -41,9 +41,12 @@ from ark_assets.resources.media_api import MediaConnection
 from ark_assets.resources.mysql import MySQLResource, RequestLog
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
+from ark_assets_tests.eton import upsert_agent, upsert_tenant
 from ark_assets_tests.platform import Platform, all_tables, running_platform
 from ark_assets_tests.sentry_sink import SentrySink
 from ark_sim.tamper import TamperRule
+
+pytestmark = pytest.mark.api_paths  # `make test` runs this module in both API versions
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK_LOGS = ROOT / ".stack" / "log"
@@ -103,6 +106,7 @@ def swept() -> Iterator[dict]:
             mysql = MySQLResource(
                 user=user, password=password, log_database=databases[0], eton_database=databases[1]
             )
+            mysql.migrate()  # with the canary password: the migration path is swept too
             api = platform.resources["media_api"]
             platform.resources |= {
                 "mysql": mysql,
@@ -266,7 +270,7 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
     unique = secrets.token_hex(4)
     mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
     try:
-        mysql.ensure_schema()
+        mysql.migrate()
         ids = []
         for value in HOSTILE:
             ids.append(
@@ -280,8 +284,10 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                     params={"account_list": [value], "agents_list": [value]},
                 )
             )
-            mysql.upsert_tenant(tenant_alias=value, name=value)
-            mysql.upsert_agent(tenant_alias=value, media="gdt", agent_id=value[:32], name=value)
+            upsert_tenant(mysql.eton_database, tenant_alias=value, name=value)  # as upstream writes them
+            upsert_agent(
+                mysql.eton_database, tenant_alias=value, media="gdt", agent_id=value[:32], name=value
+            )
             mysql.log_requests(
                 [
                     RequestLog(
@@ -307,7 +313,9 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
                 message=HOSTILE[0],
             )
         with pytest.raises(pymysql.err.DataError, match="Data too long for column 'agent_id_from_platform'"):
-            mysql.upsert_agent(tenant_alias="T1", media="gdt", agent_id=HOSTILE[0] * 2)  # refused whole
+            upsert_agent(
+                mysql.eton_database, tenant_alias="T1", media="gdt", agent_id=HOSTILE[0] * 2
+            )  # refused whole
         assert mysql.active_agents("T1", "gdt") == []
         assert set(HOSTILE) <= set(mysql.active_tenants())  # every table still there, values verbatim
         for value in HOSTILE:
@@ -334,8 +342,11 @@ def test_hostile_strings_reach_sql_only_as_parameters_and_are_stored_verbatim() 
 # SQL built with f-strings, and why each one is safe. Anything else that splices into SQL fails.
 # (SQL here is written in capitals, as every template in the code is; ruff's S608 covers the rest.)
 SQL_FSTRING_ALLOWED = {
-    # backquoted database names, validated as identifiers by MySQLResource
-    "ark_assets/clients/mysql_schema.py",
+    # the log database's name (validated as an identifier by MySQLResource) in CREATE DATABASE
+    "ark_assets/clients/log_schema/__init__.py",
+    # migrations: constant table options and table names, no value from outside
+    "ark_assets/clients/log_schema/versions/0001_logs.py",
+    "ark_assets/clients/log_schema/versions/0002_run_closure.py",
     # CREATE USER through the root socket's CLI, where no parameters exist: values escaped
     "ark_stack/services/mariadb.py",
 }

@@ -1,13 +1,16 @@
-"""Contract: the simulated gdt (Tencent Marketing API v1.1, research §1 and §4) over real HTTP.
+"""Contract: the simulated gdt (Tencent Marketing API v1.1 and v1.3; docs/media/gdt.md) over real HTTP.
 
-- envelope `{code, message, message_cn, data}`, `data` only on success, `trace_id` (= the
-  X-TSA-Trace-Id header) on errors, and every error is HTTP 200;
+- envelope `{code, message, message_cn, data}`, `data` only on success; on errors the trace id
+  (= the X-TSA-Trace-Id header) ends the messages, a parameter error lists the parameter in
+  `errors[]`, there is no body `trace_id`, and every error is HTTP 200;
 - the auth checks run in the vendor's order: 12000, 11005, 11002, 11000, 12101, 12100, 12203/12201;
 - advertiser/get: page/page_size limits, the 1000-row cap of normal mode, cursor mode to the end,
   a page past the end is an empty list with code 0;
 - reports: level/group_by/fields/page/date validation codes, projection, consistent totals across
   levels and between daily and hourly, time lines, late revisions;
-- funds/get: 1-3 records per account; oauth/token rotates both tokens; forced expiry gives 11000.
+- funds/get: 1-3 records per account, today's spend `today_cost` on v1.1 and `realtime_cost` on v1.3;
+- oauth/token rotates both tokens, or (configured) answers without a refresh token and keeps it
+  valid; forced expiry gives 11000.
 
 Each test uses its own tenant alias, so token rotations and nonces never leak between tests.
 """
@@ -27,7 +30,7 @@ from ark_sim.testing import SimClient
 TODAY = date(2024, 5, 20)
 DAY = "2024-05-10"
 ONE_DAY = {"start_date": DAY, "end_date": DAY}
-IN_AD = {"field": "ad_id", "operator": "IN", "values": [1, "2"]}
+IN_AD = {"field": "ad_id", "operator": "IN", "values": ["1", "2"]}  # values are strings (TGo FilteringStruct)
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +75,33 @@ def test_success_and_error_envelopes(sim: RunningSimulator, client: SimClient) -
     bad = client.gdt("/v1.1/advertiser/get", "not-a-token")
     body = bad.json()
     assert bad.status_code == 200
-    assert set(body) == {"code", "message", "message_cn", "trace_id"} and body["code"] == 11002
-    assert body["trace_id"] == bad.headers["X-TSA-Trace-Id"]
-    assert len(body["trace_id"]) == 32 and body["trace_id"] == body["trace_id"].lower()
+    assert set(body) == {"code", "message", "message_cn"} and body["code"] == 11002
+    trace = bad.headers["X-TSA-Trace-Id"]
+    assert len(trace) == 32 and trace == trace.lower()
+    assert body["message"].endswith(f"trace_id: {trace}") and body["message_cn"].endswith(
+        f"trace_id: {trace}"
+    )
+    # a parameter error names the parameter in errors[] (the official errors structure)
+    param = client.gdt("/v1.1/advertiser/get", token, page_size=101).json()
+    assert param["code"] == 18003 and param["errors"] == [
+        {
+            "type": "COMMON_PARAM_EXCEPTION",
+            "description": param["errors"][0]["description"],
+            "common_param_exception_spec": {
+                "error_fields": ["page_size"],
+                "error_user_msg": param["errors"][0]["description"],
+            },
+        }
+    ]
+    assert "page_size" in param["errors"][0]["description"]
 
 
 def test_unknown_api_is_12007_and_foreign_paths_404(sim: RunningSimulator, client: SimClient) -> None:
     _, token, _ = _agents(sim, "Tenv")[0]
     assert client.gdt("/v1.1/campaigns/get", token).json()["code"] == 12007
     assert client.gdt("/v1.1/wechat_advertiser/get", token).json()["code"] == 12007  # that is wx's
+    assert client.gdt("/v1.2/advertiser/get", token).json()["code"] == 12007  # a version not served
+    assert client.gdt("/v1.3/advertiser/get", token).json()["code"] == 0
     assert client.session.post(f"{sim.url('gdt')}/v1.1/funds/get").json()["code"] == 12007
     assert client.session.get(f"{sim.base_url}/baidu/v1/anything").status_code == 404
 
@@ -200,30 +221,44 @@ def test_advertiser_get_fields_and_filtering(sim: RunningSimulator, client: SimC
     assert all(list(r) == ["corporation_name", "account_id"] for r in rows["list"])
     name = rows["list"][0]["corporation_name"]
     filtered = client.gdt(
-        "/v1.1/advertiser/get",
+        "/v1.3/advertiser/get",
         token,
         filtering=[{"field": "corporation_name", "operator": "EQUALS", "values": [name]}],
     ).json()["data"]["list"]
     assert filtered and all(r["corporation_name"] == name for r in filtered)
     assert all(r["agency_account_id"] == owner for r in filtered)
+    # agency_account_id is a v1.3 field: the v1.1 model has none
+    v11 = client.gdt("/v1.1/advertiser/get", token).json()["data"]["list"]
+    assert v11 and all("agency_account_id" not in r for r in v11)
+    assert client.gdt("/v1.1/advertiser/get", token, fields=["agency_account_id"]).json()["code"] == 12009
 
 
 # -- funds ------------------------------------------------------------------------------------------
 
 
-def test_funds_get_returns_the_worlds_records(sim: RunningSimulator, client: SimClient) -> None:
+@pytest.mark.parametrize(
+    ("version", "spend"),
+    [
+        ("v1.1", "today_cost"),  # the v1.1 model's name (TPHP@a21b7259 FundsGetListStruct)
+        ("v1.3", "realtime_cost"),  # the v1.3 model's name (TGo model_funds_get_list_struct.go)
+    ],
+)
+def test_funds_get_returns_the_worlds_records(
+    sim: RunningSimulator, client: SimClient, version: str, spend: str
+) -> None:
     owner, token, _ = _agents(sim, "Tfunds")[-1]
     for account_id, _ in sim.world.accounts("gdt", "Tfunds", agent_id=owner)[:8]:
-        records = client.gdt("/v1.1/funds/get", token, account_id=account_id).json()["data"]["list"]
+        records = client.gdt(f"/{version}/funds/get", token, account_id=account_id).json()["data"]["list"]
         assert len(records) == sim.world.funds_records("gdt", account_id, TODAY)
         assert records[0]["fund_type"] == "FUND_TYPE_CASH"
-        assert all(isinstance(r["balance"], int) and isinstance(r["realtime_cost"], int) for r in records)
+        assert all(set(r) == {"fund_type", "balance", "fund_status", spend} for r in records)
+        assert all(isinstance(r["balance"], int) and isinstance(r[spend], int) for r in records)
 
 
 # -- reports ----------------------------------------------------------------------------------------
 
 _REPORT_CASES = [
-    # (endpoint, params, expected code)
+    # (endpoint, params, expected code), on v1.1
     ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY}, 0),
     ("daily", {"date_range": ONE_DAY}, 18001),  # level missing
     ("daily", {"level": "REPORT_LEVEL_BIDWORD_X", "date_range": ONE_DAY}, 18009),
@@ -273,22 +308,64 @@ _REPORT_CASES = [
         {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "2024-01-01", "end_date": "2024-01-01"}},
         31057,
     ),
+    # filtering values are strings (TGo FilteringStruct `values []string`): a number is refused
+    (
+        "daily",
+        {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "filtering": [{**IN_AD, "values": [1]}]},
+        18002,
+    ),
+    # the v1.1 model has no account_id, no conversions_count and no *_name
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["account_id"]}, 12009),
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["conversions_count"]}, 12009),
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["ad_name"]}, 12009),
+    # v1.1 hourly rows have hour but no date
+    ("hourly", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["date", "cost"]}, 12009),
+    # the v1.3 upgrade flags do not exist on v1.1: an undeclared parameter
+    (
+        "daily",
+        {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "adq_accounts_upgrade_enabled": "true"},
+        18002,
+    ),
+]
+_V13_CASES = [
+    # (endpoint, params, expected code), on v1.3
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["account_id", "view_count"]}, 0),
+    (
+        "daily",
+        {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["ad_name", "conversions_count"]},
+        0,
+    ),
+    # v1.3 has none of the legacy metric names
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["impression"]}, 12009),
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["click", "cost"]}, 12009),
+    ("hourly", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["date", "hour", "cost"]}, 0),
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "adq_accounts_upgrade_enabled": "true"}, 0),
+    (
+        "daily",
+        {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "adq_accounts_upgrade_enabled": "yes"},
+        18002,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "params", "code"), _REPORT_CASES)
+@pytest.mark.parametrize(
+    ("version", "kind", "params", "code"),
+    [("v1.1", *case) for case in _REPORT_CASES] + [("v1.3", *case) for case in _V13_CASES],
+)
 def test_report_validation(
-    sim: RunningSimulator, client: SimClient, kind: str, params: dict, code: int
+    sim: RunningSimulator, client: SimClient, version: str, kind: str, params: dict, code: int
 ) -> None:
     owner, token, _ = _agents(sim, "Treport")[-1]
     account_id = _spending_account(sim, "Treport", owner, date.fromisoformat(DAY))
-    body = client.gdt(f"/v1.1/{kind}_reports/get", token, account_id=account_id, **params).json()
+    body = client.gdt(f"/{version}/{kind}_reports/get", token, account_id=account_id, **params).json()
     assert body["code"] == code, body
 
 
-def _report(client: SimClient, token: str, kind: str, account_id: int, level: str, **params) -> list[dict]:
+def _report(
+    client: SimClient, token: str, kind: str, account_id: int, level: str, version: str = "v1.1", **params
+) -> list[dict]:
     body = client.gdt(
-        f"/v1.1/{kind}_reports/get",
+        f"/{version}/{kind}_reports/get",
         token,
         account_id=account_id,
         level=f"REPORT_LEVEL_{level}",
@@ -311,7 +388,24 @@ def test_levels_and_granularities_add_up(sim: RunningSimulator, client: SimClien
         assert all(r["date"] == DAY for r in rows)
     hourly = _report(client, token, "hourly", account_id, "AD", group_by=["hour", "ad_id"])
     totals["hourly"] = sum(r["cost"] for r in hourly)
+    current = _report(client, token, "daily", account_id, "AD", version="v1.3")
+    totals["v1.3"] = sum(r["cost"] for r in current)
     assert len(set(totals.values())) == 1 and totals["AD"] > 0
+    # the same rows under each version's default metric names
+    assert set(_report(client, token, "daily", account_id, "ADVERTISER")[0]) == {
+        "date",
+        "impression",
+        "click",
+        "cost",
+        "conversion",
+    }
+    assert set(_report(client, token, "daily", account_id, "ADVERTISER", version="v1.3")[0]) == {
+        "date",
+        "view_count",
+        "valid_click_count",
+        "cost",
+        "conversions_count",
+    }
     assert all(0 <= r["hour"] <= 23 for r in hourly)
     assert len(_report(client, token, "daily", account_id, "ADVERTISER")) == 1
 
@@ -320,7 +414,7 @@ def test_filtering_keeps_matching_rows(sim: RunningSimulator, client: SimClient)
     owner, token, _ = _agents(sim, "Tfilter")[-1]
     account_id = _spending_account(sim, "Tfilter", owner, date.fromisoformat(DAY))
     rows = _report(client, token, "daily", account_id, "AD")
-    wanted = [rows[0]["ad_id"]]
+    wanted = [str(rows[0]["ad_id"])]
     only = _report(client, token, "daily", account_id, "AD", filtering=[{**IN_AD, "values": wanted}])
     assert only == rows[:1]
 
@@ -401,6 +495,22 @@ def test_refresh_rotates_both_tokens(sim: RunningSimulator, client: SimClient) -
     assert bad_client.json()["code"] == 11007
     newer = client.gdt("/oauth/token", None, **app, refresh_token=data["refresh_token"]).json()
     assert newer["code"] == 0 and newer["data"]["access_token"] != data["access_token"]
+
+
+def test_refresh_without_a_new_refresh_token_keeps_it_valid() -> None:
+    """Tencent's refresh answer may lack `refresh_token` (optional in every SDK model; a mirror of the
+    doc shows one without it): configured so, the simulator answers that way and the refresh token
+    stays valid, while the old access token dies."""
+    config = SimConfig.load(overrides={"media": {"gdt": {"tokens": {"refresh_answer_token": False}}}})
+    with running_simulator(config) as sim, SimClient(sim.base_url) as client:
+        _, token, refresh = _agents(sim, "Tkeep")[0]
+        app = {"client_id": 1110001, "client_secret": "gdt-secret", "grant_type": "refresh_token"}
+        first = client.gdt("/oauth/token", None, **app, refresh_token=refresh).json()
+        assert first["code"] == 0 and "refresh_token" not in first["data"]
+        assert client.gdt("/v1.3/advertiser/get", token).json()["code"] == 11002
+        second = client.gdt("/oauth/token", None, **app, refresh_token=refresh).json()  # the same one again
+        assert second["code"] == 0 and second["data"]["access_token"] != first["data"]["access_token"]
+        assert client.gdt("/v1.3/advertiser/get", second["data"]["access_token"]).json()["code"] == 0
 
 
 def test_forced_expiry(sim: RunningSimulator, client: SimClient) -> None:

@@ -8,7 +8,7 @@
 - pagination: page_info and cursor_page_info (`has_more` bool) to the end, report cursor_info
   (`has_more` int); maxima enforced;
 - reports: span <= 30 days, flat rows with `stat_datetime`, integrated nested rows, agent report
-  one row per advertiser per day;
+  one row per advertiser for the range (no date field, as the official rows);
 - oauth2/refresh_token rotates both tokens (old ones 40105 / 40107), expired refresh 40103.
 
 Each test uses its own tenant alias, so token rotations never leak between tests.
@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import pytest
 
 from ark_sim import SimConfig, running_simulator
+from ark_sim.media._ocean_contract import FUND_MONEY
 from ark_sim.server import RunningSimulator
 from ark_sim.spec import Tier as AgentTier
 from ark_sim.testing import SimClient
@@ -217,19 +218,12 @@ def test_child_agents(sim: RunningSimulator, client: SimClient) -> None:
 def test_fund_get_is_floats_in_yuan(sim: RunningSimulator, client: SimClient) -> None:
     tree = Tree(sim, "Jfund")
     data = client.jrtt(FUND, tree.token(tree.parent), advertiser_id=tree.direct[0]).json()["data"]
-    money = set(data) - {"advertiser_id", "name", "email"}
-    assert money == {
-        "balance",
-        "valid_balance",
-        "cash",
-        "valid_cash",
-        "grant",
-        "valid_grant",
-        "return_goods_abs",
-        "valid_return_goods_abs",
-        "return_goods_cost",
-    }
+    wallet = {"wallet_id", "wallet_name", "wallet_total_balance_valid"}  # strings in the official model
+    money = set(data) - {"advertiser_id", "name", "email"} - wallet
+    assert money == set(FUND_MONEY)  # every money field of the official model
     assert all(isinstance(data[k], float) and round(data[k], 2) == data[k] for k in money)
+    assert all(isinstance(data[k], str) for k in wallet)
+    assert data["wallet_total_balance_valid"] == f"{data['valid_balance']:.2f}"
     assert data["advertiser_id"] == tree.direct[0]
 
 
@@ -244,9 +238,10 @@ def test_agent_report_lists_second_tier_accounts(sim: RunningSimulator, client: 
             break
         rows += data["list"]
         page += 1
-    assert len(rows) == 2 * len(tree.child_accounts) == data["page_info"]["total_number"]
-    assert {r["advertiser_id"] for r in rows} == set(tree.child_accounts)
-    assert {r["stat_date"] for r in rows} == {"2024-05-09", DAY}
+    # one row per advertiser for the whole range: the official rows carry no date field
+    assert len(rows) == len(tree.child_accounts) == data["page_info"]["total_number"]
+    assert [r["advertiser_id"] for r in rows] == tree.child_accounts
+    assert not any("stat_date" in r for r in rows)
     assert all(r["agent_id"] == agent and isinstance(r["cost"], float) for r in rows)
     cursor, seen = 0, []
     while True:
@@ -363,7 +358,8 @@ def test_refresh_rotates_both_tokens(sim: RunningSimulator, client: SimClient) -
     cases = [
         ({**app, "secret": "wrong", "refresh_token": new["refresh_token"]}, 40101),
         ({**app, "grant_type": "auth_code", "refresh_token": new["refresh_token"]}, 40108),
-        ({**app, "refresh_token": ""}, 40107),
+        ({**app, "refresh_token": ""}, 40001),  # missing: a parameter error naming it
+        ({**app, "app_id": "1700000000001", "refresh_token": new["refresh_token"]}, 40001),  # int64, not text
     ]
     for payload, code in cases:
         assert client.post("jrtt", REFRESH, payload).json()["code"] == code

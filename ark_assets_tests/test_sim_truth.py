@@ -23,7 +23,7 @@ from ark_assets.media.registry import all_media
 from ark_assets_tests.platform import Platform, running_platform
 from ark_sim.truth import truth
 
-pytestmark = pytest.mark.stack  # every test here runs against the real services
+pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
 
 DATASET = "funds_get_v2"
 

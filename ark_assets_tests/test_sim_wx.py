@@ -1,10 +1,12 @@
 """Contract: the simulated wx = WeChat accounts through the unified Tencent API ("contract B",
-research §3.2; docs/media/wx.md says why) over real HTTP.
+research §3.2; docs/media/wx.md says why) over real HTTP, in both versions it serves.
 
 - gdt's envelope, auth order, codes and quota headers;
-- `wechat_advertiser/get` lists an agency's accounts as `{account_id, wechat_account_id}` with
-  page_info (page_size 1-100);
-- `funds/get` with the WeChat account's `account_id`, `credit_roll_spec` on credit-line funds;
+- v1.1: `wechat_advertiser/get` lists an agency's accounts as `{account_id, wechat_account_id}`
+  with page_info (page_size 1-100); it is not served on v1.3 (deleted from every SDK);
+- v1.3: the agency lists its accounts with `advertiser/get` (its sub-customers), cursor paged;
+- `funds/get` with the WeChat account's `account_id`: the funds/get record of each version (no
+  `credit_roll_spec`: that was the deleted `wechat_funds/get`'s);
 - `daily_reports/get` and `hourly_reports/get` at the `REPORT_LEVEL_*_WECHAT` levels only;
 - `oauth/token` rotates with the wx app's client_id/secret.
 """
@@ -58,10 +60,31 @@ def test_wechat_advertiser_get_lists_the_agency(sim: RunningSimulator, client: S
     assert client.wx(LIST, token, page_size=101).json()["code"] == 18003
 
 
+def test_v13_lists_the_agency_with_advertiser_get(sim: RunningSimulator, client: SimClient) -> None:
+    agent, token, _ = _agent(sim, "Wv13")
+    expected = [a.account_id for a in sim.world.agent_accounts("wx", "Wv13", agent)]
+    fields = ["account_id", "corporation_name", "system_status", "agency_account_id"]
+    seen, cursor = [], None
+    while True:
+        params = {"pagination_mode": "PAGINATION_MODE_CURSOR", "page_size": 4, "fields": fields}
+        data = client.wx(
+            "/v1.3/advertiser/get", token, **params, **({"cursor": cursor} if cursor else {})
+        ).json()
+        rows = data["data"]["list"]
+        assert all(list(r) == fields and r["agency_account_id"] == agent for r in rows)
+        seen += [r["account_id"] for r in rows]
+        if not data["data"]["cursor_page_info"]["has_more"]:
+            break
+        cursor = data["data"]["cursor_page_info"]["cursor"]
+    assert seen == expected
+    # the deleted listing is served on the legacy version only
+    assert client.wx("/v1.3/wechat_advertiser/get", token).json()["code"] == 12007
+
+
 @pytest.mark.parametrize(
     ("path", "params", "code"),
     [
-        ("/v1.1/advertiser/get", {}, 12007),  # gdt's listing is not wx's
+        ("/v1.1/advertiser/get", {}, 12007),  # on v1.1 the agency lists with wechat_advertiser/get
         (LIST, {"omit": ("nonce",)}, 12000),
         (LIST, {"token": "nope"}, 11002),
         ("/v1.1/funds/get", {"account_id": "other"}, 12203),
@@ -88,23 +111,25 @@ def test_gdt_conventions(
     assert body["code"] == code, body
     assert "X-RateLimit-Remaining" in response.headers and "X-TSA-Trace-Id" in response.headers
     if code:
-        assert body["trace_id"] == response.headers["X-TSA-Trace-Id"]
+        assert body["message"].endswith(f"trace_id: {response.headers['X-TSA-Trace-Id']}")
 
 
-def test_funds_have_credit_roll_spec(sim: RunningSimulator, client: SimClient) -> None:
+@pytest.mark.parametrize(
+    ("version", "spend"),
+    [("v1.1", "today_cost"), ("v1.3", "realtime_cost")],  # each version's funds/get record
+)
+def test_funds_are_the_funds_get_record(
+    sim: RunningSimulator, client: SimClient, version: str, spend: str
+) -> None:
     agent, token, _ = _agent(sim, "Wfunds")
     seen = set()
-    for account_id, _ in sim.world.accounts("wx", "Wfunds", active_only=True):
-        if _ != agent:
+    for account_id, owner in sim.world.accounts("wx", "Wfunds", active_only=True):
+        if owner != agent:
             continue
-        records = client.wx("/v1.1/funds/get", token, account_id=account_id).json()["data"]["list"]
+        records = client.wx(f"/{version}/funds/get", token, account_id=account_id).json()["data"]["list"]
         assert len(records) == sim.world.funds_records("wx", account_id, date(2024, 5, 20))
-        for record in records:
-            seen.add(record["fund_type"])
-            assert ("credit_roll_spec" in record) == (record["fund_type"] == "FUND_TYPE_CREDIT_ROLL")
-            if "credit_roll_spec" in record:
-                spec = record["credit_roll_spec"]
-                assert spec["usable_amount"] + spec["used_amount"] == spec["limit_amount"]
+        assert all(set(r) == {"fund_type", "balance", "fund_status", spend} for r in records)
+        seen |= {r["fund_type"] for r in records}
     assert "FUND_TYPE_CREDIT_ROLL" in seen
 
 

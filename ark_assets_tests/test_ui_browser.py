@@ -103,6 +103,7 @@ def ui() -> Iterator[UI]:
     picked_day = next_day - timedelta(days=1)
     home = Path(tempfile.mkdtemp(prefix="ark-ui-test-"))
     try:
+        mysql.migrate()
         with running_simulator() as sim:
             seed(sim.world, tenant, picked_day, mysql)
             env = _environment(home, sim, mysql, prefix, unique)

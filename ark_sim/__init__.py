@@ -1,6 +1,8 @@
-"""A faithful simulator of the ad media APIs on loopback (one module per media in `media/`):
-the ground truth for tests, demos and benchmarks (contracts: docs/media/*.md, which cite
-their sources; the simulator's own choices are marked there).
+"""A faithful, strict simulator of the ad media APIs on loopback (one module per media in
+`media/`): the ground truth for tests, demos and benchmarks. Every request is checked against a
+contract table per media and API version (`contract.py`; the tables in `media/_*_contract.py`,
+each row with its source or marked as the simulator's choice), and docs/media/*.md carry the
+same tables (`ark-sim contracts`).
 
 It stands beside the Ark Assets platform and imports nothing of it: it plays the media (serve)
 and the upstream systems that fill Redis and `eton` (seed), and says what the platform should
@@ -9,8 +11,9 @@ end up with (truth), all from its own world.
 Layout: one module per media in `ark_sim/media/` (`gdt.py`, `jrtt.py`, `wx.py`), each exporting
 one declaration `MEDIA` (`spec.MediaSpec`: its API, world, Redis keys, tables), discovered by
 `ark_sim.media.registry()`. Everything else is generic and names no media: `server` (HTTP,
-admin), `world` / `profiles` (who exists and what they hold), `config` (+ `sim.toml`), `state`,
-`tokens`, `quota`, `faults`, `tamper`, `seed` (+ `eton`), `truth`, `process`, `cli`, `testing`.
+admin), `contract` (the request check and the docs' tables), `world` / `profiles` (who exists
+and what they hold), `config` (+ `sim.toml`), `state`, `tokens`, `quota`, `faults`, `tamper`,
+`seed` (+ `eton`), `truth`, `process`, `cli`, `testing`.
 
     with running_simulator(SimConfig.load(overrides={"profile": "small"})) as sim:  # in-thread
         sim.url(media)  # http://127.0.0.1:PORT/{media}

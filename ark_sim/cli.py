@@ -1,4 +1,5 @@
-"""`ark-sim`: serve the media simulator, seed a tenant's eton rows and Redis keys, print the truth."""
+"""`ark-sim`: serve the media simulator, seed a tenant's eton rows and Redis keys, print the truth,
+render the contract tables (`contracts`)."""
 
 from __future__ import annotations
 
@@ -140,3 +141,26 @@ def truth(tenant: str, day: date, profile: str | None, config_path: Path | None)
 
     config = _load(config_path, profile=profile)
     click.echo(json.dumps(compute(World(config), tenant, day), ensure_ascii=False))
+
+
+@main.command()
+@click.option("--media", "only", help="One media (default: every media).")
+@click.option(
+    "--write",
+    "docs_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Splice the tables into DIR/<media>.md (e.g. docs/media) instead of printing them.",
+)
+def contracts(only: str | None, docs_dir: Path | None) -> None:
+    """Print (or write into the media pages) the contract tables the simulator enforces."""
+    from ark_sim.contract import render, splice
+    from ark_sim.media import lookup
+
+    for spec in [lookup(only)] if only else registry():
+        generated = render(spec.contract)
+        if docs_dir is None:
+            click.echo(generated)
+            continue
+        page = docs_dir / f"{spec.name}.md"
+        page.write_text(splice(page.read_text("utf-8") if page.exists() else "", generated), "utf-8")
+        click.echo(f"wrote the contract of {spec.name} into {page}")

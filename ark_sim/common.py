@@ -1,4 +1,4 @@
-"""Helpers every media's handlers share: requests, errors, parameters, pagination, dates, query values."""
+"""Helpers every media's handlers share: requests, errors, parameter codes, pagination, query values."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 
@@ -52,89 +51,12 @@ class ParamCodes:
     below_min: int
     bad_json: int
     not_in_enum: int
+    unknown: int  # a parameter the endpoint does not declare (or an object member it does not)
 
 
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON; Python ints stay exact, so int64 ids keep every digit."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-class Params:
-    """Typed access to a request's parameters, raising the media's codes for bad values.
-
-    Values arrive as query-string text (structured values JSON-encoded) or, for GETs of some media with a
-    JSON body, as native JSON values; both spellings are accepted.
-    """
-
-    def __init__(self, values: Mapping[str, Any], codes: ParamCodes) -> None:
-        self.values = dict(values)
-        self.codes = codes
-
-    def has(self, name: str) -> bool:
-        return name in self.values
-
-    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        value = self.values.get(name)
-        if value is None:
-            if required:
-                raise ApiError(self.codes.missing, f"missing required parameter {name}")
-            return default
-        return value if isinstance(value, str) else json.dumps(value)
-
-    def integer(
-        self,
-        name: str,
-        default: int | None = None,
-        *,
-        low: int | None = None,
-        high: int | None = None,
-        required: bool = False,
-    ) -> int | None:
-        value = self.values.get(name)
-        if value is None or value == "":
-            if required:
-                raise ApiError(self.codes.missing, f"missing required parameter {name}")
-            return default
-        number = as_int(value)
-        if number is None:
-            raise ApiError(self.codes.wrong_type, f"parameter {name} must be an integer, got {value!r}")
-        if low is not None and number < low:
-            raise ApiError(self.codes.below_min, f"parameter {name}={number} is below the minimum {low}")
-        if high is not None and number > high:
-            raise ApiError(self.codes.above_max, f"parameter {name}={number} is above the maximum {high}")
-        return number
-
-    def structured(self, name: str, default: Any = None, *, required: bool = False) -> Any:
-        """A JSON-encoded parameter, decoded (a JSON body's native value passes as is)."""
-        value = self.values.get(name)
-        if value is None or value == "":
-            if required:
-                raise ApiError(self.codes.missing, f"missing required parameter {name}")
-            return default
-        if not isinstance(value, str):
-            return value
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ApiError(
-                self.codes.bad_json, f"parameter {name} is not valid JSON: {value[:80]!r}"
-            ) from None
-
-    def string_list(self, name: str, default: list[str] | None = None) -> list[str] | None:
-        value = self.structured(name)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ApiError(self.codes.wrong_type, f"parameter {name} must be a JSON array of strings")
-        return value
-
-    def choice(self, name: str, options: Iterable[str], default: str | None = None) -> str | None:
-        value = self.text(name, default)
-        if value is not None and value not in options:
-            raise ApiError(
-                self.codes.not_in_enum, f"parameter {name}={value!r} is not one of {sorted(options)}"
-            )
-        return value
 
 
 def as_int(value: Any) -> int | None:
@@ -146,16 +68,6 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
-
-
-def parse_day(text: Any, code: int, name: str) -> date:
-    """A "YYYY-MM-DD" date (Python would also take "YYYYMMDD"; the media do not)."""
-    if not isinstance(text, str) or len(text) != 10:
-        raise ApiError(code, f"{name}={text!r} is not a date YYYY-MM-DD")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ApiError(code, f"{name}={text!r} is not a date YYYY-MM-DD") from None
 
 
 def page_info(page: int, page_size: int, total: int) -> dict[str, int]:

@@ -79,8 +79,16 @@ class AppConfig(StrictModel):
 
 
 class TokenTtl(StrictModel):
+    """Token lifetimes, and whether a refresh answer carries a new refresh token.
+
+    `refresh_answer_token = false` answers a refresh with a new access token only and keeps the
+    refresh token valid (Tencent's `refresh_token` is optional in the answer, and a mirror of its
+    doc shows an answer without one).
+    """
+
     access_ttl_s: float = Field(gt=0)
     refresh_ttl_s: float = Field(gt=0)
+    refresh_answer_token: bool = True
 
 
 class LatencyConfig(StrictModel):
@@ -102,6 +110,7 @@ class FaultConfig(StrictModel):
     timeout_hold_s: float = Field(default=30.0, ge=0.0)
     # Not drawn per request: on or off for every answer they apply to.
     cursor_loop: bool = False
+    cursor_ignored: bool = False
     huge_page_kb: int = Field(default=0, ge=0, le=65536)
 
 

@@ -78,6 +78,15 @@ class FaultInjector:
         with self._lock:
             return self._faults[media].cursor_loop
 
+    def cursor_ignored(self, media: str) -> bool:
+        """Cursor-paged endpoints ignore the cursor parameters and answer in page mode (`page_info`).
+
+        How the media pick the mode of a first cursor call that carries no cursor has no source;
+        this is the answer a client must not read as the last page.
+        """
+        with self._lock:
+            return self._faults[media].cursor_ignored
+
     def huge_page_kb(self, media: str) -> int:
         """Every successful answer is padded to about this many KiB (0 = off)."""
         with self._lock:

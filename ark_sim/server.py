@@ -87,7 +87,7 @@ def _media_handler(spec: MediaSpec) -> Callable[[web.Request], Awaitable[web.Str
             body=await request.read(),
         )
         endpoint, out = api.handle(state, incoming, fault)
-        out = request.app[_TAMPER].apply(media, endpoint, incoming.query, out)
+        out = request.app[_TAMPER].apply(media, endpoint, incoming.query, out, api.coded)
         state.counters.record(media, endpoint, out.outcome, throttled=out.throttled)
         return _response(out)
 

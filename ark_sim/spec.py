@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from ark_sim.common import Incoming, Outgoing
     from ark_sim.config import ProfileConfig
+    from ark_sim.contract import ApiContract
     from ark_sim.faults import Fault
     from ark_sim.profiles import MediaRoster
     from ark_sim.state import SimState
@@ -51,12 +52,15 @@ class Endpoint(Protocol):
 
 
 class Api(Protocol):
-    """A media's request handling: its endpoints by path below its base URL, and the pipeline."""
+    """A media's request handling: its endpoints by path below its base URL (every version's),
+    the pipeline, and how it answers a given body code instead (a tamper rule's `code`)."""
 
     @property
     def endpoints(self) -> Mapping[str, Endpoint]: ...
 
     def handle(self, state: SimState, incoming: Incoming, fault: Fault | None) -> tuple[str, Outgoing]: ...
+
+    def coded(self, code: int, out: Outgoing) -> Outgoing: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +161,8 @@ class MediaSpec:
         name: its short name: base URL `/{name}`, `[media.{name}]` in sim.toml, Redis key prefix.
         platform_id: `eton.agents.platform_id`.
         api: the endpoints and request pipeline.
+        contract: every endpoint's contract in every version, codes, quota signals, with sources
+            (it drives the request checks; `ark-sim contracts` renders it into the docs).
         world: what its world holds.
         agent_keys / account_keys: the seed's Redis keys of its agents and a day's accounts.
         tables: the HBase tables the seed's jobs fill from it.
@@ -166,6 +172,7 @@ class MediaSpec:
     name: str
     platform_id: int
     api: Api
+    contract: ApiContract
     world: WorldSpec
     agent_keys: tuple[AgentKey, ...]
     account_keys: tuple[AccountKey, ...]
@@ -174,8 +181,9 @@ class MediaSpec:
 
     @property
     def endpoints(self) -> tuple[str, ...]:
-        """The endpoint names (quotas, counters, `[media.X.quota.endpoints]`), as declared."""
-        return tuple(endpoint.name for endpoint in self.api.endpoints.values())
+        """The endpoint names (quotas, counters, `[media.X.quota.endpoints]`), as declared; one
+        name covers the endpoint in every version (one quota)."""
+        return tuple(dict.fromkeys(endpoint.name for endpoint in self.api.endpoints.values()))
 
     def records(self, endpoint: str) -> Records:
         """How many records `endpoint` answers for an account and day."""

@@ -139,10 +139,12 @@ class SimState:
         return state, grant
 
     def refresh(self, media: str, refresh_token: str) -> tuple[TokenState, Grant | None]:
-        """Rotate the pair behind a refresh token, loading its tenant on first sight."""
+        """Rotate the pair behind a refresh token (the access token only, when the media's config
+        says a refresh answer carries no refresh token), loading its tenant on first sight."""
         if not self.tokens.knows_refresh(media, refresh_token):
             self._load_for(refresh_token)
-        return self.tokens.refresh(media, refresh_token)
+        rotate = self.config.media[media].tokens.refresh_answer_token
+        return self.tokens.refresh(media, refresh_token, rotate_refresh=rotate)
 
     def expire_tokens(
         self, media: str, tenant: str, agent_id: int | None = None, *, refresh: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,7 +28,9 @@ class TamperRule:
         set_fields: fields set on the answer's first record (None becomes JSON null). On a list of
             bare ids (jrtt `agent/advertiser/select`), `id` replaces the first id.
         drop_fields: fields removed from the first record.
-        code: answer this body code (and no data) instead; the quota was used all the same.
+        code: answer this body code instead, as the media answers it (its envelope, message and
+            trace id; no data): how a test gets a code the simulator never answers by itself
+            (Tencent 30104, 11019, 11008; jrtt 40300, 40301, ...). The quota was used all the same.
     """
 
     endpoint: str
@@ -40,8 +42,9 @@ class TamperRule:
     def matches(self, endpoint: str, query: Mapping[str, str]) -> bool:
         return endpoint == self.endpoint and all(query.get(k) == v for k, v in self.match.items())
 
-    def apply(self, out: Outgoing) -> Outgoing:
-        """The altered answer; only JSON answers with code 0 are touched."""
+    def apply(self, out: Outgoing, coded: Callable[[int, Outgoing], Outgoing]) -> Outgoing:
+        """The altered answer; only JSON answers with code 0 are touched. `coded` is the media's
+        way of answering a code (`Api.coded`)."""
         try:
             body = json.loads(out.body)
         except ValueError:
@@ -49,10 +52,7 @@ class TamperRule:
         if not isinstance(body, dict) or body.get("code") != 0:
             return out
         if self.code is not None:
-            body = {"code": self.code, "message": f"simulated answer with code {self.code}"} | {
-                k: v for k, v in body.items() if k not in ("code", "message", "data")
-            }
-            return replace(out, body=dumps(body), outcome=str(self.code))
+            return coded(self.code, out)
         records = _records(body.get("data"))
         if records:
             first = records[0]
@@ -95,9 +95,16 @@ class Tampering:
             else:
                 self._rules.clear()
 
-    def apply(self, media: str, endpoint: str, query: Mapping[str, str], out: Outgoing) -> Outgoing:
+    def apply(
+        self,
+        media: str,
+        endpoint: str,
+        query: Mapping[str, str],
+        out: Outgoing,
+        coded: Callable[[int, Outgoing], Outgoing],
+    ) -> Outgoing:
         with self._lock:
             rules = [r for r in self._rules.get(media, ()) if r.matches(endpoint, query)]
         for rule in rules:
-            out = rule.apply(out)
+            out = rule.apply(out, coded)
         return out

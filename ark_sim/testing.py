@@ -32,6 +32,12 @@ class SimClient:
     def close(self) -> None:
         self.session.close()
 
+    def __enter__(self) -> SimClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def get(self, media: str, path: str, token: str | None, **params: Any) -> requests.Response:
         """A GET below the media's base URL, signed with `token` (None: unsigned).
 

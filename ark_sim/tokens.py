@@ -99,8 +99,13 @@ class TokenStore:
         with self._lock:
             return (media, token) in self._refresh
 
-    def refresh(self, media: str, refresh_token: str) -> tuple[TokenState, Grant | None]:
-        """Rotate the pair owning `refresh_token`; returns the new grant when the token was live."""
+    def refresh(
+        self, media: str, refresh_token: str, *, rotate_refresh: bool = True
+    ) -> tuple[TokenState, Grant | None]:
+        """Rotate the pair owning `refresh_token`; returns the new grant when the token was live.
+
+        Without `rotate_refresh` only the access token is new: the refresh token stays valid.
+        """
         now = self._clock()
         with self._lock:
             key = self._refresh.get((media, refresh_token))
@@ -112,6 +117,8 @@ class TokenStore:
             del self._access[(media, old.access_token)]
             del self._refresh[(media, old.refresh_token)]
             new = self._issue(media, old.tenant, old.agent_id, old.generation + 1, now)
+            if not rotate_refresh:
+                new = replace(new, refresh_token=old.refresh_token, refresh_expires_at=old.refresh_expires_at)
             self._store(new)
             return TokenState.OK, new
 

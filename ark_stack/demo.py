@@ -18,7 +18,6 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
@@ -75,7 +74,7 @@ def up() -> None:
     paths.make_dirs()
     procs = _processes(paths)
     env = {**os.environ, "DAGSTER_HOME": str(_dagster_home(paths))}
-    yesterday = datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
+    yesterday = datetime.now(GMT8).date() - timedelta(days=1)
 
     if not port_open(SIM_PORT):
         reporter.step(f"starting the media simulator (profile {PROFILE}) on 127.0.0.1:{SIM_PORT}")

@@ -52,6 +52,7 @@ from bench.limits import cpu_bound, endpoint_limits, quota_bound
 from bench.partition_bench import (
     ark_sim_bin,
     drop_databases,
+    migrate_log_schema,
     remove_hbase_tables,
     remove_kafka_topics,
     wait_for_quiet,
@@ -501,6 +502,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
             env = platform_env(sim, prefix, dagster_home, workdir)
             env.pop("ARK_EXECUTOR", None)  # the shipped default
             truths = {}
+            migrate_log_schema(LOG_DB, ETON_DB)
             for tenant in TENANTS:
                 ark_sim("seed", config, tenant, the_day, env, profile)
                 truths[tenant] = ark_sim("truth", config, tenant, the_day, env, profile)

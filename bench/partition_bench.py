@@ -173,6 +173,13 @@ def remove_redis(tenant: str) -> int:
     return deleted + cold_start()
 
 
+def migrate_log_schema(log_db: str, eton_db: str) -> None:
+    """The bench's own log database at the newest schema revision, as a deploy leaves it."""
+    from ark_assets.resources.mysql import MySQLResource
+
+    MySQLResource(log_database=log_db, eton_database=eton_db).migrate()
+
+
 def drop_databases(databases: tuple[str, ...] = (LOG_DB, ETON_DB)) -> None:
     import pymysql
 
@@ -718,6 +725,7 @@ def bench(
             t0 = time.monotonic()
             seeded = ark_sim(["seed"], config, tenant, the_day)
             expected = ark_sim(["truth"], config, tenant, the_day)
+            migrate_log_schema(LOG_DB, ETON_DB)
             click.echo(
                 f"seeded {tenant} for {day} in {time.monotonic() - t0:.0f} s: agents {seeded['agents']}, "
                 f"accounts {expected['accounts']}"

@@ -53,6 +53,7 @@ class FetchSummary:
     failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # target, kind, code, message
     failed_targets: set[str] = field(default_factory=set)  # every failed account (not capped)
     failed_agents: set[str] = field(default_factory=set)  # agents with at least one failed source
+    failed_by_kind: dict[str, int] = field(default_factory=dict)  # error class -> sources (not capped)
 
     def add(self, other: FetchSummary) -> FetchSummary:
         """Fold `other` (a second pass of the same asset, e.g. details after a listing) into this one."""
@@ -63,6 +64,8 @@ class FetchSummary:
         self.failures = (self.failures + other.failures)[:MAX_FAILURES_KEPT]
         self.failed_targets |= other.failed_targets
         self.failed_agents |= other.failed_agents
+        for kind, n in other.failed_by_kind.items():
+            self.failed_by_kind[kind] = self.failed_by_kind.get(kind, 0) + n
         return self
 
     def count(self, outcome: Outcome, rows: int) -> None:
@@ -75,6 +78,7 @@ class FetchSummary:
             return
         self.failed += 1
         self.failed_agents.add(outcome.source.agent_id)
+        self.failed_by_kind[outcome.failure.kind] = self.failed_by_kind.get(outcome.failure.kind, 0) + 1
         target = outcome.source.target
         if isinstance(target, tuple):  # a batch of ids (an account-details call)
             self.failed_targets.update(target)
@@ -208,7 +212,7 @@ class FetchRun:
 
     def _engine(self) -> FetchEngine:
         return FetchEngine(
-            self.media.api,
+            self.api.api_spec(self.media),  # the configured API version's paths and parameters
             base_url=self.api.base_url(self.media),
             tenant=self.tenant,
             app=self.api.app(self.media),
@@ -222,8 +226,10 @@ class FetchRun:
             await self._stream(engine, *args)
 
     async def _shared(self, session: FetchSession, *args: Any) -> None:
+        # one engine per connection the step's fetches use (an API version is a spec of its own)
         app = self.api.app(self.media)
-        key = (self.media.name, self.tenant, self.api.base_url(self.media), app.app_id, id(self.media.api))
+        spec = self.api.api_spec(self.media)
+        key = (self.media.name, self.tenant, self.api.base_url(self.media), app.app_id, spec.version)
         await self._stream(await session.engine(key, self._engine), *args)
 
     async def _stream(

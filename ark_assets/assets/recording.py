@@ -55,10 +55,10 @@ class RunRecorder:
     log: RunLogResource
     agent_id: str = "0"
     _run_log_id: int | None = None
+    _alert_sent: bool = False  # one Sentry event per run-log row: a failure after an alert is not re-sent
 
     def start(self) -> RunRecorder:
         def insert() -> int:
-            self.log.mysql.ensure_schema()
             return self.log.mysql.record_run_start(
                 run_id=self.run_id,
                 tenant_alias=self.tenant,
@@ -73,7 +73,17 @@ class RunRecorder:
         self.event(LogType.API_JOB_START, f"{self.job} start")
         return self
 
-    def succeed(self, *, requested: int, succeeded: int, failed: int, records: int, message: str) -> None:
+    def succeed(
+        self,
+        *,
+        requested: int,
+        succeeded: int,
+        failed: int,
+        records: int,
+        message: str,
+        failed_by_kind: Mapping[str, int] | None = None,
+    ) -> None:
+        """The run's end; sources that failed are an alert (the run itself carries on: the rest is good)."""
         self._end(
             RunStatus.SUCCEEDED,
             requested=requested,
@@ -83,12 +93,22 @@ class RunRecorder:
             message=message,
         )
         self.event(LogType.API_JOB_END, message)
+        if failed:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted((failed_by_kind or {}).items()))
+            self.alert(
+                f"{failed} of {requested} sources of {self.job} failed for tenant {self.tenant} on "
+                f"{self.day}" + (f" ({kinds})" if kinds else ""),
+                extra={"requested": requested, "succeeded": succeeded, "failed": failed}
+                | {f"failed_{kind}": n for kind, n in (failed_by_kind or {}).items()},
+            )
 
     def fail(self, exc: BaseException) -> None:
         message = f"{type(exc).__name__}: {exc}"
         self._end(RunStatus.FAILED, message=message)
         self.event(LogType.API_JOB_ERROR, message)
-        self.log.sentry.capture_failure(
+        if self._alert_sent:
+            return  # e.g. an empty source list: alerted already, the step's failure says the same
+        event_id = self.log.sentry.capture_failure(
             exc,
             tenant=self.tenant,
             media=self.media,
@@ -96,11 +116,12 @@ class RunRecorder:
             data_date=str(self.day),
             run_id=self.run_id,
         )
+        self._alerted(event_id)
 
-    def alert(self, message: str) -> None:
+    def alert(self, message: str, *, extra: Mapping[str, Any] | None = None) -> None:
         """An alert the seed sent by SMS/log: to Sentry and as an ERROR event."""
         self.event(LogType.API_JOB_ERROR, message)
-        self.log.sentry.capture_message(
+        event_id = self.log.sentry.capture_message(
             message,
             tenant=self.tenant,
             media=self.media,
@@ -108,7 +129,19 @@ class RunRecorder:
             agent_id=self.agent_id,
             data_date=str(self.day),
             run_id=self.run_id,
+            extra=extra,
         )
+        self._alerted(event_id)
+
+    def _alerted(self, event_id: str | None) -> None:
+        """Note in the run log that this run already alerted, so its run's failure is not alerted again."""
+        self._alert_sent = True
+        if event_id is None or self._run_log_id is None:
+            return
+        try:
+            _riding_out_mysql(lambda: self.log.mysql.mark_alerted(self._run_log_id))
+        except ServiceUnavailable as exc:
+            logger.warning("run-log row %s: the alert went out but is not noted: %s", self._run_log_id, exc)
 
     def event(self, log_type: LogType, content: str) -> None:
         self.log.kafka_log.emit(

@@ -3,6 +3,7 @@ the metadata of a fetch, and the seed's alert for an empty source list."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -60,10 +61,23 @@ def asset_spec(
     ).with_io_manager_key(IO_MANAGER_KEY)
 
 
+def completeness_blocking() -> bool:
+    """`ARK_COMPLETENESS_BLOCKING=1`: a partition with failed accounts fails its run (default: the run
+    succeeds, the check turns red and an alert goes out; the good accounts' rows are stored either way).
+
+    In a media's step a failed blocking check also keeps the step's assets downstream of it from
+    running (`media_step.py`), as Dagster keeps downstream steps from running."""
+    value = os.environ.get("ARK_COMPLETENESS_BLOCKING", "").strip().lower()
+    if value not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ValueError(f"ARK_COMPLETENESS_BLOCKING={value!r}: expected 1 / true / yes or 0 / false / no")
+    return value in ("1", "true", "yes")
+
+
 def completeness_spec(key: AssetKey) -> AssetCheckSpec:
     return AssetCheckSpec(
         COMPLETENESS,
         asset=key,
+        blocking=completeness_blocking(),
         description="Every source of the partition ended in exactly one outcome, and none of them failed.",
     )
 
@@ -114,6 +128,7 @@ def succeeded(recorder: RunRecorder, summary: FetchSummary, message: str) -> Non
         failed=summary.failed,
         records=summary.records,
         message=message,
+        failed_by_kind=summary.failed_by_kind,
     )
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+from ark_assets.automation.freshness import not_in_jobs
 from ark_assets.media.declare import MediaDefinition
+from ark_assets.media.registry import all_media
 
 # Every asset of every media for one (day, tenant): what the seed's scheduler ran as ~35 jobs.
 all_media_daily = define_asset_job(
     "all_media_daily",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - not_in_jobs(all_media()),
     description="Every media's agents, advertisers, funds and reports for one (day, tenant) partition.",
 )
 
 # Reports only (funds are a point-in-time balance and must not be overwritten later).
 reports_lookback = define_asset_job(
     "reports_lookback",
-    selection=AssetSelection.tag("layer", "reports"),
+    selection=AssetSelection.tag("layer", "reports") - not_in_jobs(all_media()),
     description="Re-fetch reports of recent days: the media revise them for a few days.",
 )
 
@@ -25,7 +27,7 @@ def media_daily(media: MediaDefinition):  # -> an unresolved asset job (not a pu
     """One media's whole graph, tagged so the instance's `media` run-tag limit applies to it."""
     return define_asset_job(
         f"{media.name}_daily",
-        selection=AssetSelection.groups(media.name),
+        selection=AssetSelection.groups(media.name) - not_in_jobs([media]),
         tags={"media": media.name},
         description=f"{media.name}: agents, advertisers, funds and reports for one (day, tenant) partition.",
     )

@@ -18,13 +18,17 @@ from dagster import (
     AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
+    DagsterEventType,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
+    RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     run_failure_sensor,
+    run_status_sensor,
     sensor,
 )
 
@@ -32,13 +36,15 @@ from ark_assets.assets.sources import day_accounts
 from ark_assets.core.days import yesterday
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import partition_key, split_key, tenant_partitions
-from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.mysql import MySQLResource, RunStatus
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
 
 # How often the two polling sensors (MySQL, Redis) tick. A minute is plenty for daily data; the
 # browser test sets ARK_SENSOR_INTERVAL_S=5 so a switched-on sensor reacts within seconds.
 SENSOR_INTERVAL_S = int(os.environ.get("ARK_SENSOR_INTERVAL_S", "60"))
+# Run-status sensors react to a run's end; Dagster's default is 30 s (the tests' interval is shorter).
+RUN_STATUS_INTERVAL_S = min(30, SENSOR_INTERVAL_S)
 
 
 def _digest(values: list[str]) -> str:
@@ -130,21 +136,40 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
     @run_failure_sensor(
         name="run_failure_alert",
         default_status=DefaultSensorStatus.RUNNING,
-        description="Any failed run is reported to Sentry with its tenant, media and date.",
+        minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
+        description="A failed run -- its step failed, or it was killed or lost (the run monitor) -- closes "
+        "the run-log rows it left open with the reason, and is reported to Sentry once: not again when "
+        "its step already alerted.",
     )
-    def run_failure_alert(context: RunFailureSensorContext, sentry: SentryResource) -> None:
+    def run_failure_alert(
+        context: RunFailureSensorContext, mysql: MySQLResource, sentry: SentryResource
+    ) -> None:
         run = context.dagster_run
-        tenant, day = "-", None
-        if "dagster/partition" in run.tags:
-            day, tenant = split_key(run.tags["dagster/partition"])
+        reason = _failure_reason(context)
+        closed = mysql.close_open_runs(run.run_id, status=RunStatus.FAILED, reason=reason)
+        if mysql.was_alerted(run.run_id):
+            return  # the step that failed sent its alert, with its traceback
+        tenant, day = _partition_of(run.tags)
         sentry.capture_message(
-            f"run {run.run_id} of {run.job_name} failed: {context.failure_event.message}",
+            f"run {run.run_id} of {run.job_name} failed: {reason}"
+            + (f" ({closed} run-log rows left open were closed)" if closed else ""),
             tenant=tenant,
             media=run.tags.get("media", "all"),
             level="error",
             data_date=str(day) if day else None,
             run_id=run.run_id,
         )
+
+    @run_status_sensor(
+        name="run_canceled_closes_its_log",
+        run_status=DagsterRunStatus.CANCELED,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
+        description="A cancelled run closes the run-log rows it left open (CANCELED, with the reason).",
+    )
+    def run_canceled_closes_its_log(context: RunStatusSensorContext, mysql: MySQLResource) -> None:
+        run = context.dagster_run
+        mysql.close_open_runs(run.run_id, status=RunStatus.CANCELED, reason=f"run {run.run_id} was cancelled")
 
     automation = AutomationConditionSensorDefinition(
         "ark_automation",
@@ -153,4 +178,31 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
         minimum_interval_seconds=30,
         description="Declarative automation: advertiser lists follow a fresh agent list (eager).",
     )
-    return [tenants_and_agents_sync, account_lists_arrived, run_failure_alert, automation]
+    return [
+        tenants_and_agents_sync,
+        account_lists_arrived,
+        run_failure_alert,
+        run_canceled_closes_its_log,
+        automation,
+    ]
+
+
+def _partition_of(tags: dict[str, str]) -> tuple[str, object]:
+    """(tenant, day) of a run's partition tag, ("-", None) for a run of no partition."""
+    if "dagster/partition" not in tags:
+        return "-", None
+    day, tenant = split_key(tags["dagster/partition"])
+    return tenant, day
+
+
+def _failure_reason(context: RunFailureSensorContext) -> str:
+    """Why the run failed: its failure event, and what Dagster saw of a worker that died (a SIGKILL,
+    an OOM kill, a lost host) when the run was failed from outside."""
+    reason = context.failure_event.message or "the run failed"
+    engine_events = context.instance.all_logs(
+        context.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT
+    )
+    died = [
+        e.message for e in engine_events if e.message and ("terminated" in e.message or "worker" in e.message)
+    ]
+    return f"{reason} {died[-1]}" if died else reason

@@ -45,3 +45,14 @@ class MySQLAccessDenied(PermissionError):
             f"MySQL at {host}:{port} refused user {user!r} ({reason}); "
             f"check ARK_MYSQL_USER/ARK_MYSQL_PASSWORD"
         )
+
+
+class SchemaNotMigrated(LookupError):
+    """The log database lacks the platform's tables: its schema was never migrated (or is behind)."""
+
+    def __init__(self, database: str, host: str, port: int, reason: str) -> None:
+        self.database = database
+        super().__init__(
+            f"the log database {database!r} at {host}:{port} is not migrated ({reason}); run "
+            f"`ark-assets db upgrade` (make stack does it for the local stack) before materializing"
+        )

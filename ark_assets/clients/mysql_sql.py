@@ -23,9 +23,17 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'STARTED', NOW(3))
 END_RUN = """
 UPDATE {log}.`api_result_log`
 SET status = %s, ended_at = NOW(3), accounts_requested = %s, accounts_succeeded = %s,
-    accounts_failed = %s, records = %s, message = %s
+    accounts_failed = %s, records = %s, message = %s, closed_by = 'run'
 WHERE id = %s
 """
+# Rows a run left open (it was killed, cancelled or lost): closed with the reason, by the sensor.
+CLOSE_OPEN_RUNS = """
+UPDATE {log}.`api_result_log`
+SET status = %s, ended_at = NOW(3), message = %s, closed_by = 'sensor'
+WHERE run_id = %s AND status = 'STARTED'
+"""
+MARK_ALERTED = "UPDATE {log}.`api_result_log` SET alerted_at = NOW(3) WHERE id = %s"
+ALERTED_ROWS = "SELECT COUNT(*) FROM {log}.`api_result_log` WHERE run_id = %s AND alerted_at IS NOT NULL"
 INSERT_REQUESTS = """
 INSERT INTO {log}.`api_request_log`
   (run_id, media_name, endpoint, tenant_alias, agent_id, account_id, params, requested_at)
@@ -45,27 +53,15 @@ FROM {eton}.`agents`
 WHERE tenant_alias = %s AND platform_id = %s AND auth_status IN (1, 2) AND auth_type = 1
 ORDER BY id
 """
-UPSERT_TENANT = """
-INSERT INTO {eton}.`tenant` (tenant_alias, name, status) VALUES (%s, %s, %s)
-ON DUPLICATE KEY UPDATE name = VALUES(name), status = VALUES(status)
-"""
-UPSERT_AGENT = """
-INSERT INTO {eton}.`agents`
-  (tenant_alias, platform_id, agent_id_from_platform, agent_name, agent_level, parent_agent_id,
-   auth_status, auth_type)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-ON DUPLICATE KEY UPDATE agent_name = VALUES(agent_name), agent_level = VALUES(agent_level),
-  parent_agent_id = VALUES(parent_agent_id), auth_status = VALUES(auth_status),
-  auth_type = VALUES(auth_type)
-"""
 
 
 class RunStatus(StrEnum):
-    """A run-log row's status: STARTED at insert, SUCCEEDED or FAILED at the end."""
+    """A run-log row's status: STARTED at insert; SUCCEEDED, FAILED or CANCELED at the end."""
 
     STARTED = "STARTED"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    CANCELED = "CANCELED"  # the run was cancelled (or killed) before its step ended the row
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ import dagster as dg
 
 from ark_assets.assets.build import media_assets
 from ark_assets.automation.jobs import media_daily
+from ark_assets.components.catalog import catalogued
 from ark_assets.media.registry import media as media_named
 
 
@@ -25,4 +26,5 @@ class MediaAssets(dg.Component, dg.Model, dg.Resolvable):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         declared = media_named(self.media)
-        return dg.Definitions(assets=media_assets(declared), jobs=[media_daily(declared)])
+        assets = catalogued(declared, media_assets(declared))
+        return dg.Definitions(assets=assets, jobs=[media_daily(declared)])

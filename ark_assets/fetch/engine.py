@@ -181,6 +181,7 @@ class _Call:
 class _Page:
     records: list[dict[str, Any]]
     next_params: dict[str, Any] | None
+    drop: tuple[str, ...] = ()  # parameters the next call must not carry (a change of paging mode)
 
 
 class FetchEngine:
@@ -312,10 +313,16 @@ class FetchEngine:
 
     async def _fetch_source(self, spec: EndpointSpec, source: Source) -> Outcome:
         # the caller's parameters may override the page size the endpoint declares
-        params: dict[str, Any] = {**spec.fixed_params, **self._first_page(spec), **source.params}
+        derived = spec.call_params(source.params) if spec.call_params else {}
+        params: dict[str, Any] = {**spec.fixed_params, **derived, **self._first_page(spec), **source.params}
         if spec.source_param:
-            target = list(source.target) if isinstance(source.target, tuple) else source.target
-            params[spec.source_param] = target
+            try:
+                params[spec.source_param] = _source_value(spec, source.target)
+            except ValueError as exc:
+                failure = Failure(
+                    media=self.media, kind="BadRequest", code="source", message=str(exc), attempts=0
+                )
+                return Outcome(source=source, records=None, failure=failure, attempts=0, throttles=0, pages=0)
         records: list[dict[str, Any]] = []
         tally = _Tally()
         pages = 0
@@ -365,6 +372,8 @@ class FetchEngine:
                 )
                 return ended(failure=failure)
             seen_cursors.add(cursor)
+            for name in page.drop:
+                params.pop(name, None)
             params |= page.next_params
 
     async def _page(
@@ -474,7 +483,7 @@ class FetchEngine:
                 self._add(throttles=1)
                 await governor.observe_throttle()
             raise error(
-                self.media, code, message, endpoint=spec.name, trace_id=body_trace, http_status=status
+                self.media, code, message, endpoint=spec.name, trace_id=call.trace_id, http_status=status
             )
         if self.spec.quota is None:  # no quota signal: probe upward while calls succeed
             await governor.observe_success()
@@ -709,14 +718,20 @@ def _page(spec: EndpointSpec, data: Any, params: Mapping[str, Any], media: str) 
     if not all(isinstance(r, dict) for r in records):
         records = [r if isinstance(r, dict) else {"id": r} for r in records]  # bare id lists
     if spec.paging is Paging.PAGE:
-        info = data.get("page_info") if isinstance(data, dict) else None
-        page, total = (info or {}).get("page", params.get("page", 1)), (info or {}).get("total_page", 0)
-        if not _is_int(page) or not _is_int(total):  # "3" would silently end the walk at page 1
-            raise e.BadResponse(media, "malformed", "page_info numbers are not integers", endpoint=spec.name)
-        more = page < total and bool(records)
-        return _Page(records, {"page": page + 1} if more else None)
+        return _by_page(spec, data, records, params, media)
     if spec.paging is Paging.CURSOR:
         info = data.get(spec.cursor_info) if isinstance(data, dict) else None
+        if info is None and isinstance(data, dict) and isinstance(data.get("page_info"), dict):
+            # A cursor call answered in page mode (no source says which mode a first cursor call
+            # gets): the rest is walked by page, never read as the last page. The next calls carry
+            # page and page_size instead of the cursor parameters.
+            page = _by_page(spec, data, records, params, media)
+            cursor_only = tuple({spec.page_size_param, "cursor"} - {PAGE_SIZE_PARAM})
+            size = data["page_info"].get("page_size")
+            if page.next_params is not None and _is_int(size):
+                page.next_params[PAGE_SIZE_PARAM] = size
+            page.drop = cursor_only
+            return page
         info = info or {}
         has_more, cursor = info.get("has_more"), info.get("cursor")
         if not (has_more is None or _is_int(has_more)) or not (cursor is None or _is_int(cursor)):
@@ -725,6 +740,46 @@ def _page(spec: EndpointSpec, data: Any, params: Mapping[str, Any], media: str) 
         more = bool(has_more) and cursor is not None
         return _Page(records, {"cursor": cursor} if more else None)
     return _Page(records, None)
+
+
+PAGE_SIZE_PARAM = "page_size"  # page mode's page size, under this name at every media here
+
+
+def _by_page(
+    spec: EndpointSpec, data: Any, records: list[dict[str, Any]], params: Mapping[str, Any], media: str
+) -> _Page:
+    """Page mode: the next page while `page < total_page`; an empty page before the last one (a
+    listing capped below its own total, like Tencent's normal mode at 1000 rows) fails the source."""
+    info = data.get("page_info") if isinstance(data, dict) else None
+    page, total = (info or {}).get("page", params.get("page", 1)), (info or {}).get("total_page", 0)
+    if not _is_int(page) or not _is_int(total):  # "3" would silently end the walk at page 1
+        raise e.BadResponse(media, "malformed", "page_info numbers are not integers", endpoint=spec.name)
+    if page < total and not records:
+        number = (info or {}).get("total_number")
+        raise e.IncompletePages(
+            media,
+            "paging",
+            f"page {page} of {total} came back empty"
+            + (f" (page_info promises {number} records)" if _is_int(number) else "")
+            + ": the list is capped below its own total, so this source's records are incomplete",
+            endpoint=spec.name,
+        )
+    return _Page(records, {"page": page + 1} if page < total else None)
+
+
+def _source_value(spec: EndpointSpec, target: str | tuple[str, ...] | None) -> Any:
+    """The source parameter's value: the id (or list of ids) as text, or as int64 numbers when the
+    endpoint types them so (a ValueError naming the id that is not one)."""
+    ids = list(target) if isinstance(target, tuple) else target
+    if not spec.source_int64 or ids is None:
+        return ids
+
+    def int64(text: str) -> int:
+        if not str(text).isdigit() or int(text) >= 2**63:
+            raise ValueError(f"{spec.source_param} must hold int64 ids for {spec.name}, got {text!r}")
+        return int(text)
+
+    return [int64(i) for i in ids] if isinstance(ids, list) else int64(ids)
 
 
 def _is_int(value: Any) -> bool:

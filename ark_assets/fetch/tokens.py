@@ -3,7 +3,9 @@
 Refreshing rotates the access/refresh pair and kills the old one, so two processes refreshing
 the same agent at once would lock each other out. The refresher therefore holds a Redis lock per
 (media, tenant, agent); whoever waits on the lock re-reads the token afterwards and uses the new
-one instead of refreshing again.
+one instead of refreshing again. An answer with a new access token but no refresh token (Tencent's
+`refresh_token` is optional in its answer) keeps the stored refresh token: it is still the
+agent's, and losing the agent for the run over a field the media may omit would be wrong.
 """
 
 from __future__ import annotations
@@ -94,7 +96,10 @@ class TokenBook:
         if not refresh_token:
             raise self._failed(agent_id, "no_refresh_token", "no refresh token is stored for this agent")
         spec = self._spec.refresh
-        payload = spec.build(*self._app, refresh_token)
+        try:
+            payload = spec.build(*self._app, refresh_token)
+        except ValueError as exc:  # the app id cannot be typed as the media wants it
+            raise self._failed(agent_id, "app_id", f"the refresh call cannot be built: {exc}") from exc
         url = self._base_url + spec.path
         kwargs = {"params": payload} if spec.method == "GET" else {"json": payload}
         try:
@@ -106,30 +111,32 @@ class TokenBook:
             raise self._failed(agent_id, "transport", f"refresh call failed: {type(exc).__name__}") from exc
         code = body.get(self._spec.code_key) if isinstance(body, dict) else None
         data = body.get("data") if isinstance(body, dict) else None
-        if (
-            code != 0
-            or not isinstance(data, dict)
-            or not data.get("access_token")
-            or not data.get("refresh_token")
-        ):
+        access = data.get("access_token") if isinstance(data, dict) else None
+        if code != 0 or not isinstance(access, str) or not access:
             message = body.get(self._spec.message_key, "") if isinstance(body, dict) else "malformed body"
             raise self._failed(
                 agent_id, code if code is not None else "malformed", f"refresh refused: {message}"
             )
+        renewed = data.get("refresh_token")
+        kept = not (isinstance(renewed, str) and renewed)
         await asyncio.to_thread(
             self._store.rotate_tokens,
             self._spec.media,
             self._tenant,
             agent_id,
-            access_token=data["access_token"],
-            refresh_token=data["refresh_token"],
+            access_token=access,
+            refresh_token=refresh_token if kept else renewed,
         )
-        self._tokens[agent_id] = data["access_token"]
+        self._tokens[agent_id] = access
         self.refreshes += 1
         logger.info(
-            "refreshed the %s token of agent %s (tenant %s)", self._spec.media, agent_id, self._tenant
+            "refreshed the %s token of agent %s (tenant %s)%s",
+            self._spec.media,
+            agent_id,
+            self._tenant,
+            "; the answer had no new refresh token, the stored one is kept" if kept else "",
         )
-        return data["access_token"]
+        return access
 
     def _failed(self, agent_id: str, code: int | str, message: str) -> RefreshFailed:
         return RefreshFailed(

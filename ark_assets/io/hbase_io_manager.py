@@ -79,8 +79,14 @@ class _Written:
     stale_rows_deleted: int = 0
     row_key_example: str | None = None
     foreign_keys: int = 0
+    kept_outside_scope: int = 0  # the partition's rows a slice run left as they were
     files: int | None = None
     path: str | None = None
+
+    @property
+    def partition_rows(self) -> int:
+        """Rows the partition holds after this write (what the catalog plots per partition)."""
+        return self.rows_written + self.kept_outside_scope
 
 
 class HBaseIOManager(ConfigurableIOManager):
@@ -179,6 +185,10 @@ class HBaseIOManager(ConfigurableIOManager):
                 "row_key_example": written.row_key_example,
                 "write_seconds": round(seconds, 3),
             }
+            if self.output != "NONE":
+                # the keys the catalog knows: the table beside the asset, a row count plotted per partition
+                metadata["dagster/table_name"] = metadata["table"]
+                metadata["dagster/partition_row_count"] = written.partition_rows
             if obj.scope_accounts is not None:
                 metadata["scope_accounts"] = len(obj.scope_accounts)
             if written.path is not None:
@@ -226,8 +236,12 @@ class HBaseIOManager(ConfigurableIOManager):
             except ValueError:
                 written.foreign_keys += 1
                 continue
-            if parsed.tenant == tenant and (scope is None or parsed.account_id in scope):
+            if parsed.tenant != tenant:
+                continue
+            if scope is None or parsed.account_id in scope:
                 keys.add(key)
+            else:
+                written.kept_outside_scope += 1
         return keys, written
 
     def _write_files(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
@@ -247,6 +261,7 @@ class HBaseIOManager(ConfigurableIOManager):
                 except ValueError:
                     account = None
                 (stale if account in scope else kept).add(key)
+        written.kept_outside_scope = len(kept)
         with IndexedWriter(target, spool.table, spool.data_date, self.file_rows_per_index) as out:
             for account_id, agent_id, kind, suffix, data in spool.read_encoded():
                 key = encoder.key(account_id, agent_id, kind, suffix)

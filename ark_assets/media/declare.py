@@ -3,7 +3,11 @@
 A media module (`media/<name>.py`) declares everything that differs between media and exports
 it as `MEDIA`: how its API authenticates, where records and paging sit in an answer, what each
 body code means, its quota signals, its Redis key formats, its default app, and the assets the
-platform builds from it. The registry (`registry.py`) collects the modules; the fetch engine,
+platform builds from it. A media whose API comes in versions declares one `ApiSpec` per version
+(paths, parameters, and the endpoint behind a logical role such as the account listing); which
+one a deployment speaks is configuration (`ARK_<MEDIA>_API_VERSION`, `MediaApiResource`), and
+asset keys, tables, row keys and Redis keys never depend on it. The registry (`registry.py`)
+collects the modules; the fetch engine,
 the resources, the asset factories and the docs read only these declarations, so no module
 outside a media's own names that media. `docs/ADDING_A_MEDIA.md` walks through a new one.
 
@@ -74,7 +78,13 @@ class EndpointSpec:
             Records that are bare ids (not objects) become `{"id": <id>}`.
         page_size_param: the request parameter carrying the page size.
         cursor_info: the response object holding `has_more` and `cursor` (cursor paging).
-        fixed_params: parameters every call sends (e.g. a pagination mode).
+        fixed_params: parameters every call sends (e.g. a pagination mode, the record `fields`).
+        call_params: parameters derived from a call's own (e.g. the `fields` of a report level).
+        source_int64: the source id (or batch of ids) travels as int64 JSON numbers, not text
+            (`advertiser_ids=[1,2]`, not `["1","2"]`).
+
+    A cursor-paged endpoint that answers in page mode (`page_info`, no cursor object) is walked
+    on by page with `page` and `page_size`, the names every media here uses for page mode.
     """
 
     name: str
@@ -86,6 +96,8 @@ class EndpointSpec:
     page_size_param: str = "page_size"
     cursor_info: str = "cursor_page_info"
     fixed_params: Mapping[str, Any] = field(default_factory=dict)
+    call_params: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    source_int64: bool = False
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -101,7 +113,10 @@ class RefreshSpec:
     Args:
         path: below the base URL.
         method: GET (parameters in the query) or POST (a JSON body).
-        build: (app_id, secret, refresh_token) -> the parameters or body, typed as the media wants.
+        build: (app_id, secret, refresh_token) -> the parameters or body, typed as the media wants
+            (a ValueError naming the app id when it cannot be typed so).
+
+    An answer without a new refresh token (optional in some media's answers) keeps the stored one.
     """
 
     path: str
@@ -129,6 +144,7 @@ class ApiSpec:
 
     Args:
         media: the media's name (logs, governor keys, errors).
+        version: the API version these paths and parameters belong to (`v1.1`).
         auth: how a call carries its access token.
         code_key / message_key: the body fields holding the code and its message.
         trace_key: the body field with the trace/request id, if any.
@@ -137,7 +153,9 @@ class ApiSpec:
             from throttle codes alone).
         translate_code: a body code -> None (success) or the error class it means.
         refresh: the token refresh endpoint.
-        endpoints: by name.
+        endpoints: by name (the name quotas, the rate governor and logs use).
+        roles: a logical role -> the endpoint that plays it in this version, for a role whose
+            endpoint differs between versions (an account listing); declarations name the role.
     """
 
     media: str
@@ -150,13 +168,22 @@ class ApiSpec:
     endpoints: Mapping[str, EndpointSpec]
     trace_header: str | None = None
     quota: QuotaHeader | None = None
+    version: str = ""
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = {role: name for role, name in self.roles.items() if name not in self.endpoints}
+        if unknown:
+            raise ValueError(f"{self.media} {self.version}: roles {unknown} name undeclared endpoints")
 
     def endpoint(self, name: str) -> EndpointSpec:
+        """The endpoint called `name`, or the one playing the role `name` in this version."""
         try:
-            return self.endpoints[name]
+            return self.endpoints[self.roles.get(name, name)]
         except KeyError:
+            known = sorted({*self.endpoints, *self.roles})
             raise ValueError(
-                f"{self.media} has no endpoint {name!r}: expected one of {sorted(self.endpoints)}"
+                f"{self.media} {self.version or ''} has no endpoint {name!r}: expected one of {known}"
             ) from None
 
     def request_parts(self, token: str, params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -190,6 +217,7 @@ def code_table(codes: Mapping[int, type[MediaApiError]], unknown: type[MediaApiE
     def translate(code: int, message: str) -> type[MediaApiError] | None:
         return None if code == 0 else codes.get(code, unknown)
 
+    translate.codes = dict(codes)  # type: ignore[attr-defined]  # the table, for docs and tests
     return translate
 
 
@@ -277,8 +305,9 @@ class AccountList:
     Args:
         name: the asset name.
         agents: the upstream agents asset (its rows are this asset's sources).
-        endpoint: the listing endpoint; `by_agent_id` sends the agent id as its source parameter.
-        account_field: the record field holding the account id.
+        endpoint: the listing endpoint, or the role naming it in every API version (`ApiSpec.roles`);
+            `by_agent_id` sends the agent id as its source parameter.
+        account_field: the record field holding the account id (in every version).
         dataset: the table's dataset part.
         params: the listing's parameters for the day.
         tier: the tier whose Redis account key this writes.
@@ -365,11 +394,17 @@ class MediaDefinition:
         name: the short name in Redis keys, Kafka topics, HBase tables and asset keys (its module's name).
         title: for people (the UI's descriptions, the docs).
         platform_id: `eton`'s platform id of the media.
-        api: the API's conventions and endpoints.
+        api: the API's conventions and endpoints in the default version (the one a deployment
+            speaks unless configured otherwise).
+        api_versions: the API in its other versions, each as complete as `api`.
+        current_version: the version the media's official SDKs target today, when it is not the
+            default (`ARK_API_VERSIONS=current` picks it for every media).
         redis: the Redis key formats.
         app: the default app (the simulator's; production configures its own).
         assets: what the platform materializes from the media.
         docs: the media's behaviour page, relative to the repository root.
+        owners: who answers for its assets (Dagster owners: `team:<name>` or an email), shown in
+            the catalog and on every asset of the media.
     """
 
     name: str
@@ -380,13 +415,47 @@ class MediaDefinition:
     app: MediaApp
     assets: MediaAssets
     docs: str = ""
+    api_versions: tuple[ApiSpec, ...] = ()
+    current_version: str = ""
+    owners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"media name {self.name!r} must be lower-case letters and digits")
-        if self.api.media != self.name:
-            raise ValueError(f"media {self.name!r}: its api declares media {self.api.media!r}")
-        _check_assets(self)
+        specs = (self.api, *self.api_versions)
+        for spec in specs:
+            if spec.media != self.name:
+                raise ValueError(
+                    f"media {self.name!r}: its api {spec.version!r} declares media {spec.media!r}"
+                )
+        versions = [spec.version for spec in specs]
+        if len(versions) != len(set(versions)):
+            raise ValueError(f"media {self.name!r}: an API version is declared twice in {versions}")
+        if self.current_version and self.current_version not in versions:
+            raise ValueError(f"media {self.name!r}: current version {self.current_version!r} is not declared")
+        for spec in specs:
+            _check_assets(self, spec)
+
+    @property
+    def versions(self) -> dict[str, ApiSpec]:
+        """Every declared API version -> its spec, the default first."""
+        return {spec.version: spec for spec in (self.api, *self.api_versions)}
+
+    def api_for(self, version: str | None = None) -> ApiSpec:
+        """The API in `version` (None, "" or "default" = the default; "current" = what the SDKs
+        target), or a ValueError naming the declared ones."""
+        if version == "current":
+            version = self.current_version
+        if not version or version == "default":
+            return self.api
+        try:
+            return self.versions[version]
+        except KeyError:
+            raise ValueError(
+                f"{self.name} speaks no API version {version!r}: expected one of "
+                f"{', '.join(v or '(unnamed)' for v in self.versions)} "
+                f"(default {self.api.version or '(unnamed)'})"
+            ) from None
 
     @property
     def tiers(self) -> tuple[AgentTier | None, ...]:
@@ -398,9 +467,9 @@ class MediaDefinition:
         return tuple(a for a in self.assets.account_lists if a.name in names)
 
 
-def _check_assets(media: MediaDefinition) -> None:
-    """Refuse a declaration whose parts do not fit together, naming the part."""
-    where = f"media {media.name!r}"
+def _check_assets(media: MediaDefinition, api: ApiSpec) -> None:
+    """Refuse a declaration whose parts do not fit together (in API version `api`), naming the part."""
+    where = f"media {media.name!r}" + (f" (API {api.version})" if api.version else "")
     declared = media.assets
     agent_names = {a.name for a in declared.agent_lists}
     listing_names = {a.name for a in declared.account_lists}
@@ -419,9 +488,9 @@ def _check_assets(media: MediaDefinition) -> None:
             raise ValueError(f"{where}: {listing.name!r} of tier {listing.tier} has no Redis account key")
         for endpoint in (listing.endpoint, listing.details_endpoint):
             if endpoint is not None:
-                media.api.endpoint(endpoint)
+                api.endpoint(endpoint)
     for dataset in declared.datasets:
-        media.api.endpoint(dataset.endpoint)
+        api.endpoint(dataset.endpoint)
         unknown = set(dataset.upstream) - listing_names
         if unknown or not dataset.upstream:
             raise ValueError(

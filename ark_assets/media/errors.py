@@ -82,6 +82,12 @@ class TransientServerError(MediaApiError):
     retryable = True
 
 
+class IncompletePages(MediaApiError):
+    """The pages ended before their own `page_info` said they would (an empty page before the
+    last): the rest of the list cannot be had this way, so the source fails naming what is missing
+    instead of ending quietly short. Retrying gives the same pages."""
+
+
 class BadResponse(MediaApiError):
     """The body was not the JSON envelope the contract promises (truncated, wrong types)."""
 

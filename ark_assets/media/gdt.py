@@ -1,14 +1,22 @@
-"""Tencent Guangdiantong (Tencent Marketing API v1.1): everything the platform knows about gdt.
+"""Tencent Guangdiantong (Tencent Marketing API): everything the platform knows about gdt.
+
+Two API versions (`ARK_GDT_API_VERSION`): v1.1, the notes' and the default, and v1.3, the one
+every current SDK targets. They differ in paths, in `advertiser/get`'s paging parameters, in
+record field names (v1.1 funds' `today_cost` is v1.3's `realtime_cost`; v1.3 reports have none of
+v1.1's `impression`/`click`/`conversion`), so on v1.3 every call names its record `fields` and the
+stored schema is defined by this module, not by a default nobody documents.
 
 Quirks that matter (docs/media/gdt.md): errors are HTTP 200 with a body code; every call
 carries access_token/timestamp/nonce in the query string; structured parameters are JSON
 strings; money is integer fen; `advertiser/get` in normal paging mode stops at 1000 rows, so we
 page it by cursor; every response carries `X-RateLimit-Remaining: <day%>,<minute%>` and the
-trace id in `X-TSA-Trace-Id`. wx reuses these conventions (media/wx.py).
+trace id in `X-TSA-Trace-Id` (and at the end of an error's message: the body has no trace field).
+wx reuses these conventions (media/wx.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -82,45 +90,120 @@ QUOTA = QuotaHeader(name="X-RateLimit-Remaining", minute_pct=_minute_pct)
 TRACE_HEADER = "X-TSA-Trace-Id"
 TRANSLATE = code_table(CODES, e.UnknownCode)
 REFRESH = RefreshSpec(path="/oauth/token", method="GET", build=refresh_params)
-FUNDS_ENDPOINT = EndpointSpec(name="funds/get", path="/v1.1/funds/get", source_param="account_id")
-DAILY_REPORTS_ENDPOINT = EndpointSpec(
-    name="daily_reports/get",
-    path="/v1.1/daily_reports/get",
-    source_param="account_id",
-    paging=Paging.PAGE,
-    page_size=REPORT_PAGE_SIZE,
-)
+V11, V13 = "v1.1", "v1.3"
 
-API = ApiSpec(
-    media="gdt",
-    auth=AuthStyle.QUERY_NONCE,
-    code_key="code",
-    message_key="message",
-    trace_key="trace_id",
-    trace_header=TRACE_HEADER,
-    quota=QUOTA,
-    translate_code=TRANSLATE,
-    refresh=REFRESH,
-    endpoints=endpoints(
-        # An agency token lists its sub-customers; cursor mode because normal mode stops at 1000 rows.
-        EndpointSpec(
-            name="advertiser/get",
-            path="/v1.1/advertiser/get",
-            paging=Paging.CURSOR,
-            page_size=100,
-            fixed_params={"pagination_mode": "PAGINATION_MODE_CURSOR"},
-        ),
-        FUNDS_ENDPOINT,
-        DAILY_REPORTS_ENDPOINT,
-        EndpointSpec(
-            name="hourly_reports/get",
-            path="/v1.1/hourly_reports/get",
-            source_param="account_id",
-            paging=Paging.PAGE,
-            page_size=REPORT_PAGE_SIZE,
-        ),
-    ),
+# v1.3 names every record field it stores (no source states the default set): the v1.3 model's
+# names (TGo pkg/model/), what the simulator serves and docs/media/gdt.md tabulates.
+ADVERTISER_FIELDS = (
+    "account_id",
+    "corporation_name",
+    "system_status",
+    "daily_budget",
+    "agency_account_id",
+    "system_industry_id",
 )
+FUND_FIELDS = ("fund_type", "balance", "fund_status", "realtime_cost")
+REPORT_METRICS = (
+    "view_count",
+    "valid_click_count",
+    "cost",
+    "ctr",
+    "cpc",
+    "thousand_display_price",
+    "conversions_count",
+    "conversions_cost",
+    "download_count",
+    "activated_count",
+)
+_IDS = {
+    "CAMPAIGN": ("campaign_id", "campaign_name"),
+    "ADGROUP": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name"),
+    "AD": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "ad_name"),
+    "PROMOTED_OBJECT": ("promoted_object_type", "promoted_object_id"),
+}
+
+
+def _base_level(level: str) -> str:
+    """`REPORT_LEVEL_AD_WECHAT` -> `AD` (a wx level has the shape of its base level)."""
+    return level.removeprefix("REPORT_LEVEL_").removesuffix("_WECHAT")
+
+
+def _daily_fields(params: Mapping[str, Any]) -> dict[str, Any]:
+    level = _base_level(str(params.get("level", "")))
+    return {"fields": ["date", "account_id", *_IDS.get(level, ()), *REPORT_METRICS]}
+
+
+def _hourly_fields(params: Mapping[str, Any]) -> dict[str, Any]:
+    level = _base_level(str(params.get("level", "")))
+    ids = _IDS.get(level, ()) + (("promoted_object_type", "promoted_object_id") if level == "AD" else ())
+    return {"fields": ["date", "hour", "account_id", *ids, *REPORT_METRICS]}
+
+
+def funds_endpoint(version: str) -> EndpointSpec:
+    return EndpointSpec(
+        name="funds/get",
+        path=f"/{version}/funds/get",
+        source_param="account_id",
+        fixed_params={"fields": list(FUND_FIELDS)} if version == V13 else {},
+    )
+
+
+def reports_endpoint(kind: str, version: str) -> EndpointSpec:
+    """`daily_reports/get` or `hourly_reports/get`; on v1.3 with the level's `fields`."""
+    fields = {"daily": _daily_fields, "hourly": _hourly_fields}[kind]
+    return EndpointSpec(
+        name=f"{kind}_reports/get",
+        path=f"/{version}/{kind}_reports/get",
+        source_param="account_id",
+        paging=Paging.PAGE,
+        page_size=REPORT_PAGE_SIZE,
+        call_params=fields if version == V13 else None,
+    )
+
+
+def advertiser_endpoint(version: str, fields: tuple[str, ...] = ADVERTISER_FIELDS) -> EndpointSpec:
+    """An agency token lists its sub-customers; cursor mode because normal mode stops at 1000 rows.
+
+    v1.1 has no `pagination_mode` in its SDK (the notes' platform sent it all the same): when an
+    answer comes back in page mode the engine walks on by page, and fails the agent clearly if
+    normal mode's 1000-row cap cuts the list.
+    """
+    fixed: dict[str, Any] = {"pagination_mode": "PAGINATION_MODE_CURSOR"}
+    if version == V13:
+        fixed["fields"] = list(fields)
+    return EndpointSpec(
+        name="advertiser/get",
+        path=f"/{version}/advertiser/get",
+        paging=Paging.CURSOR,
+        page_size=100,
+        fixed_params=fixed,
+    )
+
+
+def tencent_api(media: str, version: str, listings: tuple[EndpointSpec, ...], **roles: str) -> ApiSpec:
+    """A Tencent media's API in `version`: its listing(s), then funds and daily reports."""
+    return ApiSpec(
+        media=media,
+        version=version,
+        auth=AuthStyle.QUERY_NONCE,
+        code_key="code",
+        message_key="message",
+        trace_key=None,  # no body field: the trace id ends the message and is in the header
+        trace_header=TRACE_HEADER,
+        quota=QUOTA,
+        translate_code=TRANSLATE,
+        refresh=REFRESH,
+        endpoints=endpoints(*listings, funds_endpoint(version), reports_endpoint("daily", version)),
+        roles=roles,
+    )
+
+
+def _gdt_api(version: str) -> ApiSpec:
+    return tencent_api("gdt", version, (advertiser_endpoint(version), reports_endpoint("hourly", version)))
+
+
+API = _gdt_api(V11)
+API_V13 = _gdt_api(V13)
 
 
 # ----- assets: what Ark Assets materializes from gdt, and where it stores it
@@ -173,6 +256,8 @@ MEDIA = MediaDefinition(
         agents={None: "gdt_agents_v2_{tenant}"},
         accounts={None: "gdt_advertiser_v1.1_{tenant}_{yyyymmdd}"},
     ),
+    api_versions=(API_V13,),
+    current_version=API_V13.version,  # what every current Tencent SDK targets
     app=MediaApp(app_id="1110001", secret="gdt-secret"),
     assets=MediaAssets(
         agent_lists=(AgentList(),),
@@ -201,4 +286,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/gdt.md",
+    owners=("team:ads-tencent",),
 )

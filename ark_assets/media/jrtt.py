@@ -44,8 +44,12 @@ CODES: dict[int, type[e.MediaApiError]] = {
 }
 
 
-def refresh_body(app_id: str, secret: str, refresh_token: str) -> dict[str, str]:
-    return {"app_id": app_id, "secret": secret, "grant_type": "refresh_token", "refresh_token": refresh_token}
+def refresh_body(app_id: str, secret: str, refresh_token: str) -> dict[str, Any]:
+    """The body the official SDK sends (OE `model_oauth2_refresh_token_request.go`): `app_id` an
+    int64 JSON number, no `grant_type`."""
+    if not app_id.isdigit():
+        raise ValueError(f"the jrtt app id must be an integer (int64), got {app_id!r}")
+    return {"app_id": int(app_id), "secret": secret, "refresh_token": refresh_token}
 
 
 def ocean_day(day: date) -> dict[str, Any]:
@@ -68,6 +72,7 @@ def _report_endpoint(level: str) -> EndpointSpec:
 
 API = ApiSpec(
     media="jrtt",
+    version="v2",  # the one version: /open_api/2/
     auth=AuthStyle.HEADER,
     code_key="code",
     message_key="message",
@@ -92,12 +97,14 @@ API = ApiSpec(
             page_size=100,
             records="child_agent_ids",
         ),
-        # a source here is a batch of up to 100 advertiser ids; `data` is the array of records
+        # a source here is a batch of up to 100 advertiser ids, sent as int64 JSON numbers (OE
+        # `[]int64`); `data` is the array of records
         EndpointSpec(
             name="advertiser/info",
             path="/open_api/2/advertiser/info/",
             source_param="advertiser_ids",
             records="",
+            source_int64=True,
         ),
         # `data` is one object per advertiser
         EndpointSpec(
@@ -201,4 +208,5 @@ MEDIA = MediaDefinition(
         ),
     ),
     docs="docs/media/jrtt.md",
+    owners=("team:ads-oceanengine",),
 )

@@ -10,14 +10,17 @@ media means adding one module (see docs/ADDING_A_MEDIA.md).
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from ark_assets.media.declare import MediaDefinition
 
 ENTRY_POINT_GROUP = "ark_assets.media"
 _extra: dict[str, MediaDefinition] = {}
+_sources: dict[str, Path] = {}  # media name -> the module that declares it (the catalog's code reference)
 
 
 @cache
@@ -26,14 +29,17 @@ def _found() -> dict[str, MediaDefinition]:
 
     found: list[MediaDefinition] = []
     for module in pkgutil.iter_modules(package.__path__):
-        declared = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "MEDIA", None)
+        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        declared = getattr(loaded, "MEDIA", None)
         if isinstance(declared, MediaDefinition):
             found.append(declared)
+            _sources[declared.name] = Path(inspect.getfile(loaded))
     for point in entry_points(group=ENTRY_POINT_GROUP):
         declared = point.load()
         if not isinstance(declared, MediaDefinition):
             raise TypeError(f"entry point {point.name!r} of {ENTRY_POINT_GROUP} is not a MediaDefinition")
         found.append(declared)
+        _sources[declared.name] = Path(inspect.getfile(importlib.import_module(point.module)))
     by_name: dict[str, MediaDefinition] = {}
     for declared in found:
         if declared.name in by_name and by_name[declared.name] is not declared:
@@ -63,12 +69,24 @@ def media(name: str | MediaDefinition) -> MediaDefinition:
         raise ValueError(f"unknown media {name!r}: expected one of {', '.join(sorted(known))}") from None
 
 
-def register(definition: MediaDefinition) -> None:
-    """Make `definition` known to this process (a plugin loaded by hand, a test's media)."""
+def register(definition: MediaDefinition, *, source: Path | None = None) -> None:
+    """Make `definition` known to this process (a plugin loaded by hand, a test's media).
+
+    Args:
+        source: the module that declares it (for the catalog's code references).
+    """
     current = (_found() | _extra).get(definition.name)
     if current is not None and current is not definition:
         raise ValueError(f"a media named {definition.name!r} is already known")
     _extra[definition.name] = definition
+    if source is not None:
+        _sources[definition.name] = source
+
+
+def source_of(name: str) -> Path | None:
+    """The file of the module that declares media `name`, when known."""
+    _found()
+    return _sources.get(name)
 
 
 def unregister(name: str) -> None:

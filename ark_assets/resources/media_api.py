@@ -1,13 +1,18 @@
-"""Where each media's API lives and which app calls it: configuration, never code.
+"""Where each media's API lives, which version of it the platform speaks and which app calls it:
+configuration, never code.
 
 Defaults point at the simulator on loopback (`ark-sim serve`, port 8600, one path per media)
-with each media's declared default app, so the demo and tests need no configuration;
-production sets `ARK_{MEDIA}_BASE_URL`, `ARK_{MEDIA}_APP_ID` and `ARK_{MEDIA}_APP_SECRET` for
-every media of the registry (secrets reach Dagster as `EnvVar`s).
+with each media's declared default app and default API version, so the demo and tests need no
+configuration; production sets `ARK_{MEDIA}_BASE_URL`, `ARK_{MEDIA}_APP_ID`,
+`ARK_{MEDIA}_APP_SECRET` and, to leave the default version, `ARK_{MEDIA}_API_VERSION` for every
+media of the registry (secrets reach Dagster as `EnvVar`s). The version picks the media's
+`ApiSpec` (paths, parameters, the endpoint behind a role); asset keys, tables, row keys and
+Redis keys are the same in every version.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 
 from dagster import Config, ConfigurableResource
@@ -15,7 +20,7 @@ from pydantic import Field
 
 from ark_assets.fetch.engine import App, EngineSettings
 from ark_assets.fetch.governor import GovernorSettings
-from ark_assets.media.declare import MediaDefinition
+from ark_assets.media.declare import ApiSpec, MediaDefinition
 from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import env_int, env_str
@@ -29,6 +34,7 @@ class MediaConnection(Config):
     base_url: str = Field(description="the API root (the part before the endpoint paths)")
     app_id: str = Field(description="the developer app's id")
     app_secret: str = Field(description="the developer app's secret")
+    api_version: str = Field(default="", description="the API version spoken; empty = the media's default")
 
 
 class MediaApiResource(ConfigurableResource):
@@ -56,6 +62,11 @@ class MediaApiResource(ConfigurableResource):
         connection = self._connection(media)
         return App(connection.app_id, connection.app_secret)
 
+    def api_spec(self, media: MediaDefinition | str) -> ApiSpec:
+        """The media's API in the configured version (a ValueError naming the declared ones)."""
+        declared = media_named(media)
+        return declared.api_for(self._connection(declared).api_version)
+
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(
             max_in_flight=self.max_in_flight,
@@ -75,13 +86,28 @@ class MediaApiResource(ConfigurableResource):
             ) from None
 
 
-def default_connection(media: MediaDefinition, base_url: str | None = None) -> MediaConnection:
-    """`ARK_{MEDIA}_*` where set, else the simulator's URL for the media and its declared default app."""
+def default_connection(
+    media: MediaDefinition, base_url: str | None = None, api_version: str | None = None
+) -> MediaConnection:
+    """`ARK_{MEDIA}_*` where set, else the simulator's URL for the media, its declared default app
+    and its default API version; a version the media does not declare fails here, naming them.
+
+    The version is `ARK_{MEDIA}_API_VERSION`, else `ARK_API_VERSIONS` for every media (`current`:
+    what each media's SDKs target; `default`), else the media's default.
+    """
     upper = media.name.upper()
+    # read now, not as an EnvVar: it is no secret, and a version the media lacks must fail at load
+    name = f"ARK_{upper}_API_VERSION" if os.environ.get(f"ARK_{upper}_API_VERSION") else "ARK_API_VERSIONS"
+    wanted = api_version if api_version is not None else os.environ.get(name, "")
+    try:
+        version = media.api_for(wanted).version
+    except ValueError as exc:
+        raise ValueError(f"{name}={wanted!r}: {exc}") from None
     return MediaConnection(
         base_url=base_url or env_str(f"ARK_{upper}_BASE_URL", f"{SIMULATOR_URL}/{media.name}"),
         app_id=env_str(f"ARK_{upper}_APP_ID", media.app.app_id),
         app_secret=env_str(f"ARK_{upper}_APP_SECRET", media.app.secret),
+        api_version=version,
     )
 
 
@@ -89,13 +115,15 @@ def media_api_resource_from_env(
     *,
     media: Iterable[MediaDefinition] | None = None,
     base_urls: Mapping[str, str] | None = None,
+    api_versions: Mapping[str, str] | None = None,
     **knobs: object,
 ) -> MediaApiResource:
     """A connection for every media of the registry (or `media`) from `ARK_{MEDIA}_*`, and
-    `ARK_FETCH_MAX_IN_FLIGHT`; `base_urls` (media name -> URL) and `knobs` override, as tests do."""
-    urls = base_urls or {}
+    `ARK_FETCH_MAX_IN_FLIGHT`; `base_urls` and `api_versions` (media name -> URL / version) and
+    `knobs` override, as tests do."""
+    urls, versions = base_urls or {}, api_versions or {}
     declared = list(media) if media is not None else list(all_media())
     return MediaApiResource(
-        media={m.name: default_connection(m, urls.get(m.name)) for m in declared},
+        media={m.name: default_connection(m, urls.get(m.name), versions.get(m.name)) for m in declared},
         **({"max_in_flight": env_int("ARK_FETCH_MAX_IN_FLIGHT", 100)} | knobs),
     )

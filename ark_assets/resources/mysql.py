@@ -1,4 +1,4 @@
-"""MySQL: the run, request and response logs (`nyfz`) and the `eton` tenants and agents.
+"""MySQL: the run, request and response logs (`nyfz`, ours) and the `eton` tenants and agents (read only).
 
 Each call opens a short-lived connection and commits before closing it: calls are few and coarse
 (one per run start/end, one per batch of log rows), and a pymysql connection must never be shared
@@ -11,28 +11,30 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import pymysql
+import sqlalchemy
 from dagster import ConfigurableResource
 from pydantic import Field, field_validator
 from pymysql.constants import CLIENT
 from pymysql.cursors import Cursor
 
-from ark_assets.clients.errors import MySQLAccessDenied, ServiceUnavailable
-from ark_assets.clients.mysql_schema import schema_statements
+from ark_assets.clients import log_schema
+from ark_assets.clients.errors import MySQLAccessDenied, SchemaNotMigrated, ServiceUnavailable
 from ark_assets.clients.mysql_sql import (
     ACTIVE_AGENTS,
     ACTIVE_TENANTS,
+    ALERTED_ROWS,
+    CLOSE_OPEN_RUNS,
     END_RUN,
     INSERT_REQUESTS,
     INSERT_RESPONSES,
     INSERT_RUN,
-    UPSERT_AGENT,
-    UPSERT_TENANT,
+    MARK_ALERTED,
     Agent,
     RequestLog,
     ResponseLog,
@@ -43,11 +45,21 @@ from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import env_int, env_str
 
-__all__ = ["Agent", "MySQLAccessDenied", "MySQLResource", "RequestLog", "ResponseLog", "RunStatus"]
+__all__ = [
+    "Agent",
+    "MySQLAccessDenied",
+    "MySQLResource",
+    "RequestLog",
+    "ResponseLog",
+    "RunStatus",
+    "SchemaNotMigrated",
+]
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
 _ENV_HINT = "ARK_MYSQL_HOST/ARK_MYSQL_PORT"
 _ER_ACCESS_DENIED = 1045
+_ER_NO_SUCH_TABLE = 1146
+_T = TypeVar("_T")
 # Client-side error codes (CR_*, 2000-2999): the connection itself failed, not the statement.
 _CLIENT_ERRORS = range(2000, 3000)
 
@@ -74,11 +86,19 @@ class MySQLResource(ConfigurableResource):
             )
         return name
 
-    def ensure_schema(self) -> None:
-        """Create both databases and the five tables when missing; safe to call at every start."""
-        with self._cursor() as cur:
-            for statement in schema_statements(*self._databases()):
-                cur.execute(statement)
+    # -- the log schema (alembic; applied at deploy / stack start, never per step) ----------------
+
+    def migrate(self) -> str:
+        """Bring the log database to the newest schema revision, creating it when missing.
+
+        Returns:
+            the revision it is at afterwards.
+        """
+        return self._migrations(lambda: log_schema.upgrade(self._server_url(), self.log_database))
+
+    def schema_revision(self) -> str | None:
+        """The log database's schema revision, or None when it was never migrated."""
+        return self._migrations(lambda: log_schema.current(self._server_url(), self.log_database))
 
     # -- run log ----------------------------------------------------------------------------------
 
@@ -132,7 +152,7 @@ class MySQLResource(ConfigurableResource):
         """Close a run-log row with its outcome; `message` is redacted (errors may quote tokens)."""
         status = RunStatus(status)
         if status is RunStatus.STARTED:
-            raise ValueError("a run ends as SUCCEEDED or FAILED, not STARTED")
+            raise ValueError("a run ends as SUCCEEDED, FAILED or CANCELED, not STARTED")
         with self._cursor() as cur:
             updated = cur.execute(
                 self._sql(END_RUN),
@@ -148,6 +168,30 @@ class MySQLResource(ConfigurableResource):
             )
             if updated != 1:
                 raise LookupError(f"no run-log row {run_log_id} in {self.log_database}.api_result_log")
+
+    def close_open_runs(self, run_id: str, *, status: RunStatus | str, reason: str) -> int:
+        """End every row `run_id` left STARTED (the run was killed, cancelled or lost), with the reason.
+
+        Returns:
+            how many rows were closed (0 when the run's steps had ended all of them).
+        """
+        status = RunStatus(status)
+        if status is RunStatus.STARTED or status is RunStatus.SUCCEEDED:
+            raise ValueError("a run that never ended its rows closes them as FAILED or CANCELED")
+        with self._cursor() as cur:
+            return cur.execute(self._sql(CLOSE_OPEN_RUNS), (status.value, redact_text(reason)[:2000], run_id))
+
+    def mark_alerted(self, run_log_id: int) -> None:
+        """Note that an alert for this row went out (so the run's failure is not alerted twice)."""
+        with self._cursor() as cur:
+            cur.execute(self._sql(MARK_ALERTED), (run_log_id,))
+
+    def was_alerted(self, run_id: str) -> bool:
+        """Whether any row of `run_id` already sent its alert."""
+        with self._cursor() as cur:
+            cur.execute(self._sql(ALERTED_ROWS), (run_id,))
+            (count,) = cur.fetchone()
+            return count > 0
 
     # -- request and response logs ----------------------------------------------------------------
 
@@ -211,39 +255,6 @@ class MySQLResource(ConfigurableResource):
                 for agent_id, name, level, parent in cur.fetchall()
             ]
 
-    def upsert_tenant(self, *, tenant_alias: str, name: str = "", status: int = 1) -> None:
-        """Insert a tenant or update its name and status."""
-        with self._cursor() as cur:
-            cur.execute(self._sql(UPSERT_TENANT), (tenant_alias, name, status))
-
-    def upsert_agent(
-        self,
-        *,
-        tenant_alias: str,
-        media: MediaDefinition | str,
-        agent_id: int | str,
-        name: str = "",
-        level: int | None = None,
-        parent_agent_id: int | str | None = None,
-        auth_status: int = 1,
-        auth_type: int = 1,
-    ) -> None:
-        """Insert an agent or update it, keyed by (tenant, platform, agent id)."""
-        with self._cursor() as cur:
-            cur.execute(
-                self._sql(UPSERT_AGENT),
-                (
-                    tenant_alias,
-                    media_named(media).platform_id,
-                    str(agent_id),
-                    name,
-                    level,
-                    _text_or_none(parent_agent_id),
-                    auth_status,
-                    auth_type,
-                ),
-            )
-
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _databases(self) -> tuple[str, str]:
@@ -253,6 +264,29 @@ class MySQLResource(ConfigurableResource):
     def _sql(self, template: str) -> str:
         log, eton = self._databases()
         return template.format(log=log, eton=eton)
+
+    def _server_url(self) -> sqlalchemy.URL:
+        """The server for alembic (the password travels inside the URL object, never as text)."""
+        return sqlalchemy.URL.create(
+            "mysql+pymysql",
+            username=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            query={"charset": "utf8mb4", "connect_timeout": str(self.connect_timeout)},
+        )
+
+    def _migrations(self, call: Callable[[], _T]) -> _T:
+        """`call()`, with a connection failure reported as the platform's errors say it."""
+        try:
+            return call()
+        except sqlalchemy.exc.OperationalError as exc:
+            cause = exc.orig if isinstance(exc.orig, pymysql.OperationalError) else None
+            if cause is not None and _code(cause) == _ER_ACCESS_DENIED:
+                raise MySQLAccessDenied(self.host, self.port, self.user, _reason(cause)) from None
+            if cause is not None and _code(cause) in _CLIENT_ERRORS:
+                raise self._unavailable(cause) from None
+            raise
 
     def _insert_many(self, template: str, values: list[tuple[Any, ...]]) -> int:
         if not values:
@@ -272,6 +306,10 @@ class MySQLResource(ConfigurableResource):
         except pymysql.OperationalError as exc:
             if _code(exc) in _CLIENT_ERRORS:
                 raise self._unavailable(exc) from exc
+            raise
+        except pymysql.ProgrammingError as exc:
+            if _code(exc) == _ER_NO_SUCH_TABLE and f"{self.log_database}." in _reason(exc):
+                raise SchemaNotMigrated(self.log_database, self.host, self.port, _reason(exc)) from exc
             raise
         finally:
             conn.close()

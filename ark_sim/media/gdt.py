@@ -1,9 +1,11 @@
-"""gdt: the Tencent Marketing API v1.1 as the simulator serves it (wx reuses most of it, see wx.py).
+"""gdt: the Tencent Marketing API as the simulator serves it, v1.1 and v1.3 (wx reuses it: wx.py).
 
-Conventions (research §1): query parameters `access_token`, `timestamp`, `nonce` on every call,
-structured values JSON-encoded; envelope `{code, message, message_cn, data}` with `data` only on
-success and `trace_id` on errors; errors are HTTP 200; money in integer fen; every response
-carries `X-TSA-Trace-Id` and `X-RateLimit-Remaining: <day%>,<minute%>`.
+Conventions (docs/media/gdt.md, the contract tables in `_tencent_contract.py`): query parameters
+`access_token`, `timestamp`, `nonce` on every call, structured values JSON-encoded; envelope
+`{code, message, message_cn, errors?, data?}`, `data` only on success, the trace id at the end of
+the message and in `X-TSA-Trace-Id`; errors are HTTP 200; money in integer fen; every answer
+carries `X-RateLimit-Remaining: <day%>,<minute%>`. Every request is checked against its
+endpoint's contract before a handler runs; handlers read the checked values (`call.args`).
 
 Also gdt's world (agents and 8-11 digit accounts, site sets, fund types), the seed's Redis keys
 and HBase tables for it, and how a client signs a request (`tencent_sign`): `MEDIA` at the end.
@@ -11,11 +13,10 @@ and HBase tables for it, and how a client signs a request (`tencent_sign`): `MED
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,21 +26,39 @@ from ark_sim.common import (
     ApiError,
     Incoming,
     Outgoing,
-    ParamCodes,
-    Params,
     as_int,
     dumps,
     group_atoms,
     page_info,
     page_slice,
-    parse_day,
     project,
     query_value,
     ratio,
     sum_metrics,
 )
 from ark_sim.config import ProfileConfig, StrictModel
+from ark_sim.contract import ApiContract, Args, EndpointContract, ParamError
 from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.media._tencent_contract import (
+    ADVERTISER_NORMAL_ROWS,
+    AUTH,
+    CODES,
+    CONVENTIONS,
+    DEFAULT_METRICS,
+    GROUP_BY,
+    MEANINGS,
+    PARAM_CODES,
+    QUOTA,
+    SOURCES,
+    TIME_LINES,
+    V11,
+    VERSION_ROWS,
+    VERSIONS,
+    advertiser_contract,
+    funds_contract,
+    oauth_contract,
+    report_contract,
+)
 from ark_sim.profiles import (
     Account,
     Agent,
@@ -55,15 +74,13 @@ from ark_sim.quota import Exhausted
 from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Records, Rows, Table, WorldSpec
 from ark_sim.state import SimState
 from ark_sim.tokens import Grant, TokenState
-from ark_sim.world import DEFAULT_TIME_LINE, METRICS, World, atom_records, fund_records
+from ark_sim.world import METRICS, World, atom_records, fund_records
 
 NAME = "gdt"
-TIME_LINES = (DEFAULT_TIME_LINE, "REPORTING_TIME", "ACTIVE_TIME")
 
-# code -> (message, message_cn). Codes and meanings from research §1.3; the texts are ours except
-# 11017's English text, which is the vendor's.
+# code -> (message, message_cn) where the simulator has its own texts (11017's English text is the
+# vendor's); every other code answers with its meaning from the contract's code table.
 MESSAGES: dict[int, tuple[str, str]] = {
-    0: ("", ""),
     10000: ("System busy, please retry later.", "系统繁忙，请稍后重试"),
     11000: ("Access token expired.", "access_token 已过期"),
     11002: ("Access token is invalid.", "access_token 不合法"),
@@ -93,113 +110,25 @@ MESSAGES: dict[int, tuple[str, str]] = {
 }
 THROTTLE_CODES = {Exhausted.SECOND: 11016, Exhausted.MINUTE: 11017, Exhausted.DAY: 11018}
 BUSY_CODE = 10000
-PARAM_CODES = ParamCodes(
-    missing=18001, wrong_type=18002, above_max=18003, below_min=18004, bad_json=12003, not_in_enum=18009
-)
 NONCE_MAX = 32
-HOURLY_LOOKBACK_DAYS = 90
-REPORT_PAGE_SIZE_MAX = 1000
-REPORT_ROWS_MAX = 10_000  # page * page_size
-ADVERTISER_NORMAL_ROWS = 1000  # normal pagination mode covers only the first 1000 sub-customers
-
-# Allowed group_by per level (research §1.2, v1.x): daily and hourly.
-GROUP_BY = {
-    "daily": {
-        "ADVERTISER": ("date",),
-        "CAMPAIGN": ("date", "campaign_id"),
-        "ADGROUP": ("date", "adgroup_id", "site_set"),
-        "AD": ("date", "ad_id", "site_set"),
-        "PROMOTED_OBJECT": ("date", "promoted_object_type", "promoted_object_id"),
-    },
-    "hourly": {
-        "ADVERTISER": ("hour",),
-        "CAMPAIGN": ("hour", "campaign_id"),
-        "ADGROUP": ("hour", "adgroup_id"),
-        "AD": ("hour", "ad_id"),
-        "PROMOTED_OBJECT": ("hour", "promoted_object_type", "promoted_object_id"),
-    },
-}
-# Dimension fields a level can show, besides date/hour and account_id.
-_ADGROUP_DIMENSIONS = (
-    "campaign_id",
-    "campaign_name",
-    "adgroup_id",
-    "adgroup_name",
-    "site_set",
-    "promoted_object_type",
-    "promoted_object_id",
-)
-LEVEL_DIMENSIONS = {
-    "ADVERTISER": (),
-    "CAMPAIGN": ("campaign_id", "campaign_name"),
-    "ADGROUP": _ADGROUP_DIMENSIONS,
-    "AD": (*_ADGROUP_DIMENSIONS, "ad_id", "ad_name"),
-    "PROMOTED_OBJECT": ("promoted_object_type", "promoted_object_id"),
-}
-# A dimension appears in a row only when the row's group_by determines it.
-DETERMINED_BY = {
-    "date": {"date"},
-    "hour": {"hour"},
-    "campaign_id": {"campaign_id", "adgroup_id", "ad_id"},
-    "campaign_name": {"campaign_id", "adgroup_id", "ad_id"},
-    "adgroup_id": {"adgroup_id", "ad_id"},
-    "adgroup_name": {"adgroup_id", "ad_id"},
-    "ad_id": {"ad_id"},
-    "ad_name": {"ad_id"},
-    "site_set": {"site_set"},
-    "promoted_object_type": {"promoted_object_type", "adgroup_id", "ad_id"},
-    "promoted_object_id": {"promoted_object_id", "adgroup_id", "ad_id"},
-}
-# v1.1 metric names, their v1.3 aliases, and derived ratios.
-REPORT_METRICS = (
-    *METRICS,
-    "view_count",
-    "valid_click_count",
-    "conversions_count",
-    "download_count",
-    "activated_count",
-    "ctr",
-    "cpc",
-    "thousand_display_price",
-    "conversions_cost",
-)
-_ALIASES = {
-    "view_count": "impression",
-    "valid_click_count": "click",
-    "conversions_count": "conversion",
-    "download_count": "download",
-    "activated_count": "activation",
-}
-DEFAULT_METRICS = ("impression", "click", "cost", "conversion")
-FILTER_FIELDS = (
-    "campaign_id",
-    "adgroup_id",
-    "ad_id",
-    "site_set",
-    "promoted_object_type",
-    "promoted_object_id",
-)
-ADVERTISER_FIELDS = (
-    "account_id",
-    "corporation_name",
-    "system_status",
-    "daily_budget",
-    "agency_account_id",
-    "system_industry_id",
-)
-FUND_FIELDS = ("fund_type", "balance", "fund_status", "realtime_cost", "credit_roll_spec")
+AUTH_NAMES = frozenset(p.name for p in AUTH)
 
 
 @dataclass
 class Call:
-    """One authenticated request inside a handler."""
+    """One checked request inside a handler."""
 
     state: SimState
     media: str
-    params: Params
+    contract: EndpointContract
+    args: Args
     grant: Grant | None = None
     account: Account | None = None  # the account_id's account, when the endpoint takes one
     agency_self: bool = False  # account_id named the token's own agency
+
+    @property
+    def version(self) -> str:
+        return self.contract.version
 
     @property
     def tenant(self) -> str:
@@ -209,14 +138,17 @@ class Call:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One API: its quota/counter name, handler, how it uses `account_id`, what records it answers."""
+    """One API of one version: its contract (path, parameters, records), handler, and records."""
 
-    name: str
+    contract: EndpointContract
     handler: Callable[[TencentApi, Call], dict]
-    account: str | None = None  # "required" / "optional" / None (no account_id parameter)
     agency_ok: bool = False  # account_id may be the token's own agency id
     authenticated: bool = True  # False: oauth, which authenticates with client_id/secret
     records: Records | None = None  # an account's data: how many records it answers for a day
+
+    @property
+    def name(self) -> str:
+        return self.contract.name
 
 
 @dataclass
@@ -224,9 +156,8 @@ class TencentApi:
     """The Tencent conventions, shared by gdt and wx; each media supplies its paths and levels."""
 
     media: str
-    endpoints: dict[str, Endpoint]
+    endpoints: dict[str, Endpoint]  # by path, every version's
     levels: dict[str, str]  # request level name -> base level (ADVERTISER, CAMPAIGN, ...)
-    fund_fields: tuple[str, ...] = FUND_FIELDS
 
     # -- the request pipeline -----------------------------------------------------------------------
 
@@ -235,7 +166,7 @@ class TencentApi:
         trace_id = uuid.uuid4().hex
         endpoint = self.endpoints.get(incoming.path.rstrip("/"))
         throttled = False
-        if endpoint is None or incoming.method != "GET":
+        if endpoint is None or incoming.method != endpoint.contract.method:
             name = endpoint.name if endpoint else "unknown"
             header = "100%,100%"
             body = self._error(ApiError(12007, f"no API {incoming.method} {incoming.path}"), trace_id)
@@ -245,10 +176,9 @@ class TencentApi:
             header = decision.header
             if not decision.allowed:
                 throttled = True
-                code = THROTTLE_CODES[decision.exhausted]
-                body = self._error(ApiError(code, MESSAGES[code][0]), trace_id)
+                body = self._error(ApiError(THROTTLE_CODES[decision.exhausted], ""), trace_id)
             elif fault is not None and fault.kind is FaultKind.BUSY:
-                body = self._error(ApiError(BUSY_CODE, MESSAGES[BUSY_CODE][0]), trace_id)
+                body = self._error(ApiError(BUSY_CODE, ""), trace_id)
             else:
                 body = self._run(state, incoming, endpoint, trace_id)
         outcome = str(body["code"])
@@ -262,11 +192,20 @@ class TencentApi:
         headers = {"X-TSA-Trace-Id": trace_id, "X-RateLimit-Remaining": header}
         return name, Outgoing(200, raw, outcome, headers, throttled=throttled)
 
+    def coded(self, code: int, out: Outgoing) -> Outgoing:
+        """`out` answered with body code `code` instead (a tamper rule's `code`), trace id kept."""
+        trace_id = out.headers.get("X-TSA-Trace-Id") or uuid.uuid4().hex
+        return replace(out, body=dumps(self._error(ApiError(code, ""), trace_id)), outcome=str(code))
+
     def _run(self, state: SimState, incoming: Incoming, endpoint: Endpoint, trace_id: str) -> dict:
-        call = Call(state, self.media, Params(incoming.query, PARAM_CODES))
+        query = dict(incoming.query)
         try:
-            if endpoint.authenticated:
-                call.grant = self._authenticate(call)
+            grant = self._authenticate(state, query) if endpoint.authenticated else None
+            # oauth needs no auth parameters (D-tok3); sent all the same, they are ignored
+            query = {k: v for k, v in query.items() if k not in AUTH_NAMES}
+            args = endpoint.contract.check(query, PARAM_CODES, state.clock.today())
+            call = Call(state, self.media, endpoint.contract, args, grant)
+            if grant is not None:
                 self._resolve_account(call, endpoint)
             data = endpoint.handler(self, call)
         except ApiError as exc:
@@ -274,17 +213,30 @@ class TencentApi:
         return {"code": 0, "message": "", "message_cn": "", "data": data}
 
     def _error(self, exc: ApiError, trace_id: str) -> dict:
-        message, message_cn = MESSAGES.get(exc.code, (exc.message, exc.message))
-        return {
+        """The error envelope: the trace id ends both messages (D-err); a parameter error lists
+        the parameter in `errors[]` (COMMON_PARAM_EXCEPTION); there is no body `trace_id`."""
+        meaning = MEANINGS.get(exc.code, "")
+        message, message_cn = MESSAGES.get(exc.code, (meaning, meaning))
+        body: dict[str, Any] = {
             "code": exc.code,
-            "message": exc.message or message,
-            "message_cn": message_cn,
-            "trace_id": trace_id,
+            "message": f"{exc.message or message} trace_id: {trace_id}",
+            "message_cn": f"{message_cn} trace_id: {trace_id}",
         }
+        if isinstance(exc, ParamError):
+            body["errors"] = [
+                {
+                    "type": "COMMON_PARAM_EXCEPTION",
+                    "description": exc.message,
+                    "common_param_exception_spec": {
+                        "error_fields": [exc.param],
+                        "error_user_msg": exc.message,
+                    },
+                }
+            ]
+        return body
 
-    def _authenticate(self, call: Call) -> Grant:
-        """The vendor's checks in their order (research §4.1); the account check follows."""
-        query = call.params.values
+    def _authenticate(self, state: SimState, query: Mapping[str, str]) -> Grant:
+        """The vendor's checks in their order (12000, 11005, 11002, 11000, 12101, 12100)."""
         missing = [
             name
             for name in ("access_token", "timestamp", "nonce")
@@ -295,35 +247,29 @@ class TencentApi:
         token = query["access_token"]
         if token == "":
             raise ApiError(11005, MESSAGES[11005][0])
-        state, grant = call.state.access(self.media, token)
-        if state is TokenState.UNKNOWN:
+        token_state, grant = state.access(self.media, token)
+        if token_state is TokenState.UNKNOWN:
             raise ApiError(11002, MESSAGES[11002][0])
-        if state is TokenState.EXPIRED:
+        if token_state is TokenState.EXPIRED:
             raise ApiError(11000, MESSAGES[11000][0])
         assert grant is not None
-        now = call.state.clock.now()
+        now = state.clock.now()
         stamp = as_int(query["timestamp"])
-        skew = call.state.config.timestamp_skew_s
+        skew = state.config.timestamp_skew_s
         if stamp is None or abs(now - stamp) > skew:
             raise ApiError(12101, f"timestamp {query['timestamp']!r} is over {skew:g} s off the server's")
         nonce = query["nonce"]
         if len(nonce) > NONCE_MAX:
-            raise ApiError(18003, f"nonce is longer than {NONCE_MAX} characters")
-        if not call.state.nonces.use(self.media, nonce, now):
+            raise ParamError(18003, f"nonce is longer than {NONCE_MAX} characters", "nonce")
+        if not state.nonces.use(self.media, nonce, now):
             raise ApiError(12100, MESSAGES[12100][0])
         return grant
 
     def _resolve_account(self, call: Call, endpoint: Endpoint) -> None:
-        if endpoint.account is None:
+        """`account_id` (already an int64 >= 1) -> the token's account, its own agency, or an error."""
+        account_id = call.args.get("account_id")
+        if account_id is None:
             return
-        raw = call.params.values.get("account_id")
-        if raw is None or raw == "":
-            if endpoint.account == "required":
-                raise ApiError(18001, "missing required parameter account_id")
-            return
-        account_id = as_int(raw)
-        if account_id is None or account_id <= 0:
-            raise ApiError(12201, f"account_id {raw!r} is invalid")
         world, grant = call.state.world, call.grant
         assert grant is not None
         if account_id == grant.agent_id:
@@ -340,23 +286,10 @@ class TencentApi:
             raise ApiError(12203, f"no permission to operate account_id {account_id}")
         call.account = account
 
-    # -- shared parameter handling ------------------------------------------------------------------
 
-    def fields(self, call: Call, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
-        """The requested `fields` (a JSON array; 12008 otherwise), each one known (12009 otherwise)."""
-        raw = call.params.values.get("fields")
-        if raw is None or raw == "":
-            return default
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise ApiError(12008, "fields must be a JSON array of field names") from None
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise ApiError(12008, "fields must be a non-empty JSON array of field names")
-        unknown = [v for v in value if v not in allowed]
-        if unknown:
-            raise ApiError(12009, f"invalid field(s) {unknown}")
-        return tuple(dict.fromkeys(value))
+def record_names(call: Call) -> tuple[str, ...]:
+    """The `fields` a call asked for, else every record field its contract declares."""
+    return tuple(dict.fromkeys(call.args["fields"] or (f.name for f in call.contract.records)))
 
 
 # -- handlers ---------------------------------------------------------------------------------------
@@ -364,21 +297,20 @@ class TencentApi:
 
 def advertiser_get(api: TencentApi, call: Call) -> dict:
     """An agency's sub-customers (or one advertiser with account_id); normal or cursor pagination."""
-    p = call.params
-    mode = p.choice(
-        "pagination_mode", ("PAGINATION_MODE_NORMAL", "PAGINATION_MODE_CURSOR"), "PAGINATION_MODE_NORMAL"
-    )
-    fields = api.fields(call, ADVERTISER_FIELDS, ADVERTISER_FIELDS)
+    a = call.args
+    fields = record_names(call)
     world = call.state.world
     if call.account is not None:
         accounts = [call.account]
     else:
         accounts = world.agent_accounts(api.media, call.tenant, call.grant.agent_id)
-    rows = [_advertiser_item(call, a) for a in accounts]
-    rows = [r for r in rows if _matches_name_filter(p, r)]
-    if mode == "PAGINATION_MODE_CURSOR":
-        page_size = p.integer("page_size", 10, low=1, high=100)
-        cursor = p.integer("cursor", 0, low=0)
+    rows = [_advertiser_item(call, account) for account in accounts]
+    rows = [r for r in rows if _matches_name_filter(a["filtering"], r)]
+    cursor_mode = a["pagination_mode"] == "PAGINATION_MODE_CURSOR" and not call.state.faults.cursor_ignored(
+        api.media
+    )
+    if cursor_mode:
+        page_size, cursor = a["page_size"], a["cursor"] or 0
         chunk = rows[cursor : cursor + page_size]
         after = cursor + len(chunk)
         has_more = after < len(rows)
@@ -393,8 +325,7 @@ def advertiser_get(api: TencentApi, call: Call) -> dict:
                 "cursor": after,
             },
         }
-    page = p.integer("page", 1, low=1, high=1000)
-    page_size = p.integer("page_size", 10, low=1, high=100)
+    page, page_size = a["page"], a["page_size"]
     visible = rows[:ADVERTISER_NORMAL_ROWS]
     return {
         "list": [project(r, fields) for r in visible[page_slice(page, page_size)]],
@@ -404,7 +335,7 @@ def advertiser_get(api: TencentApi, call: Call) -> dict:
 
 def _advertiser_item(call: Call, account: Account) -> dict:
     info = call.state.world.account_info(account.media, account.account_id)
-    return {
+    item = {
         "account_id": account.account_id,
         "corporation_name": info.company,
         "system_status": info.system_status,
@@ -412,36 +343,33 @@ def _advertiser_item(call: Call, account: Account) -> dict:
         "agency_account_id": account.agent_id,
         "system_industry_id": info.industry_id,
     }
+    return project(item, [f.name for f in call.contract.records])
 
 
-def _matches_name_filter(p: Params, row: dict) -> bool:
-    """`filtering` on corporation_name with EQUALS / CONTAINS, the one filter the API documents."""
-    filters = p.structured("filtering", [])
-    if not isinstance(filters, list):
-        raise ApiError(18002, "filtering must be a JSON array")
-    for item in filters:
-        if not isinstance(item, dict) or item.get("field") != "corporation_name":
-            raise ApiError(18009, "advertiser/get filters on corporation_name only")
-        values = item.get("values") or []
-        operator = item.get("operator")
+def _matches_name_filter(filters: list[dict] | None, row: dict) -> bool:
+    """`filtering` on corporation_name with EQUALS / CONTAINS (the contract admits nothing else)."""
+    for item in filters or ():
         name = row["corporation_name"]
-        if operator == "EQUALS" and name not in values:
+        if item["operator"] == "EQUALS" and name not in item["values"]:
             return False
-        if operator == "CONTAINS" and not any(str(v) in name for v in values):
+        if item["operator"] == "CONTAINS" and not any(v in name for v in item["values"]):
             return False
-        if operator not in ("EQUALS", "CONTAINS"):
-            raise ApiError(18009, f"filtering operator {operator!r} is not EQUALS or CONTAINS")
     return True
 
 
 def funds_get(api: TencentApi, call: Call) -> dict:
-    """The account's fund records (1-3 fund types), or the agency's own when account_id is its id."""
-    fields = api.fields(call, api.fund_fields, api.fund_fields)
+    """The account's fund records (1-3 fund types), or the agency's own when account_id is its id.
+
+    The world's records name today's spend `realtime_cost` (v1.3); v1.1 names it `today_cost`.
+    """
+    fields = record_names(call)
     world = call.state.world
     if call.agency_self:
         records = agency_funds(world, api.media, call.grant.agent_id, world.today())
     else:
         records = world.funds(api.media, call.account.account_id)
+    if call.version == V11:
+        records = [{("today_cost" if k == "realtime_cost" else k): v for k, v in r.items()} for r in records]
     return {"list": [project(r, fields) for r in records]}
 
 
@@ -454,38 +382,24 @@ def hourly_reports_get(api: TencentApi, call: Call) -> dict:
 
 
 def _report(api: TencentApi, call: Call, kind: str) -> dict:
-    p = call.params
-    level_name = p.text("level", required=True)
-    if level_name not in api.levels:
-        raise ApiError(18009, f"level {level_name!r} is not one of {sorted(api.levels)}")
-    level = api.levels[level_name]
-    start, end = _date_range(call, kind)
-    allowed_groups = GROUP_BY[kind][level]
-    group_by = p.string_list("group_by", [g for g in allowed_groups if g != "site_set"])
-    if not group_by or any(g not in allowed_groups for g in group_by):
-        raise ApiError(
-            18009, f"group_by {group_by} is not valid at {level_name}; allowed: {list(allowed_groups)}"
-        )
-    group_by = list(dict.fromkeys(group_by))
-    time_dims = ("date", "hour") if kind == "hourly" else ("date",)
-    allowed_fields = (*time_dims, "account_id", *LEVEL_DIMENSIONS[level], *REPORT_METRICS)
-    fields = api.fields(call, allowed_fields, (*group_by, *DEFAULT_METRICS))
-    page = p.integer("page", 1, low=1, high=99999)
-    page_size = p.integer("page_size", 10, low=1, high=REPORT_PAGE_SIZE_MAX)
-    if page * page_size > REPORT_ROWS_MAX:
-        raise ApiError(18003, f"page * page_size = {page * page_size} is above {REPORT_ROWS_MAX}")
-    time_line = p.choice("time_line", TIME_LINES, DEFAULT_TIME_LINE)
-    filters = _report_filters(p)
+    a = call.args
+    level = api.levels[a["level"]]
+    start, end = a["date_range"]["start_date"], a["date_range"]["end_date"]
+    default_groups = [g for g in GROUP_BY[kind][level] if g != "site_set"]
+    group_by = list(dict.fromkeys(a["group_by"] or default_groups))
+    fields = tuple(dict.fromkeys(a["fields"] or (*group_by, *DEFAULT_METRICS[call.version])))
+    page, page_size = a["page"], a["page_size"]
+    filters = [(item["field"], set(item["values"])) for item in a["filtering"] or ()]
 
     world = call.state.world
     account_id = call.account.account_id
     atoms = []
     day = start
     while day <= end:
-        atoms.extend(world.atoms(api.media, account_id, day, time_line))
+        atoms.extend(world.atoms(api.media, account_id, day, a["time_line"]))
         day += timedelta(days=1)
-    atoms = [a for a in atoms if all(str(getattr(a, f)) in values for f, values in filters)]
-    groups = group_atoms(atoms, lambda a: tuple(getattr(a, g) for g in group_by))
+    atoms = [atom for atom in atoms if all(str(getattr(atom, f)) in values for f, values in filters)]
+    groups = group_atoms(atoms, lambda atom: tuple(getattr(atom, g) for g in group_by))
     names = world.entities(api.media, account_id).names()
     keys = set(group_by) | ({"date"} if kind == "hourly" else set())
     rows = [
@@ -495,35 +409,20 @@ def _report(api: TencentApi, call: Call, kind: str) -> dict:
     return {"list": rows, "page_info": page_info(page, page_size, len(groups))}
 
 
-def _date_range(call: Call, kind: str) -> tuple[date, date]:
-    value = call.params.structured("date_range", required=True)
-    if not isinstance(value, dict):
-        raise ApiError(18002, 'date_range must be a JSON object {"start_date": ..., "end_date": ...}')
-    start = parse_day(value.get("start_date"), 18002, "date_range.start_date")
-    end = parse_day(value.get("end_date"), 18002, "date_range.end_date")
-    if start > end:
-        raise ApiError(31057, f"start_date {start} is after end_date {end}")
-    if kind == "hourly":
-        if start != end:
-            raise ApiError(31057, "hourly reports take a single day: start_date must equal end_date")
-        if start < call.state.clock.today() - timedelta(days=HOURLY_LOOKBACK_DAYS):
-            raise ApiError(31057, f"hourly reports reach back {HOURLY_LOOKBACK_DAYS} days only")
-    return start, end
-
-
-def _report_filters(p: Params) -> list[tuple[str, set[str]]]:
-    filters = p.structured("filtering", [])
-    if not isinstance(filters, list):
-        raise ApiError(18002, "filtering must be a JSON array")
-    result = []
-    for item in filters:
-        if not isinstance(item, dict) or item.get("field") not in FILTER_FIELDS:
-            raise ApiError(18009, f"filtering field must be one of {list(FILTER_FIELDS)}")
-        values = item.get("values")
-        if item.get("operator") not in ("EQUALS", "IN") or not isinstance(values, list):
-            raise ApiError(18009, "filtering operator must be EQUALS or IN, with a values array")
-        result.append((item["field"], {str(v) for v in values}))
-    return result
+# A dimension appears in a row only when the row's group_by determines it.
+DETERMINED_BY = {
+    "date": {"date"},
+    "hour": {"hour"},
+    "campaign_id": {"campaign_id", "adgroup_id", "ad_id"},
+    "campaign_name": {"campaign_id", "adgroup_id", "ad_id"},
+    "adgroup_id": {"adgroup_id", "ad_id"},
+    "adgroup_name": {"adgroup_id", "ad_id"},
+    "ad_id": {"ad_id"},
+    "ad_name": {"ad_id"},
+    "site_set": {"site_set"},
+    "promoted_object_type": {"promoted_object_type", "adgroup_id", "ad_id"},
+    "promoted_object_id": {"promoted_object_id", "adgroup_id", "ad_id"},
+}
 
 
 def _report_row(
@@ -547,51 +446,57 @@ def _report_row(
     return row
 
 
+# v1.3 names of the world's metrics (v1.1 has both spellings)
+_ALIASES = {
+    "view_count": "impression",
+    "valid_click_count": "click",
+    "conversions_count": "conversion",
+    "download_count": "download",
+    "activated_count": "activation",
+}
+# cost per unit, in fen: spend over the metric it divides by
+_PER = {"cpc": "click", "conversions_cost": "conversion", "activated_cost": "activation"}
+
+
 def _metric(name: str, t: dict[str, int]) -> int | float:
     if name in t:
         return t[name]
     if name in _ALIASES:
         return t[_ALIASES[name]]
+    if name in _PER:
+        return round(t["cost"] / t[_PER[name]]) if t[_PER[name]] else 0
     if name == "ctr":
         return ratio(t["click"], t["impression"])
-    if name == "cpc":
-        return round(t["cost"] / t["click"]) if t["click"] else 0
+    if name == "conversions_rate":
+        return ratio(t["conversion"], t["click"])
     if name == "thousand_display_price":
         return round(t["cost"] * 1000 / t["impression"]) if t["impression"] else 0
-    if name == "conversions_cost":
-        return round(t["cost"] / t["conversion"]) if t["conversion"] else 0
     raise KeyError(name)
 
 
 def oauth_token(api: TencentApi, call: Call) -> dict:
-    """`GET /oauth/token` with grant_type=refresh_token: a new pair; the old pair dies at once."""
-    p = call.params
+    """`GET /oauth/token` with grant_type=refresh_token: a new access token, and (unless the
+    media's `tokens.refresh_answer_token` is off) a new refresh token; the old ones die at once."""
+    a = call.args
     app = call.state.config.media[api.media].app
-    if as_int(p.values.get("client_id")) != app.app_id or p.values.get("client_secret") != app.secret:
+    if a["client_id"] != app.app_id or a["client_secret"] != app.secret:
         raise ApiError(11007, MESSAGES[11007][0])
-    grant_type = p.text("grant_type", required=True)
-    if grant_type == "authorization_code":
+    if a["grant_type"] == "authorization_code":
         raise ApiError(11011, "the simulator issues no authorization codes; use grant_type=refresh_token")
-    if grant_type != "refresh_token":
-        raise ApiError(18009, f"grant_type {grant_type!r} is not authorization_code or refresh_token")
-    refresh_token = p.values.get("refresh_token") or ""
-    state, grant = call.state.refresh(api.media, refresh_token)
+    state, grant = call.state.refresh(api.media, a["refresh_token"])
     if state is TokenState.UNKNOWN:
         raise ApiError(11010, MESSAGES[11010][0])
     if state is TokenState.EXPIRED:
         raise ApiError(11012, MESSAGES[11012][0])
     ttl = call.state.config.media[api.media].tokens
-    return {
-        "access_token": grant.access_token,
-        "refresh_token": grant.refresh_token,
+    data: dict[str, Any] = {"access_token": grant.access_token}
+    if ttl.refresh_answer_token:
+        data["refresh_token"] = grant.refresh_token
+    data |= {
         "access_token_expires_in": int(ttl.access_ttl_s),
         "refresh_token_expires_in": int(ttl.refresh_ttl_s),
-        "authorizer_info": {
-            "account_id": grant.agent_id,
-            "account_role_type": "ACCOUNT_ROLE_TYPE_AGENCY",
-            "scope_list": ["ads_management", "ads_insights", "account_management"],
-        },
     }
+    return data
 
 
 # -- the world: agents, accounts, funds --------------------------------------------------------------
@@ -665,14 +570,7 @@ def tencent_funds(fund_types: tuple[str, ...]) -> Callable[[World, str, int, dat
                 "fund_status": status,
                 "realtime_cost": spend if fund_type == "FUND_TYPE_CASH" else 0,
             }
-            if fund_type == "FUND_TYPE_CREDIT_ROLL":
-                limit = 1_000_000 * (1 + (h >> 40) % 5)
-                used = (h >> 20) % limit
-                record["credit_roll_spec"] = {
-                    "limit_amount": limit,
-                    "usable_amount": limit - used,
-                    "used_amount": used,
-                }
+            # no credit_roll_spec: it belonged to the deleted wechat_funds/get, not to funds/get
             records.append(record)
         return records
 
@@ -720,38 +618,62 @@ def report_tables(levels: Mapping[str, str]) -> tuple[Table, ...]:
 # -- the gdt API and declaration ----------------------------------------------------------------------
 
 LEVELS = {f"REPORT_LEVEL_{level}": level for level in GROUP_BY["daily"]}
+LEVEL_SOURCE = "TGo `pkg/model/model_report_level.go` (31 values); v1.1: D-hr11"
 
 
-def tencent_endpoints(listing_path: str, listing: Endpoint) -> dict[str, Endpoint]:
-    """A Tencent media's endpoints: its agency listing, then funds, reports and oauth as gdt's."""
-    return {
-        listing_path: listing,
-        "/v1.1/funds/get": Endpoint(
-            "funds/get", funds_get, account="required", agency_ok=True, records=fund_records
-        ),
-        "/v1.1/daily_reports/get": Endpoint(
-            "daily_reports/get", daily_reports_get, account="required", records=atom_records
-        ),
-        "/v1.1/hourly_reports/get": Endpoint(
-            "hourly_reports/get", hourly_reports_get, account="required", records=atom_records
-        ),
-        "/oauth/token": Endpoint("oauth/token", oauth_token, authenticated=False),
-    }
+def tencent_endpoints(
+    listings: tuple[Endpoint, ...], levels: Mapping[str, str], level_source: str
+) -> dict[str, Endpoint]:
+    """A Tencent media's endpoints by path: its agency listing(s), then funds and the daily and
+    hourly reports in every version, then the unversioned oauth/token."""
+    served = list(listings)
+    for version in VERSIONS:
+        served += [
+            Endpoint(funds_contract(version), funds_get, agency_ok=True, records=fund_records),
+            *(
+                Endpoint(
+                    report_contract(kind=kind, version=version, levels=levels, level_source=level_source),
+                    handler,
+                    records=atom_records,
+                )
+                for kind, handler in (("daily", daily_reports_get), ("hourly", hourly_reports_get))
+            ),
+        ]
+    served.append(Endpoint(oauth_contract(), oauth_token, authenticated=False))
+    return {e.contract.path: e for e in served}
+
+
+def tencent_contract(media: str, endpoints: Mapping[str, Endpoint]) -> ApiContract:
+    """A Tencent media's whole contract (the docs' tables), its endpoints ordered by version."""
+    order = {version: i for i, version in enumerate(VERSIONS)}
+    ordered = sorted(endpoints.values(), key=lambda e: order.get(e.contract.version, len(order)))
+    return ApiContract(
+        media=media,
+        sources=SOURCES,
+        versions=VERSION_ROWS,
+        conventions=CONVENTIONS,
+        auth=AUTH,
+        endpoints=tuple(e.contract for e in ordered),
+        codes=CODES,
+        quota=QUOTA,
+    )
 
 
 API = TencentApi(
     media=NAME,
     endpoints=tencent_endpoints(
-        "/v1.1/advertiser/get", Endpoint("advertiser/get", advertiser_get, account="optional", agency_ok=True)
+        tuple(Endpoint(advertiser_contract(v), advertiser_get, agency_ok=True) for v in VERSIONS),
+        LEVELS,
+        LEVEL_SOURCE,
     ),
     levels=LEVELS,
-    fund_fields=("fund_type", "balance", "fund_status", "realtime_cost"),
 )
 
 MEDIA = MediaSpec(
     name=NAME,
     platform_id=1,
     api=API,
+    contract=tencent_contract(NAME, API.endpoints),
     world=WorldSpec(
         sizes=TencentSizes,
         roster=tencent_roster(NAME),

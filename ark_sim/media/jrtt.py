@@ -1,9 +1,12 @@
 """jrtt: the Ocean Engine Marketing API (open_api v2) as the simulator serves it.
 
-Conventions (research §2): header `Access-Token` (no "Bearer"); GET parameters in the query string
-with arrays/objects JSON-encoded (a JSON body on a GET is read too, as some clients send one);
-envelope `{code, message ("OK"), request_id, data}`, errors HTTP 200 with `data: {}`; money in
-float yuan; int64 ids as JSON integers (above 2**53); no quota headers.
+Conventions (docs/media/jrtt.md, the contract tables in `_ocean_contract.py`): header
+`Access-Token` (no "Bearer"); GET parameters in the query string with arrays/objects
+JSON-encoded (a JSON body on a GET is read too, as the legacy jobs send one); envelope
+`{code, message ("OK"), request_id, data}`, errors HTTP 200 with `data: {}`; money in float yuan;
+int64 ids as JSON integers (above 2**53); no quota headers. Every request is checked against its
+endpoint's contract before a handler runs (typed: `advertiser_ids` must be JSON numbers, the
+refresh's `app_id` a JSON number); handlers read the checked values (`call.args`).
 
 Authorisation tree: a first-tier agent's token covers its own accounts and its second-tier agents
 with their accounts; a second-tier agent's token covers only its own accounts. In this API jrtt's
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,19 +32,30 @@ from ark_sim.common import (
     ApiError,
     Incoming,
     Outgoing,
-    ParamCodes,
-    Params,
-    as_int,
     dumps,
     group_atoms,
     page_info,
     page_slice,
-    parse_day,
     query_value,
     sum_metrics,
 )
 from ark_sim.config import ProfileConfig, StrictModel
+from ark_sim.contract import ApiContract, Args, EndpointContract
 from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.media._ocean_contract import (
+    CODES,
+    CONVENTIONS,
+    FIELD_ID,
+    INFO_FIELDS,
+    MEANINGS,
+    PARAM_CODES,
+    QUOTA,
+    REPORT_METRICS,
+    SOURCES,
+    STAT_TIME,
+    VERSION_ROWS,
+    endpoint_contracts,
+)
 from ark_sim.profiles import (
     Account,
     Agent,
@@ -62,6 +76,7 @@ from ark_sim.world import METRICS, World, atom_records, fund_records
 NAME = "jrtt"
 
 _GMT8 = ZoneInfo("Asia/Shanghai")
+# the simulator's texts; every other code answers with its meaning from the contract's code table
 MESSAGES = {
     0: "OK",
     40001: "Invalid parameter",
@@ -79,38 +94,6 @@ MESSAGES = {
 }
 THROTTLE_CODES = {Exhausted.SECOND: 40100, Exhausted.MINUTE: 40100, Exhausted.DAY: 61002}
 BUSY_CODE = 50000
-PARAM_CODES = ParamCodes(
-    missing=40001, wrong_type=40001, above_max=40001, below_min=40001, bad_json=40001, not_in_enum=40001
-)
-INFO_IDS_MAX = 100
-REPORT_SPAN_DAYS = 30  # end_date - start_date
-STAT_TIME = "STAT_GROUP_BY_FIELD_STAT_TIME"
-FIELD_ID = "STAT_GROUP_BY_FIELD_ID"
-GRANULARITIES = ("STAT_TIME_GRANULARITY_DAILY", "STAT_TIME_GRANULARITY_HOURLY")
-REPORT_METRICS = (
-    "cost",
-    "show",
-    "click",
-    "ctr",
-    "avg_show_cost",
-    "avg_click_cost",
-    "convert",
-    "convert_cost",
-    "convert_rate",
-    "active",
-    "download_finish",
-    "deep_convert",
-)
-INFO_FIELDS = (
-    "id",
-    "name",
-    "role",
-    "status",
-    "company",
-    "first_industry_name",
-    "second_industry_name",
-    "create_time",
-)
 # integrated/get group_by -> (dimension name, how to read it from an atom)
 INTEGRATED_GROUPS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     STAT_TIME: ("stat_datetime", lambda a: f"{a.date} 00:00:00"),
@@ -125,8 +108,7 @@ INTEGRATED_GROUPS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 @dataclass
 class Call:
     state: SimState
-    params: Params
-    body: dict[str, Any]
+    args: Args
     grant: Grant | None = None
 
     @property
@@ -141,11 +123,14 @@ class Call:
 
 @dataclass(frozen=True)
 class Endpoint:
-    name: str
+    contract: EndpointContract
     handler: Callable[[Call], Any]
-    method: str = "GET"
     authenticated: bool = True
     records: Records | None = None  # an account's data: how many records it answers for a day
+
+    @property
+    def name(self) -> str:
+        return self.contract.name
 
 
 class JrttApi:
@@ -155,11 +140,10 @@ class JrttApi:
         self.endpoints = endpoints
 
     def handle(self, state: SimState, incoming: Incoming, fault: Fault | None) -> tuple[str, Outgoing]:
-        # Ocean Engine request ids: a GMT+8 timestamp then hex, e.g. 202405011230450102120000A1B2C3.
-        request_id = datetime.now(_GMT8).strftime("%Y%m%d%H%M%S") + secrets.token_hex(8).upper()
+        request_id = _request_id()
         endpoint = self.endpoints.get(incoming.path.rstrip("/"))
         throttled = False
-        if endpoint is None or incoming.method != endpoint.method:
+        if endpoint is None or incoming.method != endpoint.contract.method:
             name = endpoint.name if endpoint else "unknown"
             body = _envelope(ApiError(40001, f"no API {incoming.method} {incoming.path}"), request_id)
         else:
@@ -167,10 +151,9 @@ class JrttApi:
             decision = state.quotas.acquire(self.media, state.app_id(self.media), name)
             if not decision.allowed:
                 throttled = True
-                code = THROTTLE_CODES[decision.exhausted]
-                body = _envelope(ApiError(code, MESSAGES[code]), request_id)
+                body = _envelope(ApiError(THROTTLE_CODES[decision.exhausted], ""), request_id)
             elif fault is not None and fault.kind is FaultKind.BUSY:
-                body = _envelope(ApiError(BUSY_CODE, MESSAGES[BUSY_CODE]), request_id)
+                body = _envelope(ApiError(BUSY_CODE, ""), request_id)
             else:
                 body = self._run(state, incoming, endpoint, request_id)
         outcome = str(body["code"])
@@ -183,22 +166,31 @@ class JrttApi:
             raw, outcome = truncate(raw), "malformed"
         return name, Outgoing(200, raw, outcome, {"X-Tt-Logid": request_id}, throttled=throttled)
 
+    def coded(self, code: int, out: Outgoing) -> Outgoing:
+        """`out` answered with body code `code` instead (a tamper rule's `code`), request id kept."""
+        request_id = out.headers.get("X-Tt-Logid") or _request_id()
+        return replace(out, body=dumps(_envelope(ApiError(code, ""), request_id)), outcome=str(code))
+
     def _run(self, state: SimState, incoming: Incoming, endpoint: Endpoint, request_id: str) -> dict:
         try:
             body = _json_body(incoming)
             values: dict[str, Any] = dict(incoming.query)
             values.update(body)
-            call = Call(state, Params(values, PARAM_CODES), body)
-            if endpoint.authenticated:
-                call.grant = _authenticate(state, incoming)
+            grant = _authenticate(state, incoming) if endpoint.authenticated else None
+            call = Call(state, endpoint.contract.check(values, PARAM_CODES, state.clock.today()), grant)
             data = endpoint.handler(call)
         except ApiError as exc:
             return _envelope(exc, request_id)
         return {"code": 0, "message": "OK", "request_id": request_id, "data": data}
 
 
+def _request_id() -> str:
+    """Ocean Engine request ids: a GMT+8 timestamp then hex, e.g. 202405011230450102120000A1B2C3."""
+    return datetime.now(_GMT8).strftime("%Y%m%d%H%M%S") + secrets.token_hex(8).upper()
+
+
 def _envelope(exc: ApiError, request_id: str) -> dict:
-    message = MESSAGES.get(exc.code, exc.message)
+    message = MESSAGES.get(exc.code) or MEANINGS.get(exc.code) or exc.message
     if exc.message and exc.message != message:
         message = f"{message}: {exc.message}"
     return {"code": exc.code, "message": message, "request_id": request_id, "data": {}}
@@ -241,7 +233,7 @@ def _authorised(call: Call, ids: list[int]) -> None:
 
 def _agent(call: Call, name: str) -> Agent:
     """The agent named by parameter `name`, inside the token's tree."""
-    agent_id = call.params.integer(name, required=True)
+    agent_id = call.args[name]
     _authorised(call, [agent_id])
     agent = call.state.world.find_agent(NAME, call.tenant, agent_id)
     if agent is None:
@@ -251,15 +243,19 @@ def _agent(call: Call, name: str) -> Agent:
 
 def _advertiser(call: Call) -> int:
     """The advertiser named by `advertiser_id`, inside the token's tree and not an agent."""
-    advertiser_id = call.params.integer("advertiser_id", required=True)
+    advertiser_id = call.args["advertiser_id"]
     _authorised(call, [advertiser_id])
     if call.state.world.find_account(NAME, call.tenant, advertiser_id) is None:
         raise ApiError(40001, f"advertiser_id {advertiser_id} is an agent, not an advertiser")
     return advertiser_id
 
 
-def _cursor_mode(p: Params, *names: str) -> bool:
-    return any(p.has(n) for n in names)
+def _cursor_mode(call: Call, *names: str) -> bool:
+    """Cursor mode when any cursor parameter is sent (the simulator's rule; no source states how
+    the media pick), page mode always while the fault `cursor_ignored` is on."""
+    if call.state.faults.cursor_ignored(NAME):
+        return False
+    return any(n in call.args.sent for n in names)
 
 
 # -- handlers ---------------------------------------------------------------------------------------
@@ -267,12 +263,11 @@ def _cursor_mode(p: Params, *names: str) -> bool:
 
 def agent_advertiser_select(call: Call) -> dict:
     """An agent's advertiser ids (a first-tier agent: its direct accounts only)."""
-    p = call.params
+    a = call.args
     agent = _agent(call, "advertiser_id")
-    ids = [a.account_id for a in call.state.world.agent_accounts(NAME, call.tenant, agent.agent_id)]
-    if _cursor_mode(p, "cursor", "count"):
-        count = p.integer("count", 100, low=1, high=1000)
-        cursor = p.integer("cursor", 0, low=0)
+    ids = [x.account_id for x in call.state.world.agent_accounts(NAME, call.tenant, agent.agent_id)]
+    if _cursor_mode(call, "cursor", "count"):
+        count, cursor = a["count"], a["cursor"] or 0
         chunk = ids[cursor : cursor + count]
         after = cursor + len(chunk)
         has_more = after < len(ids)
@@ -280,6 +275,7 @@ def agent_advertiser_select(call: Call) -> dict:
             after, has_more = len(ids[:count]), True
         return {
             "list": chunk,
+            "advertiser_ids": chunk,
             "account_source": "AD",
             "cursor_page_info": {
                 "count": count,
@@ -288,10 +284,11 @@ def agent_advertiser_select(call: Call) -> dict:
                 "total_number": len(ids),
             },
         }
-    page = p.integer("page", 1, low=1)
-    page_size = p.integer("page_size", 100, low=1, high=1000)
+    page, page_size = a["page"], a["page_size"]
+    chunk = ids[page_slice(page, page_size)]
     return {
-        "list": ids[page_slice(page, page_size)],
+        "list": chunk,
+        "advertiser_ids": chunk,
         "account_source": "AD",
         "page_info": page_info(page, page_size, len(ids)),
     }
@@ -299,32 +296,23 @@ def agent_advertiser_select(call: Call) -> dict:
 
 def child_agent_select(call: Call) -> dict:
     """A first-tier agent's second-tier agent ids (none for a second-tier agent)."""
-    p = call.params
+    a = call.args
     agent = _agent(call, "advertiser_id")
-    page = p.integer("page", 1, low=1)
-    page_size = p.integer("page_size", 100, low=1, high=1000)
     children = []
     if agent.tier == Tier.FIRST:
-        children = [a.agent_id for a in call.state.world.child_agents(NAME, call.tenant, agent.agent_id)]
+        children = [x.agent_id for x in call.state.world.child_agents(NAME, call.tenant, agent.agent_id)]
+    chunk = children[page_slice(a["page"], a["page_size"])]
     return {
-        "child_agent_ids": children[page_slice(page, page_size)],
-        "page_info": page_info(page, page_size, len(children)),
+        "child_agent_ids": chunk,
+        "list": chunk,
+        "page_info": page_info(a["page"], a["page_size"], len(children)),
     }
 
 
 def advertiser_info(call: Call) -> list[dict]:
     """Up to 100 advertisers' (or agents') details; one id outside the tree fails the whole call."""
-    p = call.params
-    raw_ids = p.structured("advertiser_ids", required=True)
-    if not isinstance(raw_ids, list) or not 1 <= len(raw_ids) <= INFO_IDS_MAX:
-        raise ApiError(40001, f"advertiser_ids must be a JSON array of 1 to {INFO_IDS_MAX} ids")
-    ids = [as_int(v) for v in raw_ids]
-    if any(i is None for i in ids):
-        raise ApiError(40001, "advertiser_ids must hold integer ids")
-    fields = p.string_list("fields", list(INFO_FIELDS))
-    unknown = [f for f in fields if f not in INFO_FIELDS]
-    if unknown:
-        raise ApiError(40001, f"unknown field(s) {unknown}")
+    ids = call.args["advertiser_ids"]
+    fields = call.args["fields"] or list(INFO_FIELDS)
     _authorised(call, ids)
     world = call.state.world
     result = []
@@ -357,7 +345,7 @@ def advertiser_info(call: Call) -> list[dict]:
 
 
 def advertiser_fund_get(call: Call) -> dict:
-    advertiser_id = call.params.integer("advertiser_id", required=True)
+    advertiser_id = call.args["advertiser_id"]
     _authorised(call, [advertiser_id])
     world = call.state.world
     agent = world.find_agent(NAME, call.tenant, advertiser_id)
@@ -365,27 +353,22 @@ def advertiser_fund_get(call: Call) -> dict:
 
 
 def report_agent_get_v2(call: Call) -> dict:
-    """One row per advertiser of the agent per day (every advertiser, spending or not)."""
-    p = call.params
+    """One row per advertiser of the agent for the range (every advertiser, spending or not)."""
+    a = call.args
     agent = _agent(call, "agent_id")
-    start, end = _dates(p, span=None)
     world = call.state.world
-    accounts = [a.account_id for a in world.agent_accounts(NAME, call.tenant, agent.agent_id)]
-    filtering = p.structured("filtering", {})
-    if not isinstance(filtering, dict):
-        raise ApiError(40001, "filtering must be a JSON object")
-    if filtering.get("advertiser_ids"):
-        wanted = {as_int(v) for v in filtering["advertiser_ids"]}
-        accounts = [a for a in accounts if a in wanted]
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    total = len(days) * len(accounts)
+    accounts = [x.account_id for x in world.agent_accounts(NAME, call.tenant, agent.agent_id)]
+    wanted = (a["filtering"] or {}).get("advertiser_ids")
+    if wanted:
+        accounts = [x for x in accounts if x in set(wanted)]
+    days = [a["start_date"] + timedelta(days=i) for i in range((a["end_date"] - a["start_date"]).days + 1)]
+    total = len(accounts)
 
     def row(index: int) -> dict:
-        return _agent_row(call, agent, accounts[index % len(accounts)], days[index // len(accounts)])
+        return _agent_row(call, agent, accounts[index], days)
 
-    if _cursor_mode(p, "cursor", "cursor_size"):
-        size = p.integer("cursor_size", 100, low=1, high=1000)
-        cursor = p.integer("cursor", 0, low=0)
+    if _cursor_mode(call, "cursor", "cursor_size"):
+        size, cursor = a["cursor_size"], a["cursor"] or 0
         indices = range(cursor, min(total, cursor + size))
         after, has_more = cursor + len(indices), int(cursor + len(indices) < total)
         if call.state.faults.cursor_loop(NAME):  # a broken cursor: always the first page's
@@ -399,8 +382,7 @@ def report_agent_get_v2(call: Call) -> dict:
                 "total_number": total,
             },
         }
-    page = p.integer("page", 1, low=1)
-    page_size = p.integer("page_size", 10, low=1, high=100)
+    page, page_size = a["page"], a["page_size"]
     window = page_slice(page, page_size)
     return {
         "list": [row(i) for i in range(window.start, min(total, window.stop))],
@@ -408,12 +390,13 @@ def report_agent_get_v2(call: Call) -> dict:
     }
 
 
-def _agent_row(call: Call, agent: Agent, advertiser_id: int, day: date) -> dict:
+def _agent_row(call: Call, agent: Agent, advertiser_id: int, days: list[date]) -> dict:
     world = call.state.world
     info = world.account_info(NAME, advertiser_id)
-    t = world.daily_totals(NAME, advertiser_id, day)
+    totals = [world.daily_totals(NAME, advertiser_id, day) for day in days]
+    t = {metric: sum(day[metric] for day in totals) for metric in METRICS}
     cost = t["cost"]
-    cash_share = 0.8 + (stable_hash(world.seed, advertiser_id, day, "cash-share") % 21) / 100
+    cash_share = 0.8 + (stable_hash(world.seed, advertiser_id, days[0], "cash-share") % 21) / 100
     cash = round(cost * cash_share)
     return {
         "advertiser_id": advertiser_id,
@@ -421,7 +404,6 @@ def _agent_row(call: Call, agent: Agent, advertiser_id: int, day: date) -> dict:
         "agent_id": agent.agent_id,
         "agent_name": agent.name,
         "company_name": info.company,
-        "stat_date": day.isoformat(),
         "cost": _yuan(cost),
         "cash_cost": _yuan(cash),
         "grants_cost": _yuan(cost - cash),
@@ -438,33 +420,16 @@ def _agent_row(call: Call, agent: Agent, advertiser_id: int, day: date) -> dict:
     }
 
 
-def _dates(p: Params, span: int | None) -> tuple[date, date]:
-    start = parse_day(p.text("start_date", required=True), 40001, "start_date")
-    end = parse_day(p.text("end_date", required=True), 40001, "end_date")
-    if start > end:
-        raise ApiError(40001, f"start_date {start} is after end_date {end}")
-    if span is not None and (end - start).days > span:
-        raise ApiError(40001, f"the date range may span {span} days at most")
-    return start, end
-
-
 def _report(level: str) -> Callable[[Call], dict]:
     """report/advertiser|campaign|ad/get: flat rows per time (and entity), `page_info`."""
 
     def handler(call: Call) -> dict:
-        p = call.params
+        a = call.args
         advertiser_id = _advertiser(call)
-        start, end = _dates(p, REPORT_SPAN_DAYS)
-        page = p.integer("page", 1, low=1)
-        page_size = p.integer("page_size", 20, low=1, high=1000)
-        group_by = p.string_list("group_by", [STAT_TIME])
-        if not group_by or any(g not in (STAT_TIME, FIELD_ID) for g in group_by):
-            raise ApiError(40001, f"group_by must hold {STAT_TIME} and/or {FIELD_ID}")
-        hourly = p.choice("time_granularity", GRANULARITIES, GRANULARITIES[0]) == GRANULARITIES[1]
-        metrics = _metric_fields(p)
-        order = p.choice("order_type", ("ASC", "DESC"), "DESC")
-        atoms = _atoms(call, advertiser_id, start, end)
-        atoms = _filter(p, atoms)
+        group_by = a["group_by"]
+        hourly = a["time_granularity"] == "STAT_TIME_GRANULARITY_HOURLY"
+        metrics = a["fields"] or list(REPORT_METRICS)
+        atoms = _filter(a["filtering"], _atoms(call, advertiser_id, a["start_date"], a["end_date"]))
         by_time = STAT_TIME in group_by
 
         def key(atom: Any) -> tuple:
@@ -478,11 +443,11 @@ def _report(level: str) -> Callable[[Call], dict]:
             return tuple(parts)
 
         groups = group_atoms(atoms, key)
-        if order == "DESC" and by_time:
+        if a["order_type"] == "DESC" and by_time:
             groups.sort(key=lambda g: g[0][0], reverse=True)
         names = call.state.world.entities(NAME, advertiser_id).names()
         rows = []
-        for group_key, members in groups[page_slice(page, page_size)]:
+        for group_key, members in groups[page_slice(a["page"], a["page_size"])]:
             first = members[0]
             row: dict[str, Any] = {}
             if by_time:
@@ -495,35 +460,29 @@ def _report(level: str) -> Callable[[Call], dict]:
                 row["ad_name"] = names[("adgroup_id", first.adgroup_id)]
             row.update(_metrics(members, metrics))
             rows.append(row)
-        return {"list": rows, "page_info": page_info(page, page_size, len(groups))}
+        return {"list": rows, "page_info": page_info(a["page"], a["page_size"], len(groups))}
 
     return handler
 
 
 def report_integrated_get(call: Call) -> dict:
     """Nested rows `{"dimensions": {...}, "metrics": {...}}` grouped by any supported dimensions."""
-    p = call.params
+    a = call.args
     advertiser_id = _advertiser(call)
-    start, end = _dates(p, REPORT_SPAN_DAYS)
-    page = p.integer("page", 1, low=1)
-    page_size = p.integer("page_size", 20, low=1, high=1000)
-    group_by = list(dict.fromkeys(p.string_list("group_by", [STAT_TIME])))
-    unknown = [g for g in group_by if g not in INTEGRATED_GROUPS and g != FIELD_ID]
-    if not group_by or unknown:
-        raise ApiError(40001, f"unsupported group_by {unknown or group_by}")
+    group_by = list(dict.fromkeys(a["group_by"]))
     dims = [INTEGRATED_GROUPS[g] for g in group_by if g in INTEGRATED_GROUPS]
     if len([d for d in dims if d[0] == "stat_datetime"]) > 1:
         raise ApiError(40001, "group_by may hold one time dimension only")
-    metrics = _metric_fields(p)
-    atoms = _filter(p, _atoms(call, advertiser_id, start, end))
-    groups = group_atoms(atoms, lambda a: tuple(read(a) for _, read in dims))
+    metrics = a["fields"] or list(REPORT_METRICS)
+    atoms = _filter(a["filtering"], _atoms(call, advertiser_id, a["start_date"], a["end_date"]))
+    groups = group_atoms(atoms, lambda atom: tuple(read(atom) for _, read in dims))
     rows = []
-    for group_key, members in groups[page_slice(page, page_size)]:
+    for group_key, members in groups[page_slice(a["page"], a["page_size"])]:
         dimensions = {name: value for (name, _), value in zip(dims, group_key, strict=True)}
         if FIELD_ID in group_by:
             dimensions["advertiser_id"] = advertiser_id
         rows.append({"dimensions": dimensions, "metrics": _metrics(members, metrics)})
-    return {"list": rows, "page_info": page_info(page, page_size, len(groups))}
+    return {"list": rows, "page_info": page_info(a["page"], a["page_size"], len(groups))}
 
 
 def _atoms(call: Call, advertiser_id: int, start: date, end: date) -> list:
@@ -536,27 +495,16 @@ def _atoms(call: Call, advertiser_id: int, start: date, end: date) -> list:
     return atoms
 
 
-def _filter(p: Params, atoms: list) -> list:
-    filtering = p.structured("filtering", {})
-    if not isinstance(filtering, dict):
-        raise ApiError(40001, "filtering must be a JSON object")
+def _filter(filtering: dict | None, atoms: list) -> list:
     for name, attribute in (
         ("campaign_ids", "campaign_id"),
         ("ad_ids", "adgroup_id"),
         ("creative_ids", "ad_id"),
     ):
-        if filtering.get(name):
-            wanted = {as_int(v) for v in filtering[name]}
-            atoms = [a for a in atoms if getattr(a, attribute) in wanted]
+        wanted = (filtering or {}).get(name)
+        if wanted:
+            atoms = [atom for atom in atoms if getattr(atom, attribute) in set(wanted)]
     return atoms
-
-
-def _metric_fields(p: Params) -> list[str]:
-    fields = p.string_list("fields", list(REPORT_METRICS))
-    unknown = [f for f in fields if f not in REPORT_METRICS]
-    if unknown:
-        raise ApiError(40001, f"unknown field(s) {unknown}")
-    return fields
 
 
 def _metrics(members: list, fields: list[str]) -> dict[str, Any]:
@@ -589,27 +537,21 @@ def _pct(numerator: int, denominator: int) -> float:
 
 def refresh_token(call: Call) -> dict:
     """`POST /open_api/oauth2/refresh_token/`: a new pair; the old access and refresh tokens die."""
-    body = call.body
+    a = call.args
     app = call.state.config.media[NAME].app
-    if as_int(body.get("app_id")) != app.app_id or body.get("secret") != app.secret:
+    if a["app_id"] != app.app_id or a["secret"] != app.secret:
         raise ApiError(40101, MESSAGES[40101])
-    if body.get("grant_type") != "refresh_token":
-        raise ApiError(40108, MESSAGES[40108])
-    token = body.get("refresh_token")
-    if not isinstance(token, str) or not token:
-        raise ApiError(40107, MESSAGES[40107])
-    status, grant = call.state.refresh(NAME, token)
+    status, grant = call.state.refresh(NAME, a["refresh_token"])
     if status is TokenState.UNKNOWN:
         raise ApiError(40107, MESSAGES[40107])
     if status is TokenState.EXPIRED:
         raise ApiError(40103, MESSAGES[40103])
     ttl = call.state.config.media[NAME].tokens
-    return {
-        "access_token": grant.access_token,
-        "expires_in": int(ttl.access_ttl_s),
-        "refresh_token": grant.refresh_token,
-        "refresh_token_expires_in": int(ttl.refresh_ttl_s),
-    }
+    data: dict[str, Any] = {"access_token": grant.access_token, "expires_in": int(ttl.access_ttl_s)}
+    if ttl.refresh_answer_token:
+        data["refresh_token"] = grant.refresh_token
+    data["refresh_token_expires_in"] = int(ttl.refresh_ttl_s)
+    return data
 
 
 # -- the world: agents in two tiers, accounts, funds --------------------------------------------------
@@ -700,9 +642,21 @@ def fund(world: World, advertiser_id: int, day: date, *, name: str | None = None
         "valid_cash": round(cash - frozen, 2),
         "grant": round(grant, 2),
         "valid_grant": round(grant, 2),
+        "default_grant": round(grant, 2),
+        "common_grant": 0.0,
+        "search_grant": 0.0,
+        "union_grant": 0.0,
+        "compensation_grant": 0.0,
+        "compensation_valid_grant": 0.0,
         "return_goods_abs": round(returned, 2),
         "valid_return_goods_abs": round(returned, 2),
         "return_goods_cost": 0.0,
+        "return_goods_grant": 0.0,
+        "return_goods_valid_grant": 0.0,
+        # strings in the official model, even the balance
+        "wallet_id": str(1_000_000_000 + (h >> 16) % 9_000_000_000),
+        "wallet_name": f"{name or info.name}钱包",
+        "wallet_total_balance_valid": f"{round(cash - frozen + grant + returned, 2):.2f}",
     }
 
 
@@ -718,36 +672,45 @@ def sign(token: str | None, params: dict[str, Any]) -> tuple[dict[str, str], dic
 
 # -- the jrtt API and declaration ---------------------------------------------------------------------
 
-
-def _report_endpoint(level: str) -> Endpoint:
-    return Endpoint(f"report/{level}/get", _report(level), records=atom_records)
-
-
 REPORT_LEVELS = ("advertiser", "campaign", "ad")
-
+HANDLERS: dict[str, Callable[[Call], Any]] = {
+    "agent/advertiser/select": agent_advertiser_select,
+    "agent/child_agent/select": child_agent_select,
+    "advertiser/info": advertiser_info,
+    "advertiser/fund/get": advertiser_fund_get,
+    "report/agent/get_v2": report_agent_get_v2,
+    **{f"report/{level}/get": _report(level) for level in REPORT_LEVELS},
+    "report/integrated/get": report_integrated_get,
+    "oauth2/refresh_token": refresh_token,
+}
+RECORDS: dict[str, Records] = {
+    "advertiser/fund/get": fund_records,
+    **{f"report/{level}/get": atom_records for level in (*REPORT_LEVELS, "integrated")},
+}
 API = JrttApi(
     {
-        "/open_api/2/agent/advertiser/select": Endpoint("agent/advertiser/select", agent_advertiser_select),
-        "/open_api/2/agent/child_agent/select": Endpoint("agent/child_agent/select", child_agent_select),
-        "/open_api/2/advertiser/info": Endpoint("advertiser/info", advertiser_info),
-        "/open_api/2/advertiser/fund/get": Endpoint(
-            "advertiser/fund/get", advertiser_fund_get, records=fund_records
-        ),
-        "/open_api/2/report/agent/get_v2": Endpoint("report/agent/get_v2", report_agent_get_v2),
-        **{f"/open_api/2/report/{level}/get": _report_endpoint(level) for level in REPORT_LEVELS},
-        "/open_api/2/report/integrated/get": Endpoint(
-            "report/integrated/get", report_integrated_get, records=atom_records
-        ),
-        "/open_api/oauth2/refresh_token": Endpoint(
-            "oauth2/refresh_token", refresh_token, method="POST", authenticated=False
-        ),
+        c.path: Endpoint(
+            c, HANDLERS[c.name], authenticated=c.name != "oauth2/refresh_token", records=RECORDS.get(c.name)
+        )
+        for c in endpoint_contracts()
     }
+)
+CONTRACT = ApiContract(
+    media=NAME,
+    sources=SOURCES,
+    versions=VERSION_ROWS,
+    conventions=CONVENTIONS,
+    auth=(),
+    endpoints=tuple(e.contract for e in API.endpoints.values()),
+    codes=CODES,
+    quota=QUOTA,
 )
 
 MEDIA = MediaSpec(
     name=NAME,
     platform_id=3,
     api=API,
+    contract=CONTRACT,
     world=WorldSpec(
         sizes=JrttSizes,
         roster=build_roster,

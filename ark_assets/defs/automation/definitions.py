@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from ark_assets.automation.freshness import freshness_checks, late_partitions_sensor
 from ark_assets.automation.jobs import all_media_daily, reports_lookback
 from ark_assets.automation.schedules import daily_yesterday, reports_lookback_schedule
 from ark_assets.automation.sensors import build_sensors
@@ -13,5 +14,6 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         jobs=[all_media_daily, reports_lookback],
         schedules=[daily_yesterday, reports_lookback_schedule],
-        sensors=build_sensors(all_media()),
+        sensors=[*build_sensors(all_media()), late_partitions_sensor(all_media())],
+        asset_checks=[freshness_checks(all_media())],
     )

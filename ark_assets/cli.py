@@ -1,0 +1,87 @@
+"""`ark-assets`: what an operator runs beside the Dagster UI (deploy steps, on-call actions).
+
+- `ark-assets db upgrade` / `db current`: the `nyfz` log schema (alembic), once per deploy;
+- `ark-assets check-partition KEY`: why a (date, tenant) key is or is not a partition.
+
+Configuration is the platform's: `ARK_MYSQL_*` (and `DAGSTER_HOME` for the instance).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ark_assets.clients.errors import MySQLAccessDenied, ServiceUnavailable
+from ark_assets.clients.log_schema import head
+from ark_assets.partitions import check_partition_key
+from ark_assets.resources.mysql import mysql_resource_from_env
+
+
+@click.group()
+def main() -> None:
+    """Operate Ark Assets: the log schema, partition keys, re-running what failed."""
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.group()
+def db() -> None:
+    """The `nyfz` run, request and response log schema (ARK_MYSQL_*, ARK_MYSQL_LOG_DB)."""
+
+
+def _mysql():
+    return mysql_resource_from_env().process_config_and_initialize()
+
+
+@db.command()
+def upgrade() -> None:
+    """Migrate the log database to the newest revision (creating it when missing); idempotent."""
+    mysql = _mysql()
+    try:
+        revision = mysql.migrate()
+    except (ServiceUnavailable, MySQLAccessDenied) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{mysql.log_database} at {mysql.host}:{mysql.port}: schema at revision {revision} (newest {head()})"
+    )
+
+
+@db.command()
+def current() -> None:
+    """Print the log database's revision; exit 1 when it is not the newest."""
+    mysql = _mysql()
+    try:
+        revision = mysql.schema_revision()
+    except (ServiceUnavailable, MySQLAccessDenied) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{mysql.log_database}: {revision or 'not migrated'} (newest {head()})")
+    sys.exit(0 if revision == head() else 1)
+
+
+@main.command("check-partition")
+@click.argument("key")
+def check_partition(key: str) -> None:
+    """Say whether KEY ('YYYY-MM-DD|TENANT') is a partition the platform can materialize, and why not."""
+    tenants = _known_tenants()
+    try:
+        day, tenant = check_partition_key(key, tenants=tenants)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{key}: the {day} partition of tenant {tenant}")
+
+
+def _known_tenants() -> list[str] | None:
+    """The instance's tenant partitions (DAGSTER_HOME), or None when there is no instance to ask."""
+    import os
+
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    from dagster import DagsterInstance
+
+    from ark_assets.partitions import tenant_partitions
+
+    with DagsterInstance.get() as instance:
+        return instance.get_dynamic_partitions(tenant_partitions.name)

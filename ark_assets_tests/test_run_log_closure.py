@@ -1,0 +1,207 @@
+"""Contract: a run that never reaches its own end still closes its run-log rows, and alerts once.
+
+A run's steps write their MySQL run-log rows' end themselves. A run killed with SIGKILL (or lost
+by its host) cannot: Dagster's run monitor marks it failed, and the `run_failure_alert` sensor
+closes every row the run left STARTED -- status FAILED, `closed_by` = 'sensor', the reason naming
+the signal -- and sends exactly one Sentry event for it. A run whose step failed and alerted
+itself is not alerted a second time. Everything real: a `dagster-daemon` (run queue, run
+monitoring, sensors) on a temporary instance, the simulator, the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+import yaml
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+from ark_assets.media.registry import names as media_names
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.sentry import close_sdk
+from ark_assets_tests.dagster_ui import wait_for
+from ark_assets_tests.platform import DAY, drop_owned, new_tenant, seed
+from ark_assets_tests.sentry_sink import SentrySink
+from ark_sim.server import running_simulator
+
+pytestmark = pytest.mark.stack
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _instance_yaml(home: Path) -> None:
+    """The local instance, with the run monitor polling every 2 s (production polls every 60 s)."""
+    config = yaml.safe_load((ROOT / "deploy" / "dagster.local.yaml").read_text())
+    config["run_monitoring"] = {
+        "enabled": True,
+        "poll_interval_seconds": 2,
+        "start_timeout_seconds": 60,
+        "free_slots_after_run_end_seconds": 2,  # the killed run's pool slot, for the next test
+    }
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[dict]:
+    unique, tenant = secrets.token_hex(4), new_tenant("T5")
+    mysql = MySQLResource(log_database=f"ark_k_{unique}_nyfz", eton_database=f"ark_k_{unique}_eton")
+    home = Path(tempfile.mkdtemp(prefix="ark-killed-run-"))
+    _instance_yaml(home)
+    from ark_assets.resources.hbase import HBaseResource
+
+    hbase = HBaseResource(table_prefix=f"k{unique}")
+    # slow answers, so a fetch step is still running when it is killed
+    slow = {m: {"latency": {"median_ms": 400, "sigma": 0.1}} for m in media_names()}
+    with running_simulator(media=slow, clock={"today": "2026-11-26"}) as sim, SentrySink() as sink:
+        mysql.migrate()
+        seed(sim.world, tenant, DAY, mysql)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("ARK_")},
+            "DAGSTER_HOME": str(home),
+            "ARK_HBASE_TABLE_PREFIX": hbase.table_prefix,
+            "ARK_KAFKA_TOPIC_PREFIX": f"k{unique}_",
+            "ARK_KAFKA_SPOOL_DIR": str(home / "kafka-spool"),
+            "ARK_MYSQL_LOG_DB": mysql.log_database,
+            "ARK_MYSQL_ETON_DB": mysql.eton_database,
+            "ARK_SENTRY_DSN": sink.dsn,
+            "ARK_SENSOR_INTERVAL_S": "3",
+            "ARK_FETCH_MAX_IN_FLIGHT": "2",
+            **{f"ARK_{m.upper()}_BASE_URL": sim.url(m) for m in media_names()},
+        }
+        with DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions("tenants", [tenant])
+        log = (home / "daemon.log").open("wb")
+        process = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield {"env": env, "home": home, "tenant": tenant, "mysql": mysql, "sink": sink}
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+            close_sdk(timeout_s=1)
+            drop_owned(hbase, mysql, [tenant])
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _launch(daemon: dict, job: str) -> str:
+    """Launch `job` for the tenant's partition as the UI would (queued; the daemon starts it)."""
+    key = f"{DAY}|{daemon['tenant']}"
+    tags = {
+        "dagster/partition": key,
+        "dagster/partition/date": str(DAY),
+        "dagster/partition/tenant": daemon["tenant"],
+    }
+    done = subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "job",
+            "launch",
+            "-w",
+            "workspace.yaml",
+            "-j",
+            job,
+            "--tags",
+            json.dumps(tags),
+        ],  # noqa: E501
+        cwd=ROOT,
+        env=daemon["env"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with DagsterInstance.from_config(str(daemon["home"])) as instance:
+        [run] = instance.get_runs(limit=1)
+        assert run.job_name == job, done.stdout[-2000:]
+        return run.run_id
+
+
+def _rows(mysql: MySQLResource, run_id: str) -> list[dict]:
+    conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark", database=mysql.log_database)
+    try:
+        with conn.cursor(pymysql.cursors.DictCursor) as cur:
+            cur.execute(
+                "SELECT status, closed_by, message, alerted_at FROM api_result_log WHERE run_id = %s",
+                (run_id,),
+            )
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def test_a_sigkilled_run_closes_its_rows_with_the_reason_and_alerts_once(daemon: dict) -> None:
+    run_id = _launch(daemon, "wx_daily")
+    # a fetch step is running: its row is STARTED
+    started = lambda: any(r["status"] == "STARTED" for r in _rows(daemon["mysql"], run_id))  # noqa: E731
+    wait_for("a STARTED run-log row", started, timeout=180)
+    with DagsterInstance.from_config(str(daemon["home"])) as instance:
+        pids = {
+            e.dagster_event.pid
+            for e in instance.all_logs(run_id)
+            if e.dagster_event
+            and e.dagster_event.pid
+            and e.dagster_event.event_type in (DagsterEventType.RUN_START, DagsterEventType.STEP_START)
+        }
+    for pid in pids:  # the run worker and its step processes, as the OOM killer would
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # a step that had already ended
+
+    def failed() -> bool:
+        with DagsterInstance.from_config(str(daemon["home"])) as instance:
+            return instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+
+    wait_for("the run monitor to fail the run", failed, timeout=120)
+    closed = wait_for(
+        "the sensor to close the rows",
+        lambda: [r for r in _rows(daemon["mysql"], run_id) if r["closed_by"] == "sensor"],
+        timeout=90,
+    )
+    rows = _rows(daemon["mysql"], run_id)
+    assert not [r for r in rows if r["status"] == "STARTED"]  # nothing left open
+    assert all(r["status"] == "FAILED" for r in closed)
+    assert all("SIGKILL" in r["message"] or "signal 9" in r["message"] for r in closed), closed
+    events = daemon["sink"].wait_for(1, timeout=30)
+    time.sleep(6)  # two more sensor ticks: a second event would have arrived by now
+    mine = [e for e in daemon["sink"].events if run_id in json.dumps(e)]
+    assert len(mine) == 1, mine
+    assert mine[0]["tags"]["tenant"] == daemon["tenant"] and events
+
+
+def test_a_cancelled_run_closes_its_rows_as_cancelled(daemon: dict) -> None:
+    run_id = _launch(daemon, "wx_daily")
+    started = lambda: any(r["status"] == "STARTED" for r in _rows(daemon["mysql"], run_id))  # noqa: E731
+    wait_for("a STARTED run-log row", started, timeout=180)
+    with DagsterInstance.from_config(str(daemon["home"])) as instance:
+        assert instance.run_launcher.terminate(run_id)  # what the UI's Terminate does
+
+    def cancelled() -> bool:
+        with DagsterInstance.from_config(str(daemon["home"])) as instance:
+            return instance.get_run_by_id(run_id).status == DagsterRunStatus.CANCELED
+
+    wait_for("the run to be cancelled", cancelled, timeout=120)
+    closed = wait_for(
+        "the sensor to close the rows",
+        lambda: [r for r in _rows(daemon["mysql"], run_id) if r["closed_by"] == "sensor"],
+        timeout=90,
+    )
+    assert all(r["status"] == "CANCELED" and "cancelled" in r["message"] for r in closed)
+    assert not [r for r in _rows(daemon["mysql"], run_id) if r["status"] == "STARTED"]
