@@ -3,7 +3,8 @@
 The contract:
 - a partition runs as one step per media, every asset still its own materialization with its
   own metadata, and `completeness` (fetch assets) and `row_keys` (every asset) reported per asset;
-- a media's endpoints are fetched side by side within its step (their run-log intervals overlap);
+- a media's endpoints are fetched side by side within its step (their run-log intervals overlap),
+  and the step's log says how each fetch went (a progress line at each fetch's end);
 - selecting one asset runs just it (and its checks) in its media's step; a slice can be given to
   one asset of the step (`assets: {name: {...}}`); an account list whose agent list is not in the
   step reads the stored agent list;
@@ -107,6 +108,9 @@ def test_a_medias_endpoints_are_fetched_side_by_side_in_its_step(platform: Platf
     assert latest_start < earliest_end, datasets  # all three were fetching at one instant
     listing = log["gdt/advertisers"]
     assert listing[2] <= min(started for _, started, _ in datasets)  # after the account list
+    messages = [e.user_message for e in platform.instance.all_logs(platform.first.run_id)]
+    for asset, endpoint in (("gdt/funds", "funds/get"), ("gdt/hourly_report_ad", "hourly_reports/get")):
+        assert any(m.startswith(f"{asset} {endpoint}: done, ") for m in messages), asset
 
 
 def test_one_selected_asset_runs_alone_in_its_medias_step(platform: Platform) -> None:

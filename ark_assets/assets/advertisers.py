@@ -88,6 +88,8 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
                 redis=step.redis.sets,
                 observer=observer,
                 session=step.session,
+                log=step.log,
+                label=key.to_user_string(),
             )
             spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
             found: dict[str, str] = {}

@@ -72,10 +72,16 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
                 redis=step.redis.sets,
                 observer=observer,
                 session=step.session,
+                log=step.log,
+                label=key.to_user_string(),
             )
             spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
             summary = run.fetch(
-                declared.endpoint, sources, to_rows=partial(dataset_rows, declared), spool=spool
+                declared.endpoint,
+                sources,
+                to_rows=partial(dataset_rows, declared),
+                spool=spool,
+                total=len(accounts) * len(variants),
             )
             observer.flush()
             if summary.failed_targets:

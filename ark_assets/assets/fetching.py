@@ -21,9 +21,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+from ark_assets.assets.progress import FetchProgress
 from ark_assets.assets.records import BadRecord
 from ark_assets.clients.redis_sets import RedisSets
-from ark_assets.fetch.engine import FetchEngine, FetchObserver
+from ark_assets.fetch.engine import FetchEngine, FetchObserver, ResponseEvent
 from ark_assets.fetch.outcome import EngineStats, Failure, Outcome, Source
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import MediaDefinition
@@ -183,6 +184,8 @@ class FetchRun:
         redis: tokens (and the rate governor's and refresh lock's Redis).
         observer: request/response logs and alerts.
         session: the step's shared loop and engines; None runs each fetch in a private one.
+        log: where progress lines go (`progress.py`: every ~10 s and at each fetch's end), with
+            `label` (the asset) in front; None writes none.
     """
 
     media: MediaDefinition
@@ -191,6 +194,8 @@ class FetchRun:
     redis: RedisSets
     observer: FetchObserver
     session: FetchSession | None = None
+    log: Callable[[str], None] | None = None
+    label: str = ""
 
     def fetch(
         self,
@@ -199,14 +204,20 @@ class FetchRun:
         *,
         to_rows: Callable[[Outcome], Iterable[Row]],
         spool: RowSpool | None,
+        total: int | None = None,
     ) -> FetchSummary:
-        """Fetch every source; write each success's rows to `spool` (if any); summarize."""
+        """Fetch every source; write each success's rows to `spool` (if any); summarize.
+
+        `total`: how many sources there are, for the progress lines (when `sources` is lazy)."""
         summary = FetchSummary()
         started = time.monotonic()
+        if total is None and isinstance(sources, list | tuple):
+            total = len(sources)
+        work = (endpoint, sources, to_rows, spool, summary, total)
         if self.session is None:
-            asyncio.run(self._private(endpoint, sources, to_rows, spool, summary))
+            asyncio.run(self._private(*work))
         else:
-            self.session.run(self._shared(self.session, endpoint, sources, to_rows, spool, summary))
+            self.session.run(self._shared(self.session, *work))
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -240,11 +251,22 @@ class FetchRun:
         to_rows: Callable[[Outcome], Iterable[Row]],
         spool: RowSpool | None,
         summary: FetchSummary,
+        total: int | None,
     ) -> None:
         stats = EngineStats()
         refreshed_before = engine.tokens.refreshes
+        observer: FetchObserver = self.observer
+        progress = None
+        if self.log is not None:
+            progress = FetchProgress(
+                log=self.log,
+                label=f"{self.label} {endpoint}".strip(),
+                total=total,
+                rate=lambda: engine.rate(endpoint),
+            )
+            observer = _Both(self.observer, progress)
         try:
-            async for outcome in engine.stream(endpoint, sources, observer=self.observer, stats=stats):
+            async for outcome in engine.stream(endpoint, sources, observer=observer, stats=stats):
                 rows: list[Row] = []
                 if outcome.ok:
                     try:
@@ -264,8 +286,27 @@ class FetchRun:
                     for row in rows:
                         spool.write(row)
                 summary.count(outcome, len(rows) if spool is not None else 0)
+                if progress is not None:
+                    await progress.on_outcome(outcome)
+            if progress is not None:
+                progress.finish()
         finally:
             summary.throttles, summary.retries = stats.throttles, stats.retries
             summary.requests, summary.timeouts, summary.hedges = stats.requests, stats.timeouts, stats.hedges
             # refreshes of the engine while this fetch ran (shared by the step's concurrent fetches)
             summary.refreshes = engine.tokens.refreshes - refreshed_before
+
+
+@dataclass(frozen=True)
+class _Both:
+    """The asset's observer (request logs, alerts) and its progress counter, as one observer."""
+
+    observer: FetchObserver
+    progress: FetchProgress
+
+    def on_response(self, event: ResponseEvent) -> None:
+        self.observer.on_response(event)
+        self.progress.on_response(event)
+
+    def on_alert(self, media: str, message: str) -> None:
+        self.observer.on_alert(media, message)

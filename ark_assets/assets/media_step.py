@@ -16,12 +16,17 @@ How a step runs (`run_step`):
   in this thread) and its checks are evaluated: `completeness` from its own fetch accounting,
   `row_keys` (and the comparison, when configured) by reading back what was just written;
 - a part that fails does not stop the others: the parts downstream of it in the step do not run,
-  the others complete and are materialized, and the step fails at the end naming what failed;
+  the others complete and are materialized, and the step fails at the end naming what failed
+  (with `ARK_COMPLETENESS_BLOCKING`, a part whose completeness check failed holds back the parts
+  downstream of it the same way, as a failed blocking check holds back downstream steps);
+- the parts' progress lines (every ~10 s per fetch, `progress.py`) reach the run's log through
+  this thread, which alone writes to the step's Dagster log;
 - a check selected without its asset is evaluated alone: `row_keys` reads HBase, `completeness`
   the partition's latest materialization.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
+import queue
 import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -48,7 +53,7 @@ from ark_assets.assets.datasets import dataset_part
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.run_config import MediaRunConfig
-from ark_assets.assets.specs import COMPLETENESS, completeness_spec
+from ark_assets.assets.specs import COMPLETENESS, completeness_blocking, completeness_spec
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import date_tenant_partitions, split_key
@@ -111,6 +116,7 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
         day, tenant = split_key(context.partition_key)
         chosen = [p for p in parts if p.key in context.selected_asset_keys]
         _check_config(media, parts, chosen, config)
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         with FetchSession() as session:
             step = StepContext(
                 media=media,
@@ -124,8 +130,9 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
                 run_log=run_log,
                 io_manager=io_manager,
                 session=session,
+                log=lines.put,
             )
-            yield from run_step(context, step, chosen, hbase=hbase, prefix=prefix)
+            yield from run_step(context, step, chosen, hbase=hbase, prefix=prefix, lines=lines)
         yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
 
     return _media
@@ -155,10 +162,14 @@ def run_step(
     *,
     hbase: HBaseResource,
     prefix: str | None,
+    lines: queue.SimpleQueue[str] | None = None,
 ) -> Iterator[Output | AssetCheckResult]:
     """Run the chosen parts, each as soon as its upstream in the step is done; yield each one's
-    output and checks as it finishes; fail at the end if any part failed (see the module doc)."""
+    output and checks as it finishes; fail at the end if any part failed (see the module doc).
+    `lines` (filled by the parts' progress) are written to the step's log as they come."""
     in_step = {p.name for p in chosen}
+    blocking = completeness_blocking()
+    held: set[str] = set()  # parts whose blocking completeness check failed
     waiting = list(chosen)
     done: dict[str, PartResult] = {}
     failed: dict[str, str] = {}
@@ -168,10 +179,12 @@ def run_step(
     def start_ready() -> None:
         for part in list(waiting):
             inner = [u for u in part.upstream if u in in_step]
-            blocked = [u for u in inner if u in failed]
+            blocked = [u for u in inner if u in failed or u in held]
             if blocked:
                 waiting.remove(part)
-                failed[part.name] = f"not run: {', '.join(blocked)} failed in this step"
+                failed[part.name] = f"not run: {', '.join(blocked)} failed in this step" + (
+                    " (a blocking completeness check)" if set(blocked) <= held else ""
+                )
             elif all(u in done for u in inner):
                 waiting.remove(part)
                 running[pool.submit(part.work, step, {u: done[u] for u in inner})] = part
@@ -179,13 +192,17 @@ def run_step(
     try:
         start_ready()
         while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+            _write_lines(context, lines)
             ready: list[Part] = []
             for future in finished:
                 part = running.pop(future)
                 try:
                     done[part.name] = future.result()
                     ready.append(part)
+                    check = done[part.name].completeness
+                    if blocking and check is not None and not check.passed:
+                        held.add(part.name)
                 except Exception as exc:  # one asset's failure must not stop the others
                     failed[part.name] = _reason(exc)
                     context.log.error(
@@ -199,6 +216,7 @@ def run_step(
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
         pool.shutdown(wait=True, cancel_futures=True)
+        _write_lines(context, lines)
     if failed:
         lines = "\n".join(f"| {step.media.name}/{name} | {reason[:300]} |" for name, reason in failed.items())
         raise Failure(
@@ -206,6 +224,11 @@ def run_step(
             + "; ".join(f"{step.media.name}/{name}: {reason}" for name, reason in failed.items()),
             metadata={"failed_assets": MetadataValue.md(f"| asset | reason |\n|---|---|\n{lines}")},
         )
+
+
+def _write_lines(context: AssetExecutionContext, lines: queue.SimpleQueue[str] | None) -> None:
+    while lines is not None and not lines.empty():
+        context.log.info(lines.get_nowait())
 
 
 def _progress(part: Part, result: PartResult, running: Iterable[Part]) -> str:

@@ -41,6 +41,7 @@ class StepContext:
     run_log: RunLogResource
     io_manager: HBaseIOManager
     session: FetchSession
+    log: Callable[[str], None]  # a line for the step's run log (thread-safe: the step writes it)
 
 
 @dataclass(kw_only=True)

@@ -635,6 +635,10 @@ class FetchEngine:
 
     # ----- quotas and latency
 
+    async def rate(self, endpoint: str) -> float:
+        """The rate (calls/s) the shared governor allows `endpoint` now."""
+        return await self._governor(self.spec.endpoint(endpoint).name).rate()
+
     def _tracker(self, endpoint: str) -> LatencyTracker:
         if endpoint not in self._latency:
             self._latency[endpoint] = LatencyTracker(self.settings.latency, self.settings.timeout_s)
