@@ -47,6 +47,7 @@ import yaml
 
 from ark_sim.config import SimConfig
 from ark_sim.process import SimulatorProcess
+from bench.dagster_env import platform_env as bench_env
 from bench.fetch_bench import _redis, _toml
 from bench.limits import cpu_bound, endpoint_limits, quota_bound
 from bench.partition_bench import (
@@ -62,7 +63,7 @@ from bench.results_md import RESULTS_MD, cpu_model, write_section
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results" / "load.json"
 START_MARK, END_MARK = "<!-- load-bench:start -->", "<!-- load-bench:end -->"
-DAY = "2024-06-12"
+DAY = "2026-11-12"  # inside the partitions (ARK_PARTITIONS_START, 2026-11-01)
 TENANTS = ("TBENCHL1", "TBENCHL2", "TBENCHL3")
 LOG_DB, ETON_DB = "ark_benchl_nyfz", "ark_benchl_eton"
 APPS = {
@@ -93,21 +94,15 @@ def sim_config(day: date, profile: str) -> dict[str, Any]:
 
 def platform_env(sim: SimulatorProcess, prefix: str, dagster_home: Path, workdir: Path) -> dict[str, str]:
     """What the runs read: the simulator and this bench's apps, names of this bench only."""
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
-    for media, (app_id, secret) in APPS.items():
-        upper = media.upper()
-        env |= {
-            f"ARK_{upper}_BASE_URL": sim.url(media),
-            f"ARK_{upper}_APP_ID": str(app_id),
-            f"ARK_{upper}_APP_SECRET": secret,
-        }
-    return env | {
-        "ARK_HBASE_TABLE_PREFIX": prefix,
-        "ARK_KAFKA_TOPIC_PREFIX": f"{prefix}_",
-        "ARK_KAFKA_SPOOL_DIR": str(workdir / "kafka-spool"),
-        "ARK_MYSQL_LOG_DB": LOG_DB,
-        "ARK_MYSQL_ETON_DB": ETON_DB,
-    }
+    return bench_env(
+        sim,
+        apps=APPS,
+        prefix=prefix,
+        dagster_home=dagster_home,
+        workdir=workdir,
+        log_db=LOG_DB,
+        eton_db=ETON_DB,
+    )
 
 
 def ark_sim(command: str, config: Path, tenant: str, day: date, env: dict[str, str], profile: str) -> dict:
@@ -500,7 +495,6 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
     try:
         with SimulatorProcess(config_path=config, log_path=workdir / "sim.log") as sim:
             env = platform_env(sim, prefix, dagster_home, workdir)
-            env.pop("ARK_EXECUTOR", None)  # the shipped default
             truths = {}
             migrate_log_schema(LOG_DB, ETON_DB)
             for tenant in TENANTS:

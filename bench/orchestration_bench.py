@@ -37,6 +37,7 @@ import click
 import psutil
 
 from ark_sim.process import SimulatorProcess
+from bench.dagster_env import platform_env
 from bench.fetch_bench import _toml
 from bench.partition_bench import (
     ETON_DB,
@@ -46,6 +47,7 @@ from bench.partition_bench import (
     count_tables,
     drop_databases,
     exclusive,
+    migrate_log_schema,
     remove_hbase_tables,
     remove_kafka_topics,
     sim_overrides,
@@ -56,7 +58,7 @@ from bench.results_md import RESULTS_MD, cpu_model, write_section
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results" / "orchestration.json"
 START_MARK, END_MARK = "<!-- orchestration-bench:start -->", "<!-- orchestration-bench:end -->"
-DAY = "2024-06-13"
+DAY = "2026-11-13"  # inside the partitions (ARK_PARTITIONS_START, 2026-11-01)
 TENANTS = {"small": "TBENCHOS", "seed": "TBENCHOL"}
 APPS = {
     "gdt": (1119401, "gdt-orch-secret"),
@@ -95,20 +97,9 @@ def _spawned(cmd: list[str], env: dict[str, str], workdir: Path, name: str) -> d
 
 
 def _env(sim: SimulatorProcess, prefix: str, home: Path, workdir: Path) -> dict[str, str]:
-    env = {**os.environ, "DAGSTER_HOME": str(home), "ARK_MYSQL_LOG_DB": LOG_DB, "ARK_MYSQL_ETON_DB": ETON_DB}
-    env.pop("ARK_EXECUTOR", None)  # the shipped default
-    for media, (app_id, secret) in APPS.items():
-        upper = media.upper()
-        env |= {
-            f"ARK_{upper}_BASE_URL": sim.url(media),
-            f"ARK_{upper}_APP_ID": str(app_id),
-            f"ARK_{upper}_APP_SECRET": secret,
-        }
-    return env | {
-        "ARK_HBASE_TABLE_PREFIX": prefix,
-        "ARK_KAFKA_TOPIC_PREFIX": f"{prefix}_",
-        "ARK_KAFKA_SPOOL_DIR": str(workdir / "kafka-spool"),
-    }
+    return platform_env(
+        sim, apps=APPS, prefix=prefix, dagster_home=home, workdir=workdir, log_db=LOG_DB, eton_db=ETON_DB
+    )
 
 
 def _in_process(sim: SimulatorProcess, tenant: str, prefix: str, workdir: Path) -> dict[str, Any]:
@@ -197,6 +188,7 @@ def measure(profile: str, workdir: Path) -> dict[str, Any]:
         with SimulatorProcess(config_path=config, log_path=workdir / f"sim-{profile}.log") as sim:
             seeded = ark_sim(["seed"], config, tenant, the_day, profile=profile)  # into LOG_DB / ETON_DB
             expected = ark_sim(["truth"], config, tenant, the_day, profile=profile)
+            migrate_log_schema(LOG_DB, ETON_DB)  # as a deploy leaves the log database
             result["accounts"] = sum(expected["accounts"].values())
             click.echo(
                 f"  {profile}: seeded {tenant}, accounts {expected['accounts']}, agents {seeded['agents']}"

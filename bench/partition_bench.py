@@ -60,9 +60,9 @@ START_MARK = "<!-- partition-bench:start -->"
 END_MARK = "<!-- partition-bench:end -->"
 
 TENANT = "TBENCHP"
-DAY = (
-    "2024-06-11"  # inside the partitions (from 2024-01-01); the simulator's today is pinned to the day after
-)
+# inside the partitions (from ARK_PARTITIONS_START, 2026-11-01 by default); the simulator's today is
+# pinned to the day after
+DAY = "2026-11-11"
 LOG_DB, ETON_DB = "ark_bench_nyfz", "ark_bench_eton"
 # Bench-only apps: the governor keys `ark:governor:{media}:{app}:*` are ours alone (the fetch bench
 # uses 1119001 / 1709001, the demo and tests the simulator's defaults).

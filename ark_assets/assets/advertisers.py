@@ -12,9 +12,7 @@ from dagster import AutomationCondition, Failure
 
 from ark_assets.assets.fetching import FetchRun, FetchSummary
 from ark_assets.assets.parts import Part, PartResult, StepContext
-from ark_assets.assets.recording import LoggingObserver
 from ark_assets.assets.records import record_id
-from ark_assets.assets.run import recorded_run
 from ark_assets.assets.specs import (
     asset_key,
     asset_spec,
@@ -66,31 +64,12 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
             a.account_id for a in agent_rows if not config.agents_list or a.account_id in config.agents_list
         ]
         day, tenant = step.day, step.tenant
-        with recorded_run(
-            job=key.to_user_string(),
-            run_id=step.run_id,
-            media=media,
-            tenant=tenant,
-            day=day,
-            endpoint=declared.endpoint,
-            config=config,
-            run_log=step.run_log,
-        ) as recorder:
+        with step.recorded(key, declared.endpoint, config) as recorder:
             if not chosen:
                 empty(recorder, f"no active {media.name} agents for tenant {tenant}" + slice_note(config))
             params = dict(declared.params(day))
             sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
-            observer = LoggingObserver(recorder=recorder, sample_rate=step.media_api.log_sample_rate)
-            run = FetchRun(
-                media=media,
-                tenant=tenant,
-                api=step.media_api,
-                redis=step.redis.sets,
-                observer=observer,
-                session=step.session,
-                log=step.log,
-                label=key.to_user_string(),
-            )
+            run, observer = step.fetch_run(key, recorder)
             spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
             found: dict[str, str] = {}
             summary = run.fetch(

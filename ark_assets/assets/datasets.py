@@ -7,11 +7,8 @@ advertiser lists, which upstream systems may write too), not by automation.
 from collections.abc import Mapping
 from functools import partial
 
-from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
-from ark_assets.assets.recording import LoggingObserver
 from ark_assets.assets.records import dataset_rows
-from ark_assets.assets.run import recorded_run
 from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
 from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata, succeeded
 from ark_assets.core.tables import table_name
@@ -42,16 +39,7 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
         # account keys are the contract (upstream systems write them too).
         config = step.config.for_asset(declared.name)
         day, tenant = step.day, step.tenant
-        with recorded_run(
-            job=key.to_user_string(),
-            run_id=step.run_id,
-            media=media,
-            tenant=tenant,
-            day=day,
-            endpoint=declared.endpoint,
-            config=config,
-            run_log=step.run_log,
-        ) as recorder:
+        with step.recorded(key, declared.endpoint, config) as recorder:
             accounts, scope = narrow(day_accounts(step.redis.sets, media, tenant, day, listings), config)
             if not accounts:
                 names = ", ".join(listing.name for listing in listings)
@@ -64,17 +52,7 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
             params = dict(declared.params(day))
             variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
             sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
-            observer = LoggingObserver(recorder=recorder, sample_rate=step.media_api.log_sample_rate)
-            run = FetchRun(
-                media=media,
-                tenant=tenant,
-                api=step.media_api,
-                redis=step.redis.sets,
-                observer=observer,
-                session=step.session,
-                log=step.log,
-                label=key.to_user_string(),
-            )
+            run, observer = step.fetch_run(key, recorder)
             spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
             summary = run.fetch(
                 declared.endpoint,

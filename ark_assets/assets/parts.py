@@ -8,15 +8,18 @@ turns into the asset's materialization and check results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from dagster import AssetCheckResult, AssetKey, AssetSpec
 
-from ark_assets.assets.fetching import FetchSession
-from ark_assets.assets.run_config import MediaRunConfig
+from ark_assets.assets.fetching import FetchRun, FetchSession
+from ark_assets.assets.recording import LoggingObserver, RunRecorder
+from ark_assets.assets.run import recorded_run
+from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import MediaDefinition
@@ -42,6 +45,36 @@ class StepContext:
     io_manager: HBaseIOManager
     session: FetchSession
     log: Callable[[str], None]  # a line for the step's run log (thread-safe: the step writes it)
+
+    @contextmanager
+    def recorded(self, key: AssetKey, endpoint: str, config: FetchConfig) -> Iterator[RunRecorder]:
+        """One asset's bookkeeping (run log, events, alerts) around its work (`recorded_run`)."""
+        with recorded_run(
+            job=key.to_user_string(),
+            run_id=self.run_id,
+            media=self.media,
+            tenant=self.tenant,
+            day=self.day,
+            endpoint=endpoint,
+            config=config,
+            run_log=self.run_log,
+        ) as recorder:
+            yield recorder
+
+    def fetch_run(self, key: AssetKey, recorder: RunRecorder) -> tuple[FetchRun, LoggingObserver]:
+        """An asset's fetches on the step's session, logged to `recorder`; flush the observer after."""
+        observer = LoggingObserver(recorder=recorder, sample_rate=self.media_api.log_sample_rate)
+        run = FetchRun(
+            media=self.media,
+            tenant=self.tenant,
+            api=self.media_api,
+            redis=self.redis.sets,
+            observer=observer,
+            session=self.session,
+            log=self.log,
+            label=key.to_user_string(),
+        )
+        return run, observer
 
 
 @dataclass(kw_only=True)
