@@ -30,7 +30,9 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, port_open, wait_until
+from ark_stack.progress import Reporter
 from ark_stack.service import Service, StackError
 
 PORT = 5432
@@ -110,8 +112,15 @@ def _check_name(what: str, value: str) -> None:
 
 
 class PostgresService(Service):
+    """The stack's PostgreSQL (port 5432); a test may run a private one on another port and paths
+    (as the fault tests run a private Thrift server) so that it can restart it."""
+
     name = "postgres"
     port = PORT
+
+    def __init__(self, paths: StackPaths, reporter: Reporter, *, port: int = PORT) -> None:
+        super().__init__(paths, reporter)
+        self.port = port
 
     @property
     def endpoint(self) -> str:
