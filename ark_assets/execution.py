@@ -129,3 +129,9 @@ def _check_redis_url(environ: Mapping[str, str], variable: str) -> None:
             f"{variable} points at Redis db {db_text} on {parts.hostname}:{parts.port or 6379}, the "
             f"platform's db (ARK_REDIS_DB: tokens and account lists); use a db of its own, e.g. /5"
         )
+
+
+if __name__ == "__main__":  # `python -m ark_assets.execution > celery-worker.yaml` on a worker host
+    import yaml
+
+    print(yaml.safe_dump(worker_config(), sort_keys=False), end="")
