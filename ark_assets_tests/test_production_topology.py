@@ -61,13 +61,14 @@ from ark_assets.sim.seed import seed_tenant
 from ark_assets.sim.truth import truth
 from ark_assets.sim.truth_tables import register_platform_tables
 from ark_assets.sim.world import World
-from ark_assets_tests.dagster_ui import ROOT, free_port, wait_for
+from ark_assets_tests.dagster_ui import ROOT, wait_for
 from ark_assets_tests.platform import drop_owned, new_tenant
 from ark_stack.paths import StackPaths
-from ark_stack.prod_local import Topology
+from ark_stack.process import free_port
+from ark_stack.prod_local import Topology, free_broker_db
 from ark_stack.progress import Reporter
 from ark_stack.service import StackError
-from ark_stack.services.postgres import PostgresService, connect
+from ark_stack.services.postgres import PostgresService, query
 
 DAY = date(2026, 11, 25)
 # gdt and wx, agents → advertisers → funds: two media pools, three assets each (few, on purpose).
@@ -96,16 +97,9 @@ class Prod:
 
     # ----- Postgres, queried directly
 
-    def sql(self, query: str, args: tuple = ()) -> list[tuple]:
-        """Rows of `query` in this topology's Postgres database (a new connection each time, so
-        a restarted server is simply reconnected to)."""
-        conn = connect(self.pg.port, self.topology.pg_database)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(query, args)
-                return cur.fetchall()
-        finally:
-            conn.close()
+    def sql(self, text: str, args: tuple = ()) -> list[tuple]:
+        """Rows of a query in this topology's Postgres database."""
+        return query(text, args, port=self.pg.port, database=self.topology.pg_database)
 
     def runs(self, backfill_id: str) -> list[dict[str, Any]]:
         """The backfill's runs from Postgres: id, status, created, started, ended (epoch seconds)."""
@@ -300,13 +294,6 @@ def peak_overlap(intervals: list[tuple[float, float]]) -> int:
     return peak
 
 
-def _free_broker_db() -> int:
-    """An empty Redis db for this module's broker (never 2, the platform's; never 5, prod-local's)."""
-    free = [db for db in range(6, 16) if redis.Redis(db=db).dbsize() == 0]
-    assert free, "no empty Redis db among 6-15 for the Celery broker; flush a stale one"
-    return secrets.choice(free)
-
-
 def _sim_toml(path: Path) -> None:
     """The simulator's knobs for this module: its own apps (so its rate governors are its own)."""
     lines = ["[clock]", 'today = "2026-11-26"']
@@ -327,7 +314,7 @@ def prod() -> Iterator[Prod]:
     prefix = f"pt{unique}"
     mysql = MySQLResource(log_database=f"ark_pt_{unique}_nyfz", eton_database=f"ark_pt_{unique}_eton")
     tenants = [new_tenant("T7") for _ in range(5)]
-    broker_db = _free_broker_db()
+    broker_db = free_broker_db()
     paths = StackPaths(root=root / "stack", cache=StackPaths.from_env().cache)
     pg = PostgresService(paths, Reporter(), port=free_port())
     sim_config = root / "sim.toml"

@@ -16,6 +16,7 @@ pid files with start times, so `down` stops exactly what `up` started and nothin
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 import yaml
 from celery import Celery
@@ -385,6 +387,15 @@ class Topology:
             raise StackError(
                 f"127.0.0.1:{port} (for {what}) is taken by {port_owner(port)}; stop it or free the port"
             )
+
+
+def free_broker_db() -> int:
+    """An empty Redis db for a private topology's broker: never the platform's db 2, never
+    prod-local's db 5, so a test or a benchmark runs beside a live `make prod-local`."""
+    free = [db for db in range(6, 16) if redis.Redis(db=db).dbsize() == 0]
+    if not free:
+        raise StackError("no empty Redis db among 6-15 for a Celery broker; flush a stale one")
+    return secrets.choice(free)
 
 
 def _tail(proc: ManagedProcess, lines: int = 25) -> str:

@@ -76,6 +76,18 @@ def connect(port: int = PORT, database: str | None = None, *, timeout: int = 5):
     )
 
 
+def query(sql_text: str, args: tuple = (), *, port: int = PORT, database: str | None = None) -> list[tuple]:
+    """Rows of one query as the platform's role, on a connection of its own (so a restarted server
+    is simply connected to again)."""
+    conn = connect(port, database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql_text, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def ensure_database(name: str, port: int = PORT) -> None:
     """Create database `name` (owned by the platform's role) unless it exists: each Dagster
     instance (`make prod-local`, every topology test) keeps its storage in a database of its own."""
@@ -121,10 +133,6 @@ class PostgresService(Service):
     def __init__(self, paths: StackPaths, reporter: Reporter, *, port: int = PORT) -> None:
         super().__init__(paths, reporter)
         self.port = port
-
-    @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
     @property
     def pgdata(self) -> Path:
