@@ -109,12 +109,11 @@ def test_the_shipped_production_yaml_loads_as_a_postgres_instance(production_hom
         assert concurrency.run_queue_config.tag_concurrency_limits == [
             {"key": "media", "value": media, "limit": 1} for media in ("gdt", "jrtt", "wx")
         ]
-        assert (
-            concurrency.pool_config.default_pool_limit,
-            concurrency.pool_config.pool_granularity.value,
-        ) == (
+        pools = concurrency.pool_config
+        assert (pools.default_pool_limit, pools.pool_granularity.value, pools.op_granularity_run_buffer) == (
             1,
             "op",
+            10,
         )
         assert instance.run_monitoring_enabled and instance.run_retries_max_retries == 1
         assert instance.get_tick_retention_settings(InstigatorType.SENSOR)[TickStatus.SKIPPED] == 7
