@@ -23,6 +23,9 @@
 #                      -> its section of bench/RESULTS.md and bench/results/partition.json
 #   make bench-load    the load benchmark (three seed-sized tenants materialized at once as Dagster runs, with
 #                      the shipped pools and quotas) -> its section of bench/RESULTS.md and bench/results/load.json
+#   make bench-capacity  the capacity plan: 100 tenants a day modelled from the declarations and quotas, its
+#                      per-step costs measured on the prod-local topology, the model checked against a simulated
+#                      day with scaled-down quotas -> docs/CAPACITY.md and bench/results/capacity.json (~30 minutes)
 #   make bench         the four benchmarks
 
 PYTHON ?= python3
@@ -30,7 +33,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench
+.PHONY: venv browser demo demo-down test prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-capacity bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -107,5 +110,8 @@ bench-partition: stack
 
 bench-load: stack
 	$(BIN)/python -m bench.load_bench
+
+bench-capacity: stack
+	$(BIN)/python -m bench.capacity
 
 bench: bench-fetch bench-io bench-partition bench-load
