@@ -238,7 +238,7 @@ class PostgresService(Service):
                 one, version = cur.fetchone()
             if one != 1:
                 raise StackError("SELECT 1 returned something else")
-            return f"SELECT 1 ok, PostgreSQL {version.split()[0]}"
+            return f"query ok, PostgreSQL {version.split()[0]}"
         finally:
             conn.close()
 
