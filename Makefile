@@ -31,14 +31,17 @@
 #   make bench-orchestration  the orchestration benchmark (the demo and a seed-sized partition as a Dagster run
 #                      with the shipped executor next to the same partition in process: CPU of each)
 #                      -> its section of bench/RESULTS.md and bench/results/orchestration.json
-#   make bench         the five benchmarks
+#   make bench-capacity  the capacity plan: 100 tenants a day modelled from the declarations and quotas, its
+#                      per-step costs measured on the prod-local topology, the model checked against a simulated
+#                      day with scaled-down quotas -> docs/CAPACITY.md and bench/results/capacity.json (~30 minutes)
+#   make bench         the five benchmarks (not bench-capacity)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test test-current test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench
+.PHONY: venv browser demo demo-down test test-current test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -128,5 +131,8 @@ bench-load: stack
 
 bench-orchestration: stack
 	$(BIN)/python -m bench.orchestration_bench
+
+bench-capacity: stack
+	$(BIN)/python -m bench.capacity
 
 bench: bench-fetch bench-io bench-partition bench-load bench-orchestration

@@ -21,7 +21,8 @@ The Celery settings both sides share (`celery_config`), and why:
   a step that kills its process every time must not be redelivered forever.
 - `visibility_timeout` (`ARK_CELERY_VISIBILITY_TIMEOUT_S`, default 900 s): how long a taken task
   may stay unacknowledged before it is redelivered. It must be longer than the longest step
-  (docs/CAPACITY.md), or a slow step would run twice at once.
+  (docs/CAPACITY.md), or a slow step would run twice at once. Workers look for such tasks every
+  10 s, so a lost worker's step resumes about visibility_timeout + 10 s after it was taken.
 - dagster-celery's own defaults otherwise (one task prefetched per worker process).
 """
 
@@ -107,7 +108,13 @@ def celery_config(environ: Mapping[str, str]) -> dict[str, Any]:
         ) from None
     return {
         "task_acks_late": True,
-        "broker_transport_options": {**_TRANSPORT_DEFAULTS, "visibility_timeout": visibility},
+        "broker_transport_options": {
+            **_TRANSPORT_DEFAULTS,
+            "visibility_timeout": visibility,
+            # look for abandoned tasks every 10 s (kombu scans only every 10th sweep by default)
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+        },
     }
 
 
@@ -145,3 +152,9 @@ def _check_redis_url(environ: Mapping[str, str], variable: str) -> None:
             f"{variable} points at Redis db {db_text} on {parts.hostname}:{parts.port or 6379}, the "
             f"platform's db (ARK_REDIS_DB: tokens and account lists); use a db of its own, e.g. /5"
         )
+
+
+if __name__ == "__main__":  # `python -m ark_assets.execution > celery-worker.yaml` on a worker host
+    import yaml
+
+    print(yaml.safe_dump(worker_config(), sort_keys=False), end="")

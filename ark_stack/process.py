@@ -148,6 +148,13 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now (for a private service or topology)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def port_owner(port: int) -> str:
     """A short description of whoever listens on `port` (for 'port taken' messages)."""
     try:

@@ -16,17 +16,20 @@ pid files with start times, so `down` stops exactly what `up` started and nothin
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 import yaml
 from celery import Celery
@@ -63,6 +66,7 @@ class Topology:
         paths: where pid files and logs go (the stack's `.stack/`, or a test's own directory).
         home: the DAGSTER_HOME (dagster.yaml, the worker YAML, local artifacts).
         pg_database: the Postgres database holding this instance's runs, events and ticks.
+        pg_port: the PostgreSQL server's port on loopback (the stack's, or a test's private one).
         broker_db: the Redis db of the Celery broker and result backend.
         workers: Celery worker names (`-n NAME@%h`).
         extra_env: more variables for every process (tests: their ARK_* names, apps, intervals).
@@ -78,6 +82,7 @@ class Topology:
     sim_port: int = SIM_PORT
     broker_db: int = BROKER_DB
     pg_database: str = "dagster"
+    pg_port: int = postgres.PORT
     workers: tuple[str, ...] = WORKERS
     extra_env: Mapping[str, str] = field(default_factory=dict)
     sim_config: Path | None = None
@@ -118,7 +123,7 @@ class Topology:
             "PATH": path,
             "DAGSTER_HOME": str(self.home),
             "DAGSTER_PG_HOST": "127.0.0.1",
-            "DAGSTER_PG_PORT": str(postgres.PORT),
+            "DAGSTER_PG_PORT": str(self.pg_port),
             "DAGSTER_PG_USERNAME": user,
             "DAGSTER_PG_PASSWORD": password,
             "DAGSTER_PG_DB": self.pg_database,
@@ -145,11 +150,21 @@ class Topology:
     def prepare(self) -> None:
         """The Postgres database, DAGSTER_HOME with the shipped dagster.yaml, the worker YAML."""
         self.paths.make_dirs()
-        postgres.ensure_database(self.pg_database)
+        postgres.ensure_database(self.pg_database, self.pg_port)
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PRODUCTION_YAML, self.home / "dagster.yaml")  # verbatim: what production loads
         config = worker_config(self.env())
         self.worker_yaml.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        # The schema once, before any process starts: a web server and a daemon creating the
+        # tables of a fresh database at the same moment race, and one of them exits.
+        result = subprocess.run(
+            [_bin("dagster"), "instance", "migrate"], env=self.env(), cwd=ROOT, capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise StackError(
+                f"`dagster instance migrate` on Postgres database {self.pg_database} failed: "
+                f"{result.stderr.strip()[-1500:]}"
+            )
 
     def start_simulator(self) -> None:
         """The media simulator on 127.0.0.1:`sim_port`, as `make demo` starts it (`ark-sim serve`).
@@ -219,13 +234,13 @@ class Topology:
         required daemons are healthy and every worker answers a ping through the broker."""
         checks = {
             "the web server's GraphQL with code location `ark_assets` loaded": self._location_loaded,
-            "the daemon (its required daemons healthy)": self._daemon_healthy,
+            "the daemon (its required daemons healthy)": self.daemon_healthy,
             **{f"Celery worker {w}": (lambda w=w: self.worker_ready(w)) for w in self.workers},
         }
         deadline = time.monotonic() + timeout
         for what, check in checks.items():
             remaining = max(1.0, deadline - time.monotonic())
-            if not wait_until(lambda check=check: self._alive() and check(), timeout=remaining, interval=1.0):
+            if not wait_until(lambda check=check: self.alive() and check(), timeout=remaining, interval=1.0):
                 raise StackError(f"timed out after {timeout:.0f} s waiting for {what}; see {self.paths.logs}")
 
     def worker_ready(self, name: str) -> bool:
@@ -238,8 +253,8 @@ class Topology:
             app.close()
 
     def seed(self, tenant: str, days: list[date]) -> None:
-        """A tenant as `make demo` seeds it (`ark-sim seed`: eton rows, Redis tokens and account
-        lists per day), added to the `tenants` partitions through the web server."""
+        """A tenant's data as `make demo` seeds it (`ark-sim seed`: eton rows, Redis tokens and
+        account lists per day). Before the daemon starts, so its sensors find the eton tables."""
         for day in days:
             argv = [
                 _bin("ark-sim"),
@@ -256,9 +271,9 @@ class Topology:
             result = subprocess.run(argv, env=self.env(), cwd=ROOT, capture_output=True, text=True)
             if result.returncode != 0:
                 raise StackError(f"`ark-sim seed --tenant {tenant}` failed: {result.stderr.strip()[-1500:]}")
-        self.add_tenant(tenant)
 
     def add_tenant(self, tenant: str) -> None:
+        """The tenant as a `tenants` partition, added through the web server (as the UI adds one)."""
         data = self.graphql(
             """mutation($repo: RepositorySelector!, $name: String!, $key: String!) {
                  addDynamicPartition(repositorySelector: $repo, partitionsDefName: $name,
@@ -274,6 +289,8 @@ class Topology:
         self.prepare()
         reporter.step(f"media simulator on 127.0.0.1:{self.sim_port} (profile {self.profile})")
         self.start_simulator()
+        with reporter.waiting(f"seeding tenant {tenant} for {len(days)} days (eton rows, Redis keys)"):
+            self.seed(tenant, days)
         reporter.step(
             f"starting dagster-webserver (127.0.0.1:{self.ui_port}), dagster-daemon and Celery workers "
             f"{', '.join(self.workers)} (broker {self.broker_url}, Postgres database {self.pg_database})"
@@ -282,8 +299,7 @@ class Topology:
         with reporter.waiting("waiting for the web server, the daemon and the workers") as update:
             update("GraphQL, daemon heartbeats, worker pings")
             self.wait_ready()
-        with reporter.waiting(f"seeding tenant {tenant} for {len(days)} days"):
-            self.seed(tenant, days)
+        self.add_tenant(tenant)
         example = partition_key(days[0], tenant)
         reporter.step(f"web UI: {self.url}  (runs execute their steps in the Celery workers)")
         reporter.step(f"logs: {self.paths.logs}/{self.prefix}-*.log; DAGSTER_HOME: {self.home}")
@@ -292,10 +308,14 @@ class Topology:
     # ----- down
 
     def down(self) -> list[str]:
-        """Stop what `up` started, by pid file (daemon first, so nothing new is launched)."""
-        order = ["daemon", "webserver", *(f"worker-{w}" for w in self.workers), "sim"]
+        """Stop what `up` started, by pid file: the daemon first (nothing new is launched), then
+        the rest side by side."""
         procs = self.processes()
-        return [procs[role].name for role in order if procs[role].stop(timeout=30)]
+        daemon = procs.pop("daemon")
+        stopped = [daemon.name] if daemon.stop(timeout=30) else []
+        with ThreadPoolExecutor(max_workers=len(procs)) as pool:
+            results = list(pool.map(lambda proc: proc.stop(timeout=30), procs.values()))
+        return stopped + [proc.name for proc, done in zip(procs.values(), results, strict=True) if done]
 
     # ----- GraphQL
 
@@ -307,7 +327,10 @@ class Topology:
         response = requests.post(
             f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
         )
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise StackError(
+                f"GraphQL at {self.url} answered HTTP {response.status_code}: {response.text[:1500]}"
+            )
         body = response.json()
         if body.get("errors"):
             raise StackError(f"GraphQL error from {self.url}: {body['errors']}")
@@ -329,23 +352,34 @@ class Topology:
             for e in data["workspaceOrError"]["locationEntries"]
         )
 
-    def _daemon_healthy(self) -> bool:
+    def daemon_healthy(self, since: float | None = None) -> bool:
+        """Every required daemon healthy, with heartbeats newer than `since` (default: this daemon
+        process's start, since a daemon that just stopped leaves healthy-looking heartbeats)."""
+        daemon = self.process("daemon").process()
+        if daemon is None:
+            return False
         try:
             data = self.graphql(
-                "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }",
+                """{ instance { daemonHealth { allDaemonStatuses {
+                     daemonType healthy required lastHeartbeatTime } } } }""",
                 timeout=5,
             )
         except (requests.RequestException, StackError):
             return False
-        statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
-        return bool(statuses) and all(s["healthy"] for s in statuses if s["required"])
+        since = daemon.create_time() if since is None else since
+        statuses = [s for s in data["instance"]["daemonHealth"]["allDaemonStatuses"] if s["required"]]
+        return bool(statuses) and all(
+            s["healthy"] and (s["lastHeartbeatTime"] or 0) >= since for s in statuses
+        )
 
-    def _alive(self) -> bool:
-        roles = ["webserver", "daemon", *(f"worker-{w}" for w in self.workers)]
-        dead = [r for r in roles if self.process(r).process() is None]
+    def alive(self, *, but: tuple[str, ...] = ()) -> bool:
+        """True, or a StackError naming every process (but the workers in `but`) that is not running."""
+        roles = ["webserver", "daemon", *(f"worker-{w}" for w in self.workers if w not in but)]
+        dead = [self.process(r) for r in roles if self.process(r).process() is None]
         if dead:
-            logs = ", ".join(str(self.process(r).log_file) for r in dead)
-            raise StackError(f"{', '.join(dead)} exited; see {logs}")
+            raise StackError(
+                "; ".join(f"{p.name} exited, the end of {p.log_file}:\n{_tail(p)}" for p in dead)
+            )
         return True
 
     def _port_free(self, port: int, what: str) -> None:
@@ -353,6 +387,21 @@ class Topology:
             raise StackError(
                 f"127.0.0.1:{port} (for {what}) is taken by {port_owner(port)}; stop it or free the port"
             )
+
+
+def free_broker_db() -> int:
+    """An empty Redis db for a private topology's broker: never the platform's db 2, never
+    prod-local's db 5, so a test or a benchmark runs beside a live `make prod-local`."""
+    free = [db for db in range(6, 16) if redis.Redis(db=db).dbsize() == 0]
+    if not free:
+        raise StackError("no empty Redis db among 6-15 for a Celery broker; flush a stale one")
+    return secrets.choice(free)
+
+
+def _tail(proc: ManagedProcess, lines: int = 25) -> str:
+    """The last lines of a process's log (why it exited), for the error message."""
+    text = proc.log_since(max(0, proc.log_offset() - 20_000))
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def _inherited(ark: bool) -> dict[str, str]:

@@ -38,9 +38,9 @@ class Service(ABC):
     # ----- what each service defines
 
     @property
-    @abstractmethod
     def endpoint(self) -> str:
         """host:port (or several) a client connects to, for the status table."""
+        return f"127.0.0.1:{self.port}"
 
     @abstractmethod
     def processes(self) -> list[ManagedProcess]:

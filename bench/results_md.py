@@ -9,11 +9,13 @@ from pathlib import Path
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def write_section(start: str, end: str, section: str, *, first: bool = False) -> None:
-    """Replace the section between the `start` and `end` markers of RESULTS.md, leaving the rest.
+def write_section(
+    start: str, end: str, section: str, *, first: bool = False, path: Path = RESULTS_MD
+) -> None:
+    """Replace the section between the `start` and `end` markers of `path` (RESULTS.md), leaving the rest.
 
     A section not there yet is appended (or put first, `first=True`)."""
-    text = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text, count=1)
@@ -21,7 +23,7 @@ def write_section(start: str, end: str, section: str, *, first: bool = False) ->
         text = section + ("\n" + text if text.strip() else "")
     else:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section
-    RESULTS_MD.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
 
 
 def cpu_model() -> str:

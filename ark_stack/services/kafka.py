@@ -27,10 +27,6 @@ class KafkaService(Service):
     name = "kafka"
     port = PORT
 
-    @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{PORT}"
-
     def processes(self) -> list[ManagedProcess]:
         return [self.managed("kafka")]
 

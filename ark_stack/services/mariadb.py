@@ -36,10 +36,6 @@ class MariaDBService(Service):
     port = PORT
 
     @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
     def socket(self) -> Path:
         return self.paths.data("mariadb") / "mysqld.sock"
 

@@ -30,7 +30,9 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, port_open, wait_until
+from ark_stack.progress import Reporter
 from ark_stack.service import Service, StackError
 
 PORT = 5432
@@ -74,6 +76,18 @@ def connect(port: int = PORT, database: str | None = None, *, timeout: int = 5):
     )
 
 
+def query(sql_text: str, args: tuple = (), *, port: int = PORT, database: str | None = None) -> list[tuple]:
+    """Rows of one query as the platform's role, on a connection of its own (so a restarted server
+    is simply connected to again)."""
+    conn = connect(port, database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql_text, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def ensure_database(name: str, port: int = PORT) -> None:
     """Create database `name` (owned by the platform's role) unless it exists: each Dagster
     instance (`make prod-local`, every topology test) keeps its storage in a database of its own."""
@@ -110,12 +124,15 @@ def _check_name(what: str, value: str) -> None:
 
 
 class PostgresService(Service):
+    """The stack's PostgreSQL (port 5432); a test may run a private one on another port and paths
+    (as the fault tests run a private Thrift server) so that it can restart it."""
+
     name = "postgres"
     port = PORT
 
-    @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    def __init__(self, paths: StackPaths, reporter: Reporter, *, port: int = PORT) -> None:
+        super().__init__(paths, reporter)
+        self.port = port
 
     @property
     def pgdata(self) -> Path:
@@ -221,7 +238,7 @@ class PostgresService(Service):
                 one, version = cur.fetchone()
             if one != 1:
                 raise StackError("SELECT 1 returned something else")
-            return f"probe query ok, PostgreSQL {version.split()[0]}"
+            return f"query ok, PostgreSQL {version.split()[0]}"
         finally:
             conn.close()
 

@@ -16,10 +16,6 @@ class RedisService(Service):
     name = "redis"
     port = PORT
 
-    @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
     def processes(self) -> list[ManagedProcess]:
         return [self.managed("redis")]
 

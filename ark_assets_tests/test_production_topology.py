@@ -1,0 +1,546 @@
+"""Dagster's production topology, for real: Postgres storage, the run queue, a daemon, Celery workers.
+
+The module brings the topology up with the code `make prod-local` runs (`ark_stack.prod_local.
+Topology`): `deploy/dagster.production.yaml` copied verbatim into a DAGSTER_HOME of its own, a
+`dagster-webserver`, a `dagster-daemon` and two Celery workers (`dagster-celery worker start`)
+with `ARK_EXECUTOR=celery`, on free ports, with its own Redis broker db, simulator (own media apps,
+so its rate governors are its own), tenants and `ARK_*` names, so it runs beside a live `make
+prod-local`. Its PostgreSQL is a private server started by the stack's own PostgresService code
+on a free port (as the fault tests run a private Thrift server): the restart test restarts it,
+and the shared one is never stopped. Nothing is mocked. Every process's log of the last run is
+kept in `artifacts/prod-topology/`.
+
+The contract:
+- a backfill of three (date, tenant) partitions launched through the web server's GraphQL
+  `launchPartitionBackfill` (what the UI sends) completes, and HBase holds exactly what `ark-sim
+  truth` expects for each partition;
+- its runs, events and the sensors' ticks are rows in Postgres; every step ran in a Celery
+  worker (the workers' own logs name each step), and both workers ran steps;
+- one step per media pool at a time across runs and workers, and one run per `media` run tag;
+- a worker SIGKILLed mid-step: its step is handed to the other worker and the run succeeds; a
+  re-run then leaves exactly the truth (nothing lost, nothing duplicated, every key parses);
+- PostgreSQL restarted mid-run: the daemon carries on and the run ends (succeeds, or fails with
+  a message saying what happened); a re-run completes the partition.
+The single-partition runs are launched as the UI's "Materialize" launches them (GraphQL
+`launchPipelineExecution`): a backfill would add the backfill daemon's 30 s cadence twice.
+About 5 minutes on 2 cores, most of it the backfill and the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+import redis
+import requests
+from dagster import DagsterEventType, EventLogEntry
+from dagster._serdes import deserialize_value
+
+from ark_assets import rowkey
+from ark_assets.definitions import ASSETS
+from ark_assets.media import Media
+from ark_assets.partitions import partition_key
+from ark_assets.resources.errors import TableNotFound
+from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
+from ark_assets.resources.mysql import MySQLResource
+from ark_assets.resources.redis_store import RedisResource
+from ark_assets.sim.config import SimConfig
+from ark_assets.sim.seed import seed_tenant
+from ark_assets.sim.truth import truth
+from ark_assets.sim.truth_tables import register_platform_tables
+from ark_assets.sim.world import World
+from ark_assets_tests.dagster_ui import ROOT, wait_for
+from ark_assets_tests.platform import drop_owned, new_tenant
+from ark_stack.paths import StackPaths
+from ark_stack.process import free_port
+from ark_stack.prod_local import Topology, free_broker_db
+from ark_stack.progress import Reporter
+from ark_stack.service import StackError
+from ark_stack.services.postgres import PostgresService, query
+
+DAY = date(2026, 11, 25)
+# gdt and wx, agents → advertisers → funds: two media pools, three assets each (few, on purpose).
+GDT = ["gdt/agents", "gdt/advertisers", "gdt/funds"]
+WX = ["wx/agents", "wx/advertisers", "wx/funds"]
+# A taken step's task is redelivered this long after a worker vanished (the shipped default is
+# 900 s); every step here is far shorter, so none is ever redelivered while it still runs.
+VISIBILITY_TIMEOUT_S = 30
+BACKFILL_TIMEOUT_S = 600
+APPS = {"gdt": 1119301, "jrtt": 1709301, "wx": 1119302}
+TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
+ARTIFACTS = ROOT / "artifacts" / "prod-topology"  # the processes' logs of the last run (git-ignored)
+# The module's fixture brings up a whole topology and runs a backfill: more than setup.cfg's 300 s
+# per test may be needed on a slow machine.
+pytestmark = pytest.mark.timeout(900)
+
+
+@dataclass
+class Prod:
+    topology: Topology
+    pg: PostgresService
+    world: World
+    prefix: str
+    sim_url: str
+    tenants: list[str] = field(default_factory=list)
+
+    # ----- Postgres, queried directly
+
+    def sql(self, text: str, args: tuple = ()) -> list[tuple]:
+        """Rows of a query in this topology's Postgres database."""
+        return query(text, args, port=self.pg.port, database=self.topology.pg_database)
+
+    def runs(self, backfill_id: str) -> list[dict[str, Any]]:
+        """The backfill's runs from Postgres: id, status, created, started, ended (epoch seconds)."""
+        rows = self.sql(
+            """SELECT r.run_id, r.status, r.create_timestamp, r.start_time, r.end_time
+               FROM runs r JOIN run_tags t ON t.run_id = r.run_id
+               WHERE t.key = 'dagster/backfill' AND t.value = %s ORDER BY r.start_time""",
+            (backfill_id,),
+        )
+        return [
+            {
+                "run_id": run_id,
+                "status": status,
+                "created": created.replace(tzinfo=UTC).timestamp(),
+                "start": start,
+                "end": end,
+            }
+            for run_id, status, created, start, end in rows
+        ]
+
+    def events(self, run_ids: list[str], *types: DagsterEventType) -> list[EventLogEntry]:
+        rows = self.sql(
+            """SELECT event FROM event_logs WHERE run_id = ANY(%s) AND dagster_event_type = ANY(%s)
+               ORDER BY id""",
+            (run_ids, [t.value for t in types]),
+        )
+        return [deserialize_value(body, EventLogEntry) for (body,) in rows]
+
+    def celery_hosts(self, run_ids: list[str]) -> list[tuple[str, str, str]]:
+        """(run, step, worker) for every step a Celery worker took, in order (from its engine event)."""
+        found = []
+        for entry in self.events(run_ids, DagsterEventType.ENGINE_EVENT):
+            data = entry.dagster_event.engine_event_data
+            if "Celery worker" in data.metadata:
+                found.append((entry.run_id, entry.step_key, data.metadata["Celery worker"].value))
+        return found
+
+    # ----- GraphQL, as the UI
+
+    def backfill(self, keys: list[str], assets: list[str], tags: dict[str, str] | None = None) -> str:
+        data = self.topology.graphql(
+            """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+                 __typename ... on LaunchBackfillSuccess { backfillId }
+                 ... on PythonError { message } ... on InvalidSubsetError { message } } }""",
+            {
+                "p": {
+                    "partitionNames": keys,
+                    "assetSelection": [{"path": a.split("/")} for a in assets],
+                    "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+                }
+            },
+        )["launchPartitionBackfill"]
+        assert data["__typename"] == "LaunchBackfillSuccess", data
+        return data["backfillId"]
+
+    def launch(self, key: str, assets: list[str], tags: dict[str, str] | None = None) -> str:
+        """One partition's run of `assets`, as the UI's "Materialize" launches it; returns its id."""
+        day, tenant = key.split("|")
+        partition = {
+            "dagster/partition": key,
+            "dagster/partition/date": day,
+            "dagster/partition/tenant": tenant,
+        }
+        data = self.topology.graphql(
+            """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
+                 __typename ... on LaunchRunSuccess { run { runId } }
+                 ... on PythonError { message } ... on InvalidSubsetError { message }
+                 ... on RunConfigValidationInvalid { errors { message } } } }""",
+            {
+                "p": {
+                    "selector": {
+                        **self.topology.repository(),
+                        "pipelineName": "__ASSET_JOB",
+                        "assetSelection": [{"path": a.split("/")} for a in assets],
+                    },
+                    "executionMetadata": {
+                        "tags": [{"key": k, "value": v} for k, v in {**partition, **(tags or {})}.items()]
+                    },
+                }
+            },
+        )["launchPipelineExecution"]
+        assert data["__typename"] == "LaunchRunSuccess", data
+        return data["run"]["runId"]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """A run's row in Postgres (status, created, started, ended), None while the server is down."""
+        try:
+            rows = self.sql(
+                "SELECT status, create_timestamp, start_time, end_time FROM runs WHERE run_id = %s", (run_id,)
+            )
+        except psycopg2.OperationalError:
+            return None
+        status, created, start, end = rows[0]
+        return {
+            "run_id": run_id,
+            "status": status,
+            "created": created.replace(tzinfo=UTC).timestamp(),
+            "start": start,
+            "end": end,
+        }
+
+    def wait_run(
+        self, run_id: str, timeout: float = BACKFILL_TIMEOUT_S, *, killed: tuple[str, ...] = ()
+    ) -> dict:
+        def done() -> dict | None:
+            self.topology.alive(but=killed)  # a web server, daemon or worker that died fails now
+            run = self.run(run_id)
+            return run if run and run["status"] in TERMINAL else None
+
+        return wait_for(f"run {run_id} to end", done, timeout=timeout, every=1)
+
+    def backfill_status(self, backfill_id: str) -> str | None:
+        try:
+            data = self.topology.graphql(
+                """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+                     ... on PartitionBackfill { status } } }""",
+                {"id": backfill_id},
+                timeout=10,
+            )
+        except (requests.RequestException, AssertionError):
+            return None
+        return data["partitionBackfillOrError"]["status"]
+
+    def wait_backfill(self, backfill_id: str, timeout: float = BACKFILL_TIMEOUT_S) -> str:
+        def done() -> str | None:
+            self.topology.alive()  # a web server, daemon or worker that died fails now
+            status = self.backfill_status(backfill_id)
+            return status if status not in (None, "REQUESTED") else None
+
+        return wait_for(f"backfill {backfill_id}", done, timeout=timeout, every=2)
+
+    # ----- the simulator
+
+    def set_quota(self, media: str, endpoint: str, **limits: float) -> None:
+        body = {"media": media, "endpoint": endpoint, **limits}
+        requests.post(f"{self.sim_url}/admin/quotas", json=body, timeout=10).raise_for_status()
+
+    # ----- HBase against the truth
+
+    def keys(self, asset: str, tenant: str) -> set[bytes]:
+        table, _, suffix = table_of(asset)
+        tenant_part = -2 if suffix else -1  # `…|{tenant}[|{time line}]`
+        hbase = HBaseResource(table_prefix=self.prefix)
+        try:
+            return {
+                key
+                for key, _ in hbase.scan_date(table, DAY, columns=[DATA_COLUMN])
+                if key.decode().split("|")[tenant_part] == tenant
+            }
+        except TableNotFound:
+            return set()
+        finally:
+            hbase.close()
+
+    def assert_truth(self, tenant: str, assets: list[str]) -> dict[str, set[bytes]]:
+        """Per asset: rows of the partition = `ark-sim truth`; every key parses for this tenant,
+        day and a real account of the tenant. Returns the keys."""
+        expected = truth(self.world, tenant, DAY)["tables"]
+        found = {}
+        for asset in assets:
+            table, kind, suffix = table_of(asset)
+            keys = self.keys(asset, tenant)
+            assert len(keys) == expected[table], (asset, tenant, len(keys), expected[table])
+            media = Media.parse(asset.split("/")[0])
+            known = {str(a) for a, _ in self.world.accounts(media, tenant)}
+            known |= {str(a.agent_id) for a in self.world.agents(media, tenant)}  # the agent lists' rows
+            for key in keys:
+                parsed = rowkey.parse(key, kind=kind, suffix=suffix)
+                assert (parsed.tenant, parsed.data_date) == (tenant, DAY), key
+                assert parsed.account_id in known, key
+            found[asset] = keys
+        return found
+
+
+def table_of(asset: str) -> tuple[str, bool, bool]:
+    """(bare HBase table, keys carry a kind, keys carry a suffix) of an asset."""
+    for definition in ASSETS:
+        for key in definition.keys:
+            if key.to_user_string() == asset:
+                metadata = definition.metadata_by_key[key]
+                return metadata["hbase_table"], bool(metadata["row_kind"]), bool(metadata["row_suffix"])
+    raise KeyError(asset)
+
+
+def peak_overlap(intervals: list[tuple[float, float]]) -> int:
+    """Most intervals open at one instant (an interval ending where another starts does not overlap)."""
+    edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    peak = current = 0
+    for _, step in edges:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def _sim_toml(path: Path) -> None:
+    """The simulator's knobs for this module: its own apps (so its rate governors are its own)."""
+    lines = ["[clock]", 'today = "2026-11-26"']
+    for media, app_id in APPS.items():
+        lines += [f"[media.{media}.app]", f"app_id = {app_id}", f'secret = "{media}-prod-test-secret"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ##### FIXTURES
+
+
+@pytest.fixture(scope="module")
+def prod() -> Iterator[Prod]:
+    register_platform_tables()
+    unique = secrets.token_hex(4)
+    root = Path(tempfile.mkdtemp(prefix="ark-prod-test-"))
+    root.chmod(0o755)  # the private PostgreSQL runs as OS user postgres when we are root
+    prefix = f"pt{unique}"
+    mysql = MySQLResource(log_database=f"ark_pt_{unique}_nyfz", eton_database=f"ark_pt_{unique}_eton")
+    tenants = [new_tenant("T7") for _ in range(5)]
+    broker_db = free_broker_db()
+    paths = StackPaths(root=root / "stack", cache=StackPaths.from_env().cache)
+    pg = PostgresService(paths, Reporter(), port=free_port())
+    sim_config = root / "sim.toml"
+    _sim_toml(sim_config)
+    sim_port = free_port()
+    env = {
+        "ARK_HBASE_TABLE_PREFIX": prefix,
+        "ARK_KAFKA_TOPIC_PREFIX": f"{prefix}_",
+        "ARK_KAFKA_SPOOL_DIR": str(root / "kafka-spool"),
+        "ARK_MYSQL_LOG_DB": mysql.log_database,
+        "ARK_MYSQL_ETON_DB": mysql.eton_database,
+        "ARK_SENSOR_INTERVAL_S": "5",  # sensor ticks within seconds
+        "ARK_CELERY_VISIBILITY_TIMEOUT_S": str(VISIBILITY_TIMEOUT_S),
+        **{f"ARK_{m.upper()}_APP_ID": str(a) for m, a in APPS.items()},
+        **{f"ARK_{m.upper()}_APP_SECRET": f"{m}-prod-test-secret" for m in APPS},
+    }
+    topology = Topology(
+        paths=paths,
+        home=root / "dagster_home",
+        ui_port=free_port(),
+        sim_port=sim_port,
+        broker_db=broker_db,
+        pg_database=f"dagster_t_{unique}",
+        pg_port=pg.port,
+        workers=(f"w1t{unique}", f"w2t{unique}"),
+        extra_env=env,
+        sim_config=sim_config,
+        prefix=f"t{unique}",
+        inherit_ark_env=False,
+    )
+    world = World(SimConfig.load(sim_config))
+    try:
+        pg.prepare()
+        pg.start()
+        pg.wait_ready()
+        for tenant in tenants:  # before the daemon: its sensors read the eton tables
+            seed_tenant(world, tenant, DAY, redis=RedisResource(), mysql=mysql)
+        topology.prepare()
+        topology.start_simulator()
+        topology.start()
+        topology.wait_ready()
+        for tenant in tenants:
+            topology.add_tenant(tenant)
+        yield Prod(topology, pg, world, prefix, f"http://127.0.0.1:{sim_port}", tenants)
+    finally:
+        topology.down()
+        pg.stop()
+        # every process's log (web server, daemon, workers, simulator, PostgreSQL) outlives the run
+        shutil.rmtree(ARTIFACTS, ignore_errors=True)
+        shutil.copytree(paths.logs, ARTIFACTS, dirs_exist_ok=True)
+        drop_owned(HBaseResource(table_prefix=prefix), mysql, tenants)
+        redis.Redis(db=broker_db).flushdb()
+        raw = redis.Redis(db=2)
+        for media, app_id in APPS.items():
+            for key in raw.scan_iter(match=f"ark:*:{media}:{app_id}:*"):
+                raw.delete(key)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def backfill(prod: Prod) -> dict[str, Any]:
+    """Three (date, tenant) partitions of gdt's and wx's agents, advertisers and funds, launched as
+    the UI launches a backfill; no `media` tag, so the three runs overlap and only the pools order
+    their steps."""
+    keys = [str(partition_key(DAY, t)) for t in prod.tenants[:3]]
+    backfill_id = prod.backfill(keys, GDT + WX)
+    status = prod.wait_backfill(backfill_id)
+    runs = prod.runs(backfill_id)
+    return {"id": backfill_id, "status": status, "runs": runs, "run_ids": [r["run_id"] for r in runs]}
+
+
+# ##### TESTS
+
+
+def test_a_backfill_launched_over_graphql_stores_the_truth_for_each_partition(
+    prod: Prod, backfill: dict[str, Any]
+) -> None:
+    assert backfill["status"] == "COMPLETED_SUCCESS", backfill
+    assert [r["status"] for r in backfill["runs"]] == ["SUCCESS"] * 3, backfill["runs"]
+    for tenant in prod.tenants[:3]:
+        prod.assert_truth(tenant, GDT + WX)
+
+
+def test_runs_events_and_ticks_are_in_postgres_and_steps_ran_in_both_workers(
+    prod: Prod, backfill: dict[str, Any]
+) -> None:
+    run_ids = backfill["run_ids"]
+    assert len(run_ids) == 3
+    # events: every run's steps started and succeeded, as rows of event_logs
+    starts = prod.events(run_ids, DagsterEventType.STEP_START)
+    successes = prod.events(run_ids, DagsterEventType.STEP_SUCCESS)
+    started = {(e.run_id, e.step_key) for e in starts}
+    assert started == {(e.run_id, e.step_key) for e in successes}
+    assert {step for _, step in started} >= {a.replace("/", "__") for a in GDT + WX}
+    # ticks: the polling sensor's evaluations are rows of job_ticks
+    ticks = prod.sql(
+        "SELECT count(*) FROM job_ticks WHERE type = 'SENSOR' AND tick_body LIKE %s",
+        ('%"tenants_and_agents_sync"%',),
+    )[0][0]
+    assert ticks >= 1
+    # the steps ran in the Celery workers: Dagster's engine events name the worker of each step ...
+    hosts = prod.celery_hosts(run_ids)
+    assert {(run, step) for run, step, _ in hosts} == started
+    workers = {host.split("@")[0] for _, _, host in hosts}
+    assert workers == set(prod.topology.workers), workers  # ... spread over both
+    # ... and the workers' own logs name every step they executed
+    logged: dict[str, set[tuple[str, str]]] = {}
+    for name in prod.topology.workers:
+        text = prod.topology.process(f"worker-{name}").log_file.read_text(errors="replace")
+        logged[name] = set(re.findall(r" - ([0-9a-f-]{36}) - \d+ - (\S+) - STEP_START - ", text)) & started
+    assert set().union(*logged.values()) == started
+    assert all(logged.values()), {w: len(s) for w, s in logged.items()}
+
+
+def test_one_step_per_media_pool_at_a_time_across_runs_and_workers(
+    prod: Prod, backfill: dict[str, Any]
+) -> None:
+    run_ids, runs = backfill["run_ids"], backfill["runs"]
+    # the three runs were in flight together, so their steps did compete for the pools
+    assert peak_overlap([(r["start"], r["end"]) for r in runs]) >= 2, runs
+    pooled = {a.replace("/", "__") for a in GDT + WX}  # asset steps; check steps hold no pool
+    start_at: dict[tuple[str, str], float] = {}
+    intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for entry in prod.events(
+        run_ids, DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE
+    ):
+        if entry.step_key not in pooled:
+            continue
+        if entry.dagster_event.event_type == DagsterEventType.STEP_START:
+            start_at[(entry.run_id, entry.step_key)] = entry.timestamp
+        else:
+            media = entry.step_key.split("__")[0]
+            intervals[media].append((start_at[(entry.run_id, entry.step_key)], entry.timestamp))
+    assert {m: len(v) for m, v in intervals.items()} == {"gdt": 9, "wx": 9}
+    assert {m: peak_overlap(v) for m, v in intervals.items()} == {"gdt": 1, "wx": 1}
+    # and the pool held across workers: one media's steps ran in both of them, never at once
+    workers_of = defaultdict(set)
+    for _, step, host in prod.celery_hosts(run_ids):
+        if step in pooled:
+            workers_of[step.split("__")[0]].add(host)
+    assert any(len(hosts) == 2 for hosts in workers_of.values()), workers_of
+
+
+def test_one_run_per_media_tag_at_a_time(prod: Prod) -> None:
+    # two runs tagged media=wx launched together: the queue starts the second when the first ends
+    first_id, second_id = (
+        prod.launch(str(partition_key(DAY, t)), ["wx/agents"], tags={"media": "wx"}) for t in prod.tenants[:2]
+    )
+    first, second = sorted((prod.wait_run(first_id), prod.wait_run(second_id)), key=lambda r: r["start"])
+    assert (first["status"], second["status"]) == ("SUCCESS", "SUCCESS")
+    assert second["created"] < first["end"], (first, second)  # it was queued while the first ran ...
+    assert second["start"] >= first["end"], (first, second)  # ... and started only after it ended
+
+
+def test_a_worker_killed_mid_step_hands_the_step_over_and_a_rerun_leaves_the_truth(prod: Prod) -> None:
+    key = str(partition_key(DAY, tenant := prod.tenants[3]))
+    prod.set_quota("gdt", "funds/get", per_minute=90, burst_seconds=1)  # gdt/funds takes ~20 s
+    try:
+        run_id = prod.launch(key, GDT)
+
+        def funds_worker() -> str | None:
+            taken = [host for _, step, host in prod.celery_hosts([run_id]) if step == "gdt__funds"]
+            return taken[0].split("@")[0] if taken else None
+
+        victim = wait_for("gdt/funds to start in a worker", funds_worker, timeout=180)
+        time.sleep(3)  # mid-step: some accounts fetched, most not
+        assert prod.topology.process(f"worker-{victim}").signal_all(
+            signal.SIGKILL, timeout=10
+        )  # its whole tree
+    finally:
+        prod.set_quota("gdt", "funds/get", per_minute=20000, burst_seconds=10)
+    # the task was never acknowledged: after the visibility timeout the other worker takes it
+    run = prod.wait_run(run_id, timeout=VISIBILITY_TIMEOUT_S + 180, killed=(victim,))
+    assert run["status"] == "SUCCESS", run
+    takers = [host.split("@")[0] for _, step, host in prod.celery_hosts([run_id]) if step == "gdt__funds"]
+    survivor = next(w for w in prod.topology.workers if w != victim)
+    assert takers == [victim, survivor], takers
+    before = prod.assert_truth(tenant, GDT)
+    # the killed worker comes back; one re-run changes nothing
+    prod.topology.start_worker(victim)
+    prod.topology.wait_ready()
+    assert prod.wait_run(prod.launch(key, GDT))["status"] == "SUCCESS"
+    assert prod.assert_truth(tenant, GDT) == before
+
+
+def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod) -> None:
+    key = str(partition_key(DAY, tenant := prod.tenants[4]))
+    prod.set_quota("wx", "funds/get", per_minute=120, burst_seconds=1)  # wx/funds takes ~10 s
+    try:
+        run_id = prod.launch(key, WX)
+        wait_for(
+            "wx/funds to start",
+            lambda: any(
+                e.step_key == "wx__funds" for e in prod.events([run_id], DagsterEventType.STEP_START)
+            ),
+            timeout=180,
+        )
+        restarted_at = time.time()
+        assert prod.pg.stop(), "the private PostgreSQL was not running"
+        time.sleep(3)  # down for a few seconds: new connections are refused meanwhile
+        prod.pg.start()
+        prod.pg.wait_ready()
+    finally:
+        prod.set_quota("wx", "funds/get", per_minute=20000, burst_seconds=10)
+    run = prod.wait_run(run_id)
+    if run["status"] != "SUCCESS":  # it may fail, but must say why
+        failure = prod.events([run_id], DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE)
+        messages = " ".join(e.message or "" for e in failure)
+        assert re.search(r"connect|server closed|terminating connection|OperationalError", messages), messages
+    # the daemon lived through it and heartbeats again (on the restarted server)
+    assert prod.topology.process("daemon").process() is not None
+    wait_for(
+        "the daemon's heartbeats after the restart",
+        lambda: prod.topology.daemon_healthy(since=restarted_at),
+        timeout=120,
+    )
+    # The web server keeps a small pool of Postgres connections (dagster-webserver's own pool, no
+    # pre-ping): the first request on each connection the restart closed fails once, saying so,
+    # as a person clicking "Materialize" would see; the next one goes through.
+    failures = []
+    for _ in range(3):
+        try:
+            rerun = prod.launch(key, WX)
+            break
+        except StackError as exc:
+            failures.append(str(exc))
+    assert all("server closed the connection unexpectedly" in f for f in failures), failures
+    assert prod.wait_run(rerun)["status"] == "SUCCESS"
+    prod.assert_truth(tenant, WX)
