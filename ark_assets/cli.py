@@ -1,7 +1,8 @@
 """`ark-assets`: what an operator runs beside the Dagster UI (deploy steps, on-call actions).
 
 - `ark-assets db upgrade` / `db current`: the `nyfz` log schema (alembic), once per deploy;
-- `ark-assets check-partition KEY`: why a (date, tenant) key is or is not a partition.
+- `ark-assets check-partition KEY`: why a (date, tenant) key is or is not a partition;
+- `ark-assets rerun-failed KEY`: what failed in a partition, re-fetched in one action.
 
 Configuration is the platform's: `ARK_MYSQL_*` (and `DAGSTER_HOME` for the instance).
 """
@@ -9,6 +10,7 @@ Configuration is the platform's: `ARK_MYSQL_*` (and `DAGSTER_HOME` for the insta
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -73,10 +75,54 @@ def check_partition(key: str) -> None:
     click.echo(f"{key}: the {day} partition of tenant {tenant}")
 
 
+@main.command("rerun-failed")
+@click.argument("key")
+@click.option("--dry-run", is_flag=True, help="Only say what failed; run nothing.")
+def rerun_failed_command(key: str, dry_run: bool) -> None:
+    """Re-fetch exactly the accounts that failed in the latest materializations of partition KEY
+    ('YYYY-MM-DD|TENANT'): the rerun_failed job, run here on the assets that have failures and
+    recorded on the instance (DAGSTER_HOME) like a run from the UI. Exit 1 if something still fails."""
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.ClickException("DAGSTER_HOME is not set: it must point at the instance the runs are on")
+    from dagster import DagsterInstance
+
+    from ark_assets.automation.rerun import partition_failures, rerun_failed
+    from ark_assets.media.registry import all_media
+    from ark_assets.partitions import tenant_partitions
+
+    with DagsterInstance.get() as instance:
+        tenants = instance.get_dynamic_partitions(tenant_partitions.name)
+        try:
+            check_partition_key(key, tenants=tenants)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        failures = partition_failures(instance, all_media(), key)
+        if not failures:
+            click.echo(f"{key}: nothing failed in the latest materializations; nothing to re-run")
+            return
+        for found in failures.values():
+            for one in found:
+                click.echo(one.describe())
+        if dry_run:
+            return
+        from ark_assets.definitions import defs
+
+        result = rerun_failed(defs.resolve_job_def("rerun_failed"), instance, key, failures)
+        left = partition_failures(instance, all_media(), key)
+    still = sum(f.failed for found in left.values() for f in found)
+    click.echo(
+        f"run {result.run_id}: {'succeeded' if result.success else 'FAILED'}; "
+        + (
+            f"{still} sources still failing (run it again once the cause is fixed)"
+            if still
+            else "every source ok now"
+        )
+    )
+    sys.exit(0 if result.success and not still else 1)
+
+
 def _known_tenants() -> list[str] | None:
     """The instance's tenant partitions (DAGSTER_HOME), or None when there is no instance to ask."""
-    import os
-
     if not os.environ.get("DAGSTER_HOME"):
         return None
     from dagster import DagsterInstance

@@ -12,7 +12,9 @@ The contract, as a person sees it:
   run succeeds, and its rows are in HBase (read back with happybase) as `ark-sim truth` expects;
 - switching on the `account_lists_arrived` sensor and writing the next date's account keys to
   Redis starts the dependent run (that media's funds and reports), which succeeds and stores
-  the rows for that date.
+  the rows for that date;
+- a materialization where one agent's accounts fail shows its progress lines in the run log,
+  and the asset's page shows the failed accounts as JSON (ids, kind, code, attempts).
 
 Screenshots of every step are kept in `artifacts/ui/` (on failure too).
 """
@@ -30,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import happybase
 import pytest
@@ -374,3 +377,45 @@ def test_switching_on_the_account_list_sensor_runs_the_next_dates_funds_and_repo
     for key in datasets:
         table = _hbase_table(key)
         assert _hbase_rows(ui.prefix, table, ui.next_day) == expected[table] > 0, table
+
+
+@pytest.mark.timeout(600)
+def test_a_run_with_failed_accounts_shows_progress_lines_and_the_failed_accounts_json(ui: UI) -> None:
+    """On call's view: the run log says how the fetch went, the asset says which accounts failed."""
+    key = str(partition_key(ui.picked_day, ui.tenant))
+    agent = ui.sim.world.agents(MEDIA, ui.tenant)[0].agent_id
+    failed = sorted(str(a) for a, _ in ui.sim.world.accounts(MEDIA, ui.tenant, agent_id=agent))
+    ui.sim.expire_tokens(MEDIA, ui.tenant, agent, refresh=True)  # its accounts' funds will fail
+    try:
+        ui.dev.cli(
+            "asset",
+            "materialize",
+            "-m",
+            "ark_assets.definitions",
+            "--select",
+            f"{MEDIA}/funds",
+            "--partition",
+            key,
+        )
+    finally:
+        ui.sim.reset(tokens=True)
+    [run, *_] = [
+        r
+        for r in ui.dev.runs({"dagster/partition": key})
+        if [a["path"] for a in r["assetSelection"]] == [[MEDIA, "funds"]]
+    ]
+    page = ui.page(height=1400)
+    with _screenshots(page, "failed_accounts"):
+        page.goto(f"{ui.dev.url}/runs/{run['runId']}")
+        done = re.compile(rf"{MEDIA}/funds \S+: done, \d+/\d+ sources \({len(failed)} failed\)")
+        expect(page.get_by_text(done).first).to_be_visible(timeout=60_000)  # the fetch's progress line
+        _shot(page, "07_progress_lines_in_the_run_log")
+
+        page.goto(f"{ui.dev.url}/assets/{MEDIA}/funds?view=events&partition={quote(key)}")
+        row = page.locator("tr").filter(has_text="failed_accounts_json").first
+        expect(row).to_be_visible(timeout=60_000)
+        row.get_by_text("[Show JSON]").click()
+        shown = page.get_by_role("dialog")
+        expect(shown.get_by_text(failed[0]).first).to_be_visible()
+        expect(shown.get_by_text('"attempts"').first).to_be_visible()
+        _shot(page, "08_failed_accounts_json")

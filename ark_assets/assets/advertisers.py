@@ -81,9 +81,10 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
                 summary.add(details)
                 expected += details.requested  # one outcome per batch of ids
             observer.flush()
-            if summary.failed:
+            if summary.failed or config.agents_list:
                 # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
-                # so are the rows of accounts whose details batch failed.
+                # so are the rows of accounts whose details batch failed. A slice of agents replaces
+                # only its agents' accounts, never the other agents' rows.
                 spool.scope_accounts = frozenset(found) - summary.failed_targets
             _write_account_key(
                 step.redis.sets,
@@ -98,7 +99,8 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
             succeeded(recorder, summary, f"{len(found)} accounts listed")
         return PartResult(
             spool=spool,
-            metadata=fetch_metadata(summary) | {"accounts_listed": len(found), "sources_expected": expected},
+            metadata=fetch_metadata(summary, media=media.name)
+            | {"accounts_listed": len(found), "sources_expected": expected},
             completeness=completeness(key, summary, expected=expected),
         )
 

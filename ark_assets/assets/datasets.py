@@ -70,7 +70,8 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
         expected = len(accounts) * len(variants)
         return PartResult(
             spool=spool,
-            metadata=fetch_metadata(summary) | {"accounts": len(accounts), "sources_expected": expected},
+            metadata=fetch_metadata(summary, media=media.name)
+            | {"accounts": len(accounts), "sources_expected": expected},
             completeness=completeness(key, summary, expected=expected),
         )
 

@@ -51,7 +51,7 @@ class FetchSummary:
     timeouts: int = 0
     hedges: int = 0
     seconds: float = 0.0
-    failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # target, kind, code, message
+    failures: list[dict[str, Any]] = field(default_factory=list)  # the first failures in full (failures.py)
     failed_targets: set[str] = field(default_factory=set)  # every failed account (not capped)
     failed_agents: set[str] = field(default_factory=set)  # agents with at least one failed source
     failed_by_kind: dict[str, int] = field(default_factory=dict)  # error class -> sources (not capped)
@@ -88,7 +88,17 @@ class FetchSummary:
         if len(self.failures) < MAX_FAILURES_KEPT:
             shown = ",".join(target) if isinstance(target, tuple) else str(target or outcome.source.agent_id)
             failure = outcome.failure
-            self.failures.append((shown, failure.kind, str(failure.code), failure.message))
+            self.failures.append(
+                {
+                    "source": shown,
+                    "agent_id": outcome.source.agent_id,
+                    "media": failure.media,
+                    "kind": failure.kind,
+                    "code": str(failure.code),
+                    "message": failure.message,
+                    "attempts": failure.attempts,
+                }
+            )
 
 
 class FetchSession:

@@ -50,9 +50,10 @@ from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
 from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
 from ark_assets.assets.datasets import dataset_part
+from ark_assets.assets.failures import last_failures, rerun_slice
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.parts import Part, PartResult, StepContext
-from ark_assets.assets.run_config import MediaRunConfig
+from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import COMPLETENESS, completeness_blocking, completeness_spec
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.media.declare import MediaDefinition
@@ -116,6 +117,8 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
         day, tenant = split_key(context.partition_key)
         chosen = [p for p in parts if p.key in context.selected_asset_keys]
         _check_config(media, parts, chosen, config)
+        if config.failed_only:
+            chosen, config = _failed_only(context, media, chosen)
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         with FetchSession() as session:
             step = StepContext(
@@ -149,10 +152,35 @@ def _check_config(
             f"config.assets names {', '.join(unknown)}, which are not assets of {media.name}; "
             f"expected some of {', '.join(sorted(names))}"
         )
+    if config.failed_only and (config.agents_list or config.account_list or config.assets):
+        raise Failure(
+            f"{media.name}: failed_only re-runs what failed in the latest materialization; it takes "
+            "no agents_list, account_list or assets (give those without failed_only instead)"
+        )
     listings = {listing.name for listing in media.assets.account_lists}
     for part in chosen:
         if part.name in listings and config.for_asset(part.name).account_list:
             raise Failure(f"{media.name}/{part.name}: {NOT_PER_ACCOUNT}")
+
+
+def _failed_only(
+    context: AssetExecutionContext, media: MediaDefinition, chosen: list[Part]
+) -> tuple[list[Part], MediaRunConfig]:
+    """The parts to re-run and their slices: what failed in each one's latest materialization."""
+    listings = {listing.name for listing in media.assets.account_lists}
+    slices: dict[str, FetchConfig] = {}
+    for part in chosen:
+        failures = last_failures(context.instance, part.key, context.partition_key) if part.fetches else None
+        if failures is None:
+            continue
+        slices[part.name] = rerun_slice(failures, per_agent=part.name in listings)
+        context.log.info(f"re-running {failures.describe()}")
+    skipped = [p.key.to_user_string() for p in chosen if p.name not in slices]
+    if skipped:
+        context.log.info(f"nothing failed in the latest materialization of: {', '.join(skipped)}")
+    # the slices come from our own record, not from a person: built as they are, not re-validated
+    config = MediaRunConfig.model_construct(agents_list=[], account_list=[], assets=slices, failed_only=True)
+    return [p for p in chosen if p.name in slices], config
 
 
 def run_step(

@@ -8,6 +8,11 @@ applies to every selected asset it fits; `assets` gives one asset a slice of its
     ops: {wx: {config: {agents_list: ["6310590"]}}}
     ops: {wx: {config: {assets: {funds: {account_list: ["2138350798", "28725899"]},
                                  daily_report_ad: {account_list: ["2138350798"]}}}}}
+
+`failed_only` re-fetches exactly what failed in each selected asset's latest materialization of
+the partition (`failures.py`); it is what the `rerun_failed` job sets:
+
+    ops: {wx: {config: {failed_only: true}}}
 """
 
 # No `from __future__ import annotations` here: Dagster reads these annotations as types at
@@ -58,6 +63,13 @@ class MediaRunConfig(FetchConfig):
         default_factory=dict,
         description="asset name (e.g. funds) -> that asset's own agents_list / account_list, "
         "instead of the step's",
+    )
+
+    failed_only: bool = Field(
+        default=False,
+        description="re-fetch only what failed in each selected asset's latest materialization of the "
+        "partition (the failed accounts; an advertiser list's failed agents); assets where nothing "
+        "failed are skipped. Not combined with agents_list / account_list / assets.",
     )
 
     def for_asset(self, name: str) -> FetchConfig:

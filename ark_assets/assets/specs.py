@@ -18,6 +18,7 @@ from dagster import (
     MetadataValue,
 )
 
+from ark_assets.assets.failures import failure_metadata
 from ark_assets.assets.fetching import FetchSummary
 from ark_assets.assets.recording import RunRecorder
 from ark_assets.assets.run_config import FetchConfig
@@ -94,14 +95,13 @@ def completeness(key: AssetKey, summary: FetchSummary, *, expected: int) -> Asse
             "sources_expected": expected,
             "sources_with_outcome": summary.requested,
             "sources_failed": summary.failed,
-            "re-run": "materialize the partition again (or only "
-            "the failed accounts via account_list) once the cause is fixed",
+            "re-run": "once the cause is fixed, launch the rerun_failed job for this partition "
+            "(or `ark-assets rerun-failed KEY`): it re-fetches exactly the failed accounts",
         },
     )
 
 
-def fetch_metadata(summary: FetchSummary) -> dict[str, Any]:
-    failed = "\n".join(f"| {t} | {k} | {c} | {m[:240]} |" for t, k, c, m in summary.failures)
+def fetch_metadata(summary: FetchSummary, *, media: str) -> dict[str, Any]:
     return {
         "accounts_requested": summary.requested,
         "accounts_succeeded": summary.succeeded,
@@ -115,9 +115,7 @@ def fetch_metadata(summary: FetchSummary) -> dict[str, Any]:
         "hedges": summary.hedges,
         "token_refreshes": summary.refreshes,
         "seconds": MetadataValue.float(round(summary.seconds, 3)),
-        "failed_accounts": MetadataValue.md(
-            "| source | kind | code | reason |\n|---|---|---|---|\n" + failed if failed else "none"
-        ),
+        **failure_metadata(summary, media=media),
     }
 
 
@@ -140,4 +138,4 @@ def empty(recorder: RunRecorder, what: str) -> None:
 
 
 def slice_note(config: FetchConfig) -> str:
-    return f" (agents_list {config.agents_list[0]})" if config.agents_list else ""
+    return f" (agents_list {', '.join(config.agents_list)})" if config.agents_list else ""

@@ -1,4 +1,5 @@
-"""Jobs: the seed's "full manual run" of every media in one launch, a lookback, and one job per media."""
+"""Jobs: the seed's "full manual run" of every media in one launch, a lookback, one job per media,
+and the re-run of what failed."""
 
 from __future__ import annotations
 
@@ -30,4 +31,19 @@ def media_daily(media: MediaDefinition):  # -> an unresolved asset job (not a pu
         selection=AssetSelection.groups(media.name) - not_in_jobs([media]),
         tags={"media": media.name},
         description=f"{media.name}: agents, advertisers, funds and reports for one (day, tenant) partition.",
+    )
+
+
+def rerun_failed_job(media: list[MediaDefinition]):  # -> an unresolved asset job
+    """On call's one action: for a partition, re-fetch exactly what failed in the latest
+    materialization of every asset (the step's `failed_only`); assets where nothing failed are
+    skipped. In the UI: Jobs -> rerun_failed -> Materialize, pick the partition, Launch; from a
+    shell: `ark-assets rerun-failed KEY`."""
+    return define_asset_job(
+        "rerun_failed",
+        selection=AssetSelection.all() - not_in_jobs(media),
+        config={"ops": {m.name: {"config": {"failed_only": True}} for m in media}},
+        description="Re-fetch exactly the accounts (an advertiser list: the agents) that failed in each "
+        "asset's latest materialization of one (day, tenant) partition; assets where nothing failed "
+        "are skipped.",
     )
