@@ -92,7 +92,7 @@ def daemon() -> Iterator[dict]:
             start_new_session=True,
         )
         try:
-            yield {"env": env, "home": home, "tenant": tenant, "mysql": mysql, "sink": sink}
+            yield {"env": env, "home": home, "tenant": tenant, "mysql": mysql, "sink": sink, "sim": sim}
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
@@ -138,7 +138,8 @@ def _rows(mysql: MySQLResource, run_id: str) -> list[dict]:
     try:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
             cur.execute(
-                "SELECT status, closed_by, message, alerted_at FROM api_result_log WHERE run_id = %s",
+                "SELECT cur_job_name, status, closed_by, message, alerted_at FROM api_result_log "
+                "WHERE run_id = %s",
                 (run_id,),
             )
             return list(cur.fetchall())
@@ -187,11 +188,17 @@ def test_a_sigkilled_run_closes_its_rows_with_the_reason_and_alerts_once(daemon:
 
 
 def test_a_cancelled_run_closes_its_rows_as_cancelled(daemon: dict) -> None:
-    run_id = _launch(daemon, "wx_daily")
-    started = lambda: any(r["status"] == "STARTED" for r in _rows(daemon["mysql"], run_id))  # noqa: E731
-    wait_for("a STARTED run-log row", started, timeout=180)
-    with DagsterInstance.from_config(str(daemon["home"])) as instance:
-        assert instance.run_launcher.terminate(run_id)  # what the UI's Terminate does
+    # funds at one call a second: still fetching (its row STARTED) for ~20 s when the run is cancelled
+    daemon["sim"].set_quotas("wx", "funds/get", per_minute=60, burst_seconds=1.0)
+    try:
+        run_id = _launch(daemon, "wx_daily")
+        rows = lambda: _rows(daemon["mysql"], run_id)  # noqa: E731
+        started = lambda: any(r["status"] == "STARTED" and r["cur_job_name"] == "wx/funds" for r in rows())  # noqa: E731
+        wait_for("wx/funds' STARTED run-log row", started, timeout=180)
+        with DagsterInstance.from_config(str(daemon["home"])) as instance:
+            assert instance.run_launcher.terminate(run_id)  # what the UI's Terminate does
+    finally:
+        daemon["sim"].set_quotas("wx", "funds/get", per_minute=20000, burst_seconds=10.0)  # as shipped
 
     def cancelled() -> bool:
         with DagsterInstance.from_config(str(daemon["home"])) as instance:

@@ -128,7 +128,8 @@ class FetchSession:
         """Run `work` on the session's loop; blocks the calling thread until it is done."""
         with self._guard:
             if self._closed:
-                raise RuntimeError("the fetch session is closed")
+                # the step is stopping: the same answer as a fetch it cancelled (run.py)
+                raise concurrent.futures.CancelledError("the fetch session is closed: the step is stopping")
             future = asyncio.run_coroutine_threadsafe(_awaited(work), self._loop)
             self._running.add(future)
         try:

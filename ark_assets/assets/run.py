@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -27,7 +28,8 @@ def recorded_run(
 ) -> Iterator[RunRecorder]:
     """The run's bookkeeping around the `with` block, with the seed's job parameters (tokens are
     never among them): started on entry; an exception escaping the block is recorded as the
-    run's failure (run log, ERROR event, Sentry) and re-raised.
+    run's failure (run log, ERROR event, Sentry) and re-raised -- except the cancellation of a
+    stopping step, which the run-status sensors account for.
 
     Args:
         job: the seed's `cur_job_name`, the asset key (`media/asset`).
@@ -61,6 +63,11 @@ def recorded_run(
     ).start()
     try:
         yield recorder
+    except concurrent.futures.CancelledError:
+        # The step is stopping (its run was cancelled, or it is failing): not this asset's failure.
+        # The row stays STARTED for the run-status sensors, which close it with the run's reason
+        # (CANCELED or FAILED) and alert once per run, not once per asset.
+        raise
     except Exception as exc:
         recorder.fail(exc)
         raise
