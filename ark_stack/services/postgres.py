@@ -209,7 +209,21 @@ class PostgresService(Service):
         )
         if process.process() is None or not port_open(self.port):
             raise StackError(f"postgres did not open port {self.port}; see {process.log_file}")
+        # After an unclean stop the server opens its port and then replays its WAL, refusing
+        # connections ("the database system is starting up") until it is done: wait that out.
+        wait_until(lambda: process.process() is None or self._accepts_connections(), _START_TIMEOUT_S)
         self._bootstrap(self.pgdata, None)
+
+    def _accepts_connections(self) -> bool:
+        try:
+            psycopg2.connect(
+                host=str(self.pgdata), port=self.port, user=_SUPERUSER, dbname="postgres", connect_timeout=2
+            ).close()
+        except psycopg2.OperationalError as exc:
+            if "starting up" in str(exc) or "recovery" in str(exc):
+                return False
+            raise
+        return True
 
     def adopt_external(self) -> None:
         """Reuse the machine's PostgreSQL: create the platform's role and database if they are missing."""
