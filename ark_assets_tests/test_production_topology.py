@@ -464,9 +464,9 @@ def test_the_pools_hold_across_runs_and_workers(prod: Prod, backfill: dict[str, 
 
 
 def test_the_media_run_tag_limit_holds_runs_in_the_queue(prod: Prod) -> None:
-    # five runs tagged media=wx launched together; wx funds slowed to two calls a second (shared by
-    # every run: one app), so the runs admitted first are still in flight when the fifth waits
-    prod.set_quota("wx", "funds/get", per_minute=120, burst_seconds=1)
+    # five runs tagged media=wx launched together; wx funds slowed to five calls a second (shared
+    # by every run: one app), so the runs admitted first are still in flight when the fifth waits
+    prod.set_quota("wx", "funds/get", per_minute=300, burst_seconds=1)
     try:
         keys = [str(partition_key(DAY, t)) for t in prod.tenants]
         with ThreadPoolExecutor(max_workers=len(keys)) as pool:
