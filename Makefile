@@ -31,9 +31,10 @@
 #   make bench-orchestration  the orchestration benchmark (the demo and a seed-sized partition as a Dagster run
 #                      with the shipped executor next to the same partition in process: CPU of each)
 #                      -> its section of bench/RESULTS.md and bench/results/orchestration.json
-#   make bench-capacity  the capacity plan: 100 tenants a day modelled from the declarations and quotas, its
-#                      per-step costs measured on the prod-local topology, the model checked against a simulated
-#                      day with scaled-down quotas -> docs/CAPACITY.md and bench/results/capacity.json (~30 minutes)
+#   make bench-capacity  the capacity plan: 100 tenants a day modelled from the declarations and quotas and played
+#                      through the run queue, pools and Celery workers; its run and step costs measured on the
+#                      prod-local topology, the model checked against a simulated day with scaled-down quotas
+#                      -> docs/CAPACITY.md and bench/results/capacity.json (~15 minutes)
 #   make bench         the five benchmarks (not bench-capacity)
 
 PYTHON ?= python3

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,11 @@ from ark_assets.clients.errors import TableNotFound
 from ark_assets.core import rowkey
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
-from ark_assets.resources.hbase import DATA_COLUMN
+from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
 from ark_assets.resources.media_api import MediaApiResource, MediaConnection
 from ark_assets_tests.platform import ASSETS, Platform, running_platform
 from ark_sim.truth import truth
+from ark_sim.world import World
 from ark_stack.jvm import java17
 from ark_stack.paths import StackPaths
 from ark_stack.services.hbase import hbase_lib, thrift_argv
@@ -193,17 +195,36 @@ def assert_nothing_lost(platform: Platform, before: dict[str, set[bytes]]) -> No
 
 def assert_rows_equal_truth(platform: Platform, assets: list[str]) -> None:
     """Row count per table = the truth; every key parses, for this tenant, day and a real account."""
-    expected = truth(platform.sim.world, platform.tenant, platform.day)["tables"]
+    assert_equals_truth(platform.sim.world, platform.hbase, platform.tenant, platform.day, assets)
+
+
+def assert_equals_truth(
+    world: World, hbase: HBaseResource, tenant: str, day: date, assets: list[str]
+) -> dict[str, set[bytes]]:
+    """Per asset: the tenant's rows of `day` are as many as `ark-sim truth` says, and every key parses
+    under the table's layout, for this tenant and day, naming an account (in an agent list, an agent)
+    the world has. Tables may hold other tenants' rows too. Returns the tenant's keys per asset."""
+    expected = truth(world, tenant, day)["tables"]
+    found = {}
     for asset in assets:
         table, kind, suffix = table_of(asset)
-        keys = stored_keys(platform, asset)
-        assert len(keys) == expected[table], (asset, len(keys), expected[table])
-        media = media_named(asset.split("/")[0]).name
-        known = {str(a) for a, _ in platform.sim.world.accounts(media, platform.tenant)}
-        for key in keys:
-            parsed = rowkey.parse(key, kind=kind, suffix=suffix)
-            assert (parsed.tenant, parsed.data_date) == (platform.tenant, platform.day), key
-            assert parsed.account_id in known, key
+        media_name, name = asset.split("/")
+        media = media_named(media_name)
+        if name in {a.name for a in media.assets.agent_lists}:
+            known = {str(a.agent_id) for a in world.agents(media.name, tenant)}
+        else:
+            known = {str(a) for a, _ in world.accounts(media.name, tenant)}
+        try:
+            rows = hbase.scan_date(table, day, columns=[DATA_COLUMN])
+            parsed = {key: rowkey.parse(key, kind=kind, suffix=suffix) for key, _ in rows}
+        except TableNotFound:
+            parsed = {}
+        mine = {key: row for key, row in parsed.items() if row.tenant == tenant}
+        assert len(mine) == expected[table], (asset, tenant, len(mine), expected[table])
+        for key, row in mine.items():
+            assert row.data_date == day and row.account_id in known, key
+        found[asset] = set(mine)
+    return found
 
 
 def step_errors(result: Any) -> list[str]:

@@ -10,20 +10,24 @@ on a free port (as the fault tests run a private Thrift server): the restart tes
 and the shared one is never stopped. Nothing is mocked. Every process's log of the last run is
 kept in `artifacts/prod-topology/`.
 
-The contract:
+A partition runs as one step per media (`assets/media_step.py`: op `gdt`, `wx`, ...), each a
+Celery task. The contract:
 - a backfill of three (date, tenant) partitions launched through the web server's GraphQL
   `launchPartitionBackfill` (what the UI sends) completes, and HBase holds exactly what `ark-sim
   truth` expects for each partition;
-- its runs, events and the sensors' ticks are rows in Postgres; every step ran in a Celery
-  worker (the workers' own logs name each step), and both workers ran steps;
-- one step per media pool at a time across runs and workers, and one run per `media` run tag;
+- its runs, events and the sensors' ticks are rows in Postgres, and so is a schedule switched on
+  from the UI; every step ran in a Celery worker (the workers' own logs name each step), and
+  both workers ran steps;
+- the pools hold across runs and workers: during the backfill the test narrows `media_gdt` and
+  `media_wx` to one slot (`dagster instance concurrency set`, as an operator would; shipped: 4)
+  and at most one step of each media runs at once; the `media` run-tag limit (4, from the shipped
+  yaml) holds five tagged runs to four at once, the fifth queued until one ends;
 - a worker SIGKILLed mid-step: its step is handed to the other worker and the run succeeds; a
   re-run then leaves exactly the truth (nothing lost, nothing duplicated, every key parses);
 - PostgreSQL restarted mid-run: the daemon carries on and the run ends (succeeds, or fails with
   a message saying what happened); a re-run completes the partition.
 The single-partition runs are launched as the UI's "Materialize" launches them (GraphQL
 `launchPipelineExecution`): a backfill would add the backfill daemon's 30 s cadence twice.
-About 5 minutes on 2 cores, most of it the backfill and the visibility timeout.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from pathlib import Path
@@ -48,21 +53,17 @@ import requests
 from dagster import DagsterEventType, EventLogEntry
 from dagster._serdes import deserialize_value
 
-from ark_assets import rowkey
-from ark_assets.definitions import ASSETS
-from ark_assets.media import Media
+from ark_assets.assets.media_step import pool_of
+from ark_assets.automation.freshness import CHECK as FRESHNESS_CHECK
+from ark_assets.media.registry import media as media_named
 from ark_assets.partitions import partition_key
-from ark_assets.resources.errors import TableNotFound
-from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
+from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
-from ark_assets.resources.redis_store import RedisResource
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.seed import seed_tenant
-from ark_assets.sim.truth import truth
-from ark_assets.sim.truth_tables import register_platform_tables
-from ark_assets.sim.world import World
 from ark_assets_tests.dagster_ui import ROOT, wait_for
-from ark_assets_tests.platform import drop_owned, new_tenant
+from ark_assets_tests.fault_matrix import assert_equals_truth
+from ark_assets_tests.platform import drop_owned, new_tenant, seed
+from ark_sim.config import SimConfig
+from ark_sim.world import World
 from ark_stack.paths import StackPaths
 from ark_stack.process import free_port
 from ark_stack.prod_local import Topology, free_broker_db
@@ -71,9 +72,16 @@ from ark_stack.service import StackError
 from ark_stack.services.postgres import PostgresService, query
 
 DAY = date(2026, 11, 25)
-# gdt and wx, agents → advertisers → funds: two media pools, three assets each (few, on purpose).
+# gdt and wx, agents → advertisers → funds: two media, so two steps per partition (few, on purpose).
 GDT = ["gdt/agents", "gdt/advertisers", "gdt/funds"]
 WX = ["wx/agents", "wx/advertisers", "wx/funds"]
+STEPS = {"gdt", "wx"}  # a media's step key is its name
+# A run launched as the UI launches it also runs the checks of its assets that the jobs leave out:
+# the freshness check, one step of its own (no pool).
+CHECK_STEPS = {FRESHNESS_CHECK}
+NARROWED = {pool_of(media_named(m)): 1 for m in STEPS}  # the pools during the backfill
+SHIPPED_POOL_LIMIT = 4  # deploy/dagster.production.yaml: concurrency.pools.default_limit
+RUN_TAG_LIMIT = 4  # deploy/dagster.production.yaml: runs with tag media=<m>
 # A taken step's task is redelivered this long after a worker vanished (the shipped default is
 # 900 s); every step here is far shorter, so none is ever redelivered while it still runs.
 VISIBILITY_TIMEOUT_S = 30
@@ -83,7 +91,7 @@ TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 ARTIFACTS = ROOT / "artifacts" / "prod-topology"  # the processes' logs of the last run (git-ignored)
 # The module's fixture brings up a whole topology and runs a backfill: more than setup.cfg's 300 s
 # per test may be needed on a slow machine.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
 
 @dataclass
@@ -91,7 +99,7 @@ class Prod:
     topology: Topology
     pg: PostgresService
     world: World
-    prefix: str
+    hbase: HBaseResource
     sim_url: str
     tenants: list[str] = field(default_factory=list)
 
@@ -104,21 +112,11 @@ class Prod:
     def runs(self, backfill_id: str) -> list[dict[str, Any]]:
         """The backfill's runs from Postgres: id, status, created, started, ended (epoch seconds)."""
         rows = self.sql(
-            """SELECT r.run_id, r.status, r.create_timestamp, r.start_time, r.end_time
-               FROM runs r JOIN run_tags t ON t.run_id = r.run_id
-               WHERE t.key = 'dagster/backfill' AND t.value = %s ORDER BY r.start_time""",
+            """SELECT r.run_id FROM runs r JOIN run_tags t ON t.run_id = r.run_id
+               WHERE t.key = 'dagster/backfill' AND t.value = %s""",
             (backfill_id,),
         )
-        return [
-            {
-                "run_id": run_id,
-                "status": status,
-                "created": created.replace(tzinfo=UTC).timestamp(),
-                "start": start,
-                "end": end,
-            }
-            for run_id, status, created, start, end in rows
-        ]
+        return sorted((self.run(run_id) for (run_id,) in rows), key=lambda r: r["start"])
 
     def events(self, run_ids: list[str], *types: DagsterEventType) -> list[EventLogEntry]:
         rows = self.sql(
@@ -127,6 +125,13 @@ class Prod:
             (run_ids, [t.value for t in types]),
         )
         return [deserialize_value(body, EventLogEntry) for (body,) in rows]
+
+    def materialized(self, run_id: str, asset: str) -> bool:
+        """The run stored `asset` (its step goes on with the assets downstream of it)."""
+        return any(
+            e.dagster_event.step_materialization_data.materialization.asset_key.to_user_string() == asset
+            for e in self.events([run_id], DagsterEventType.ASSET_MATERIALIZATION)
+        )
 
     def celery_hosts(self, run_ids: list[str]) -> list[tuple[str, str, str]]:
         """(run, step, worker) for every step a Celery worker took, in order (from its engine event)."""
@@ -139,18 +144,12 @@ class Prod:
 
     # ----- GraphQL, as the UI
 
-    def backfill(self, keys: list[str], assets: list[str], tags: dict[str, str] | None = None) -> str:
+    def backfill(self, keys: list[str], assets: list[str]) -> str:
         data = self.topology.graphql(
             """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
                  __typename ... on LaunchBackfillSuccess { backfillId }
                  ... on PythonError { message } ... on InvalidSubsetError { message } } }""",
-            {
-                "p": {
-                    "partitionNames": keys,
-                    "assetSelection": [{"path": a.split("/")} for a in assets],
-                    "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
-                }
-            },
+            {"p": {"partitionNames": keys, "assetSelection": [{"path": a.split("/")} for a in assets]}},
         )["launchPartitionBackfill"]
         assert data["__typename"] == "LaunchBackfillSuccess", data
         return data["backfillId"]
@@ -183,6 +182,36 @@ class Prod:
         )["launchPipelineExecution"]
         assert data["__typename"] == "LaunchRunSuccess", data
         return data["run"]["runId"]
+
+    def schedule(self, name: str, *, on: bool) -> dict[str, str]:
+        """Switch a schedule on or off as the UI's toggle does; returns its state (id, status)."""
+        if on:
+            selector = {
+                "repositoryLocationName": self.topology.repository()["repositoryLocationName"],
+                "repositoryName": self.topology.repository()["repositoryName"],
+                "scheduleName": name,
+            }
+            mutation = """mutation($s: ScheduleSelector!) { result: startSchedule(scheduleSelector: $s) {
+                 __typename ... on ScheduleStateResult { scheduleState { id status } }
+                 ... on PythonError { message } } }"""
+            variables: dict[str, Any] = {"s": selector}
+        else:
+            state = self.schedule_state(name)
+            mutation = """mutation($id: String!) { result: stopRunningSchedule(id: $id) {
+                 __typename ... on ScheduleStateResult { scheduleState { id status } }
+                 ... on PythonError { message } } }"""
+            variables = {"id": state["id"]}
+        data = self.topology.graphql(mutation, variables)["result"]
+        assert data["__typename"] == "ScheduleStateResult", data
+        return data["scheduleState"]
+
+    def schedule_state(self, name: str) -> dict[str, str]:
+        data = self.topology.graphql(
+            """query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {
+                 ... on Schedule { scheduleState { id status } } } }""",
+            {"s": {**self.topology.repository(), "scheduleName": name}},
+        )
+        return data["scheduleOrError"]["scheduleState"]
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         """A run's row in Postgres (status, created, started, ended), None while the server is down."""
@@ -219,7 +248,7 @@ class Prod:
                 {"id": backfill_id},
                 timeout=10,
             )
-        except (requests.RequestException, AssertionError):
+        except (requests.RequestException, StackError):
             return None
         return data["partitionBackfillOrError"]["status"]
 
@@ -237,51 +266,9 @@ class Prod:
         body = {"media": media, "endpoint": endpoint, **limits}
         requests.post(f"{self.sim_url}/admin/quotas", json=body, timeout=10).raise_for_status()
 
-    # ----- HBase against the truth
-
-    def keys(self, asset: str, tenant: str) -> set[bytes]:
-        table, _, suffix = table_of(asset)
-        tenant_part = -2 if suffix else -1  # `…|{tenant}[|{time line}]`
-        hbase = HBaseResource(table_prefix=self.prefix)
-        try:
-            return {
-                key
-                for key, _ in hbase.scan_date(table, DAY, columns=[DATA_COLUMN])
-                if key.decode().split("|")[tenant_part] == tenant
-            }
-        except TableNotFound:
-            return set()
-        finally:
-            hbase.close()
-
     def assert_truth(self, tenant: str, assets: list[str]) -> dict[str, set[bytes]]:
-        """Per asset: rows of the partition = `ark-sim truth`; every key parses for this tenant,
-        day and a real account of the tenant. Returns the keys."""
-        expected = truth(self.world, tenant, DAY)["tables"]
-        found = {}
-        for asset in assets:
-            table, kind, suffix = table_of(asset)
-            keys = self.keys(asset, tenant)
-            assert len(keys) == expected[table], (asset, tenant, len(keys), expected[table])
-            media = Media.parse(asset.split("/")[0])
-            known = {str(a) for a, _ in self.world.accounts(media, tenant)}
-            known |= {str(a.agent_id) for a in self.world.agents(media, tenant)}  # the agent lists' rows
-            for key in keys:
-                parsed = rowkey.parse(key, kind=kind, suffix=suffix)
-                assert (parsed.tenant, parsed.data_date) == (tenant, DAY), key
-                assert parsed.account_id in known, key
-            found[asset] = keys
-        return found
-
-
-def table_of(asset: str) -> tuple[str, bool, bool]:
-    """(bare HBase table, keys carry a kind, keys carry a suffix) of an asset."""
-    for definition in ASSETS:
-        for key in definition.keys:
-            if key.to_user_string() == asset:
-                metadata = definition.metadata_by_key[key]
-                return metadata["hbase_table"], bool(metadata["row_kind"]), bool(metadata["row_suffix"])
-    raise KeyError(asset)
+        """Per asset: the tenant's rows of the day = `ark-sim truth`, every key valid; returns the keys."""
+        return assert_equals_truth(self.world, self.hbase, tenant, DAY, assets)
 
 
 def peak_overlap(intervals: list[tuple[float, float]]) -> int:
@@ -307,12 +294,12 @@ def _sim_toml(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def prod() -> Iterator[Prod]:
-    register_platform_tables()
     unique = secrets.token_hex(4)
     root = Path(tempfile.mkdtemp(prefix="ark-prod-test-"))
     root.chmod(0o755)  # the private PostgreSQL runs as OS user postgres when we are root
     prefix = f"pt{unique}"
     mysql = MySQLResource(log_database=f"ark_pt_{unique}_nyfz", eton_database=f"ark_pt_{unique}_eton")
+    hbase = HBaseResource(table_prefix=prefix)
     tenants = [new_tenant("T7") for _ in range(5)]
     broker_db = free_broker_db()
     paths = StackPaths(root=root / "stack", cache=StackPaths.from_env().cache)
@@ -345,31 +332,31 @@ def prod() -> Iterator[Prod]:
         prefix=f"t{unique}",
         inherit_ark_env=False,
     )
-    world = World(SimConfig.load(sim_config))
+    world = World(SimConfig.load(sim_config, {"profile": topology.profile}))
     try:
         pg.prepare()
         pg.start()
         pg.wait_ready()
         for tenant in tenants:  # before the daemon: its sensors read the eton tables
-            seed_tenant(world, tenant, DAY, redis=RedisResource(), mysql=mysql)
+            seed(world, tenant, DAY, mysql)
         topology.prepare()
         topology.start_simulator()
         topology.start()
         topology.wait_ready()
         for tenant in tenants:
             topology.add_tenant(tenant)
-        yield Prod(topology, pg, world, prefix, f"http://127.0.0.1:{sim_port}", tenants)
+        yield Prod(topology, pg, world, hbase, f"http://127.0.0.1:{sim_port}", tenants)
     finally:
         topology.down()
         pg.stop()
         # every process's log (web server, daemon, workers, simulator, PostgreSQL) outlives the run
         shutil.rmtree(ARTIFACTS, ignore_errors=True)
         shutil.copytree(paths.logs, ARTIFACTS, dirs_exist_ok=True)
-        drop_owned(HBaseResource(table_prefix=prefix), mysql, tenants)
+        drop_owned(hbase, mysql, tenants)
         redis.Redis(db=broker_db).flushdb()
         raw = redis.Redis(db=2)
-        for media, app_id in APPS.items():
-            for key in raw.scan_iter(match=f"ark:*:{media}:{app_id}:*"):
+        for app_id in APPS.values():  # governor state, spent-quota markers of these apps
+            for key in raw.scan_iter(match=f"ark:*:{app_id}:*"):
                 raw.delete(key)
         shutil.rmtree(root, ignore_errors=True)
 
@@ -377,11 +364,17 @@ def prod() -> Iterator[Prod]:
 @pytest.fixture(scope="module")
 def backfill(prod: Prod) -> dict[str, Any]:
     """Three (date, tenant) partitions of gdt's and wx's agents, advertisers and funds, launched as
-    the UI launches a backfill; no `media` tag, so the three runs overlap and only the pools order
-    their steps."""
+    the UI launches a backfill, with the two media's pools narrowed to one slot each (restored
+    after); no `media` tag, so the three runs overlap and only the pools order their steps."""
     keys = [str(partition_key(DAY, t)) for t in prod.tenants[:3]]
-    backfill_id = prod.backfill(keys, GDT + WX)
-    status = prod.wait_backfill(backfill_id)
+    for pool, limit in NARROWED.items():
+        prod.topology.set_pool(pool, limit)
+    try:
+        backfill_id = prod.backfill(keys, GDT + WX)
+        status = prod.wait_backfill(backfill_id)
+    finally:
+        for pool in NARROWED:
+            prod.topology.set_pool(pool, SHIPPED_POOL_LIMIT)
     runs = prod.runs(backfill_id)
     return {"id": backfill_id, "status": status, "runs": runs, "run_ids": [r["run_id"] for r in runs]}
 
@@ -403,18 +396,30 @@ def test_runs_events_and_ticks_are_in_postgres_and_steps_ran_in_both_workers(
 ) -> None:
     run_ids = backfill["run_ids"]
     assert len(run_ids) == 3
-    # events: every run's steps started and succeeded, as rows of event_logs
+    # events: every run's steps (one per media) started and succeeded, as rows of event_logs
     starts = prod.events(run_ids, DagsterEventType.STEP_START)
     successes = prod.events(run_ids, DagsterEventType.STEP_SUCCESS)
     started = {(e.run_id, e.step_key) for e in starts}
     assert started == {(e.run_id, e.step_key) for e in successes}
-    assert {step for _, step in started} >= {a.replace("/", "__") for a in GDT + WX}
+    assert started == {(run, step) for run in run_ids for step in STEPS | CHECK_STEPS}
+    materialized = prod.events(run_ids, DagsterEventType.ASSET_MATERIALIZATION)
+    assert len(materialized) == 3 * len(GDT + WX)  # each asset still its own materialization
     # ticks: the polling sensor's evaluations are rows of job_ticks
     ticks = prod.sql(
         "SELECT count(*) FROM job_ticks WHERE type = 'SENSOR' AND tick_body LIKE %s",
         ('%"tenants_and_agents_sync"%',),
     )[0][0]
     assert ticks >= 1
+    # a schedule switched on in the UI is a row of the schedule storage, and off again
+    assert prod.schedule("daily_yesterday", on=True)["status"] == "RUNNING"
+    try:
+        states = prod.sql(
+            "SELECT status FROM instigators WHERE instigator_type = 'SCHEDULE' AND instigator_body LIKE %s",
+            ('%"daily_yesterday"%',),
+        )
+        assert states == [("RUNNING",)], states
+    finally:
+        assert prod.schedule("daily_yesterday", on=False)["status"] == "STOPPED"
     # the steps ran in the Celery workers: Dagster's engine events name the worker of each step ...
     hosts = prod.celery_hosts(run_ids)
     assert {(run, step) for run, step, _ in hosts} == started
@@ -429,44 +434,53 @@ def test_runs_events_and_ticks_are_in_postgres_and_steps_ran_in_both_workers(
     assert all(logged.values()), {w: len(s) for w, s in logged.items()}
 
 
-def test_one_step_per_media_pool_at_a_time_across_runs_and_workers(
-    prod: Prod, backfill: dict[str, Any]
-) -> None:
+def test_the_pools_hold_across_runs_and_workers(prod: Prod, backfill: dict[str, Any]) -> None:
     run_ids, runs = backfill["run_ids"], backfill["runs"]
     # the three runs were in flight together, so their steps did compete for the pools
     assert peak_overlap([(r["start"], r["end"]) for r in runs]) >= 2, runs
-    pooled = {a.replace("/", "__") for a in GDT + WX}  # asset steps; check steps hold no pool
     start_at: dict[tuple[str, str], float] = {}
     intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for entry in prod.events(
         run_ids, DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE
     ):
-        if entry.step_key not in pooled:
-            continue
+        if entry.step_key not in STEPS:
+            continue  # check steps hold no pool
         if entry.dagster_event.event_type == DagsterEventType.STEP_START:
             start_at[(entry.run_id, entry.step_key)] = entry.timestamp
         else:
-            media = entry.step_key.split("__")[0]
-            intervals[media].append((start_at[(entry.run_id, entry.step_key)], entry.timestamp))
-    assert {m: len(v) for m, v in intervals.items()} == {"gdt": 9, "wx": 9}
-    assert {m: peak_overlap(v) for m, v in intervals.items()} == {"gdt": 1, "wx": 1}
-    # and the pool held across workers: one media's steps ran in both of them, never at once
+            intervals[entry.step_key].append((start_at[(entry.run_id, entry.step_key)], entry.timestamp))
+    assert {m: len(v) for m, v in intervals.items()} == dict.fromkeys(STEPS, 3)
+    # one slot per narrowed pool: never two steps of one media at once, across runs and workers
+    assert {m: peak_overlap(v) for m, v in intervals.items()} == dict.fromkeys(STEPS, 1)
     workers_of = defaultdict(set)
     for _, step, host in prod.celery_hosts(run_ids):
-        if step in pooled:
-            workers_of[step.split("__")[0]].add(host)
-    assert any(len(hosts) == 2 for hosts in workers_of.values()), workers_of
+        if step in STEPS:
+            workers_of[step].add(host)
+    assert any(len(hosts) == 2 for hosts in workers_of.values()), workers_of  # a pool spanned both
+    # the narrowing was the operator's and is undone: the pools are back at the shipped limit
+    for pool in NARROWED:
+        limit = prod.sql('SELECT "limit" FROM concurrency_limits WHERE concurrency_key = %s', (pool,))
+        assert limit == [(SHIPPED_POOL_LIMIT,)], (pool, limit)
 
 
-def test_one_run_per_media_tag_at_a_time(prod: Prod) -> None:
-    # two runs tagged media=wx launched together: the queue starts the second when the first ends
-    first_id, second_id = (
-        prod.launch(str(partition_key(DAY, t)), ["wx/agents"], tags={"media": "wx"}) for t in prod.tenants[:2]
-    )
-    first, second = sorted((prod.wait_run(first_id), prod.wait_run(second_id)), key=lambda r: r["start"])
-    assert (first["status"], second["status"]) == ("SUCCESS", "SUCCESS")
-    assert second["created"] < first["end"], (first, second)  # it was queued while the first ran ...
-    assert second["start"] >= first["end"], (first, second)  # ... and started only after it ended
+def test_the_media_run_tag_limit_holds_runs_in_the_queue(prod: Prod) -> None:
+    # five runs tagged media=wx launched together; wx funds slowed to five calls a second (shared
+    # by every run: one app), so the runs admitted first are still in flight when the fifth waits
+    prod.set_quota("wx", "funds/get", per_minute=300, burst_seconds=1)
+    try:
+        keys = [str(partition_key(DAY, t)) for t in prod.tenants]
+        with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+            run_ids = list(pool.map(lambda k: prod.launch(k, WX, tags={"media": "wx"}), keys))
+        runs = sorted((prod.wait_run(run_id) for run_id in run_ids), key=lambda r: r["start"])
+    finally:
+        prod.set_quota("wx", "funds/get", per_minute=20000, burst_seconds=10)
+    assert [r["status"] for r in runs] == ["SUCCESS"] * 5, runs
+    assert peak_overlap([(r["start"], r["end"]) for r in runs]) == RUN_TAG_LIMIT, runs
+    *first, last = runs
+    earliest_end = min(r["end"] for r in first)
+    assert last["created"] < earliest_end, runs  # it was queued while four ran ...
+    assert last["start"] >= earliest_end, runs  # ... and started only after one of them ended
+    # (a pool would have let it start and wait inside: the run-tag limit held it in the queue)
 
 
 def test_a_worker_killed_mid_step_hands_the_step_over_and_a_rerun_leaves_the_truth(prod: Prod) -> None:
@@ -475,21 +489,20 @@ def test_a_worker_killed_mid_step_hands_the_step_over_and_a_rerun_leaves_the_tru
     try:
         run_id = prod.launch(key, GDT)
 
-        def funds_worker() -> str | None:
-            taken = [host for _, step, host in prod.celery_hosts([run_id]) if step == "gdt__funds"]
+        def step_worker() -> str | None:
+            taken = [host for _, step, host in prod.celery_hosts([run_id]) if step == "gdt"]
             return taken[0].split("@")[0] if taken else None
 
-        victim = wait_for("gdt/funds to start in a worker", funds_worker, timeout=180)
-        time.sleep(3)  # mid-step: some accounts fetched, most not
-        assert prod.topology.process(f"worker-{victim}").signal_all(
-            signal.SIGKILL, timeout=10
-        )  # its whole tree
+        victim = wait_for("the gdt step to start in a worker", step_worker, timeout=180)
+        wait_for("gdt/funds to start", lambda: prod.materialized(run_id, "gdt/advertisers"), timeout=120)
+        time.sleep(3)  # mid-step: some accounts' funds fetched, most not
+        assert prod.topology.process(f"worker-{victim}").signal_all(signal.SIGKILL, timeout=10)  # its tree
     finally:
         prod.set_quota("gdt", "funds/get", per_minute=20000, burst_seconds=10)
     # the task was never acknowledged: after the visibility timeout the other worker takes it
     run = prod.wait_run(run_id, timeout=VISIBILITY_TIMEOUT_S + 180, killed=(victim,))
     assert run["status"] == "SUCCESS", run
-    takers = [host.split("@")[0] for _, step, host in prod.celery_hosts([run_id]) if step == "gdt__funds"]
+    takers = [host.split("@")[0] for _, step, host in prod.celery_hosts([run_id]) if step == "gdt"]
     survivor = next(w for w in prod.topology.workers if w != victim)
     assert takers == [victim, survivor], takers
     before = prod.assert_truth(tenant, GDT)
@@ -505,13 +518,7 @@ def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod
     prod.set_quota("wx", "funds/get", per_minute=120, burst_seconds=1)  # wx/funds takes ~10 s
     try:
         run_id = prod.launch(key, WX)
-        wait_for(
-            "wx/funds to start",
-            lambda: any(
-                e.step_key == "wx__funds" for e in prod.events([run_id], DagsterEventType.STEP_START)
-            ),
-            timeout=180,
-        )
+        wait_for("wx/funds to start", lambda: prod.materialized(run_id, "wx/advertisers"), timeout=180)
         restarted_at = time.time()
         assert prod.pg.stop(), "the private PostgreSQL was not running"
         time.sleep(3)  # down for a few seconds: new connections are refused meanwhile

@@ -62,18 +62,16 @@ def prod_local() -> None:
 @prod_local.command("up")
 def prod_local_up() -> None:
     """Start the stack (PostgreSQL included) and the topology; seed the demo tenant; print the UI's URL."""
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
+    from datetime import timedelta
 
-    from ark_assets.partitions import GMT8
+    from ark_assets.core.days import yesterday
     from ark_stack.demo import SEED_DAYS, TENANT
     from ark_stack.prod_local import Topology
 
     stack = Stack()
     try:
         stack.up()
-        yesterday = datetime.now(ZoneInfo(GMT8)).date() - timedelta(days=1)
-        days = [yesterday - timedelta(days=back) for back in range(SEED_DAYS)]
+        days = [yesterday() - timedelta(days=back) for back in range(SEED_DAYS)]
         Topology.local(stack.paths).up(stack.reporter, tenant=TENANT, days=days)
     except StackError as exc:
         raise click.ClickException(str(exc)) from exc

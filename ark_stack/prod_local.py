@@ -4,8 +4,10 @@ From the shipped files only: `deploy/dagster.production.yaml` copied verbatim in
 `DAGSTER_HOME` of its own (Postgres storage, the queued run coordinator with the per-media
 limits and pools, run monitoring), a `dagster-webserver`, a `dagster-daemon` and two Celery
 workers (`dagster-celery worker start`) on a Redis db of their own, every process with
-`ARK_EXECUTOR=celery` so each step of every run is a Celery task one of the workers executes.
-The media simulator and the demo tenant come as in `make demo`.
+`ARK_EXECUTOR=celery` so each step of every run (one per media) is a Celery task one of the
+workers executes. Before anything starts, the schemas a deploy migrates once: Dagster's
+(`dagster instance migrate`) and the run log's (`ark-assets db upgrade`). The media simulator
+and the demo tenant come as in `make demo`.
 
 `Topology` is also what the topology tests run (ark_assets_tests/test_production_topology.py),
 on free ports with their own DAGSTER_HOME, Postgres database, broker db, simulator and `ARK_*`
@@ -35,7 +37,9 @@ import yaml
 from celery import Celery
 
 from ark_assets.execution import BACKEND_VAR, BROKER_VAR, EXECUTOR_VAR, worker_config
+from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key, tenant_partitions
+from ark_sim.process import SimulatorProcess, SimulatorStartError
 from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, port_open, port_owner, wait_until
 from ark_stack.progress import Reporter
@@ -112,10 +116,7 @@ class Topology:
     def env(self) -> dict[str, str]:
         """The environment of the web server, the daemon, the workers (and so of every run and step)."""
         user, password, _ = postgres.credentials()
-        media = {
-            f"ARK_{m.upper()}_BASE_URL": f"http://127.0.0.1:{self.sim_port}/{m}"
-            for m in ("gdt", "jrtt", "wx")
-        }
+        media = {f"ARK_{m.upper()}_BASE_URL": f"http://127.0.0.1:{self.sim_port}/{m}" for m in media_names()}
         # the virtualenv's bin first: `dagster-celery worker start` runs `celery` from PATH
         path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
         return {
@@ -155,34 +156,33 @@ class Topology:
         shutil.copyfile(PRODUCTION_YAML, self.home / "dagster.yaml")  # verbatim: what production loads
         config = worker_config(self.env())
         self.worker_yaml.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        # The schema once, before any process starts: a web server and a daemon creating the
-        # tables of a fresh database at the same moment race, and one of them exits.
-        result = subprocess.run(
-            [_bin("dagster"), "instance", "migrate"], env=self.env(), cwd=ROOT, capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            raise StackError(
-                f"`dagster instance migrate` on Postgres database {self.pg_database} failed: "
-                f"{result.stderr.strip()[-1500:]}"
-            )
+        # The schemas once, before any process starts, as a deploy migrates them: a web server and
+        # a daemon creating the tables of a fresh database at the same moment race, and one of them
+        # exits; the steps write run-log rows into a log schema they never create themselves.
+        self._run([_bin("dagster"), "instance", "migrate"], f" on Postgres database {self.pg_database}")
+        self._run([_bin("ark-assets"), "db", "upgrade"], " (the run log's MySQL schema)")
 
     def start_simulator(self) -> None:
-        """The media simulator on 127.0.0.1:`sim_port`, as `make demo` starts it (`ark-sim serve`).
-
-        One small function on purpose: `ark_sim.process.SimulatorProcess` is to replace it.
-        """
+        """The media simulator on 127.0.0.1:`sim_port`, detached as `make demo` starts it, and
+        recorded in this topology's pid file (so `down` stops it)."""
         proc = self.process("sim")
         if proc.process() is not None:
             return
         self._port_free(self.sim_port, "the simulator")
-        argv = [_bin("ark-sim"), "serve", "--port", str(self.sim_port), "--profile", self.profile]
-        if self.sim_config is not None:
-            argv += ["--config", str(self.sim_config)]
-        proc.start(argv, env=self.env())
-        if not wait_until(lambda: port_open(self.sim_port) or proc.process() is None, timeout=60):
-            raise StackError(f"the simulator did not start on port {self.sim_port}; see {proc.log_file}")
-        if proc.process() is None:
-            raise StackError(f"the simulator exited at start; see {proc.log_file}")
+        sim = SimulatorProcess(
+            config_path=self.sim_config,
+            overrides={"profile": self.profile},
+            port=self.sim_port,
+            log_path=proc.log_file,
+            env=self.env(),
+            detached=True,
+            start_timeout_s=60,
+        )
+        try:
+            sim.start()
+        except SimulatorStartError as exc:
+            raise StackError(f"the simulator did not start: {exc}") from None
+        proc.adopt(sim.pid, sim.argv)
 
     def start(self) -> None:
         """Spawn what is not running yet: web server, daemon, workers (readiness: `wait_ready`)."""
@@ -268,9 +268,12 @@ class Topology:
             ]
             if self.sim_config is not None:
                 argv += ["--config", str(self.sim_config)]
-            result = subprocess.run(argv, env=self.env(), cwd=ROOT, capture_output=True, text=True)
-            if result.returncode != 0:
-                raise StackError(f"`ark-sim seed --tenant {tenant}` failed: {result.stderr.strip()[-1500:]}")
+            self._run(argv, f" for {day}")
+
+    def set_pool(self, pool: str, limit: int) -> None:
+        """`dagster instance concurrency set POOL LIMIT` on this instance, as an operator narrows or
+        widens a media's pool (the slots live in Postgres; the shipped default is in dagster.yaml)."""
+        self._run([_bin("dagster"), "instance", "concurrency", "set", pool, str(limit)])
 
     def add_tenant(self, tenant: str) -> None:
         """The tenant as a `tenants` partition, added through the web server (as the UI adds one)."""
@@ -381,6 +384,14 @@ class Topology:
                 "; ".join(f"{p.name} exited, the end of {p.log_file}:\n{_tail(p)}" for p in dead)
             )
         return True
+
+    def _run(self, argv: list[str], what: str = "") -> None:
+        """One command in this topology's environment; a StackError with its output's end if it fails
+        (`what`, e.g. " for 2026-11-25", says what the command was for)."""
+        result = subprocess.run(argv, env=self.env(), cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            command = " ".join([Path(argv[0]).name, *argv[1:]])
+            raise StackError(f"`{command}`{what} failed: {result.stderr.strip()[-1500:]}")
 
     def _port_free(self, port: int, what: str) -> None:
         if port_open(port):

@@ -1,18 +1,16 @@
-"""The capacity model: what one day of N tenants costs, read from the shipped declarations.
+"""The capacity model's inputs: what one tenant's day asks of each media endpoint, read from what ships.
 
-Nothing here is typed in by hand. Calls come from each media's declared assets and endpoints
-(`ark_assets/media/*.py`: listing endpoints page by their declared page size per agent, account
-datasets make one call per account and time line) applied to a tenant's world (the simulator's
-`seed` profile: the seed's real sizes, ~33k accounts); quotas from the simulator's shipped
-`sim.toml` (per media app and endpoint); the engine's share of a quota from the fetch benchmark
-(bench/results/fetch.json); CPU per account from the partition benchmark
-(bench/results/partition.json); rows per table from `ark-sim truth`.
-
-How a day runs (deploy/dagster.production.yaml): every asset holds its media's pool, one step at a
-time, so each media is a chain of steps, tenant after tenant, and the three media run side by
-side. A step costs a fixed overhead (run and step start-up, writes, checks: measured on the
-prod-local topology, `bench/capacity.py`) plus its calls at the rate its (app, endpoint) quota
-allows. The day's wall time is the longest media chain.
+Nothing here is typed in by hand. A tenant's partition is one step per media (assets/media_step.py);
+inside it every asset is a part that starts when the parts it reads are done, and makes its calls
+(`StepPlan`): an account list pages its listing endpoint per agent by the endpoint's declared page
+size (and fetches details in batches of `details_batch`), an account dataset makes one call per
+account and time line. The declarations are the media registry's (`MediaDefinition`), applied to
+a tenant's world (the simulator's, `ark_sim.world.World`: the `seed` profile has the seed's real
+sizes, ~33k accounts). Quotas come from the simulator's config (`sim.toml` as shipped, or a
+bench's), the engine's share of a quota from the fetch benchmark (bench/results/fetch.json), CPU
+per account from the partition benchmark (bench/results/partition.json), rows per table from
+`ark-sim truth`. `bench/capacity_sim.py` plays a day of such steps through the run queue, the
+pools and the Celery worker processes.
 """
 
 from __future__ import annotations
@@ -20,41 +18,58 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ark_assets.assets.catalog import MediaAssets
-from ark_assets.definitions import DECLARATIONS
-from ark_assets.io.tables import table_name
-from ark_assets.media import Media, gdt, jrtt, wx
-from ark_assets.media.spec import MediaSpec, Paging
-from ark_assets.resources.media_api import MediaApiResource
-from ark_assets.sim.config import SimConfig
-from ark_assets.sim.truth import truth
-from ark_assets.sim.truth_tables import register_platform_tables
-from ark_assets.sim.world import World
+from ark_assets.core.tables import table_name
+from ark_assets.media.declare import ApiSpec, MediaDefinition, Paging
+from ark_assets.media.registry import all_media
+from ark_assets.resources.media_api import media_api_resource_from_env
+from ark_sim.config import SimConfig
+from ark_sim.truth import truth
+from ark_sim.world import World
+from bench.limits import rate_and_capacity
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SPECS: dict[Media, MediaSpec] = {Media.GDT: gdt.SPEC, Media.JRTT: jrtt.SPEC, Media.WX: wx.SPEC}
-# the fetch benchmark's scenario measuring each media convention's share of a quota ceiling
-# (wx speaks gdt's API conventions and quota headers, so it shares gdt's figure)
-EFFICIENCY_SCENARIO = {Media.GDT: "seed-gdt-funds", Media.JRTT: "jrtt-funds", Media.WX: "seed-gdt-funds"}
+# The fetch benchmark's scenario measuring each media convention's share of a quota ceiling (wx
+# speaks gdt's API conventions and quota headers, so it shares gdt's figure); a media without one
+# gets the lowest share measured.
+EFFICIENCY_SCENARIO = {"gdt": "seed-gdt-funds", "jrtt": "jrtt-funds", "wx": "seed-gdt-funds"}
+Endpoint = tuple[str, str]  # (media, endpoint name): one quota of one app
 
 
 @dataclass(frozen=True)
-class Step:
-    """One asset's step for one tenant: its media, and its calls per endpoint."""
+class PartPlan:
+    """One asset of a step: the parts of the step it waits for, then its calls, one endpoint after
+    the other (a listing, then its details)."""
 
-    media: Media
-    asset: str
-    calls: dict[str, int] = field(default_factory=dict)
+    name: str
+    upstream: tuple[str, ...]
+    calls: tuple[tuple[str, int], ...] = ()
 
 
-def pages(spec: MediaSpec, endpoint: str, records: int) -> int:
+@dataclass(frozen=True)
+class StepPlan:
+    """One media's step of one tenant's partition."""
+
+    media: str
+    parts: tuple[PartPlan, ...]
+
+    def calls(self) -> dict[str, int]:
+        """Calls per endpoint of the whole step."""
+        total: dict[str, int] = defaultdict(int)
+        for part in self.parts:
+            for endpoint, n in part.calls:
+                total[endpoint] += n
+        return dict(total)
+
+
+def pages(api: ApiSpec, endpoint: str, records: int) -> int:
     """Calls to list `records` records from `endpoint`: one per page of its declared size."""
-    declared = spec.endpoint(endpoint)
+    declared = api.endpoint(endpoint)
     if declared.paging is Paging.NONE or not declared.page_size:
         return 1
     return max(1, math.ceil(records / declared.page_size))
@@ -67,115 +82,92 @@ def max_records_per_account(config: SimConfig, *, hourly: bool) -> int:
     return ads * (entities.active_hours if hourly else 1)
 
 
-def tenant_steps(world: World, config: SimConfig, tenant: str) -> list[Step]:
-    """Every asset's step of one tenant's partition, with its calls per endpoint."""
-    steps: list[Step] = []
-    for media, declared in DECLARATIONS.items():
-        spec = SPECS[media]
-        steps += [Step(media, a.name) for a in declared.agent_lists]  # eton rows and Redis: no API
-        for listing in declared.account_lists:
-            calls: dict[str, int] = defaultdict(int)
-            for agent in world.agents(media, tenant, tier=listing.tier):
-                found = len(world.accounts(media, tenant, tier=listing.tier, agent_id=agent.agent_id))
-                calls[listing.endpoint] += pages(spec, listing.endpoint, found)
-                if listing.details_endpoint:
-                    calls[listing.details_endpoint] += max(1, math.ceil(found / listing.details_batch))
-            steps.append(Step(media, listing.name, dict(calls)))
-        accounts = len(world.accounts(media, tenant))
-        for dataset in declared.datasets:
-            per_source = pages(
-                spec, dataset.endpoint, max_records_per_account(config, hourly=bool(dataset.time_lines))
-            )
-            sources = accounts * max(1, len(dataset.time_lines))
-            steps.append(Step(media, dataset.name, {dataset.endpoint: sources * per_source}))
-    return steps
+def media_step(media: MediaDefinition, world: World, config: SimConfig, tenant: str) -> StepPlan:
+    """One media's step for one tenant, in the API version a deployment speaks by default."""
+    api = media.api
+    declared = media.assets
+    parts = [PartPlan(a.name, ()) for a in declared.agent_lists]  # eton rows and Redis: no API
+    for listing in declared.account_lists:
+        listed = details = 0
+        for agent in world.agents(media.name, tenant, tier=listing.tier):
+            found = len(world.accounts(media.name, tenant, tier=listing.tier, agent_id=agent.agent_id))
+            listed += pages(api, listing.endpoint, found)
+            details += math.ceil(found / listing.details_batch) if listing.details_endpoint else 0
+        calls = [(api.endpoint(listing.endpoint).name, listed)]
+        if listing.details_endpoint:
+            calls.append((api.endpoint(listing.details_endpoint).name, details))
+        parts.append(PartPlan(listing.name, (listing.agents,), tuple(calls)))
+    tiers = {listing.name: listing.tier for listing in declared.account_lists}
+    for dataset in declared.datasets:
+        accounts = sum(len(world.accounts(media.name, tenant, tier=tiers[u])) for u in dataset.upstream)
+        per_source = pages(
+            api, dataset.endpoint, max_records_per_account(config, hourly=bool(dataset.time_lines))
+        )
+        sources = accounts * max(1, len(dataset.time_lines))
+        endpoint = api.endpoint(dataset.endpoint).name
+        parts.append(PartPlan(dataset.name, dataset.upstream, ((endpoint, sources * per_source),)))
+    return StepPlan(media.name, tuple(parts))
 
 
-def quota_rate(config: SimConfig, media: Media, endpoint: str) -> tuple[float, int]:
+def tenant_steps(world: World, config: SimConfig, tenant: str) -> list[StepPlan]:
+    """Every media's step of one tenant's partition (registry order)."""
+    return [media_step(media, world, config, tenant) for media in all_media()]
+
+
+def endpoint_calls(steps: Iterable[StepPlan]) -> dict[Endpoint, int]:
+    """Calls per (media, endpoint) of some steps."""
+    total: dict[Endpoint, int] = defaultdict(int)
+    for step in steps:
+        for endpoint, n in step.calls().items():
+            total[(step.media, endpoint)] += n
+    return dict(total)
+
+
+def quota_rate(config: SimConfig, media: str, endpoint: str) -> tuple[float, int]:
     """(calls per second, calls per day) one app may make to `endpoint` under `config`'s quotas."""
-    limits = config.quota_limits(media, endpoint)
-    rates = [r for r in (float(limits.per_second), limits.per_minute / 60) if r > 0]
-    return (min(rates) if rates else math.inf), limits.per_day
+    rate, _ = rate_and_capacity(config, media, endpoint)
+    return rate, config.quota_limits(media, endpoint).per_day
 
 
-def efficiency() -> dict[Media, float]:
+def efficiency(results: Path = RESULTS) -> dict[str, float]:
     """The engine's calls/s as a share of the quota ceiling, per media (the fetch benchmark)."""
-    runs = json.loads((RESULTS / "fetch.json").read_text())
     share = {
         r["scenario"]: r["sources"] / r["seconds"] / r["quota_ceiling_per_s"]
-        for r in runs
+        for r in json.loads((results / "fetch.json").read_text())
         if r["client"] == "ark"
     }
-    return {media: min(1.0, share[scenario]) for media, scenario in EFFICIENCY_SCENARIO.items()}
+    floor = min(share.values())
+    return {m.name: min(1.0, share.get(EFFICIENCY_SCENARIO.get(m.name, ""), floor)) for m in all_media()}
 
 
-def throttle_share() -> dict[Media, float]:
+def throttle_share(results: Path = RESULTS) -> dict[str, float]:
     """Throttle answers per call at the quota (the fetch benchmark): they are logged and retried."""
-    runs = json.loads((RESULTS / "fetch.json").read_text())
+    runs = json.loads((results / "fetch.json").read_text())
     share = {r["scenario"]: r["throttled"] / r["sources"] for r in runs if r["client"] == "ark"}
-    return {media: share[scenario] for media, scenario in EFFICIENCY_SCENARIO.items()}
+    floor = max(share.values())
+    return {m.name: share.get(EFFICIENCY_SCENARIO.get(m.name, ""), floor) for m in all_media()}
 
 
-def cpu_ms_per_account() -> float:
-    return float(json.loads((RESULTS / "partition.json").read_text())["cpu_ms_per_account"])
+def rates(config: SimConfig, endpoints: Iterable[Endpoint], eff: dict[str, float]) -> dict[Endpoint, float]:
+    """The calls/s the engine reaches at each (media, endpoint): the quota times the engine's share."""
+    return {(m, e): quota_rate(config, m, e)[0] * eff[m] for m, e in endpoints}
 
 
-def step_seconds(step: Step, config: SimConfig, eff: dict[Media, float]) -> float:
-    """The quota-bound seconds of a step's calls (its endpoints one after the other)."""
-    return sum(
-        calls / (quota_rate(config, step.media, ep)[0] * eff[step.media]) for ep, calls in step.calls.items()
-    )
+def cpu_ms_per_account(results: Path = RESULTS) -> float:
+    return float(json.loads((results / "partition.json").read_text())["cpu_ms_per_account"])
 
 
-@dataclass(frozen=True)
-class Overheads:
-    """What the topology adds per step and per day, measured by `bench/capacity.py` (calibration).
-
-    Args:
-        step_s: seconds per pooled step of each media's chain beyond its calls (start-up, the
-            slot hand-over, writes, checks).
-        start_s: from the runs' launch to the first step; end_s: from the last step to the last run's end.
-        cpu_step_s: CPU seconds per step beyond the per-account CPU of the fetch and write.
-    """
-
-    step_s: dict[str, float]
-    start_s: float
-    end_s: float
-    cpu_step_s: float
-
-
-def day_plan(
-    steps: list[Step], tenants: int, config: SimConfig, overheads: Overheads, eff: dict[Media, float]
-) -> dict[str, Any]:
-    """Per media chain: steps, quota-bound seconds, overhead seconds; the day's wall time."""
-    chains = {}
-    for media in Media:
-        mine = [s for s in steps if s.media is media]
-        quota_s = tenants * sum(step_seconds(s, config, eff) for s in mine)
-        overhead_s = tenants * len(mine) * overheads.step_s[media.value]
-        chains[media.value] = {
-            "steps": tenants * len(mine),
-            "quota_s": round(quota_s, 1),
-            "overhead_s": round(overhead_s, 1),
-            "chain_s": round(quota_s + overhead_s, 1),
-        }
-    longest = max(chains.values(), key=lambda c: c["chain_s"])["chain_s"]
-    return {"chains": chains, "wall_s": round(overheads.start_s + longest + overheads.end_s, 1)}
-
-
-def endpoint_table(steps: list[Step], tenants: int, config: SimConfig, eff: dict[Media, float]) -> list[dict]:
+def endpoint_table(
+    steps: list[StepPlan], tenants: int, config: SimConfig, eff: dict[str, float]
+) -> list[dict[str, Any]]:
     """Per (media app, endpoint): calls per tenant and per day, the quota, the quota-bound hours."""
-    calls: dict[tuple[Media, str], int] = defaultdict(int)
-    for step in steps:
-        for endpoint, n in step.calls.items():
-            calls[(step.media, endpoint)] += n
     rows = []
-    for (media, endpoint), per_tenant in sorted(calls.items()):
+    for (media, endpoint), per_tenant in sorted(endpoint_calls(steps).items()):
         rate, per_day = quota_rate(config, media, endpoint)
         day_calls = per_tenant * tenants
         rows.append(
             {
-                "media": media.value,
+                "media": media,
                 "app_id": config.media[media].app.app_id,
                 "endpoint": endpoint,
                 "calls_per_tenant": per_tenant,
@@ -192,7 +184,6 @@ def endpoint_table(steps: list[Step], tenants: int, config: SimConfig, eff: dict
 
 def storage(world: World, tenant: str, day: date, tenants: int, bytes_per_row: dict[str, float]) -> dict:
     """HBase rows and logical bytes (row key + `info:data`) per day, per table, from `ark-sim truth`."""
-    register_platform_tables()
     rows = truth(world, tenant, day)["tables"]
     mean = sum(bytes_per_row.values()) / len(bytes_per_row) if bytes_per_row else 0.0
     tables = {
@@ -206,18 +197,20 @@ def storage(world: World, tenant: str, day: date, tenants: int, bytes_per_row: d
     }
 
 
-def logs(steps: list[Step], tenants: int, per_partition: dict[str, float]) -> dict:
+def logs(steps: list[StepPlan], tenants: int, per_partition: dict[str, float]) -> dict:
     """Kafka events and MySQL log rows per day.
 
     Per partition (measured): run-log rows and START/END/ERROR events. Per call (declared): the
     request and response logs keep every throttle and a `log_sample_rate` share of the successes;
     one THROTTLE event per 100 throttle answers (ark_assets/assets/recording.py).
     """
-    sample = MediaApiResource().log_sample_rate
+    sample = media_api_resource_from_env().log_sample_rate
     share = throttle_share()
-    calls = {m: tenants * sum(n for s in steps if s.media is m for n in s.calls.values()) for m in Media}
-    throttles = sum(calls[m] * share[m] for m in Media)
-    logged = sum(calls[m] * sample for m in Media) + throttles
+    calls: dict[str, int] = defaultdict(int)
+    for (media, _), n in endpoint_calls(steps).items():
+        calls[media] += n * tenants
+    throttles = sum(n * share[m] for m, n in calls.items())
+    logged = sum(n * sample for n in calls.values()) + throttles
     return {
         "log_sample_rate": sample,
         "calls_per_day": sum(calls.values()),
@@ -229,32 +222,24 @@ def logs(steps: list[Step], tenants: int, per_partition: dict[str, float]) -> di
     }
 
 
-def cpu(
-    steps: list[Step], world: World, tenant: str, tenants: int, overheads: Overheads, window_s: float
-) -> dict:
-    """CPU seconds per day: fetch and write per account (partition bench) plus the per-step overhead."""
-    accounts = sum(world.account_count(m, tenant) for m in Media)
+def cpu(accounts: int, steps: int, tenants: int, cpu_step_s: float, wall_s: float) -> dict:
+    """CPU seconds per day: fetch and write per account (partition bench) plus a cost per step
+    (start-up, events, checks: measured on the topology), and the cores that keeps busy."""
     per_account = cpu_ms_per_account() / 1000
-    total = tenants * (accounts * per_account + len(steps) * overheads.cpu_step_s)
+    total = tenants * (accounts * per_account + steps * cpu_step_s)
     return {
         "accounts_per_tenant": accounts,
         "cpu_ms_per_account": round(per_account * 1000, 3),
-        "cpu_s_per_step": round(overheads.cpu_step_s, 3),
+        "cpu_s_per_step": round(cpu_step_s, 3),
         "cpu_s_per_day": round(total),
-        "cores_busy_over_window": round(total / window_s, 2),
+        "cores_busy_over_the_day": round(total / wall_s, 2) if wall_s else None,
     }
 
 
-def media_of(declared: MediaAssets) -> list[str]:
-    """Table names a media's assets write (for per-table bytes)."""
-    return [
-        *(a.dataset for a in declared.agent_lists),
-        *(a.dataset for a in declared.account_lists),
-        *(d.dataset for d in declared.datasets),
-    ]
-
-
 def all_tables() -> list[str]:
+    """Every table the platform writes (for per-table bytes)."""
     return [
-        table_name(media, name) for media, declared in DECLARATIONS.items() for name in media_of(declared)
+        table_name(m.name, part.dataset)
+        for m in all_media()
+        for part in (*m.assets.agent_lists, *m.assets.account_lists, *m.assets.datasets)
     ]
