@@ -513,6 +513,13 @@ def test_a_worker_killed_mid_step_hands_the_step_over_and_a_rerun_leaves_the_tru
     assert prod.assert_truth(tenant, GDT) == before
 
 
+def _why(entry: EventLogEntry) -> str:
+    """An event's message and, for a step failure, the error it carries (the message is generic)."""
+    data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+    error = getattr(data, "error", None)
+    return f"{entry.message or ''} {error.to_string() if error else ''}"
+
+
 def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod) -> None:
     key = str(partition_key(DAY, tenant := prod.tenants[4]))
     prod.set_quota("wx", "funds/get", per_minute=120, burst_seconds=1)  # wx/funds takes ~10 s
@@ -529,7 +536,7 @@ def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod
     run = prod.wait_run(run_id)
     if run["status"] != "SUCCESS":  # it may fail, but must say why
         failure = prod.events([run_id], DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE)
-        messages = " ".join(e.message or "" for e in failure)
+        messages = " ".join(_why(e) for e in failure)
         assert re.search(r"connect|server closed|terminating connection|OperationalError", messages), messages
     # the daemon lived through it and heartbeats again (on the restarted server)
     assert prod.topology.process("daemon").process() is not None
