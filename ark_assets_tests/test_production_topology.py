@@ -456,7 +456,9 @@ def test_the_pools_hold_across_runs_and_workers(prod: Prod, backfill: dict[str, 
     for _, step, host in prod.celery_hosts(run_ids):
         if step in STEPS:
             workers_of[step].add(host)
-    assert any(len(hosts) == 2 for hosts in workers_of.values()), workers_of  # a pool spanned both
+    # both workers were taking the narrowed pools' steps while the pools held (which worker takes
+    # which step is Celery's choice: a pool's three steps may all land on one of them)
+    assert len(set().union(*workers_of.values())) == 2, workers_of
     # the narrowing was the operator's and is undone: the pools are back at the shipped limit
     for pool in NARROWED:
         limit = prod.sql('SELECT "limit" FROM concurrency_limits WHERE concurrency_key = %s', (pool,))

@@ -26,6 +26,7 @@ import pymysql
 import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster._core.scheduler.instigation import InstigatorType
 
 from ark_assets.media.registry import names as media_names
 from ark_assets.resources.mysql import MySQLResource
@@ -92,6 +93,9 @@ def daemon() -> Iterator[dict]:
             start_new_session=True,
         )
         try:
+            # A run-status sensor starts from the events at its first tick: wait for that tick, or a
+            # run that ends before it (a slow daemon start on a busy machine) is never seen.
+            wait_for("the run-status sensors' first ticks", lambda: _sensors_ticked(home), timeout=240)
             yield {"env": env, "home": home, "tenant": tenant, "mysql": mysql, "sink": sink, "sim": sim}
         finally:
             os.killpg(process.pid, signal.SIGTERM)
@@ -131,6 +135,19 @@ def _launch(daemon: dict, job: str) -> str:
         [run] = instance.get_runs(limit=1)
         assert run.job_name == job, done.stdout[-2000:]
         return run.run_id
+
+
+RUN_STATUS_SENSORS = {"run_failure_alert", "run_canceled_closes_its_log"}
+
+
+def _sensors_ticked(home: Path) -> bool:
+    with DagsterInstance.from_config(str(home)) as instance:
+        ticked = {
+            state.instigator_name
+            for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+            if instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+        }
+    return RUN_STATUS_SENSORS <= ticked
 
 
 def _rows(mysql: MySQLResource, run_id: str) -> list[dict]:
