@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, EventLogRecord, MetadataValue
 
 from ark_assets.assets.fetching import FetchSummary
 from ark_assets.assets.run_config import FetchConfig
@@ -62,21 +62,27 @@ class LastFailures:
         )
 
 
-def last_failures(instance: DagsterInstance, key: AssetKey, partition: str) -> LastFailures | None:
-    """The failures of `key`'s latest materialization of `partition`; None when it has none (or the
-    partition was never materialized)."""
+def latest_materialization(instance: DagsterInstance, key: AssetKey, partition: str) -> EventLogRecord | None:
+    """The record of `key`'s latest materialization of `partition`, or None when there is none."""
     records = instance.fetch_materializations(
         AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
     ).records
-    if not records:
+    return records[0] if records else None
+
+
+def last_failures(instance: DagsterInstance, key: AssetKey, partition: str) -> LastFailures | None:
+    """The failures of `key`'s latest materialization of `partition`; None when it has none (or the
+    partition was never materialized)."""
+    latest = latest_materialization(instance, key, partition)
+    if latest is None:
         return None
-    stored = records[0].asset_materialization.metadata.get(FAILED_JSON)
+    stored = latest.asset_materialization.metadata.get(FAILED_JSON)
     record = getattr(stored, "value", None) or {}
     if not record.get("failed"):
         return None
     return LastFailures(
         asset=key,
-        run_id=records[0].run_id,
+        run_id=latest.run_id,
         failed=record["failed"],
         account_ids=tuple(record["account_ids"]),
         agent_ids=tuple(record["agent_ids"]),

@@ -37,7 +37,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
-    AssetRecordsFilter,
     AssetsDefinition,
     Failure,
     MetadataValue,
@@ -50,7 +49,7 @@ from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
 from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
 from ark_assets.assets.datasets import dataset_part
-from ark_assets.assets.failures import last_failures, rerun_slice
+from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
@@ -315,10 +314,8 @@ def _checks_alone(
 
 def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> AssetCheckResult:
     """`completeness` of the partition's latest materialization, from its metadata."""
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=key, asset_partitions=[context.partition_key]), limit=1
-    ).records
-    if not records:
+    latest = latest_materialization(context.instance, key, context.partition_key)
+    if latest is None:
         return AssetCheckResult(
             asset_key=key,
             check_name=COMPLETENESS,
@@ -326,7 +323,7 @@ def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> Asset
             severity=AssetCheckSeverity.ERROR,
             metadata={"reason": "the partition was never materialized"},
         )
-    metadata = records[0].asset_materialization.metadata
+    metadata = latest.asset_materialization.metadata
     value = {k: getattr(v, "value", v) for k, v in metadata.items()}
     requested = value.get("accounts_requested", 0)
     failed = value.get("accounts_failed", 0)
@@ -340,7 +337,7 @@ def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> Asset
             "sources_expected": expected,
             "sources_with_outcome": requested,
             "sources_failed": failed,
-            "evaluated_from": f"the materialization of run {records[0].run_id}",
+            "evaluated_from": f"the materialization of run {latest.run_id}",
         },
     )
 
