@@ -25,7 +25,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    AssetRecordsFilter,
     AssetSelection,
     DagsterInstance,
     DefaultSensorStatus,
@@ -36,6 +35,7 @@ from dagster import (
     sensor,
 )
 
+from ark_assets.assets.failures import latest_materialization
 from ark_assets.core.days import GMT8, yesterday
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import partition_key, split_key, tenant_partitions
@@ -68,9 +68,9 @@ def evaluate(
     deadline = deadline_of(day)
     evaluations = []
     for asset in assets:
-        records = instance.fetch_materializations(_records_filter(asset, key), limit=1).records
-        if records:
-            at = datetime.fromtimestamp(records[0].timestamp, GMT8)
+        latest = latest_materialization(instance, asset, key)
+        if latest is not None:
+            at = datetime.fromtimestamp(latest.timestamp, GMT8)
             metadata = {
                 "materialized_at": at.isoformat(),
                 "deadline": deadline.isoformat(),
@@ -85,10 +85,6 @@ def evaluate(
             }
             evaluations.append(_evaluation(asset, key, False, metadata))
     return evaluations
-
-
-def _records_filter(asset: AssetKey, key: str) -> AssetRecordsFilter:
-    return AssetRecordsFilter(asset_key=asset, asset_partitions=[key])
 
 
 def _evaluation(asset: AssetKey, key: str, passed: bool, metadata: dict) -> AssetCheckEvaluation:
