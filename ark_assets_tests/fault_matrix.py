@@ -40,7 +40,7 @@ from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
 from ark_assets.resources.media_api import MediaApiResource, MediaConnection
-from ark_assets_tests.platform import ASSETS, Platform, running_platform
+from ark_assets_tests.platform import ASSETS, Platform, api_versions, running_platform
 from ark_sim.truth import truth
 from ark_sim.world import World
 from ark_stack.jvm import java17
@@ -204,7 +204,7 @@ def assert_equals_truth(
     """Per asset: the tenant's rows of `day` are as many as `ark-sim truth` says, and every key parses
     under the table's layout, for this tenant and day, naming an account (in an agent list, an agent)
     the world has. Tables may hold other tenants' rows too. Returns the tenant's keys per asset."""
-    expected = truth(world, tenant, day)["tables"]
+    expected = truth(world, tenant, day, api_versions())["tables"]
     found = {}
     for asset in assets:
         table, kind, suffix = table_of(asset)

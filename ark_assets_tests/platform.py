@@ -26,7 +26,7 @@ from ark_assets.media.registry import all_media, names
 from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
-from ark_assets.resources.media_api import media_api_resource_from_env
+from ark_assets.resources.media_api import configured_version, deployed_assets, media_api_resource_from_env
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.run_log import RunLogResource
@@ -42,12 +42,19 @@ ASSETS = [a for media in all_media() for a in media_assets(media, compare_prefix
 
 
 def all_tables() -> list[tuple[str, str]]:
-    """Every (media, dataset) whose rows the platform stores in HBase."""
+    """Every (media, dataset) whose rows the platform stores in HBase, in the API versions this
+    run speaks (`deployed_assets`)."""
     return [
         (media.name, part.dataset)
         for media in all_media()
-        for part in (*media.assets.agent_lists, *media.assets.account_lists, *media.assets.datasets)
+        for assets in (deployed_assets(media),)
+        for part in (*assets.agent_lists, *assets.account_lists, *assets.datasets)
     ]
+
+
+def api_versions() -> dict[str, str]:
+    """media -> the API version this run speaks (what `ark-sim truth --api-version` takes)."""
+    return {media.name: configured_version(media) for media in all_media()}
 
 
 def seed(world: World, tenant: str, day: date, mysql: MySQLResource) -> None:

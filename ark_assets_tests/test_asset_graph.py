@@ -32,7 +32,7 @@ from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets_tests.kafka_reader import consume_events
-from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
+from ark_assets_tests.platform import ASSETS, DAY, Platform, api_versions, running_platform
 from ark_sim.truth import truth
 
 pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
@@ -54,25 +54,29 @@ def _tables(platform: Platform) -> dict[str, int]:
 
 
 def test_every_table_holds_exactly_the_truth(platform: Platform) -> None:
-    expected = truth(platform.sim.world, platform.tenant, DAY)["tables"]
+    expected = truth(platform.sim.world, platform.tenant, DAY, api_versions())["tables"]
     assert _tables(platform) == expected
     assert all(expected.values())  # every table got rows for a small tenant
 
 
-# (media, dataset) -> version -> the fields of a stored record (v1.3 calls name their fields;
-# v1.1 records are the default set the notes' jobs stored)
+# (media, dataset) -> version -> the fields of a stored record: reports name the new metric
+# system's fields in every version (v1.x with the upgrade flag); v1.1 funds and listings are the
+# default set the notes' jobs stored
 RECORD_FIELDS = {
     ("gdt", "daily_report_advertiser_v3"): {
-        "v1.1": {"date", "impression", "click", "cost", "conversion"},
+        "v1.1": {"date", *gdt.REPORT_METRICS},
         "v1.3": {"date", "account_id", *gdt.REPORT_METRICS},
+        "v3.0": {"date", "account_id", *gdt.REPORT_METRICS},
     },
     ("gdt", "funds_get_v2"): {
         "v1.1": {"fund_type", "balance", "fund_status", "today_cost"},
-        "v1.3": set(gdt.FUND_FIELDS),
+        "v1.3": set(gdt.FUND_FIELDS["v1.3"]),
+        "v3.0": set(gdt.FUND_FIELDS["v3.0"]),
     },
     ("wx", "wechat_advertiser_get_v1.1"): {
-        "v1.1": {"account_id", "wechat_account_id"},
-        "v1.3": set(wx.V13_ACCOUNT_FIELDS),
+        "v1.1": {"account_id", "corporation_name", "system_status", "daily_budget", "system_industry_id"},
+        "v1.3": set(wx.ACCOUNT_FIELDS),
+        "v3.0": set(wx.ACCOUNT_FIELDS),
     },
 }
 

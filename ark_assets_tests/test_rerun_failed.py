@@ -23,7 +23,7 @@ from ark_assets.automation.rerun import partition_failures, rerun_failed
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media.registry import all_media
 from ark_assets.partitions import partition_key
-from ark_assets_tests.platform import ASSETS, DAY, Platform, running_platform
+from ark_assets_tests.platform import ASSETS, DAY, Platform, api_versions, running_platform
 from ark_sim.truth import truth
 
 pytestmark = pytest.mark.stack
@@ -91,7 +91,7 @@ def test_failed_accounts_are_json_and_one_job_reruns_exactly_them(platform: Plat
     assert rerun_funds[FAILED_JSON].value["failed"] == 0
     assert _materialization(result, LISTING).metadata["accounts_listed"].value == len(accounts)  # one agent's
     assert partition_failures(platform.instance, all_media(), key) == {}
-    assert platform.tables() == truth(world, tenant, DAY)["tables"]  # nothing lost or duplicated
+    assert platform.tables() == truth(world, tenant, DAY, api_versions())["tables"]  # nothing lost or duplicated
 
 
 def test_failed_only_refuses_a_hand_written_slice(platform: Platform) -> None:

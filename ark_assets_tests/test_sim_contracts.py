@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,9 @@ from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as product_media
 from ark_sim import SimConfig, running_simulator
 from ark_sim.contract import NO_SOURCE, EndpointContract, Param, Type, render
+from ark_sim.media import jrtt as sim_jrtt
 from ark_sim.media import lookup, registry
+from ark_sim.media._tencent_v3 import RETIRED
 from ark_sim.server import RunningSimulator
 from ark_sim.spec import Tier
 from ark_sim.testing import SimClient
@@ -50,6 +54,21 @@ def client(sim: RunningSimulator) -> Iterator[SimClient]:
 
 def _endpoints() -> list[tuple[str, EndpointContract]]:
     return [(spec.name, contract) for spec in registry() for contract in spec.contract.endpoints]
+
+
+@contextmanager
+def _served(sim: RunningSimulator, contract: EndpointContract) -> Iterator[None]:
+    """A retired endpoint is served only up to its last day: the test's clock is put back there."""
+    retired = RETIRED.get(contract.name)
+    if retired is None:
+        yield
+        return
+    before = sim.world.today()
+    sim.set_today(retired[0])
+    try:
+        yield
+    finally:
+        sim.set_today(before)
 
 
 def _id(case: tuple[str, EndpointContract]) -> str:
@@ -110,40 +129,75 @@ class World:
                     )
                     if world.agent_accounts(media, self.tenant, c.agent_id)
                 ]
-                if spending and (children or media != "jrtt"):
+                upgraded = [a for a in spending if media == "jrtt" and sim_jrtt.upgraded(world, a)]
+                legacy = [a for a in spending if a not in upgraded]
+                if spending and (children and upgraded and legacy or media != "jrtt"):
                     self.agent, self.account, self.spending = agent.agent_id, accounts[0], spending[0]
+                    self.spending_legacy, self.spending_upgraded = legacy[:1] + [None], upgraded[:1] + [None]
+                    self.spending_legacy, self.spending_upgraded = (
+                        self.spending_legacy[0],
+                        self.spending_upgraded[0],
+                    )
                     self.child = children[0] if children else None
                     self.tokens = world.initial_tokens(media, self.tenant)[self.agent]
                     self.app = sim.config.media[media].app
-                    self.level = next(iter(lookup(media).api.levels)) if media != "jrtt" else None
+                    self.levels = lookup(media).api.levels if media != "jrtt" else {}
                     return
         raise AssertionError(f"no {media} tenant with a spending account in 50 draws")
 
 
-# endpoint name -> a valid request's parameters (the endpoint's required ones, and what its
-# records need to exist)
-VALID: dict[str, Callable[[World], dict[str, Any]]] = {
-    "advertiser/get": lambda w: {},  # the agency's own sub-customers
-    "wechat_advertiser/get": lambda w: {},
-    "funds/get": lambda w: {"account_id": w.account},
-    "daily_reports/get": lambda w: {"account_id": w.spending, "level": w.level, "date_range": ONE_DAY},
-    "hourly_reports/get": lambda w: {"account_id": w.spending, "level": w.level, "date_range": ONE_DAY},
-    "oauth/token": lambda w: {
+# endpoint name -> a valid request's parameters in the contract's version (the endpoint's required
+# ones, and what its records need to exist: v1.x reports ask the new metric system, v3.0 name their
+# fields and group_by)
+def _report(w: World, c: EndpointContract) -> dict[str, Any]:
+    level = next(iter(w.levels[c.version]))
+    params = {"account_id": w.spending, "level": level, "date_range": ONE_DAY}
+    if c.version == "v3.0":
+        time_key = "date" if c.name.startswith("daily") else "hour"
+        return params | {"group_by": [time_key], "fields": [time_key, "cost"]}
+    return params | {"adq_accounts_upgrade_enabled": True}
+
+
+VALID: dict[str, Callable[[World, EndpointContract], dict[str, Any]]] = {
+    # the agency's own sub-customers (v3.0 requires fields, pagination_mode and page_size)
+    "advertiser/get": lambda w, c: (
+        {"fields": ["account_id"], "pagination_mode": "PAGINATION_MODE_CURSOR", "page_size": 10}
+        if c.version == "v3.0"
+        else {}
+    ),
+    "wechat_advertiser/get": lambda w, c: {},
+    "funds/get": lambda w, c: {"account_id": w.account},
+    "daily_reports/get": _report,
+    "hourly_reports/get": _report,
+    "oauth/token": lambda w, c: {
         "client_id": w.app.app_id,
         "client_secret": w.app.secret,
         "grant_type": "refresh_token",
         "refresh_token": w.tokens[1],
     },
-    "agent/advertiser/select": lambda w: {"advertiser_id": w.agent},
-    "agent/child_agent/select": lambda w: {"advertiser_id": w.agent},
-    "advertiser/info": lambda w: {"advertiser_ids": [w.account]},
-    "advertiser/fund/get": lambda w: {"advertiser_id": w.account},
-    "report/agent/get_v2": lambda w: {"agent_id": w.child, "start_date": DAY, "end_date": DAY},
+    "agent/advertiser/select": lambda w, c: {"advertiser_id": w.agent},
+    "agent/child_agent/select": lambda w, c: {"advertiser_id": w.agent},
+    "advertiser/info": lambda w, c: {"advertiser_ids": [w.account]},
+    "advertiser/fund/get": lambda w, c: {"advertiser_id": w.account},
+    "report/agent/get_v2": lambda w, c: {"agent_id": w.child, "start_date": DAY, "end_date": DAY},
     **{
-        f"report/{level}/get": lambda w: {"advertiser_id": w.spending, "start_date": DAY, "end_date": DAY}
+        f"report/{level}/get": lambda w, c: {
+            "advertiser_id": w.spending_legacy,
+            "start_date": DAY,
+            "end_date": DAY,
+        }
         for level in ("advertiser", "campaign", "ad", "integrated")
     },
-    "oauth2/refresh_token": lambda w: {
+    "report/custom/get": lambda w, c: {
+        "advertiser_id": w.spending_upgraded,
+        "dimensions": ["stat_time_day", "cdp_project_id"],
+        "metrics": ["stat_cost"],
+        "filters": [],
+        "order_by": [],
+        "start_time": DAY,
+        "end_time": DAY,
+    },
+    "oauth2/refresh_token": lambda w, c: {
         "app_id": w.app.app_id,
         "secret": w.app.secret,
         "refresh_token": w.tokens[1],
@@ -205,8 +259,15 @@ def test_every_parameter_is_checked(
 ) -> None:
     media, contract = case
     w = World(sim, media)
-    codes = lookup(media).contract and _param_codes(media)
-    valid = VALID[contract.name](w)
+    valid = VALID[contract.name](w, contract)
+    with _served(sim, contract):
+        _each_parameter_is_checked(client, w, contract, valid, media)
+
+
+def _each_parameter_is_checked(
+    client: SimClient, w: World, contract: EndpointContract, valid: dict[str, Any], media: str
+) -> None:
+    codes = _param_codes(media)
     for label, param, value, kind in _cases(contract):
         params = dict(valid)
         name = param.name if param else "zz_not_a_parameter"
@@ -259,7 +320,7 @@ def test_typed_values_the_research_flagged(
 ) -> None:
     w = World(sim, media)
     contract = next(c for c in lookup(media).contract.endpoints if c.path == path.rstrip("/"))
-    body = _call(client, w, contract, {**VALID[contract.name](w), **params})
+    body = _call(client, w, contract, {**VALID[contract.name](w, contract), **params})
     assert body["code"] == code and _names(body, param), body
 
 
@@ -268,7 +329,7 @@ def test_a_jrtt_refresh_with_app_id_as_text_is_refused(sim: RunningSimulator, cl
     body = client.post(
         "jrtt",
         "/open_api/oauth2/refresh_token/",
-        {**VALID["oauth2/refresh_token"](w), "app_id": str(w.app.app_id)},
+        {**VALID["oauth2/refresh_token"](w, None), "app_id": str(w.app.app_id)},
     ).json()
     assert body["code"] == 40001 and "app_id" in body["message"], body
 
@@ -282,6 +343,7 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "bool": lambda v: isinstance(v, bool),
     "object": lambda v: isinstance(v, dict),
+    "[object]": lambda v: isinstance(v, list) and all(isinstance(i, dict) for i in v),
 }
 
 
@@ -298,7 +360,8 @@ def test_answers_hold_only_declared_fields(
 ) -> None:
     media, contract = case
     w = World(sim, media)
-    body = _call(client, w, contract, VALID[contract.name](w))
+    with _served(sim, contract):
+        body = _call(client, w, contract, VALID[contract.name](w, contract))
     assert body["code"] == 0, body
     records = _records(body["data"], contract.records_at)
     assert records, f"{contract.path}: the valid request answered no record to check"
@@ -330,33 +393,58 @@ def _product_versions() -> list[tuple[str, str]]:
     return [(m.name, version) for m in all_media() for version in m.versions]
 
 
+def _calls(media: str, version: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(endpoint, the parameters the platform sends but the source, paging and auth) of every call
+    the platform makes in `version`: its listings, and each dataset's own parameters through its
+    endpoint's derived ones."""
+    declared = product_media(media)
+    api, assets = declared.api_for(version), declared.assets_for(version)
+    day = date(2024, 5, 10)
+    for listing in assets.account_lists:
+        for name in filter(None, (listing.endpoint, listing.details_endpoint)):
+            spec = api.endpoint(name)
+            yield spec, {**spec.fixed_params, **listing.params(day)}
+    for dataset in assets.datasets:
+        spec = api.endpoint(dataset.endpoint)
+        params = dict(dataset.params(day))
+        for time_line in dataset.time_lines or (None,):
+            sent = params | ({"time_line": time_line} if time_line else {})
+            yield spec, {**spec.fixed_params, **sent, **(spec.call_params(sent) if spec.call_params else {})}
+
+
 @pytest.mark.parametrize(("media", "version"), _product_versions())
 def test_every_call_the_platform_makes_is_served_and_declared(media: str, version: str) -> None:
     api = product_media(media).api_for(version)
     contracts = {c.path: c for c in lookup(media).contract.endpoints}
-    for spec in api.endpoints.values():
+    calls = list(_calls(media, version))
+    assert calls
+    for spec, params in calls:
         contract = contracts.get(spec.path.rstrip("/"))
         assert contract is not None, f"{media} {version}: {spec.path} is not served"
         assert contract.name == spec.name and contract.method == "GET"
-        sent = set(spec.fixed_params)
+        sent = set(params)
         if spec.source_param:
             sent.add(spec.source_param)
         if spec.paging.value != "none":  # and a cursor call answered by page goes on by page
             sent |= {spec.page_size_param, "page", "page_size"} | (
                 {"cursor"} if spec.paging.value == "cursor" else set()
             )
-        if spec.call_params:
-            sent |= set(spec.call_params({"level": "REPORT_LEVEL_AD"}))
-        if spec.name.endswith("reports/get"):
-            sent |= {"level", "date_range", "group_by", "time_line"}
         declared = {p.name for p in contract.params}
         assert sent <= declared, (media, version, spec.path, sorted(sent - declared))
-        fields = spec.fixed_params.get("fields") or (spec.call_params or (lambda p: {}))(
-            {"level": "REPORT_LEVEL_AD"}
-        ).get("fields")
-        if fields:
-            allowed = set(contract.param("fields").values)
-            assert set(fields) <= allowed, (media, version, spec.path, sorted(set(fields) - allowed))
+        required = {p.name for p in contract.params if p.required}
+        assert required <= sent, (media, version, spec.path, sorted(required - sent))
+        for name, value in params.items():  # every enum and listed value is one the contract has
+            param = contract.param(name)
+            if param.type is Type.ENUM:
+                assert value in param.values, (media, version, spec.path, name, value)
+            if param.type is Type.STRINGS and param.values:
+                assert set(value) <= set(param.values), (
+                    media,
+                    version,
+                    spec.path,
+                    name,
+                    set(value) - set(param.values),
+                )
     refresh = contracts.get(api.refresh.path.rstrip("/"))
     assert refresh is not None and refresh.method == api.refresh.method
     body = api.refresh.build(product_media(media).app.app_id, "secret", "token")

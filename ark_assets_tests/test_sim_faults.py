@@ -55,13 +55,13 @@ def _call(sim: RunningSimulator, client: SimClient, media: str) -> requests.Resp
     token = sim.world.initial_tokens(media, TENANT)[agent.agent_id][0]
     if media == "jrtt":
         return client.jrtt("/open_api/2/agent/advertiser/select/", token, advertiser_id=agent.agent_id)
-    path = "/v1.1/advertiser/get" if media == "gdt" else "/v1.1/wechat_advertiser/get"
+    path = "/v1.1/advertiser/get"
     return client.get(media, path, token)
 
 
 _ENDPOINT = {
     "gdt": "advertiser/get",
-    "wx": "wechat_advertiser/get",
+    "wx": "advertiser/get",
     "jrtt": "agent/advertiser/select",
 }
 

@@ -1,4 +1,6 @@
-"""Contract: the simulated gdt (Tencent Marketing API v1.1 and v1.3; docs/media/gdt.md) over real HTTP.
+"""Contract: the simulated gdt (Tencent Marketing API v1.1 and v1.3; docs/media/gdt.md) over real HTTP,
+on dates before the old metric system stopped (2024-04-30; v3.0 and what changed since:
+test_sim_tencent_today.py).
 
 - envelope `{code, message, message_cn, data}`, `data` only on success; on errors the trace id
   (= the X-TSA-Trace-Id header) ends the messages, a parameter error lists the parameter in
@@ -27,8 +29,10 @@ from ark_sim import SimConfig, running_simulator
 from ark_sim.server import RunningSimulator
 from ark_sim.testing import SimClient
 
-TODAY = date(2024, 5, 20)
-DAY = "2024-05-10"
+# before the old metric system's last day (2024-04-30): v1.x reports answer the old names without
+# the upgrade flag here; what changed after it is test_sim_tencent_today.py's
+TODAY = date(2024, 4, 29)
+DAY = "2024-04-20"
 ONE_DAY = {"start_date": DAY, "end_date": DAY}
 IN_AD = {"field": "ad_id", "operator": "IN", "values": ["1", "2"]}  # values are strings (TGo FilteringStruct)
 
@@ -267,7 +271,7 @@ _REPORT_CASES = [
     ("daily", {"level": "REPORT_LEVEL_AD", "date_range": "{not json"}, 12003),
     (
         "daily",
-        {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": DAY, "end_date": "2024-05-09"}},
+        {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": DAY, "end_date": "2024-04-19"}},
         31057,
     ),
     ("daily", {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "20240510", "end_date": DAY}}, 18002),
@@ -300,7 +304,7 @@ _REPORT_CASES = [
     ("hourly", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "group_by": ["date", "ad_id"]}, 18009),
     (
         "hourly",
-        {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "2024-05-09", "end_date": DAY}},
+        {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "2024-04-19", "end_date": DAY}},
         31057,
     ),
     (
@@ -314,17 +318,32 @@ _REPORT_CASES = [
         {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "filtering": [{**IN_AD, "values": [1]}]},
         18002,
     ),
-    # the v1.1 model has no account_id, no conversions_count and no *_name
+    # the v1.1 model has no account_id and no *_name; the new system's names are asked of it too
     ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["account_id"]}, 12009),
-    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["conversions_count"]}, 12009),
+    ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["conversions_count"]}, 0),
     ("daily", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["ad_name"]}, 12009),
     # v1.1 hourly rows have hour but no date
     ("hourly", {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "fields": ["date", "cost"]}, 12009),
-    # the v1.3 upgrade flags do not exist on v1.1: an undeclared parameter
+    # v1.1 takes the metric-system flag (N-metrics), not v1.3's WeChat one: an undeclared parameter
     (
         "daily",
-        {"level": "REPORT_LEVEL_AD", "date_range": ONE_DAY, "adq_accounts_upgrade_enabled": "true"},
+        {
+            "level": "REPORT_LEVEL_AD",
+            "date_range": ONE_DAY,
+            "weixin_official_accounts_upgrade_enabled": "true",
+        },
         18002,
+    ),
+    # with the flag, the old system's names are refused
+    (
+        "daily",
+        {
+            "level": "REPORT_LEVEL_AD",
+            "date_range": ONE_DAY,
+            "adq_accounts_upgrade_enabled": "true",
+            "fields": ["impression"],
+        },
+        12009,
     ),
 ]
 _V13_CASES = [
@@ -463,13 +482,13 @@ def test_accounts_without_spend_have_no_rows(sim: RunningSimulator, client: SimC
 
 def test_late_revisions_over_http(sim: RunningSimulator, client: SimClient) -> None:
     owner, token, _ = _agents(sim, "Trevise")[-1]
-    day = date(2024, 5, 19)
+    day = date(2024, 4, 19)
     account_id = _spending_account(sim, "Trevise", owner, day)
-    dated = {"date_range": {"start_date": "2024-05-19", "end_date": "2024-05-19"}}
+    dated = {"date_range": {"start_date": "2024-04-19", "end_date": "2024-04-19"}}
     try:
-        sim.set_today(date(2024, 5, 20))  # one day old: not final yet
+        sim.set_today(date(2024, 4, 20))  # one day old: not final yet
         early = _report(client, token, "daily", account_id, "AD", **dated)
-        sim.set_today(date(2024, 5, 25))  # final
+        sim.set_today(date(2024, 4, 25))  # final
         final = _report(client, token, "daily", account_id, "AD", **dated)
     finally:
         sim.set_today(TODAY)

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import pytest
 
 from ark_sim import SimConfig, running_simulator
+from ark_sim.media import jrtt as sim_jrtt
 from ark_sim.media._ocean_contract import FUND_MONEY
 from ark_sim.server import RunningSimulator
 from ark_sim.spec import Tier as AgentTier
@@ -75,10 +76,16 @@ class Tree:
         return self.tokens[agent.agent_id][1]
 
 
-def _spending(sim: RunningSimulator, accounts: list[int]) -> int:
+def _spending(sim: RunningSimulator, accounts: list[int], *, upgraded: bool = False) -> int:
+    """A spending account of `accounts`: a legacy one (campaigns and ads), or an upgraded one."""
     from datetime import date
 
-    return next(a for a in accounts if sim.world.spends("jrtt", a, date.fromisoformat(DAY)))
+    return next(
+        a
+        for a in accounts
+        if sim.world.spends("jrtt", a, date.fromisoformat(DAY))
+        and sim_jrtt.upgraded(sim.world, a) == upgraded
+    )
 
 
 # -- envelope and auth ------------------------------------------------------------------------------
@@ -301,8 +308,8 @@ def test_reports_add_up_and_show_stat_datetime(sim: RunningSimulator, client: Si
     tree = Tree(sim, "Jsum")
     token, account = tree.token(tree.parent), _spending(sim, tree.direct)
     advertiser = _rows(client, token, "advertiser", account)
-    campaigns = _rows(client, token, "campaign", account)
-    ads = _rows(client, token, "ad", account)
+    campaigns = _rows(client, token, "campaign", account, filtering={"status": "CAMPAIGN_STATUS_ALL"})
+    ads = _rows(client, token, "ad", account, filtering={"status": "AD_STATUS_ALL"})
     hourly = _rows(client, token, "advertiser", account, time_granularity="STAT_TIME_GRANULARITY_HOURLY")
     assert [r["stat_datetime"] for r in advertiser] == [f"{DAY} 00:00:00"]
     assert all(re.fullmatch(rf"{DAY} \d\d:00:00", r["stat_datetime"]) for r in hourly) and len(hourly) > 1
@@ -323,6 +330,93 @@ def test_reports_add_up_and_show_stat_datetime(sim: RunningSimulator, client: Si
         r["campaign_id"] for r in campaigns
     }
     assert integrated["page_info"]["total_number"] == len(campaigns)
+
+
+def _account_with_a_deleted_ad(sim: RunningSimulator, accounts: list[int]) -> int:
+    from datetime import date
+
+    day = date.fromisoformat(DAY)
+    for account in accounts:
+        gone = sim.world.entities("jrtt", account).deleted()["adgroup_id"]  # this API's "ad"
+        spent = {atom.adgroup_id for atom in sim.world.atoms("jrtt", account, day)}
+        if gone & spent and not sim_jrtt.upgraded(sim.world, account):
+            return account
+    raise AssertionError("no legacy account spent on a deleted ad that day")
+
+
+def test_deleted_entities_leave_reports_unless_the_filter_keeps_them(
+    sim: RunningSimulator, client: SimClient
+) -> None:
+    """bububa `api/report/ad_get.go:12`: deleted ads are left out by default; AD_STATUS_ALL keeps them."""
+    tree = Tree(sim, "Jdel")
+    accounts = tree.direct + tree.child_accounts
+    account = _account_with_a_deleted_ad(sim, accounts)
+    token = tree.token(tree.parent)
+    total = _rows(client, token, "advertiser", account)[0]["cost"]
+    default = _rows(client, token, "ad", account)
+    kept = _rows(client, token, "ad", account, filtering={"status": "AD_STATUS_ALL"})
+    assert round(sum(r["cost"] for r in kept), 2) == total
+    assert sum(r["cost"] for r in default) < total and len(default) < len(kept)
+    bad = client.jrtt(
+        "/open_api/2/report/ad/get/",
+        token,
+        advertiser_id=account,
+        start_date=DAY,
+        end_date=DAY,
+        filtering={"status": "CAMPAIGN_STATUS_ALL"},
+    ).json()
+    assert bad["code"] == 40001 and "status" in bad["message"]  # the ad report's own enum
+
+
+def test_an_upgraded_account_is_read_through_the_custom_report(
+    sim: RunningSimulator, client: SimClient
+) -> None:
+    """Projects and promotions: `/open_api/v3.0/report/custom/get/`; its v2 campaign and ad
+    reports answer nothing, a legacy account's custom report nothing either."""
+    tree = Tree(sim, "Jup")
+    token = tree.token(tree.parent)
+    accounts = tree.direct + tree.child_accounts
+    upgraded, legacy = _spending(sim, accounts, upgraded=True), _spending(sim, accounts)
+    total = _rows(client, token, "advertiser", upgraded)[0]["cost"]
+    assert _rows(client, token, "campaign", upgraded, filtering={"status": "CAMPAIGN_STATUS_ALL"}) == []
+    assert _rows(client, token, "ad", upgraded, filtering={"status": "AD_STATUS_ALL"}) == []
+
+    def custom(account: int, dimensions: list[str], **extra) -> dict:
+        body = client.jrtt(
+            "/open_api/v3.0/report/custom/get/",
+            token,
+            advertiser_id=account,
+            dimensions=dimensions,
+            metrics=["stat_cost", "show_cnt"],
+            filters=[],
+            order_by=[],
+            start_time=DAY,
+            end_time=DAY,
+            page_size=1000,
+            **extra,
+        ).json()
+        assert body["code"] == 0, body
+        return body["data"]
+
+    promotions = custom(upgraded, ["stat_time_day", "cdp_promotion_id", "cdp_promotion_name"])
+    assert promotions["rows"] and all(set(r) == {"dimensions", "metrics"} for r in promotions["rows"])
+    assert round(sum(r["metrics"]["stat_cost"] for r in promotions["rows"]), 2) == total
+    assert promotions["total_metrics"]["stat_cost"] == total
+    assert promotions["page_info"]["total_number"] == len(promotions["rows"])
+    projects = custom(upgraded, ["stat_time_day", "cdp_project_id"])
+    assert len(projects["rows"]) <= len(promotions["rows"])
+    assert custom(legacy, ["stat_time_day", "cdp_project_id"])["rows"] == []
+    # the contract: filters and order_by are required (`[]` for none), the span at most 30 days
+    missing = client.jrtt(
+        "/open_api/v3.0/report/custom/get/",
+        token,
+        advertiser_id=upgraded,
+        dimensions=["stat_time_day"],
+        metrics=["stat_cost"],
+        start_time=DAY,
+        end_time=DAY,
+    ).json()
+    assert missing["code"] == 40001 and "filters" in missing["message"]
 
 
 def test_reports_reject_agent_ids(sim: RunningSimulator, client: SimClient) -> None:

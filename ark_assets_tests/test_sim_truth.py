@@ -20,7 +20,7 @@ from ark_assets.core.tables import table_name
 from ark_assets.media import gdt
 from ark_assets.media.declare import RowShape
 from ark_assets.media.registry import all_media
-from ark_assets_tests.platform import Platform, running_platform
+from ark_assets_tests.platform import Platform, api_versions, running_platform
 from ark_sim.truth import truth
 
 pytestmark = [pytest.mark.stack, pytest.mark.api_paths]  # the real services; run in both API versions
@@ -42,7 +42,7 @@ def _stored_and_truth(platform: Platform) -> tuple[int, int]:
         stored = platform.rows("gdt", DATASET)
     finally:
         platform.hbase.delete_table(table)
-    return stored, truth(platform.sim.world, platform.tenant, platform.day)["tables"][table]
+    return stored, truth(platform.sim.world, platform.tenant, platform.day, api_versions())["tables"][table]
 
 
 def test_funds_stored_as_declared_equal_the_truth(platform: Platform) -> None:

@@ -55,7 +55,7 @@ from ark_assets_tests.dagster_ui import (
     dagster_dev,
     wait_for,
 )
-from ark_assets_tests.platform import drop_owned, seed
+from ark_assets_tests.platform import api_versions, drop_owned, seed
 from ark_sim.server import RunningSimulator, running_simulator
 from ark_sim.truth import truth
 
@@ -325,7 +325,7 @@ def test_partition_picker_materializes_a_partition_into_hbase(ui: UI) -> None:
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["dagster/partition"] == str(partition_key(ui.picked_day, ui.tenant))
     assert {"/".join(a["path"]) for a in run["assetSelection"]} == {f"{MEDIA}/{n}" for n in PICKED}
-    expected = truth(ui.sim.world, ui.tenant, ui.picked_day)["tables"]
+    expected = truth(ui.sim.world, ui.tenant, ui.picked_day, api_versions())["tables"]
     for name in PICKED:
         table = _hbase_table(AssetKey([MEDIA, name]))
         assert expected[table] > 0
@@ -373,7 +373,7 @@ def test_switching_on_the_account_list_sensor_runs_the_next_dates_funds_and_repo
     datasets = {k for k in GRAPH.get_all_asset_keys() if k.path[0] == MEDIA}
     datasets -= {k for k in datasets if k.path[-1].startswith(("agents", "advertisers"))}
     assert selected == datasets  # funds and every report, nothing upstream
-    expected = truth(ui.sim.world, ui.tenant, ui.next_day)["tables"]
+    expected = truth(ui.sim.world, ui.tenant, ui.next_day, api_versions())["tables"]
     for key in datasets:
         table = _hbase_table(key)
         assert _hbase_rows(ui.prefix, table, ui.next_day) == expected[table] > 0, table

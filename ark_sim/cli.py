@@ -132,15 +132,37 @@ def seed(tenant: str, day: date, profile: str | None, config_path: Path | None) 
 @main.command()
 @click.option("--tenant", required=True, callback=_tenant, help="Tenant alias, e.g. T100117.")
 @click.option("--date", "day", required=True, callback=_day, help="The data date, YYYY-MM-DD.")
+@click.option(
+    "--api-version",
+    "versions",
+    multiple=True,
+    metavar="MEDIA=VERSION",
+    help="The API version a media is fetched with (e.g. <media>=v1.1; repeatable); "
+    "default: what it serves today.",
+)
 @_PROFILE
 @_CONFIG
-def truth(tenant: str, day: date, profile: str | None, config_path: Path | None) -> None:
+def truth(
+    tenant: str, day: date, versions: tuple[str, ...], profile: str | None, config_path: Path | None
+) -> None:
     """Print what the platform should find for a tenant and date, as JSON."""
     from ark_sim.truth import truth as compute
     from ark_sim.world import World
 
+    chosen = {}
+    for item in versions:
+        media, sep, version = item.partition("=")
+        if not sep or not media or not version:
+            raise click.BadParameter(
+                f"{item!r} is not MEDIA=VERSION (e.g. <media>=v1.1)", param_hint="--api-version"
+            )
+        chosen[media] = version
     config = _load(config_path, profile=profile)
-    click.echo(json.dumps(compute(World(config), tenant, day), ensure_ascii=False))
+    try:
+        result = compute(World(config), tenant, day, chosen)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--api-version") from None
+    click.echo(json.dumps(result, ensure_ascii=False))
 
 
 @main.command()

@@ -27,6 +27,8 @@ class EntitySizes(StrictModel):
     adgroups: tuple[int, int] = (1, 2)
     ads: tuple[int, int] = (1, 2)
     active_hours: int = Field(default=4, ge=1, le=24)
+    # share of campaigns and of ads that are deleted (their past spend stays in the media's data)
+    deleted_share: float = Field(default=0.0, ge=0.0, le=1.0)
 
     @field_validator("campaigns", "adgroups", "ads")
     @classmethod
@@ -134,6 +136,15 @@ class QuotaOverride(StrictModel):
     block_seconds: float | None = Field(default=None, ge=0.0)
 
 
+class RowLimits(StrictModel):
+    """Report row quotas per (account, report, level); 0 = no such limit (see `ark_sim/rows.py`)."""
+
+    per_second: int = Field(default=0, ge=0)
+    freeze_s: float = Field(default=5.0, ge=0.0)
+    per_window: int = Field(default=0, ge=0)
+    window_s: float = Field(default=10.0, gt=0.0)
+
+
 class QuotaConfig(StrictModel):
     default: QuotaLimits
     endpoints: dict[str, QuotaOverride] = {}
@@ -145,6 +156,7 @@ class MediaConfig(StrictModel):
     latency: LatencyConfig = LatencyConfig()
     faults: FaultConfig = FaultConfig()
     quota: QuotaConfig
+    rows: RowLimits = RowLimits()
 
 
 class ClockConfig(StrictModel):

@@ -407,6 +407,7 @@ class ApiContract:
         endpoints: every endpoint the simulator serves, in every version.
         codes: every body code the simulator answers, and the ones the platform maps.
         quota: the quota signals.
+        retired: endpoints the media no longer serve: since when, and what replaces them.
     """
 
     media: str
@@ -417,6 +418,7 @@ class ApiContract:
     endpoints: tuple[EndpointContract, ...]
     codes: tuple[Code, ...]
     quota: tuple[Row, ...]
+    retired: tuple[Row, ...] = ()
 
 
 BEGIN = (
@@ -474,6 +476,12 @@ def render(contract: ApiContract) -> str:
     )
     out += ["", "### Quota signals", ""]
     out += _table(("signal", "value", "source"), [(r.point, r.value, r.source) for r in contract.quota])
+    if contract.retired:
+        out += ["", "### Retired endpoints", ""]
+        out += _table(
+            ("endpoint", "what the simulator does", "source"),
+            [(r.point, r.value, r.source) for r in contract.retired],
+        )
     out += ["", END]
     return "\n".join(out) + "\n"
 

@@ -136,6 +136,8 @@ class Table:
             an active agent.
         time_lines: the endpoint is asked once per time line, each answer a row of its own (the
             key's suffix); empty = asked once.
+        versions: the API versions whose jobs fill it (a level a version lacks has no table
+            there); empty = every version.
     """
 
     dataset: str
@@ -143,6 +145,10 @@ class Table:
     tier: Tier | None = None
     endpoint: str | None = None
     time_lines: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+
+    def filled_by(self, version: str) -> bool:
+        return not self.versions or version in self.versions
 
     def __post_init__(self) -> None:
         per_account = self.rows in (Rows.PER_RECORD, Rows.PER_ACCOUNT)
@@ -167,6 +173,8 @@ class MediaSpec:
         agent_keys / account_keys: the seed's Redis keys of its agents and a day's accounts.
         tables: the HBase tables the seed's jobs fill from it.
         sign: how a client signs a request (tokens in the query or a header).
+        versions: the API versions it serves, oldest first; the last is what the media serve
+            today (`ark-sim truth` expects that one's tables unless told another).
     """
 
     name: str
@@ -178,6 +186,27 @@ class MediaSpec:
     account_keys: tuple[AccountKey, ...]
     tables: tuple[Table, ...]
     sign: Signer
+    versions: tuple[str, ...] = ("-",)
+
+    def __post_init__(self) -> None:
+        unknown = sorted({v for t in self.tables for v in t.versions} - set(self.versions))
+        if unknown:
+            raise ValueError(f"{self.name}: tables name versions {unknown} it does not serve {self.versions}")
+
+    @property
+    def today(self) -> str:
+        """The version the media serve today (the newest)."""
+        return self.versions[-1]
+
+    def version(self, wanted: str | None) -> str:
+        """`wanted` (None or "" = today's), or a ValueError naming the served versions."""
+        if not wanted:
+            return self.today
+        if wanted not in self.versions:
+            raise ValueError(
+                f"{self.name} serves no API version {wanted!r}: expected one of {', '.join(self.versions)}"
+            )
+        return wanted
 
     @property
     def endpoints(self) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The simulator's mutable state: clock, world, tokens, quotas, faults, nonces and counters."""
+"""The simulator's mutable state: clock, world, tokens, quotas, row quotas, faults, nonces and counters."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from ark_sim.config import SimConfig
 from ark_sim.faults import FaultInjector
 from ark_sim.quota import QuotaBook
+from ark_sim.rows import RowQuotas
 from ark_sim.tokens import Grant, TokenState, TokenStore, tenant_of_token
 from ark_sim.world import World
 
@@ -112,6 +113,7 @@ class SimState:
             config.seed, {m: (c.tokens.access_ttl_s, c.tokens.refresh_ttl_s) for m, c in config.media.items()}
         )
         self.quotas = QuotaBook(config, today=self.clock.wall_date)
+        self.rows = RowQuotas(lambda media: config.media[media].rows)
         self.faults = FaultInjector(config)
         self.nonces = Nonces(config.nonce_ttl_s)
         self.counters = Counters()
@@ -156,6 +158,7 @@ class SimState:
         """Counters, quota buckets, blocks and nonces back to the start (and tokens when asked)."""
         self.counters.clear()
         self.quotas.reset()
+        self.rows.clear()
         self.nonces.clear()
         self.faults.reseed()
         if tokens:

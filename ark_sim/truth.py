@@ -8,10 +8,15 @@ lists one row per active agent, account lists one per account, funds one per fun
 wx: the record's kind is in the row key) or per account (jrtt), reports one per account with
 records that day (and per time line where a table has them). Nothing here reads the platform's
 own declarations: a wrong row shape there makes its tables disagree with these counts.
+
+A media whose API comes in versions fills different tables in each (v3.0 has no campaign level,
+v1.x no dynamic creatives): `versions` names the version each media is fetched with; a media left
+out is expected at the version it serves today.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from ark_sim.media import registry
@@ -25,12 +30,20 @@ def table_name(media: str, dataset: str) -> str:
     return f"tenant_{media}_{dataset}"
 
 
-def truth(world: World, tenant: str, day: date) -> dict:
-    """`{"accounts": {media: n, ...}, "tables": {name: rows, ...}}`, tables sorted by name."""
+def truth(world: World, tenant: str, day: date, versions: Mapping[str, str] | None = None) -> dict:
+    """`{"accounts": {media: n, ...}, "tables": {name: rows, ...}, "versions": {media: version}}`,
+    tables sorted by name; `versions` (media -> API version) picks the tables each version fills."""
     tenant = tenant_alias(tenant)
     tables: dict[str, int] = {}
+    wanted = dict(versions or {})
+    unknown = sorted(set(wanted) - {spec.name for spec in registry()})
+    if unknown:
+        raise ValueError(f"versions name unknown media {unknown}")
+    chosen = {spec.name: spec.version(wanted.get(spec.name)) for spec in registry()}
     for spec in registry():
         for table in spec.tables:
+            if not table.filled_by(chosen[spec.name]):
+                continue
             name = table_name(spec.name, table.dataset)
             if name in tables:
                 raise ValueError(f"{spec.name} declares table {name!r} twice")
@@ -38,6 +51,7 @@ def truth(world: World, tenant: str, day: date) -> dict:
     return {
         "accounts": {spec.name: world.account_count(spec.name, tenant) for spec in registry()},
         "tables": dict(sorted(tables.items())),
+        "versions": chosen,
     }
 
 

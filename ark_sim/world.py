@@ -78,6 +78,7 @@ METRICS = ("impression", "click", "cost", "conversion", "download", "activation"
 class Campaign:
     campaign_id: int
     name: str
+    deleted: bool = False  # deleted since; its past spend stays in the media's data
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class Adgroup:
     site_sets: tuple[str, ...]
     promoted_object_type: str
     promoted_object_id: str
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class Ad:
     adgroup_id: int
     campaign_id: int
     name: str
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ class Entities:
         result.update({("adgroup_id", g.adgroup_id): g.name for g in self.adgroups})
         result.update({("ad_id", a.ad_id): a.name for a in self.ads})
         return result
+
+    def deleted(self) -> dict[str, frozenset[int]]:
+        """kind (`campaign_id`, `adgroup_id`, `ad_id`) -> the ids of its deleted entities."""
+        return {
+            "campaign_id": frozenset(c.campaign_id for c in self.campaigns if c.deleted),
+            "adgroup_id": frozenset(g.adgroup_id for g in self.adgroups if g.deleted),
+            "ad_id": frozenset(a.ad_id for a in self.ads if a.deleted),
+        }
 
 
 @dataclass(frozen=True)
@@ -347,10 +358,15 @@ class World:
             low, high = bounds
             return low + stable_hash(self.seed, media, account_id, "count", *key) % (high - low + 1)
 
+        def deleted(entity_id: int) -> bool:
+            return unit(self.seed, media, entity_id, "deleted") < sizes.deleted_share
+
         campaigns, adgroups, ads = [], [], []
         for c in range(count(sizes.campaigns, "campaigns")):
             campaign_id = draw("campaign", c)
-            campaigns.append(Campaign(campaign_id, f"计划{c + 1}-{campaign_id % 10000:04d}"))
+            campaigns.append(
+                Campaign(campaign_id, f"计划{c + 1}-{campaign_id % 10000:04d}", deleted(campaign_id))
+            )
             for g in range(count(sizes.adgroups, "adgroups", c)):
                 adgroup_id = draw("adgroup", c, g)
                 site_pool = facts.site_sets
@@ -366,11 +382,14 @@ class World:
                         site_sets,
                         po_type,
                         str(1_100_000_000 + (start >> 16) % 900_000_000),
+                        deleted(adgroup_id),
                     )
                 )
                 for a in range(count(sizes.ads, "ads", c, g)):
                     ad_id = draw("ad", c, g, a)
-                    ads.append(Ad(ad_id, adgroup_id, campaign_id, f"广告{c + 1}-{g + 1}-{a + 1}"))
+                    ads.append(
+                        Ad(ad_id, adgroup_id, campaign_id, f"广告{c + 1}-{g + 1}-{a + 1}", deleted(ad_id))
+                    )
         return Entities(tuple(campaigns), tuple(adgroups), tuple(ads))
 
     def _build_atoms(

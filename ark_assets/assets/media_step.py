@@ -58,15 +58,16 @@ from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import date_tenant_partitions, split_key
 from ark_assets.resources.hbase import HBaseResource
-from ark_assets.resources.media_api import MediaApiResource
+from ark_assets.resources.media_api import MediaApiResource, configured_version, deployed_assets
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.run_log import RunLogResource
 
 
-def media_parts(media: MediaDefinition) -> list[Part]:
-    """Every asset of one media, upstream first: agent lists, account lists, per-account datasets."""
-    declared = media.assets
+def media_parts(media: MediaDefinition, api_version: str | None = None) -> list[Part]:
+    """Every asset of one media in its configured API version (`deployed_assets`), upstream first:
+    agent lists, account lists, per-account datasets."""
+    declared = deployed_assets(media, api_version)
     return [
         *(agents_part(media, agents) for agents in declared.agent_lists),
         *(advertisers_part(media, listing) for listing in declared.account_lists),
@@ -79,14 +80,18 @@ def pool_of(media: MediaDefinition) -> str:
     return f"media_{media.name}"
 
 
-def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> AssetsDefinition:
+def media_step(
+    media: MediaDefinition, comparison_prefix: str | None = None, api_version: str | None = None
+) -> AssetsDefinition:
     """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline.
 
     Args:
         comparison_prefix: the table set `matches_comparison_table` compares with; None reads
             `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
+        api_version: the API version whose assets it holds; None = the configured one.
     """
-    parts = media_parts(media)
+    version = configured_version(media, api_version)
+    parts = media_parts(media, version)
     prefix = compare_prefix(comparison_prefix)
     checks = [
         *(completeness_spec(p.key) for p in parts if p.fetches),
@@ -114,6 +119,7 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
         io_manager: ResourceParam[HBaseIOManager],
     ) -> Iterator[Output | AssetCheckResult]:
         day, tenant = split_key(context.partition_key)
+        _check_version(media, version, media_api)
         chosen = [p for p in parts if p.key in context.selected_asset_keys]
         _check_config(media, parts, chosen, config)
         if config.failed_only:
@@ -138,6 +144,17 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
         yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
 
     return _media
+
+
+def _check_version(media: MediaDefinition, version: str, media_api: MediaApiResource) -> None:
+    """The step's assets were built for the version the media API resource speaks."""
+    spoken = media_api.api_spec(media).version
+    if spoken != version:
+        raise Failure(
+            f"{media.name}'s assets were defined for API version {version} but the media_api resource "
+            f"speaks {spoken}: set ARK_{media.name.upper()}_API_VERSION (or ARK_API_VERSIONS) the same for "
+            "the code location and its runs"
+        )
 
 
 def _check_config(

@@ -39,6 +39,7 @@ from ark_assets.assets.failures import latest_materialization
 from ark_assets.core.days import GMT8, yesterday
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import partition_key, split_key, tenant_partitions
+from ark_assets.resources.media_api import deployed_assets
 from ark_assets.resources.sentry import SentryResource
 
 CHECK = "in_by_0900"
@@ -48,7 +49,7 @@ INTERVAL_S = 300
 
 def watched(media: Sequence[MediaDefinition]) -> list[AssetKey]:
     """The assets whose partitions must be in by the deadline: every media's funds and reports."""
-    return [AssetKey([m.name, d.name]) for m in media for d in m.assets.datasets]
+    return [AssetKey([m.name, d.name]) for m in media for d in deployed_assets(m).datasets]
 
 
 def not_in_jobs(media: Sequence[MediaDefinition]) -> AssetSelection:

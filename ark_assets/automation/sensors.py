@@ -36,6 +36,7 @@ from ark_assets.assets.sources import day_accounts
 from ark_assets.core.days import yesterday
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import partition_key, split_key, tenant_partitions
+from ark_assets.resources.media_api import deployed_assets
 from ark_assets.resources.mysql import MySQLResource, RunStatus
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
@@ -57,7 +58,7 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
     # A sensor's run requests must fall inside its declared target: without one, Dagster fails
     # every tick that requests a run ("a sensor lacking a specified target").
     agent_lists = [AssetKey([m.name, a.name]) for m in media for a in m.assets.agent_lists]
-    datasets = [AssetKey([m.name, d.name]) for m in media for d in m.assets.datasets]
+    datasets = [AssetKey([m.name, d.name]) for m in media for d in deployed_assets(m).datasets]
 
     @sensor(
         name="tenants_and_agents_sync",
@@ -116,7 +117,7 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
         for tenant in context.instance.get_dynamic_partitions(tenant_partitions.name):
             key = str(partition_key(day, tenant))
             for declared in media:
-                datasets = [AssetKey([declared.name, d.name]) for d in declared.assets.datasets]
+                datasets = [AssetKey([declared.name, d.name]) for d in deployed_assets(declared).datasets]
                 done = context.instance.get_materialized_partitions(datasets[0])
                 if key in done:
                     continue

@@ -312,9 +312,10 @@ class FetchEngine:
     # ----- one source
 
     async def _fetch_source(self, spec: EndpointSpec, source: Source) -> Outcome:
-        # the caller's parameters may override the page size the endpoint declares
+        # the caller's parameters may override the page size the endpoint declares; the endpoint's
+        # derived ones (a report level in this version's spelling, its fields) override the caller's
         derived = spec.call_params(source.params) if spec.call_params else {}
-        params: dict[str, Any] = {**spec.fixed_params, **derived, **self._first_page(spec), **source.params}
+        params: dict[str, Any] = {**spec.fixed_params, **self._first_page(spec), **source.params, **derived}
         if spec.source_param:
             try:
                 params[spec.source_param] = _source_value(spec, source.target)

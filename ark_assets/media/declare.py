@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -79,7 +79,8 @@ class EndpointSpec:
         page_size_param: the request parameter carrying the page size.
         cursor_info: the response object holding `has_more` and `cursor` (cursor paging).
         fixed_params: parameters every call sends (e.g. a pagination mode, the record `fields`).
-        call_params: parameters derived from a call's own (e.g. the `fields` of a report level).
+        call_params: parameters derived from a call's own, overriding them (e.g. a report level in
+            this version's spelling, with the level's `fields` and `group_by`).
         source_int64: the source id (or batch of ids) travels as int64 JSON numbers, not text
             (`advertiser_ids=[1,2]`, not `["1","2"]`).
 
@@ -345,6 +346,9 @@ class AccountDataset:
         group: `funds` (a point-in-time balance: never re-fetched for past days) or `reports`.
         id_field: a record field that must hold the requested account's id.
         money_fields: record fields that must be numbers; other fields are stored verbatim.
+        versions: the API versions that serve it (a report level one version lacks, such as
+            Tencent v3.0's campaigns); empty = every version. A deployment has the asset only when
+            it speaks one of them.
     """
 
     name: str
@@ -358,6 +362,10 @@ class AccountDataset:
     group: str = "reports"
     id_field: str | None = None
     money_fields: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+
+    def served_by(self, version: str) -> bool:
+        return not self.versions or version in self.versions
 
     def __post_init__(self) -> None:
         if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
@@ -382,6 +390,10 @@ class MediaAssets:
     account_lists: tuple[AccountList, ...]
     datasets: tuple[AccountDataset, ...] = ()
 
+    def for_version(self, version: str) -> MediaAssets:
+        """The assets a deployment speaking `version` has (datasets of other versions left out)."""
+        return replace(self, datasets=tuple(d for d in self.datasets if d.served_by(version)))
+
 
 # ----- the whole media
 
@@ -397,8 +409,10 @@ class MediaDefinition:
         api: the API's conventions and endpoints in the default version (the one a deployment
             speaks unless configured otherwise).
         api_versions: the API in its other versions, each as complete as `api`.
-        current_version: the version the media's official SDKs target today, when it is not the
-            default (`ARK_API_VERSIONS=current` picks it for every media).
+        current_version: the version the media serve today, when it is not the default
+            (`ARK_API_VERSIONS=current` picks it for every media).
+        notes_version: the version the design notes' jobs spoke, when it is not the default
+            (`ARK_API_VERSIONS=notes` picks it for every media).
         redis: the Redis key formats.
         app: the default app (the simulator's; production configures its own).
         assets: what the platform materializes from the media.
@@ -417,6 +431,7 @@ class MediaDefinition:
     docs: str = ""
     api_versions: tuple[ApiSpec, ...] = ()
     current_version: str = ""
+    notes_version: str = ""
     owners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -431,8 +446,14 @@ class MediaDefinition:
         versions = [spec.version for spec in specs]
         if len(versions) != len(set(versions)):
             raise ValueError(f"media {self.name!r}: an API version is declared twice in {versions}")
-        if self.current_version and self.current_version not in versions:
-            raise ValueError(f"media {self.name!r}: current version {self.current_version!r} is not declared")
+        for alias, version in (("current", self.current_version), ("notes", self.notes_version)):
+            if version and version not in versions:
+                raise ValueError(f"media {self.name!r}: {alias} version {version!r} is not declared")
+        served = {v for d in self.assets.datasets for v in d.versions}
+        if served - set(versions):
+            raise ValueError(
+                f"media {self.name!r}: datasets name undeclared versions {sorted(served - set(versions))}"
+            )
         for spec in specs:
             _check_assets(self, spec)
 
@@ -442,10 +463,12 @@ class MediaDefinition:
         return {spec.version: spec for spec in (self.api, *self.api_versions)}
 
     def api_for(self, version: str | None = None) -> ApiSpec:
-        """The API in `version` (None, "" or "default" = the default; "current" = what the SDKs
-        target), or a ValueError naming the declared ones."""
+        """The API in `version` (None, "" or "default" = the default; "current" = what the media
+        serve today; "notes" = what the notes' jobs spoke), or a ValueError naming the declared ones."""
         if version == "current":
             version = self.current_version
+        elif version == "notes":
+            version = self.notes_version
         if not version or version == "default":
             return self.api
         try:
@@ -462,6 +485,10 @@ class MediaDefinition:
         """The tiers of its agent lists (`(None,)` for a media without tiers)."""
         return tuple(a.tier for a in self.assets.agent_lists)
 
+    def assets_for(self, version: str | None = None) -> MediaAssets:
+        """What a deployment speaking `version` (an alias as `api_for` takes) materializes."""
+        return self.assets.for_version(self.api_for(version).version)
+
     def listings(self, names: tuple[str, ...]) -> tuple[AccountList, ...]:
         """The account lists named `names`, in declaration order."""
         return tuple(a for a in self.assets.account_lists if a.name in names)
@@ -470,7 +497,7 @@ class MediaDefinition:
 def _check_assets(media: MediaDefinition, api: ApiSpec) -> None:
     """Refuse a declaration whose parts do not fit together (in API version `api`), naming the part."""
     where = f"media {media.name!r}" + (f" (API {api.version})" if api.version else "")
-    declared = media.assets
+    declared = media.assets.for_version(api.version)
     agent_names = {a.name for a in declared.agent_lists}
     listing_names = {a.name for a in declared.account_lists}
     names = [a.name for a in (*declared.agent_lists, *declared.account_lists, *declared.datasets)]

@@ -1,22 +1,30 @@
 """Tencent Guangdiantong (Tencent Marketing API): everything the platform knows about gdt.
 
-Two API versions (`ARK_GDT_API_VERSION`): v1.1, the notes' and the default, and v1.3, the one
-every current SDK targets. They differ in paths, in `advertiser/get`'s paging parameters, in
-record field names (v1.1 funds' `today_cost` is v1.3's `realtime_cost`; v1.3 reports have none of
-v1.1's `impression`/`click`/`conversion`), so on v1.3 every call names its record `fields` and the
-stored schema is defined by this module, not by a default nobody documents.
+Three API versions (`ARK_GDT_API_VERSION`): v3.0, the default, what the media serve today and the
+SDKs ship for new work (TencentAd marketing-api-go-sdk `pkg/api/v3/`); v1.1, the notes'; v1.3.
+They differ in paths, levels, required parameters and record names:
+- v3.0 has the two-level hierarchy adgroup -> dynamic_creative (no CAMPAIGN, AD or
+  PROMOTED_OBJECT level: `pkg/model/v3/model_report_daily_level.go`) and requires `fields` and
+  `group_by` on every report (`pkg/api/v3/api_daily_reports.go`), `fields`, `pagination_mode`
+  and `page_size` on `advertiser/get` (`api_advertiser.go`);
+- the old metric system answers no data after 2024-04-30 (developers.e.qq.com/news/info/20240416),
+  so a v1.x report call sends `adq_accounts_upgrade_enabled=true` and asks the new system's
+  metric names; without the flag its rows would come back empty.
+Every call names its record `fields`, so the stored schema is defined by this module, not by a
+default nobody documents.
 
 Quirks that matter (docs/media/gdt.md): errors are HTTP 200 with a body code; every call
 carries access_token/timestamp/nonce in the query string; structured parameters are JSON
 strings; money is integer fen; `advertiser/get` in normal paging mode stops at 1000 rows, so we
 page it by cursor; every response carries `X-RateLimit-Remaining: <day%>,<minute%>` and the
-trace id in `X-TSA-Trace-Id` (and at the end of an error's message: the body has no trace field).
-wx reuses these conventions (media/wx.py).
+trace id in `X-TSA-Trace-Id` (and at the end of an error's message: the body has no trace field);
+report calls also count rows per account and level (12,000 rows/s, 40,000 per 10 s; news/info
+20190415, 20190527). wx reuses these conventions (media/wx.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -90,10 +98,11 @@ QUOTA = QuotaHeader(name="X-RateLimit-Remaining", minute_pct=_minute_pct)
 TRACE_HEADER = "X-TSA-Trace-Id"
 TRANSLATE = code_table(CODES, e.UnknownCode)
 REFRESH = RefreshSpec(path="/oauth/token", method="GET", build=refresh_params)
-V11, V13 = "v1.1", "v1.3"
+V11, V13, V30 = "v1.1", "v1.3", "v3.0"
+LEGACY = (V11, V13)  # the old hierarchy's versions (campaign -> adgroup -> ad)
+UPGRADE_FLAG = "adq_accounts_upgrade_enabled"  # v1.x: the new metric system (news/info/20240416)
 
-# v1.3 names every record field it stores (no source states the default set): the v1.3 model's
-# names (TGo pkg/model/), what the simulator serves and docs/media/gdt.md tabulates.
+# The record fields every call names, from the SDK models (docs/media/gdt.md tabulates them).
 ADVERTISER_FIELDS = (
     "account_id",
     "corporation_name",
@@ -102,7 +111,12 @@ ADVERTISER_FIELDS = (
     "agency_account_id",
     "system_industry_id",
 )
-FUND_FIELDS = ("fund_type", "balance", "fund_status", "realtime_cost")
+FUND_FIELDS = {
+    V13: ("fund_type", "balance", "fund_status", "realtime_cost"),  # pkg/model/model_funds_get_list_struct.go
+    # pkg/model/v3/model_funds_get_list_struct.go
+    V30: ("fund_type", "balance", "bill_deposit_amount", "fund_status", "realtime_cost", "effect_funds"),
+}
+# the new metric system's names, the same in v1.3's and v3.0's report structs
 REPORT_METRICS = (
     "view_count",
     "valid_click_count",
@@ -115,28 +129,54 @@ REPORT_METRICS = (
     "download_count",
     "activated_count",
 )
-_IDS = {
+# the ids and names a level's rows carry, per version (v1.1's rows have no names and no account_id)
+_IDS_V1 = {
     "CAMPAIGN": ("campaign_id", "campaign_name"),
     "ADGROUP": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name"),
     "AD": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "ad_name"),
     "PROMOTED_OBJECT": ("promoted_object_type", "promoted_object_id"),
 }
+_IDS_V3 = {
+    "ADGROUP": ("adgroup_id", "adgroup_name"),
+    "DYNAMIC_CREATIVE": ("adgroup_id", "adgroup_name", "dynamic_creative_id", "dynamic_creative_name"),
+}
+# v3.0's required group_by: one row per day (hour) and entity of the level, as v1.x's default
+_GROUP_BY_V3 = {
+    "ADVERTISER": (),
+    "ADGROUP": ("adgroup_id",),
+    "DYNAMIC_CREATIVE": ("dynamic_creative_id",),
+}
 
 
-def _base_level(level: str) -> str:
-    """`REPORT_LEVEL_AD_WECHAT` -> `AD` (a wx level has the shape of its base level)."""
-    return level.removeprefix("REPORT_LEVEL_").removesuffix("_WECHAT")
+def _ids(level: str, version: str) -> tuple[str, ...]:
+    if version == V30:
+        return _IDS_V3.get(level, ())
+    ids = _IDS_V1.get(level, ())
+    return tuple(i for i in ids if not i.endswith("_name")) if version == V11 else ids
 
 
-def _daily_fields(params: Mapping[str, Any]) -> dict[str, Any]:
-    level = _base_level(str(params.get("level", "")))
-    return {"fields": ["date", "account_id", *_IDS.get(level, ()), *REPORT_METRICS]}
+def report_params(
+    kind: str, version: str, level_suffix: str = ""
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A report call's parameters from a dataset's (`level` = the base level, e.g. `ADGROUP`): the
+    level in the version's spelling, the level's `fields`, v3.0's `group_by`, v1.x's upgrade flag."""
+    time_key = "date" if kind == "daily" else "hour"
 
+    def derive(params: Mapping[str, Any]) -> dict[str, Any]:
+        level = str(params["level"])
+        ids = _ids(level, version)
+        account = () if version == V11 else ("account_id",)
+        derived: dict[str, Any] = {
+            "level": f"REPORT_LEVEL_{level}{level_suffix if version in LEGACY else ''}",
+            "fields": [time_key, *account, *ids, *REPORT_METRICS],
+        }
+        if version == V30:
+            derived["group_by"] = [time_key, *_GROUP_BY_V3[level]]
+        else:
+            derived[UPGRADE_FLAG] = True
+        return derived
 
-def _hourly_fields(params: Mapping[str, Any]) -> dict[str, Any]:
-    level = _base_level(str(params.get("level", "")))
-    ids = _IDS.get(level, ()) + (("promoted_object_type", "promoted_object_id") if level == "AD" else ())
-    return {"fields": ["date", "hour", "account_id", *ids, *REPORT_METRICS]}
+    return derive
 
 
 def funds_endpoint(version: str) -> EndpointSpec:
@@ -144,20 +184,19 @@ def funds_endpoint(version: str) -> EndpointSpec:
         name="funds/get",
         path=f"/{version}/funds/get",
         source_param="account_id",
-        fixed_params={"fields": list(FUND_FIELDS)} if version == V13 else {},
+        fixed_params={"fields": list(FUND_FIELDS[version])} if version in FUND_FIELDS else {},
     )
 
 
-def reports_endpoint(kind: str, version: str) -> EndpointSpec:
-    """`daily_reports/get` or `hourly_reports/get`; on v1.3 with the level's `fields`."""
-    fields = {"daily": _daily_fields, "hourly": _hourly_fields}[kind]
+def reports_endpoint(kind: str, version: str, level_suffix: str = "") -> EndpointSpec:
+    """`daily_reports/get` or `hourly_reports/get` in `version`, with the level's parameters."""
     return EndpointSpec(
         name=f"{kind}_reports/get",
         path=f"/{version}/{kind}_reports/get",
         source_param="account_id",
         paging=Paging.PAGE,
         page_size=REPORT_PAGE_SIZE,
-        call_params=fields if version == V13 else None,
+        call_params=report_params(kind, version, level_suffix),
     )
 
 
@@ -166,10 +205,11 @@ def advertiser_endpoint(version: str, fields: tuple[str, ...] = ADVERTISER_FIELD
 
     v1.1 has no `pagination_mode` in its SDK (the notes' platform sent it all the same): when an
     answer comes back in page mode the engine walks on by page, and fails the agent clearly if
-    normal mode's 1000-row cap cuts the list.
+    normal mode's 1000-row cap cuts the list. v1.3 and v3.0 name the record `fields` (v3.0
+    requires them, with `pagination_mode` and `page_size`).
     """
     fixed: dict[str, Any] = {"pagination_mode": "PAGINATION_MODE_CURSOR"}
-    if version == V13:
+    if version != V11:
         fixed["fields"] = list(fields)
     return EndpointSpec(
         name="advertiser/get",
@@ -180,8 +220,10 @@ def advertiser_endpoint(version: str, fields: tuple[str, ...] = ADVERTISER_FIELD
     )
 
 
-def tencent_api(media: str, version: str, listings: tuple[EndpointSpec, ...], **roles: str) -> ApiSpec:
-    """A Tencent media's API in `version`: its listing(s), then funds and daily reports."""
+def tencent_api(
+    media: str, version: str, listings: tuple[EndpointSpec, ...], *reports: EndpointSpec, **roles: str
+) -> ApiSpec:
+    """A Tencent media's API in `version`: its listing(s), funds and its report endpoints."""
     return ApiSpec(
         media=media,
         version=version,
@@ -193,30 +235,45 @@ def tencent_api(media: str, version: str, listings: tuple[EndpointSpec, ...], **
         quota=QUOTA,
         translate_code=TRANSLATE,
         refresh=REFRESH,
-        endpoints=endpoints(*listings, funds_endpoint(version), reports_endpoint("daily", version)),
+        endpoints=endpoints(*listings, funds_endpoint(version), *reports),
         roles=roles,
     )
 
 
 def _gdt_api(version: str) -> ApiSpec:
-    return tencent_api("gdt", version, (advertiser_endpoint(version), reports_endpoint("hourly", version)))
+    return tencent_api(
+        "gdt",
+        version,
+        (advertiser_endpoint(version),),
+        reports_endpoint("daily", version),
+        reports_endpoint("hourly", version),
+    )
 
 
-API = _gdt_api(V11)
+API = _gdt_api(V30)
+API_V11 = _gdt_api(V11)
 API_V13 = _gdt_api(V13)
 
 
 # ----- assets: what Ark Assets materializes from gdt, and where it stores it
 
-REPORT_LEVELS = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD", "PROMOTED_OBJECT")
+# daily report levels and the versions that serve them (empty = every version)
+REPORT_LEVELS = {
+    "ADVERTISER": (),
+    "CAMPAIGN": LEGACY,
+    "ADGROUP": (),
+    "AD": LEGACY,
+    "PROMOTED_OBJECT": LEGACY,
+    "DYNAMIC_CREATIVE": (V30,),
+}
 TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
 
 
-def daily_report(level: str, *, level_suffix: str = "") -> AccountDataset:
+def daily_report(level: str, versions: tuple[str, ...] = ()) -> AccountDataset:
     """A daily report at `level`, stored in the seed's `daily_report_{level}_v3` table."""
 
     def params(day: date) -> dict[str, Any]:
-        return {"level": f"REPORT_LEVEL_{level}{level_suffix}", **tencent_day(day)}
+        return {"level": level, **tencent_day(day)}
 
     name = f"daily_report_{level.lower()}"
     return AccountDataset(
@@ -226,11 +283,28 @@ def daily_report(level: str, *, level_suffix: str = "") -> AccountDataset:
         shape=RowShape.RECORDS_PER_ACCOUNT,
         upstream=("advertisers",),
         params=params,
+        versions=versions,
     )
 
 
-def _hourly_ad(day: date) -> dict[str, Any]:
-    return {"level": "REPORT_LEVEL_AD", "group_by": ["hour", "ad_id"], **tencent_day(day)}
+def hourly_report(level: str, versions: tuple[str, ...]) -> AccountDataset:
+    """The seed's hourly report: one row per account and time line (the key's suffix); v1.x at the
+    AD level (`hourly_report_ad`), v3.0 at the dynamic creative, the AD level's successor."""
+
+    def params(day: date) -> dict[str, Any]:
+        return {"level": level, **tencent_day(day)}
+
+    name = f"hourly_report_{level.lower()}"
+    return AccountDataset(
+        name=name,
+        dataset=name,
+        endpoint="hourly_reports/get",
+        shape=RowShape.RECORDS_PER_ACCOUNT,
+        upstream=("advertisers",),
+        params=params,
+        time_lines=TIME_LINES,
+        versions=versions,
+    )
 
 
 # one row per account and fund type (`funds/get` answers 1-3 fund records); wx reads it the same way
@@ -256,8 +330,8 @@ MEDIA = MediaDefinition(
         agents={None: "gdt_agents_v2_{tenant}"},
         accounts={None: "gdt_advertiser_v1.1_{tenant}_{yyyymmdd}"},
     ),
-    api_versions=(API_V13,),
-    current_version=API_V13.version,  # what every current Tencent SDK targets
+    api_versions=(API_V11, API_V13),
+    notes_version=V11,
     app=MediaApp(app_id="1110001", secret="gdt-secret"),
     assets=MediaAssets(
         agent_lists=(AgentList(),),
@@ -272,17 +346,9 @@ MEDIA = MediaDefinition(
         ),
         datasets=(
             FUNDS,
-            *(daily_report(level) for level in REPORT_LEVELS),
-            # the seed's hourly ad table: one row per account and time line
-            AccountDataset(
-                name="hourly_report_ad",
-                dataset="hourly_report_ad",
-                endpoint="hourly_reports/get",
-                shape=RowShape.RECORDS_PER_ACCOUNT,
-                upstream=("advertisers",),
-                params=_hourly_ad,
-                time_lines=TIME_LINES,
-            ),
+            *(daily_report(level, versions) for level, versions in REPORT_LEVELS.items()),
+            hourly_report("AD", LEGACY),
+            hourly_report("DYNAMIC_CREATIVE", (V30,)),
         ),
     ),
     docs="docs/media/gdt.md",

@@ -1,5 +1,15 @@
 """Toutiao / Ocean Engine Marketing API: everything the platform knows about jrtt.
 
+Two kinds of advertiser account, read side by side: a legacy account's ads (campaign -> ad) are
+reported by the v2 `report/campaign|ad/get`, which leave deleted entities out unless the
+filter asks for all of them (bububa/oceanengine `marketing-api/api/report/ad_get.go`: 默认不获取
+删除广告计划数据 ... AD_STATUS_ALL); an account on the upgraded platform (巨量广告升级版: project ->
+promotion) is read through `/open_api/v3.0/report/custom/get/` (oceanengine/ad_open_sdk_go
+`api/api_report_custom_get_v30.go`), whose dimensions and metrics come from bububa's
+`model/report/v3/`. Every account is asked both ways; a legacy account's custom report and an
+upgraded account's campaign and ad reports answer no rows. The one API version is "v2", as the
+official SDK generates v2 and v3.0 endpoints side by side.
+
 Quirks that matter (docs/media/jrtt.md): the token travels in an `Access-Token` header;
 errors, throttles included, are HTTP 200 with a body code; there is no quota header, so the
 rate is learnt from `40100` answers; ids are int64 beyond float precision; money is float yuan;
@@ -70,9 +80,32 @@ def _report_endpoint(level: str) -> EndpointSpec:
     )
 
 
+# the status that keeps deleted (and paused) entities in a v2 report (bububa api/report/*_get.go:12)
+STATUS_ALL = {"campaign": "CAMPAIGN_STATUS_ALL", "ad": "AD_STATUS_ALL"}
+# the custom report's dimensions per level and the metrics asked (bububa model/report/v3/)
+CUSTOM_DIMENSIONS = {
+    "project": ("stat_time_day", "cdp_project_id", "cdp_project_name"),
+    "promotion": ("stat_time_day", "cdp_project_id", "cdp_promotion_id", "cdp_promotion_name"),
+}
+CUSTOM_METRICS = (
+    "stat_cost",
+    "show_cnt",
+    "click_cnt",
+    "ctr",
+    "cpm_platform",
+    "cpc_platform",
+    "convert_cnt",
+    "conversion_cost",
+    "conversion_rate",
+    "active",
+    "download_finish_cnt",
+    "deep_convert_cnt",
+)
+
+
 API = ApiSpec(
     media="jrtt",
-    version="v2",  # the one version: /open_api/2/
+    version="v2",  # the one version: /open_api/2/ (and v3.0's custom report, as the SDK has it)
     auth=AuthStyle.HEADER,
     code_key="code",
     message_key="message",
@@ -122,7 +155,18 @@ API = ApiSpec(
             page_size_param="cursor_size",
             cursor_info="cursor_info",
         ),
-        *(_report_endpoint(level) for level in ("advertiser", "campaign", "ad", "integrated")),
+        *(_report_endpoint(level) for level in ("advertiser", "campaign", "ad")),
+        # rows are `{dimensions, metrics}` objects under `data.rows`; page_size 1-1000 (bububa
+        # model/report/v3/custom_get.go)
+        EndpointSpec(
+            name="report/custom/get",
+            path="/open_api/v3.0/report/custom/get/",
+            source_param="advertiser_id",
+            paging=Paging.PAGE,
+            page_size=REPORT_PAGE_SIZE,
+            records="rows",
+            fixed_params={"data_topic": "BASIC_DATA", "filters": [], "order_by": []},
+        ),
     ),
 )
 
@@ -134,13 +178,40 @@ UPSTREAM = ("advertisers_first_tier", "advertisers_second_tier")
 
 
 def _report(level: str) -> AccountDataset:
+    """A v2 report of a legacy account's `level`, deleted entities included."""
+
+    def params(day: date) -> dict[str, Any]:
+        status = {"filtering": {"status": STATUS_ALL[level]}} if level in STATUS_ALL else {}
+        return {**ocean_day(day), **status}
+
     return AccountDataset(
         name=f"report_{level}",
         dataset=f"report_{level}_v2",
         endpoint=f"report/{level}/get",
         shape=RowShape.RECORDS_PER_ACCOUNT,
         upstream=UPSTREAM,
-        params=ocean_day,
+        params=params,
+    )
+
+
+def _custom_report(level: str) -> AccountDataset:
+    """An upgraded account's daily `level` (project / promotion) through the custom report."""
+
+    def params(day: date) -> dict[str, Any]:
+        return {
+            "dimensions": list(CUSTOM_DIMENSIONS[level]),
+            "metrics": list(CUSTOM_METRICS),
+            "start_time": day.isoformat(),
+            "end_time": day.isoformat(),
+        }
+
+    return AccountDataset(
+        name=f"report_{level}",
+        dataset=f"report_{level}_v3",
+        endpoint="report/custom/get",
+        shape=RowShape.RECORDS_PER_ACCOUNT,
+        upstream=UPSTREAM,
+        params=params,
     )
 
 
@@ -205,6 +276,7 @@ MEDIA = MediaDefinition(
                 money_fields=("balance",),
             ),
             *(_report(level) for level in ("advertiser", "campaign", "ad")),
+            *(_custom_report(level) for level in ("project", "promotion")),
         ),
     ),
     docs="docs/media/jrtt.md",

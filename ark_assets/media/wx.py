@@ -1,12 +1,16 @@
-"""WeChat ads through the unified Tencent Marketing API (contract B of the research).
+"""WeChat ads: WeChat ad accounts are Tencent ad accounts, read through the Tencent Marketing API.
 
-WeChat accounts are read with gdt's conventions, codes and quota headers, with `account_id`
-naming the WeChat account. How the agency lists its accounts depends on the API version
-(`ARK_WX_API_VERSION`): on v1.1, the notes' and the default, with `wechat_advertiser/get`; on
-v1.3 with what the current API offers an agency, `advertiser/get` with the wx agency's token (its
-sub-customers; `wechat_advertiser/get` left every SDK in 2022). The asset names the role
-`accounts`, so its table and Redis keys stay the same in both. Why this contract and not the
-legacy WeChat marketing API: see docs/media/wx.md.
+WeChat accounts are read with gdt's conventions, codes, quota headers and row quotas, with
+`account_id` naming the WeChat account, in every API version (`ARK_WX_API_VERSION`; v3.0 by
+default, v1.1 the notes', v1.3). Since 2020-05-29 Tencent ADQ accounts run Moments ads without a
+WeChat official account (developers.e.qq.com/news/info/20200529); the `wechat_*` account
+endpoints were retired on 2023-08-30 (news/info/20230731: `funds/get` replaces `wechat_funds/get`,
+`wechat_agency/get` is gone) and `wechat_advertiser/get` left every SDK in 2022 (TencentAd
+marketing-api-go-sdk `ced93084`). So a wx agency lists its accounts with `advertiser/get` and
+its token, funds come from `funds/get`, and reports from `daily_reports/get`: at the `_WECHAT`
+levels on v1.x, at the ordinary levels on v3.0 (which has no `_WECHAT` level:
+`pkg/model/v3/model_report_daily_level.go`). wx keeps its own agents, Redis keys, tables and run
+log. The asset names the role `accounts`, so its table keeps the notes' name. Sources: docs/media/wx.md.
 """
 
 from __future__ import annotations
@@ -15,40 +19,41 @@ from ark_assets.media import gdt
 from ark_assets.media.declare import (
     AccountList,
     AgentList,
-    EndpointSpec,
+    ApiSpec,
     MediaApp,
     MediaAssets,
     MediaDefinition,
-    Paging,
     RedisKeys,
 )
 
 ACCOUNTS = "accounts"  # the role of the agency's account listing, whichever endpoint plays it
-# what research §(c) asks of advertiser/get for a wx agency (the record has no wechat_account_id)
-V13_ACCOUNT_FIELDS = ("account_id", "corporation_name", "system_status", "agency_account_id")
+# what an agency's listing asks of advertiser/get for wx (the record has no wechat_account_id)
+ACCOUNT_FIELDS = ("account_id", "corporation_name", "system_status", "agency_account_id")
+LEVEL_SUFFIX = "_WECHAT"  # v1.x's WeChat levels (TencentAd go sdk pkg/model/model_report_level.go)
 
-API = gdt.tencent_api(
-    "wx",
-    gdt.V11,
-    (
-        EndpointSpec(
-            name="wechat_advertiser/get",
-            path="/v1.1/wechat_advertiser/get",
-            paging=Paging.PAGE,
-            page_size=100,
-        ),
-    ),
-    **{ACCOUNTS: "wechat_advertiser/get"},
-)
-API_V13 = gdt.tencent_api(
-    "wx",
-    gdt.V13,
-    (gdt.advertiser_endpoint(gdt.V13, V13_ACCOUNT_FIELDS),),
-    **{ACCOUNTS: "advertiser/get"},
-)
 
-# wx reports use the WeChat levels of daily_reports/get (no promoted-object level)
-REPORT_LEVELS = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")
+def _wx_api(version: str) -> ApiSpec:
+    return gdt.tencent_api(
+        "wx",
+        version,
+        (gdt.advertiser_endpoint(version, ACCOUNT_FIELDS),),
+        gdt.reports_endpoint("daily", version, LEVEL_SUFFIX),
+        **{ACCOUNTS: "advertiser/get"},
+    )
+
+
+API = _wx_api(gdt.V30)
+API_V11 = _wx_api(gdt.V11)
+API_V13 = _wx_api(gdt.V13)
+
+# wx's daily report levels (no promoted-object level) and the versions serving them
+REPORT_LEVELS = {
+    "ADVERTISER": (),
+    "CAMPAIGN": gdt.LEGACY,
+    "ADGROUP": (),
+    "AD": gdt.LEGACY,
+    "DYNAMIC_CREATIVE": (gdt.V30,),
+}
 
 MEDIA = MediaDefinition(
     name="wx",
@@ -62,8 +67,8 @@ MEDIA = MediaDefinition(
         agents={None: "weixin_agents_{tenant}"},
         accounts={None: "wx_advertiser_{tenant}_{agent_id}_{yyyymmdd}"},
     ),
-    api_versions=(API_V13,),
-    current_version=API_V13.version,  # what every current Tencent SDK targets
+    api_versions=(API_V11, API_V13),
+    notes_version=gdt.V11,
     app=MediaApp(app_id="1110002", secret="wx-secret"),
     assets=MediaAssets(
         agent_lists=(AgentList(),),
@@ -78,7 +83,7 @@ MEDIA = MediaDefinition(
         ),
         datasets=(
             gdt.FUNDS,  # same endpoint, record shape and table name rule as gdt's
-            *(gdt.daily_report(level, level_suffix="_WECHAT") for level in REPORT_LEVELS),
+            *(gdt.daily_report(level, versions) for level, versions in REPORT_LEVELS.items()),
         ),
     ),
     docs="docs/media/wx.md",

@@ -6,8 +6,9 @@ with each media's declared default app and default API version, so the demo and 
 configuration; production sets `ARK_{MEDIA}_BASE_URL`, `ARK_{MEDIA}_APP_ID`,
 `ARK_{MEDIA}_APP_SECRET` and, to leave the default version, `ARK_{MEDIA}_API_VERSION` for every
 media of the registry (secrets reach Dagster as `EnvVar`s). The version picks the media's
-`ApiSpec` (paths, parameters, the endpoint behind a role); asset keys, tables, row keys and
-Redis keys are the same in every version.
+`ApiSpec` (paths, parameters, the endpoint behind a role) and which report levels it has
+(`deployed_assets`: Tencent v3.0 has no campaign level, v1.x no dynamic creatives); the assets
+both have keep their keys, tables, row keys and Redis keys in every version.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import Field
 
 from ark_assets.fetch.engine import App, EngineSettings
 from ark_assets.fetch.governor import GovernorSettings
-from ark_assets.media.declare import ApiSpec, MediaDefinition
+from ark_assets.media.declare import ApiSpec, MediaAssets, MediaDefinition
 from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import env_int, env_str
@@ -86,23 +87,33 @@ class MediaApiResource(ConfigurableResource):
             ) from None
 
 
-def default_connection(
-    media: MediaDefinition, base_url: str | None = None, api_version: str | None = None
-) -> MediaConnection:
-    """`ARK_{MEDIA}_*` where set, else the simulator's URL for the media, its declared default app
-    and its default API version; a version the media does not declare fails here, naming them.
-
-    The version is `ARK_{MEDIA}_API_VERSION`, else `ARK_API_VERSIONS` for every media (`current`:
-    what each media's SDKs target; `default`), else the media's default.
-    """
+def configured_version(media: MediaDefinition, api_version: str | None = None) -> str:
+    """The API version a deployment speaks to `media`: `api_version` when given, else
+    `ARK_{MEDIA}_API_VERSION`, else `ARK_API_VERSIONS` for every media (`current`: what the media
+    serve today; `notes`: what the notes' jobs spoke; `default`), else the media's default. A
+    version the media does not declare fails here, naming them."""
     upper = media.name.upper()
     # read now, not as an EnvVar: it is no secret, and a version the media lacks must fail at load
     name = f"ARK_{upper}_API_VERSION" if os.environ.get(f"ARK_{upper}_API_VERSION") else "ARK_API_VERSIONS"
     wanted = api_version if api_version is not None else os.environ.get(name, "")
     try:
-        version = media.api_for(wanted).version
+        return media.api_for(wanted).version
     except ValueError as exc:
         raise ValueError(f"{name}={wanted!r}: {exc}") from None
+
+
+def deployed_assets(media: MediaDefinition, api_version: str | None = None) -> MediaAssets:
+    """What this deployment materializes from `media`: the assets of its configured API version."""
+    return media.assets_for(configured_version(media, api_version))
+
+
+def default_connection(
+    media: MediaDefinition, base_url: str | None = None, api_version: str | None = None
+) -> MediaConnection:
+    """`ARK_{MEDIA}_*` where set, else the simulator's URL for the media, its declared default app
+    and its configured API version (`configured_version`)."""
+    upper = media.name.upper()
+    version = configured_version(media, api_version)
     return MediaConnection(
         base_url=base_url or env_str(f"ARK_{upper}_BASE_URL", f"{SIMULATOR_URL}/{media.name}"),
         app_id=env_str(f"ARK_{upper}_APP_ID", media.app.app_id),

@@ -43,16 +43,23 @@ SOURCES = tuple(
         ("OE", "oceanengine/ad_open_sdk_go @9283cb7a (v1.1.93, official, OpenAPI-generated)"),
         ("OEJ", "oceanengine/ad_open_sdk_java @df23cf42 (official; javadoc defaults)"),
         ("BB", "bububa/oceanengine @e3ac8d5 (community; its comments quote the docs)"),
+        (
+            "OE-up",
+            "oceanengine/ad_open_sdk_go README: the SDK covers 巨量广告升级版 (the upgraded platform: "
+            "project -> promotion), whose data is read through `report/custom/get`",
+        ),
         ("DH", "donghaic/taotiao-marketing-api-java-sdk @33ce9f9 (community; the only code table)"),
-        ("MA", "/work/shared/research/media_apis.md (earlier notes, not re-verified)"),
-        ("notes", "seed/000_32af3951efc109ec.txt (the design notes: the legacy jobs)"),
+        ("MA", "the project's research notes from the vendor's doc pages (not re-verified)"),
+        ("notes", "the design notes of the legacy jobs (the project's seed)"),
     )
 )
 VERSION_ROWS = (
     Row(
         point=V2,
-        value="the one version: paths `/open_api/2/<resource>/<action>/`",
-        source="OE `api/api_*_v2.go`",
+        value="the one version Ark speaks: paths `/open_api/2/<resource>/<action>/` for the legacy "
+        "(campaign -> ad) endpoints, and `/open_api/v3.0/report/custom/get/` for upgraded accounts "
+        "(project -> promotion); the official SDK generates both side by side",
+        source="OE `api/api_*_v2.go`, `api/api_report_custom_get_v30.go`; OE-up",
     ),
     Row(
         point=UNVERSIONED,
@@ -564,14 +571,17 @@ def level_report(level: str) -> EndpointContract:
                 name="filtering",
                 type=Type.OBJECT,
                 open=True,
-                members=tuple(
-                    Param(
-                        name=n,
-                        type=Type.INT64S,
-                        high=100,
-                        source=f"OE `models/model_report_{level}_get_v2_filtering.go`; ≤ 100: BB",
-                    )
-                    for n in ("campaign_ids", "ad_ids", "creative_ids")
+                members=(
+                    *(
+                        Param(
+                            name=n,
+                            type=Type.INT64S,
+                            high=100,
+                            source=f"OE `models/model_report_{level}_get_v2_filtering.go`; ≤ 100: BB",
+                        )
+                        for n in ("campaign_ids", "ad_ids", "creative_ids")
+                    ),
+                    *_status_filter(level),
                 ),
                 note="other members accepted and ignored",
                 source=f"OE `models/model_report_{level}_get_v2_filtering.go`",
@@ -601,6 +611,239 @@ def level_report(level: str) -> EndpointContract:
             "Rows are ordered by time, descending with `order_type` DESC (the documented default, "
             "BB :30), then by id.",
             "This API's \"ad\" (广告计划) is the world's adgroup; the simulator's ids come from its world.",
+            *(
+                (
+                    f"Deleted entities are left out unless `filtering.status` is `{STATUS_ALL[level]}` "
+                    f"(BB `marketing-api/api/report/{level}_get.go:12`: 默认不获取删除…数据).",
+                )
+                if level in STATUS_ALL
+                else ()
+            ),
+            "An account on the upgraded platform (project -> promotion) has no campaigns or ads: its "
+            "campaign and ad reports answer no rows; its advertiser report covers all of its spend "
+            "(the account level has no entity hierarchy): " + NO_SOURCE + ".",
+        ),
+    )
+
+
+# the status a v2 report's filtering keeps deleted entities with (BB `api/report/{level}_get.go:12`)
+STATUS_ALL = {"campaign": "CAMPAIGN_STATUS_ALL", "ad": "AD_STATUS_ALL"}
+STATUS_VALUES = {
+    "campaign": (
+        "CAMPAIGN_STATUS_DELETE",
+        "CAMPAIGN_STATUS_ENABLE",
+        "CAMPAIGN_STATUS_ADVERTISER_BUDGET_EXCEED",
+        "CAMPAIGN_STATUS_DISABLE",
+        "CAMPAIGN_STATUS_NOT_DELETE",
+        "CAMPAIGN_STATUS_ALL",
+    ),
+    "ad": (
+        "AD_STATUS_DELIVERY_OK",
+        "AD_STATUS_NOT_DELETE",
+        "AD_STATUS_NOT_START",
+        "AD_STATUS_DONE",
+        "AD_STATUS_REAUDIT",
+        "AD_STATUS_CAMPAIGN_EXCEED",
+        "AD_STATUS_DISABLE",
+        "AD_STATUS_BUDGET_EXCEED",
+        "AD_STATUS_NO_SCHEDULE",
+        "AD_STATUS_ALL",
+        "AD_STATUS_AUDIT",
+        "AD_STATUS_CREATE",
+        "AD_STATUS_DELETE",
+        "AD_STATUS_CAMPAIGN_DISABLE",
+        "AD_STATUS_AUDIT_DENY",
+        "AD_STATUS_BALANCE_EXCEED",
+    ),
+}
+
+
+def _status_filter(level: str) -> tuple[Param, ...]:
+    if level not in STATUS_VALUES:
+        return ()
+    return (
+        Param(
+            name="status",
+            type=Type.ENUM,
+            values=STATUS_VALUES[level],
+            note=f"absent: deleted entities left out; `{STATUS_ALL[level]}` keeps them; the simulator "
+            "tells deleted from the rest only (every other value keeps the entities not deleted)",
+            source=f"OE `models/model_report_{level}_get_v2_filtering_status.go`; "
+            f"BB `api/report/{level}_get.go:12`",
+        ),
+    )
+
+
+# ----- the upgraded platform's custom report (v3.0)
+
+CUSTOM_SOURCE = "OE `api/api_report_custom_get_v30.go`"
+CUSTOM_MODEL = "BB `marketing-api/model/report/v3/custom_get.go`"
+CUSTOM_TOPICS = ("BASIC_DATA",)  # served; OE `models/model_report_custom_get_v3_0_data_topic.go` has 18
+CUSTOM_DIMENSIONS = (
+    ("stat_time_day", "string"),
+    ("stat_time_hour", "string"),
+    ("cdp_project_id", "int64"),
+    ("cdp_project_name", "string"),
+    ("cdp_promotion_id", "int64"),
+    ("cdp_promotion_name", "string"),
+)
+CUSTOM_METRICS = (
+    ("stat_cost", "float64"),
+    ("show_cnt", "int64"),
+    ("click_cnt", "int64"),
+    ("ctr", "float64"),
+    ("cpm_platform", "float64"),
+    ("cpc_platform", "float64"),
+    ("convert_cnt", "int64"),
+    ("conversion_cost", "float64"),
+    ("conversion_rate", "float64"),
+    ("active", "int64"),
+    ("download_finish_cnt", "int64"),
+    ("deep_convert_cnt", "int64"),
+)
+CUSTOM_PAGE_SIZE_MAX = 1000
+
+
+def custom_report() -> EndpointContract:
+    """`GET /open_api/v3.0/report/custom/get/`: an upgraded account's projects and promotions."""
+
+    def one_time(args: Args, today: date) -> str | None:
+        times = [d for d in args["dimensions"] if d.startswith("stat_time_")]
+        return f"dimensions may hold one time dimension, got {times}" if len(times) > 1 else None
+
+    def ordered(args: Args, today: date) -> str | None:
+        return _dates_ordered({"start_date": args["start_time"], "end_date": args["end_time"]}, today)
+
+    def span(args: Args, today: date) -> str | None:
+        return _span({"start_date": args["start_time"], "end_date": args["end_time"]}, today)
+
+    def sortable(args: Args, today: date) -> str | None:
+        chosen = {*args["dimensions"], *args["metrics"]}
+        outside = [o["field"] for o in args["order_by"] if o["field"] not in chosen]
+        return f"order_by field(s) {outside} are not among the dimensions or metrics" if outside else None
+
+    def hour_one_day(args: Args, today: date) -> str | None:
+        if "stat_time_hour" in args["dimensions"] and args["start_time"] != args["end_time"]:
+            return "stat_time_hour needs start_time = end_time"
+        return None
+
+    return EndpointContract(
+        name="report/custom/get",
+        method="GET",
+        path="/open_api/v3.0/report/custom/get",
+        version=V2,
+        source=f"{CUSTOM_SOURCE}; OE-up",
+        params=(
+            Param(name="advertiser_id", type=Type.INT64, required=True, low=1, source=CUSTOM_SOURCE),
+            Param(
+                name="dimensions",
+                type=Type.STRINGS,
+                required=True,
+                low=1,
+                values=tuple(n for n, _ in CUSTOM_DIMENSIONS),
+                note="the simulator serves these of BASIC_DATA's dimensions",
+                source=f"{CUSTOM_SOURCE}; names: BB `marketing-api/model/report/v3/dimensions.go`",
+            ),
+            Param(
+                name="metrics",
+                type=Type.STRINGS,
+                required=True,
+                low=1,
+                values=tuple(n for n, _ in CUSTOM_METRICS),
+                note="the simulator serves these of BASIC_DATA's metrics",
+                source=f"{CUSTOM_SOURCE}; names: BB `marketing-api/model/report/v3/metrics.go`",
+            ),
+            Param(
+                name="filters",
+                type=Type.OBJECTS,
+                required=True,
+                members=(
+                    Param(name="field", type=Type.STRING, required=True, source=CUSTOM_MODEL),
+                    Param(name="type", type=Type.INT64, required=True, low=1, high=3, source=CUSTOM_MODEL),
+                    Param(
+                        name="operator", type=Type.INT64, required=True, low=1, high=11, source=CUSTOM_MODEL
+                    ),
+                    Param(name="values", type=Type.STRINGS, required=True, low=1, source=CUSTOM_MODEL),
+                ),
+                note="`[]` for none (BB sends `[]` when empty); the simulator filters on "
+                "`cdp_project_id` / `cdp_promotion_id` with operator 1 (equals) and ignores the rest",
+                source=f"OE `models/model_report_custom_get_v3_0_filters_inner.go`; {CUSTOM_MODEL}",
+            ),
+            Param(name="start_time", type=Type.DATE, required=True, source=CUSTOM_SOURCE),
+            Param(name="end_time", type=Type.DATE, required=True, source=CUSTOM_SOURCE),
+            Param(
+                name="order_by",
+                type=Type.OBJECTS,
+                required=True,
+                members=(
+                    Param(name="field", type=Type.STRING, required=True, source=CUSTOM_MODEL),
+                    Param(
+                        name="type",
+                        type=Type.ENUM,
+                        values=("ASC", "DESC"),
+                        default="DESC",
+                        source="OE `models/model_report_custom_get_v3_0_order_by_type.go`",
+                    ),
+                ),
+                note="`[]` for none; rows keep the simulator's order (" + NO_SOURCE + ")",
+                source=f"OE `models/model_report_custom_get_v3_0_order_by_inner.go`; {CUSTOM_MODEL}",
+            ),
+            *paging(
+                page_source=CUSTOM_SOURCE,
+                size_source=f"{CUSTOM_MODEL} (默认值: 20；取值范围: 1-1000)",
+                size_high=CUSTOM_PAGE_SIZE_MAX,
+                size_default=20,
+            ),
+            Param(
+                name="data_topic",
+                type=Type.ENUM,
+                values=CUSTOM_TOPICS,
+                default="BASIC_DATA",
+                note="the other topics of the enum: 40001 (the simulator serves BASIC_DATA)",
+                source="OE `models/model_report_custom_get_v3_0_data_topic.go`",
+            ),
+        ),
+        rules=(
+            Rule(text="start_time ≤ end_time", code=40001, source=NO_SOURCE, check=ordered),
+            Rule(
+                text="end_time − start_time ≤ 30 days, from 2016-10-26 on",
+                code=40001,
+                source=f"{CUSTOM_MODEL} (时间跨度不能超过30天)",
+                check=span,
+            ),
+            Rule(text="one time dimension", code=40001, source=NO_SOURCE, check=one_time),
+            Rule(text="stat_time_hour: one day", code=40001, source=NO_SOURCE, check=hour_one_day),
+            Rule(
+                text="order_by names a chosen dimension or metric",
+                code=40001,
+                source=f"{CUSTOM_MODEL} (字段必须在选中的metrics或dimensions中)",
+                check=sortable,
+            ),
+        ),
+        paging="`page`, `page_size` → `data.page_info {page, page_size, total_number, total_page}`; stop at "
+        "`page ≥ total_page` (OE `models/model_report_custom_get_v3_0_response_data_page_info.go`)",
+        records_at="data.rows",
+        records=(
+            Field(
+                name="dimensions",
+                type="object",
+                source="OE `models/model_report_custom_get_v3_0_response_data_rows_inner.go`",
+                note="the asked dimensions: " + ", ".join(f"`{n}` {t}" for n, t in CUSTOM_DIMENSIONS),
+            ),
+            Field(
+                name="metrics",
+                type="object",
+                source="OE `models/model_report_custom_get_v3_0_response_data_rows_inner.go`",
+                note="the asked metrics: " + ", ".join(f"`{n}` {t}" for n, t in CUSTOM_METRICS),
+            ),
+        ),
+        notes=(
+            "An account on the legacy platform (campaign -> ad) has no projects: its custom report "
+            "answers no rows. An upgraded account's projects are the world's campaigns and its "
+            "promotions the world's adgroups (this API's old \"ad\"): " + NO_SOURCE + ".",
+            "Deleted projects and promotions are reported like the others: no source documents a "
+            "status filter for this report (" + NO_SOURCE + ").",
+            "`data.total_metrics` carries the metrics summed over every row.",
         ),
     )
 
@@ -640,7 +883,7 @@ def integrated_report() -> EndpointContract:
             Field(name="dimensions", type="object", source=source),
             Field(name="metrics", type="object", source=source),
         ),
-        notes=("The platform declares it but reads no asset from it.",),
+        notes=("Served for completeness; the platform does not call it.",),
     )
 
 
@@ -701,6 +944,7 @@ def endpoint_contracts() -> tuple[EndpointContract, ...]:
         fund_get(),
         agent_report(),
         *(level_report(level) for level in ("advertiser", "campaign", "ad")),
+        custom_report(),
         integrated_report(),
         refresh(),
     )

@@ -1,10 +1,12 @@
-"""The Tencent Marketing API's contract per version (v1.1, the notes'; v1.3, the SDKs'), as data.
+"""The Tencent Marketing API's contract per version (v1.1, the notes'; v1.3; v3.0, what the media
+serve today), as data.
 
 Shared by the two media that speak this API (each passes its report levels and listing): the
 parameters, rules, paging and record fields of every endpoint they serve, the code table and the
 quota signals, each row with its source (keys in `SOURCES`) or `NO_SOURCE`. The simulator checks
 every request against these tables before a handler runs (`ark_sim.contract`), and the docs'
-contract tables are rendered from them. Research behind every row: /work/staging/contracts/.
+contract tables are rendered from them. What v3.0 changed (levels, shapes, the new metric
+system, retired endpoints, row quotas) is tabulated in `_tencent_v3.py`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from ark_sim.contract import (
     Rule,
     Type,
     date_span,
+    int64,
     paging,
 )
+from ark_sim.media import _tencent_v3 as v3
 
-V11, V13, UNVERSIONED = "v1.1", "v1.3", "-"
-VERSIONS = (V11, V13)
+V11, V13, V30, UNVERSIONED = "v1.1", "v1.3", v3.V30, "-"
+VERSIONS = (V11, V13, V30)
+LEGACY = (V11, V13)  # the versions of the old ad hierarchy, whose reports need the metric-system flag
 
 PARAM_CODES = ParamCodes(
     missing=18001,
@@ -49,6 +54,29 @@ SOURCES = tuple(
     Row(point=key, value=what, source="")
     for key, what in (
         ("TGo", "TencentAd/marketing-api-go-sdk @9cc901a6 (2026-01-22; `pkg/api` = v1.3)"),
+        ("TGo3", "TencentAd/marketing-api-go-sdk @9cc901a6 (v1.7.78): `pkg/api/v3/`, `pkg/model/v3/` = v3.0"),
+        (
+            "N-upgrade",
+            "https://developers.e.qq.com/v3.0/pages/news/info/202403301 (v3.0 upgrade: adgroup -> "
+            "dynamic_creative, old create/edit APIs stopped from 2024-04-01)",
+        ),
+        (
+            "N-metrics",
+            "https://developers.e.qq.com/news/info/20240416 (old metric system unmaintained from "
+            "2024-04-20, no data after 2024-04-30; v1.x needs `adq_accounts_upgrade_enabled=true`)",
+        ),
+        (
+            "N-retire",
+            "https://developers.e.qq.com/news/info/20230731 (`wechat_funds/get`, `wechat_agency/get`, "
+            "`wechat_fund_statements_detailed/get`, `(wechat_)daily_cost/get` off from 2023-08-30)",
+        ),
+        ("N-rows1", "https://developers.e.qq.com/news/info/20190415 (12,000 rows/s per account and level)"),
+        (
+            "N-rows2",
+            "https://developers.e.qq.com/news/info/20190527 (page × page_size ≤ 10,000; 40,000 rows per "
+            "10 s per level; async reports exempt)",
+        ),
+        ("N-v13", "https://developers.e.qq.com/news/info/20200529 (v1.1/v1.2 requests served as v1.3)"),
         (
             "TGo@ced93084^",
             "TencentAd/marketing-api-go-sdk @67206321 (2022-05-12), the last with the wechat_* endpoints",
@@ -67,8 +95,8 @@ SOURCES = tuple(
         ("D-req", "https://developers.e.qq.com/docs/start/request (current version, quotas)"),
         ("Mirror-tok", "https://7j0rt64lfd.apifox.cn/api-121269362 (third-party mirror of oauth/token)"),
         ("I#27", "TencentAd/marketing-api-go-sdk issue #27 (2022-01-05)"),
-        ("MA", "/work/shared/research/media_apis.md (earlier notes from the doc pages, not re-verified)"),
-        ("notes", "seed/000_32af3951efc109ec.txt (the design notes: the legacy jobs)"),
+        ("MA", "the project's research notes from the vendor's doc pages (not re-verified)"),
+        ("notes", "the design notes of the legacy jobs (the project's seed)"),
     )
 )
 VERSION_ROWS = (
@@ -84,6 +112,19 @@ VERSION_ROWS = (
         point=V13,
         value="the version every current SDK targets ('current version v1.3'): paths `/v1.3/...`",
         source="D-req; TGo `pkg/config/configuration.go:64`; TJava `TencentAds.java:71`",
+    ),
+    Row(
+        point=V30,
+        value="what the media serve today and the SDKs ship for new work: paths `/v3.0/...`; levels "
+        "adgroup -> dynamic_creative; `fields` and `group_by` required; the new metric system",
+        source="TGo3 `pkg/config/v3/configuration.go` (BasePath `https://api.e.qq.com/v3.0`); "
+        "N-upgrade; N-metrics",
+    ),
+    Row(
+        point="v1.x reports",
+        value="no data after 2024-04-30 unless the call sends `adq_accounts_upgrade_enabled=true`, then the "
+        "new metric system's names only",
+        source="N-metrics",
     ),
     Row(
         point=UNVERSIONED,
@@ -156,9 +197,10 @@ AUTH = (
     ),
 )
 
-# ----- report shapes (group_by per level: MA §1.2; which fields a level shows: the v1.3 model)
+# ----- report shapes (v1.x group_by per level: MA §1.2; which fields a level shows: the v1.3 model;
+# v3.0: `_tencent_v3.py`)
 
-GROUP_BY = {
+GROUP_BY_V1 = {
     "daily": {
         "ADVERTISER": ("date",),
         "CAMPAIGN": ("date", "campaign_id"),
@@ -183,24 +225,32 @@ _ADGROUP_DIMENSIONS = (
     "promoted_object_type",
     "promoted_object_id",
 )
-LEVEL_DIMENSIONS = {
+LEVEL_DIMENSIONS_V1 = {
     "ADVERTISER": (),
     "CAMPAIGN": ("campaign_id", "campaign_name"),
     "ADGROUP": _ADGROUP_DIMENSIONS,
     "AD": (*_ADGROUP_DIMENSIONS, "ad_id", "ad_name"),
     "PROMOTED_OBJECT": ("promoted_object_type", "promoted_object_id"),
 }
+
+
+def group_by(kind: str, version: str) -> Mapping[str, tuple[str, ...]]:
+    """base level -> the `group_by` keys it accepts, in `version`."""
+    return (v3.GROUP_BY if version == V30 else GROUP_BY_V1)[kind]
+
+
+def level_dimensions(version: str) -> Mapping[str, tuple[str, ...]]:
+    """base level -> the dimensions its rows may show, in `version`."""
+    return v3.LEVEL_DIMENSIONS if version == V30 else LEVEL_DIMENSIONS_V1
+
+
 TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
-FILTER_FIELDS = (
-    "campaign_id",
-    "adgroup_id",
-    "ad_id",
-    "site_set",
-    "promoted_object_type",
-    "promoted_object_id",
-)
-REPORT_PAGE_SIZE_MAX = 1000
-REPORT_ROWS_MAX = 10_000  # page * page_size
+FILTER_FIELDS = {
+    "v1": ("campaign_id", "adgroup_id", "ad_id", "site_set", "promoted_object_type", "promoted_object_id"),
+    V30: ("adgroup_id", "dynamic_creative_id", "site_set"),
+}
+REPORT_PAGE_SIZE_MAX = {"v1": 1000, V30: 2000}
+REPORT_ROWS_MAX = 10_000  # page * page_size (N-rows2)
 HOURLY_LOOKBACK_DAYS = 90
 ADVERTISER_NORMAL_ROWS = 1000
 
@@ -212,7 +262,11 @@ _V13_HOURLY = "TGo `pkg/model/model_hourly_reports_get_list_struct.go`"
 
 def _dimension_fields(kind: str, version: str) -> tuple[Field, ...]:
     """Report dimensions per version: v1.1 rows have no `account_id` and no `*_name`; v1.1 hourly
-    rows have `hour` and no `date` or `site_set`; v1.3 hourly rows have both and no `site_set`."""
+    rows have `hour` and no `date` or `site_set`; v1.3 hourly rows have both and no `site_set`;
+    v3.0 rows name adgroups and dynamic creatives, and its hourly rows have no `date`."""
+    if version == V30:
+        source = v3.DAILY_MODEL if kind == "daily" else v3.HOURLY_MODEL
+        return tuple(Field(name=n, type=t, source=source) for n, t in v3.DIMENSIONS[kind])
     daily, hourly = kind == "daily", kind == "hourly"
     source = {("daily", V11): _V11_DAILY, ("hourly", V11): _V11_HOURLY}.get((kind, version))
     source = source or (_V13_DAILY if daily else _V13_HOURLY)
@@ -235,7 +289,7 @@ def _dimension_fields(kind: str, version: str) -> tuple[Field, ...]:
 
 def _metric_fields(kind: str, version: str) -> tuple[Field, ...]:
     """The metrics the simulator computes, under each version's names (v1.1: both the legacy
-    `impression, click, ...` and the newer `view_count, ...`; v1.3: only the newer)."""
+    `impression, click, ...` and the new system's `view_count, ...`; v1.3 and v3.0: the new)."""
     if version == V11:
         source = _V11_DAILY if kind == "daily" else _V11_HOURLY
         ints = ("impression", "click", "cost", "conversion", "download", "activation", "cpc")
@@ -260,24 +314,19 @@ def _metric_fields(kind: str, version: str) -> tuple[Field, ...]:
                 else Field(name=n, type="float64", source=source)
                 for n in doubles
             ),
+            *(
+                Field(name=n, type="int64", source=f"N-metrics (the new system's name; {_V13_DAILY})")
+                for n in ("conversions_count", "conversions_cost", "activated_cost")
+            ),
+            Field(name="conversions_rate", type="float64", source=f"N-metrics ({_V13_DAILY})"),
         )
-    source = _V13_DAILY if kind == "daily" else _V13_HOURLY
-    ints = (
-        "view_count",
-        "valid_click_count",
-        "cost",
-        "cpc",
-        "thousand_display_price",
-        "conversions_count",
-        "conversions_cost",
-        "download_count",
-        "activated_count",
-        "activated_cost",
-    )
-    floats = ("ctr", "conversions_rate")
+    if version == V30:
+        source = v3.DAILY_MODEL if kind == "daily" else v3.HOURLY_MODEL
+    else:
+        source = _V13_DAILY if kind == "daily" else _V13_HOURLY
     return (
-        *(Field(name=n, type="int64", source=source) for n in ints),
-        *(Field(name=n, type="float64", source=source) for n in floats),
+        *(Field(name=n, type="int64", source=source) for n in v3.METRICS_INT),
+        *(Field(name=n, type="float64", source=source) for n in v3.METRICS_FLOAT),
     )
 
 
@@ -285,11 +334,13 @@ def report_fields(kind: str, version: str) -> tuple[Field, ...]:
     return (*_dimension_fields(kind, version), *_metric_fields(kind, version))
 
 
-# The metrics a report answers when `fields` is omitted: no source states the set (D-hr11: "如不填写,
-# 则根据默认值进行返回"); the simulator's are v1.1's four classic ones, and their v1.3 names.
+# The metrics a v1.x report answers when `fields` is omitted: no source states the set (D-hr11: "如不填写,
+# 则根据默认值进行返回"); the simulator's are v1.1's four classic ones, and their v1.3 names. v3.0
+# requires `fields`.
 DEFAULT_METRICS = {
     V11: ("impression", "click", "cost", "conversion"),
     V13: ("view_count", "valid_click_count", "cost", "conversions_count"),
+    V30: (),
 }
 
 
@@ -304,15 +355,19 @@ def report_contract(
     (request level -> the base level whose shape it has)."""
     name = f"{kind}_reports/get"
     fields = report_fields(kind, version)
-    api_file = (
-        f"TGo `pkg/api/api_{kind}_reports.go:64-110`"
-        if version == V13
-        else f"TPHP@a21b7259 `{kind}ReportsGet`"
-    )
-    group_keys = tuple(dict.fromkeys(k for keys in GROUP_BY[kind].values() for k in keys))
+    groups = group_by(kind, version)
+    dimensions = level_dimensions(version)
+    family = V30 if version == V30 else "v1"
+    api_file = {
+        V11: f"TPHP@a21b7259 `{kind}ReportsGet`",
+        V13: f"TGo `pkg/api/api_{kind}_reports.go:64-110`",
+        V30: f"TGo3 `pkg/api/v3/api_{kind}_reports.go`",
+    }[version]
+    group_keys = tuple(dict.fromkeys(k for keys in groups.values() for k in keys))
+    metric_names = {f.name for f in _metric_fields(kind, version)}
 
     def groups_fit(args: Args, today: date) -> str | None:
-        allowed = GROUP_BY[kind][_level_base(levels, args)]
+        allowed = groups[_level_base(levels, args)]
         given = args["group_by"]
         if given is not None and (not given or any(g not in allowed for g in given)):
             return f"group_by {given} is not valid at {args['level']}; allowed: {list(allowed)}"
@@ -320,11 +375,16 @@ def report_contract(
 
     def fields_fit(args: Args, today: date) -> str | None:
         time_dims = {f.name for f in fields} & {"date", "hour"}
-        allowed = {*time_dims, "account_id", *LEVEL_DIMENSIONS[_level_base(levels, args)]}
-        allowed |= {f.name for f in _metric_fields(kind, version)}
+        allowed = {*time_dims, "account_id", *dimensions[_level_base(levels, args)], *metric_names}
         allowed &= {f.name for f in fields}
         outside = [f for f in args["fields"] or () if f not in allowed]
         return f"field(s) {outside} are not shown at {args['level']}" if outside else None
+
+    def new_system_only(args: Args, today: date) -> str | None:
+        old = [f for f in args["fields"] or () if f in v3.OLD_METRICS]
+        if args.get(v3.UPGRADE_FLAG) and old:
+            return f"field(s) {old} belong to the old metric system; with {v3.UPGRADE_FLAG} ask the new names"
+        return None
 
     def rows_cap(args: Args, today: date) -> str | None:
         rows = args["page"] * args["page_size"]
@@ -355,9 +415,18 @@ def report_contract(
             source=NO_SOURCE + " (no source says which fields each level accepts)",
             check=fields_fit,
         ),
-        Rule(text="page × page_size ≤ 10,000", code=18003, source="MA §1.5 (2019 notice)", check=rows_cap),
+        Rule(text="page × page_size ≤ 10,000", code=18003, source="N-rows2", check=rows_cap),
         Rule(text="start_date ≤ end_date", code=31057, source="MA §1.3", check=ordered),
     ]
+    if version in LEGACY:
+        rules.append(
+            Rule(
+                text=f"with `{v3.UPGRADE_FLAG}=true`, `fields` names the new metric system only",
+                code=12009,
+                source="N-metrics; the code: " + NO_SOURCE,
+                check=new_system_only,
+            )
+        )
     if kind == "hourly":
         rules += [
             Rule(text="one day: start_date = end_date", code=31057, source="D-hr11", check=one_day),
@@ -370,7 +439,13 @@ def report_contract(
             required=True,
             low=1,
             codes=ACCOUNT_CODES,
-            note="an advertiser, not an agency (12201)",
+            note="an advertiser, not an agency (12201)"
+            + (
+                "; v3.0 daily takes `organization_id` instead, which the simulator does not serve: "
+                "it requires `account_id` (" + NO_SOURCE + ")"
+                if version == V30 and kind == "daily"
+                else ""
+            ),
             source=f"{api_file}; D-hr11 (不支持代理商 id)",
         ),
         Param(
@@ -392,7 +467,13 @@ def report_contract(
             name="filtering",
             type=Type.OBJECTS,
             members=(
-                Param(name="field", type=Type.ENUM, required=True, values=FILTER_FIELDS, source="MA §1.2"),
+                Param(
+                    name="field",
+                    type=Type.ENUM,
+                    required=True,
+                    values=FILTER_FIELDS[family],
+                    source="MA §1.2",
+                ),
                 Param(
                     name="operator", type=Type.ENUM, required=True, values=("EQUALS", "IN"), source="MA §1.2"
                 ),
@@ -410,9 +491,15 @@ def report_contract(
         Param(
             name="group_by",
             type=Type.STRINGS,
+            required=version == V30,
+            low=1 if version == V30 else None,
             values=group_keys,
-            note="the level's keys without site_set when absent (" + NO_SOURCE + ")",
-            source="MA §1.2 (per level)",
+            note=(
+                "v3.0: required"
+                if version == V30
+                else "the level's keys without site_set when absent (" + NO_SOURCE + "); v3.0: required"
+            ),
+            source=f"{api_file} (per level: MA §1.2)",
         ),
         Param(
             name="order_by",
@@ -436,8 +523,12 @@ def report_contract(
         ),
         *paging(
             page_source="MA §1.2",
-            size_source="default 10: MA §1.2 (v3); maximum 1000: " + NO_SOURCE,
-            size_high=REPORT_PAGE_SIZE_MAX,
+            size_source=(
+                "1–2000, default 10: MA §1.2 (v3.0)"
+                if version == V30
+                else "default 10: MA §1.2 (v3); maximum 1000: " + NO_SOURCE
+            ),
+            size_high=REPORT_PAGE_SIZE_MAX[family],
             size_default=10,
             page_high=99999,
         ),
@@ -451,27 +542,59 @@ def report_contract(
         Param(
             name="fields",
             type=Type.STRINGS,
+            required=version == V30,
             low=1,
             values=tuple(f.name for f in fields),
             codes=FIELDS_CODES,
-            note=f"absent: the group_by keys and {', '.join(DEFAULT_METRICS[version])} ({NO_SOURCE}); "
-            "v3.0: required",
+            note=(
+                "v3.0: required"
+                if version == V30
+                else f"absent: the group_by keys and {', '.join(DEFAULT_METRICS[version])} ({NO_SOURCE}); "
+                "v3.0: required"
+            ),
             source=f"{api_file}; unknown names 12009, not an array 12008: MA §1.2",
         ),
     ]
-    if version == V13:
-        params += [
+    if version in LEGACY:
+        params.append(
             Param(
-                name=flag,
+                name=v3.UPGRADE_FLAG,
+                type=Type.BOOL,
+                note="absent or false: the old metric system, which answers no rows for dates after "
+                f"{v3.OLD_METRICS_LAST_DAY} (N-metrics); true: the new system's metrics",
+                source=(
+                    f"TGo `pkg/api/api_{kind}_reports.go:110`; N-metrics"
+                    if version == V13
+                    else "N-metrics; v1.1 is served as v1.3 (N-v13)"
+                ),
+            )
+        )
+    if version == V13:
+        params.append(
+            Param(
+                name="weixin_official_accounts_upgrade_enabled",
                 type=Type.BOOL,
                 note="accepted; no effect in the simulator (no source states its meaning)",
-                source=f"TGo `pkg/api/api_{kind}_reports.go:{line}`",
+                source=f"TGo `pkg/api/api_{kind}_reports.go:107`",
             )
-            for flag, line in (
-                ("weixin_official_accounts_upgrade_enabled", 107),
-                ("adq_accounts_upgrade_enabled", 110),
-            )
-        ]
+        )
+    notes = [
+        "A dimension appears in a row only when the row's `group_by` determines it (e.g. "
+        "`adgroup_id` at level DYNAMIC_CREATIVE grouped by `dynamic_creative_id`): " + NO_SOURCE + ".",
+        f"Rows count against the row quotas of the account, report and level ({v3.ROWS_PER_SECOND:,} "
+        f"rows/s, {v3.ROWS_PER_WINDOW:,} rows per {v3.ROWS_WINDOW_S:g} s: N-rows1, N-rows2); over them "
+        f"the call is refused with {v3.ROWS_CODE} and the account's level frozen (see Quota signals).",
+    ]
+    if version in LEGACY:
+        notes.append(
+            f"Without `{v3.UPGRADE_FLAG}=true` a call answers code 0 and no rows for every date after "
+            f"{v3.OLD_METRICS_LAST_DAY} (N-metrics: the old metric system returns no data)."
+        )
+    if version == V30:
+        notes.append(
+            "The world's campaigns do not exist in v3.0; its adgroups are v3.0's adgroups and its ads "
+            "are the dynamic creatives (`dynamic_creative_id` = the ad's id): " + NO_SOURCE + " (N-upgrade)."
+        )
     return EndpointContract(
         name=name,
         method="GET",
@@ -484,11 +607,7 @@ def report_contract(
         "stop when `page ≥ total_page` (TGo `pkg/model/model_page_info.go`); a page past the end is an empty "
         "list with code 0 (" + NO_SOURCE + ")",
         records=fields,
-        notes=(
-            "A dimension appears in a row only when the row's `group_by` determines it (e.g. "
-            "`campaign_id` at "
-            "level AD grouped by `ad_id`): " + NO_SOURCE + ".",
-        ),
+        notes=tuple(notes),
     )
 
 
@@ -507,15 +626,16 @@ FUND_FIELDS = {
         Field(name="fund_status", type="string", source=_FUNDS_V13),
         Field(name="realtime_cost", type="int64", source=_FUNDS_V13, note="fen"),
     ),
+    V30: tuple(Field(name=n, type=t, source=v3.FUNDS_MODEL, note=note) for n, t, note in v3.FUND_FIELDS),
 }
 
 
 def funds_contract(version: str) -> EndpointContract:
-    api_file = (
-        "TGo `pkg/api/api_funds.go:46,64`"
-        if version == V13
-        else "TPHP@a21b7259 `src/TencentAds/Api/FundsApi.php:102`"
-    )
+    api_file = {
+        V11: "TPHP@a21b7259 `src/TencentAds/Api/FundsApi.php:102`",
+        V13: "TGo `pkg/api/api_funds.go:46,64`",
+        V30: "TGo3 `pkg/api/v3/api_funds.go`",
+    }[version]
     fields = FUND_FIELDS[version]
     return EndpointContract(
         name="funds/get",
@@ -581,25 +701,27 @@ ADVERTISER_FIELDS = {
             ("system_industry_id", "int64"),
         )
     ),
+    V30: tuple(Field(name=n, type=t, source=v3.ADVERTISER_MODEL) for n, t in v3.ADVERTISER_FIELDS),
 }
 PAGINATION_MODES = ("PAGINATION_MODE_NORMAL", "PAGINATION_MODE_CURSOR")
 
 
 def advertiser_contract(version: str) -> EndpointContract:
-    """`advertiser/get`: an agency's sub-customers (or one advertiser), normal or cursor paging."""
-    v13 = version == V13
-    api_file = (
-        "TGo `pkg/api/api_advertiser.go:164-204`"
-        if v13
-        else "TPHP@a21b7259 `src/TencentAds/Api/AdvertiserApi.php:384`"
-    )
-    cursor_source = (
-        "TGo `pkg/api/api_advertiser.go:195-204` (added @67543140, 2024-03-29)"
-        if v13
-        else NO_SOURCE
+    """`advertiser/get`: an agency's sub-customers (or one advertiser), normal or cursor paging;
+    v3.0 requires `fields`, `pagination_mode` and `page_size` (TGo3 `api_advertiser.go`)."""
+    v13, v30 = version == V13, version == V30
+    api_file = {
+        V11: "TPHP@a21b7259 `src/TencentAds/Api/AdvertiserApi.php:384`",
+        V13: "TGo `pkg/api/api_advertiser.go:164-204`",
+        V30: "TGo3 `pkg/api/v3/api_advertiser.go`",
+    }[version]
+    cursor_source = {
+        V11: NO_SOURCE
         + " (v1.1 has no such parameter in TPHP@a21b7259; the notes' platform sends it and the "
-        "simulator honours it as v1.3 does)"
-    )
+        "simulator honours it as v1.3 does)",
+        V13: "TGo `pkg/api/api_advertiser.go:195-204` (added @67543140, 2024-03-29)",
+        V30: "TGo3 `pkg/api/v3/api_advertiser.go` (`paginationMode`, `cursor`); D-adv3",
+    }[version]
     fields = ADVERTISER_FIELDS[version]
     params = [
         Param(
@@ -630,40 +752,47 @@ def advertiser_contract(version: str) -> EndpointContract:
             ),
             source="TGo `pkg/model/model_filtering_struct.go`; D-adv3",
         ),
-        *paging(
-            page_source="D-adv3",
-            size_source="D-adv3 (minimum 1); maximum 100, default 10: MA §1.2",
-            size_high=100,
-            size_default=10,
-            page_high=1000,
+        int64("page", "D-adv3", low=1, high=1000, default=1),
+        int64(
+            "page_size",
+            "D-adv3 (minimum 1); maximum 100, default 10: MA §1.2"
+            + ("; v3.0: required (TGo3)" if v30 else ""),
+            low=1,
+            high=100,
+            default=None if v30 else 10,
+            required=v30,
         ),
         Param(
             name="fields",
             type=Type.STRINGS,
+            required=v30,
             low=1,
             values=tuple(f.name for f in fields),
             codes=FIELDS_CODES,
-            note="absent: all of them; v3.0: required",
-            source="D-adv3",
+            note="v3.0: required" if v30 else "absent: all of them; v3.0: required",
+            source="D-adv3" + ("; TGo3 `api_advertiser.go`" if v30 else ""),
         ),
         Param(
             name="pagination_mode",
             type=Type.ENUM,
+            required=v30,
             values=PAGINATION_MODES,
-            default="PAGINATION_MODE_NORMAL",
+            default=None if v30 else "PAGINATION_MODE_NORMAL",
+            note="v3.0: required" if v30 else "",
             source=cursor_source
             + ("; TGo `pkg/model/model_pagination_mode.go`; default: MA §1.2" if v13 else ""),
         ),
         Param(name="cursor", type=Type.INT64, low=0, note="omit on the first call", source=cursor_source),
     ]
-    if v13:
+    if v13 or v30:
         params.append(
             Param(
                 name="agency_id",
                 type=Type.INT64,
                 low=1,
                 note="for 服务商主体 tokens only; the simulator's agencies are not, and ignore it",
-                source="TGo `pkg/api/api_advertiser.go:183`; D-adv3",
+                source=("TGo `pkg/api/api_advertiser.go:183`" if v13 else "TGo3 `api_advertiser.go`")
+                + "; D-adv3",
             )
         )
     return EndpointContract(
@@ -718,7 +847,9 @@ def wechat_advertiser_contract() -> EndpointContract:
             Field(name="wechat_account_id", type="string", source=model),
         ),
         notes=(
-            "Not served on v1.3: whether the live API still answers it has no source; the SDKs dropped it.",
+            "Not served on v1.3 or v3.0. On v1.1 it is served only while the simulator's clock is on "
+            f"or before {v3.RETIRED['wechat_advertiser/get'][0]}; later it is refused like every retired "
+            "endpoint (see Retired endpoints).",
         ),
     )
 
@@ -833,8 +964,8 @@ CODES = (
     Code(
         code=11019,
         meaning="request much too frequent (subject/developer frequency control)",
-        source="D-err3",
-        emitted=_TAMPER,
+        source="D-err3; for the report row quotas: " + NO_SOURCE + " (N-rows1 and N-rows2 state no code)",
+        emitted="a report call over a row quota, and while its account's level is frozen",
     ),
     Code(
         code=12000,
@@ -851,8 +982,8 @@ CODES = (
     Code(
         code=12007,
         meaning="unknown API or method",
-        source="MA §1.3",
-        emitted="an unknown path (or one of another version)",
+        source="MA §1.3; for a retired endpoint: " + NO_SOURCE + " (N-retire says only that it stops)",
+        emitted="an unknown path (or one of another version); a retired endpoint after its last day",
     ),
     Code(code=12008, meaning="`fields` is not a JSON array", source="MA §1.3", emitted="a bad `fields`"),
     Code(code=12009, meaning="`fields` names an unknown field", source="MA §1.3", emitted="an unknown field"),
@@ -951,4 +1082,32 @@ QUOTA = (
         value="`[media.<m>.quota]` in sim.toml",
         source=NO_SOURCE + " (shown in the developer console only: D-req)",
     ),
+    Row(
+        point="report rows per second",
+        value=f"{v3.ROWS_PER_SECOND:,} rows per account, report and level in a second; over it the call is "
+        f"refused ({v3.ROWS_CODE}) and that account's level frozen {v3.ROWS_FREEZE_S:g} s",
+        source="N-rows1; counted as the rows a call answers (the notice says matched rows): " + NO_SOURCE,
+    ),
+    Row(
+        point="report rows per window",
+        value=f"{v3.ROWS_PER_WINDOW:,} rows per account, report and level in a "
+        f"{v3.ROWS_WINDOW_S:g} s window; "
+        f"over it the call is refused ({v3.ROWS_CODE}) and the level frozen for the rest of the window plus "
+        f"floor(used / {v3.ROWS_PER_WINDOW:,}) × {v3.ROWS_WINDOW_S:g} s",
+        source="N-rows2",
+    ),
+    Row(point="report rows per call", value="page × page_size ≤ 10,000 (18003)", source="N-rows2"),
+    Row(
+        point="row limits",
+        value="`[media.<m>.rows]` in sim.toml (shipped: the vendor's figures above)",
+        source="N-rows1, N-rows2",
+    ),
+)
+RETIRED = tuple(
+    Row(
+        point=f"`{name}`",
+        value=f"served through {last}; later 12007 naming its replacement: {replacement}",
+        source=source,
+    )
+    for name, (last, replacement, source) in v3.RETIRED.items()
 )

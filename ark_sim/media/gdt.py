@@ -1,4 +1,4 @@
-"""gdt: the Tencent Marketing API as the simulator serves it, v1.1 and v1.3 (wx reuses it: wx.py).
+"""gdt: the Tencent Marketing API as the simulator serves it, v1.1, v1.3 and v3.0 (wx reuses it: wx.py).
 
 Conventions (docs/media/gdt.md, the contract tables in `_tencent_contract.py`): query parameters
 `access_token`, `timestamp`, `nonce` on every call, structured values JSON-encoded; envelope
@@ -6,6 +6,9 @@ Conventions (docs/media/gdt.md, the contract tables in `_tencent_contract.py`): 
 the message and in `X-TSA-Trace-Id`; errors are HTTP 200; money in integer fen; every answer
 carries `X-RateLimit-Remaining: <day%>,<minute%>`. Every request is checked against its
 endpoint's contract before a handler runs; handlers read the checked values (`call.args`).
+What the media answer today is modelled too (`_tencent_v3.py`): v1.x reports without
+`adq_accounts_upgrade_enabled=true` have no rows after 2024-04-30, retired endpoints answer 12007
+after their last day, and report calls count against the row quotas (`ark_sim/rows.py`).
 
 Also gdt's world (agents and 8-11 digit accounts, site sets, fund types), the seed's Redis keys
 and HBase tables for it, and how a client signs a request (`tencent_sign`): `MEDIA` at the end.
@@ -39,23 +42,29 @@ from ark_sim.common import (
 from ark_sim.config import ProfileConfig, StrictModel
 from ark_sim.contract import ApiContract, Args, EndpointContract, ParamError
 from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.media import _tencent_v3 as v3
 from ark_sim.media._tencent_contract import (
     ADVERTISER_NORMAL_ROWS,
     AUTH,
     CODES,
     CONVENTIONS,
     DEFAULT_METRICS,
-    GROUP_BY,
+    GROUP_BY_V1,
+    LEGACY,
     MEANINGS,
     PARAM_CODES,
     QUOTA,
+    RETIRED,
     SOURCES,
     TIME_LINES,
     V11,
+    V13,
+    V30,
     VERSION_ROWS,
     VERSIONS,
     advertiser_contract,
     funds_contract,
+    group_by,
     oauth_contract,
     report_contract,
 )
@@ -71,6 +80,7 @@ from ark_sim.profiles import (
     stable_hash,
 )
 from ark_sim.quota import Exhausted
+from ark_sim.rows import RowQuotaExceeded
 from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Records, Rows, Table, WorldSpec
 from ark_sim.state import SimState
 from ark_sim.tokens import Grant, TokenState
@@ -125,6 +135,7 @@ class Call:
     grant: Grant | None = None
     account: Account | None = None  # the account_id's account, when the endpoint takes one
     agency_self: bool = False  # account_id named the token's own agency
+    outcome: str | None = None  # how the counters file a successful answer, when not "0"
 
     @property
     def version(self) -> str:
@@ -157,16 +168,21 @@ class TencentApi:
 
     media: str
     endpoints: dict[str, Endpoint]  # by path, every version's
-    levels: dict[str, str]  # request level name -> base level (ADVERTISER, CAMPAIGN, ...)
+    levels: dict[str, dict[str, str]]  # version -> request level name -> base level (ADVERTISER, ...)
 
     # -- the request pipeline -----------------------------------------------------------------------
 
     def handle(self, state: SimState, incoming: Incoming, fault: Fault | None) -> tuple[str, Outgoing]:
         """Answer one request; returns the endpoint name (for counters) and the response."""
         trace_id = uuid.uuid4().hex
-        endpoint = self.endpoints.get(incoming.path.rstrip("/"))
-        throttled = False
-        if endpoint is None or incoming.method != endpoint.contract.method:
+        path = incoming.path.rstrip("/")
+        endpoint = self.endpoints.get(path)
+        throttled, outcome = False, None
+        retired = self._retired(path, state.clock.today())
+        if retired is not None:
+            name, header = retired[0], "100%,100%"
+            body = self._error(ApiError(12007, retired[1]), trace_id)
+        elif endpoint is None or incoming.method != endpoint.contract.method:
             name = endpoint.name if endpoint else "unknown"
             header = "100%,100%"
             body = self._error(ApiError(12007, f"no API {incoming.method} {incoming.path}"), trace_id)
@@ -180,8 +196,8 @@ class TencentApi:
             elif fault is not None and fault.kind is FaultKind.BUSY:
                 body = self._error(ApiError(BUSY_CODE, ""), trace_id)
             else:
-                body = self._run(state, incoming, endpoint, trace_id)
-        outcome = str(body["code"])
+                body, outcome = self._run(state, incoming, endpoint, trace_id)
+        outcome = outcome or str(body["code"])
         if body["code"] == 0 and (kib := state.faults.huge_page_kb(self.media)):
             body = pad(body, kib)
         if body["code"] == 0 and fault is not None and fault.kind is FaultKind.WRONG_TYPES:
@@ -197,7 +213,19 @@ class TencentApi:
         trace_id = out.headers.get("X-TSA-Trace-Id") or uuid.uuid4().hex
         return replace(out, body=dumps(self._error(ApiError(code, ""), trace_id)), outcome=str(code))
 
-    def _run(self, state: SimState, incoming: Incoming, endpoint: Endpoint, trace_id: str) -> dict:
+    def _retired(self, path: str, today: date) -> tuple[str, str] | None:
+        """(name, message) when `path` is a retired endpoint past its last day (N-retire)."""
+        name = path.lstrip("/").partition("/")[2]
+        if name not in v3.RETIRED:
+            return None
+        last, replacement, _ = v3.RETIRED[name]
+        if today <= last:
+            return None
+        return name, f"{name} was retired after {last}; use {replacement}"
+
+    def _run(
+        self, state: SimState, incoming: Incoming, endpoint: Endpoint, trace_id: str
+    ) -> tuple[dict, str | None]:
         query = dict(incoming.query)
         try:
             grant = self._authenticate(state, query) if endpoint.authenticated else None
@@ -209,8 +237,8 @@ class TencentApi:
                 self._resolve_account(call, endpoint)
             data = endpoint.handler(self, call)
         except ApiError as exc:
-            return self._error(exc, trace_id)
-        return {"code": 0, "message": "", "message_cn": "", "data": data}
+            return self._error(exc, trace_id), None
+        return {"code": 0, "message": "", "message_cn": "", "data": data}, call.outcome
 
     def _error(self, exc: ApiError, trace_id: str) -> dict:
         """The error envelope: the trace id ends both messages (D-err); a parameter error lists
@@ -342,6 +370,7 @@ def _advertiser_item(call: Call, account: Account) -> dict:
         "daily_budget": info.daily_budget,
         "agency_account_id": account.agent_id,
         "system_industry_id": info.industry_id,
+        "registration_type": "REGISTRATION_TYPE_CORPORATION",
     }
     return project(item, [f.name for f in call.contract.records])
 
@@ -381,32 +410,56 @@ def hourly_reports_get(api: TencentApi, call: Call) -> dict:
     return _report(api, call, "hourly")
 
 
+# v3.0 names the world's ads dynamic creatives (N-upgrade): a v3.0 key or filter reads the ad's field
+ATOM_FIELD = {"dynamic_creative_id": "ad_id"}
+
+
+def _atom_value(atom: Any, name: str) -> Any:
+    return getattr(atom, ATOM_FIELD.get(name, name))
+
+
 def _report(api: TencentApi, call: Call, kind: str) -> dict:
     a = call.args
-    level = api.levels[a["level"]]
+    level = api.levels[call.version][a["level"]]
     start, end = a["date_range"]["start_date"], a["date_range"]["end_date"]
-    default_groups = [g for g in GROUP_BY[kind][level] if g != "site_set"]
-    group_by = list(dict.fromkeys(a["group_by"] or default_groups))
-    fields = tuple(dict.fromkeys(a["fields"] or (*group_by, *DEFAULT_METRICS[call.version])))
+    default_groups = [g for g in group_by(kind, call.version)[level] if g != "site_set"]
+    group_keys = list(dict.fromkeys(a["group_by"] or default_groups))
+    defaults = DEFAULT_METRICS[V13 if a.get(v3.UPGRADE_FLAG) else call.version]  # the flag: the new system
+    fields = tuple(dict.fromkeys(a["fields"] or (*group_keys, *defaults)))
     page, page_size = a["page"], a["page_size"]
     filters = [(item["field"], set(item["values"])) for item in a["filtering"] or ()]
 
     world = call.state.world
     account_id = call.account.account_id
     atoms = []
-    day = start
-    while day <= end:
+    for day in _served_days(call, start, end):
         atoms.extend(world.atoms(api.media, account_id, day, a["time_line"]))
-        day += timedelta(days=1)
-    atoms = [atom for atom in atoms if all(str(getattr(atom, f)) in values for f, values in filters)]
-    groups = group_atoms(atoms, lambda atom: tuple(getattr(atom, g) for g in group_by))
+    atoms = [atom for atom in atoms if all(str(_atom_value(atom, f)) in values for f, values in filters)]
+    groups = group_atoms(atoms, lambda atom: tuple(_atom_value(atom, g) for g in group_keys))
     names = world.entities(api.media, account_id).names()
-    keys = set(group_by) | ({"date"} if kind == "hourly" else set())
+    keys = set(group_keys) | ({"date"} if kind == "hourly" else set())
     rows = [
         _report_row(fields, keys, account_id, members, names)
         for _, members in groups[page_slice(page, page_size)]
     ]
+    try:
+        call.state.rows.take(api.media, (account_id, kind, level), len(rows))
+    except RowQuotaExceeded as exc:
+        raise ApiError(v3.ROWS_CODE, str(exc)) from None
     return {"list": rows, "page_info": page_info(page, page_size, len(groups))}
+
+
+def _served_days(call: Call, start: date, end: date) -> list[date]:
+    """The days a report answers: all of them, but on v1.x without the upgrade flag only those of
+    the old metric system (N-metrics: no data after 2024-04-30); a call that lost days to it is
+    counted as `old_metrics`."""
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    if call.version in LEGACY and not call.args.get(v3.UPGRADE_FLAG):
+        served = [day for day in days if day <= v3.OLD_METRICS_LAST_DAY]
+        if len(served) < len(days):
+            call.outcome = "old_metrics"
+        return served
+    return days
 
 
 # A dimension appears in a row only when the row's group_by determines it.
@@ -415,10 +468,12 @@ DETERMINED_BY = {
     "hour": {"hour"},
     "campaign_id": {"campaign_id", "adgroup_id", "ad_id"},
     "campaign_name": {"campaign_id", "adgroup_id", "ad_id"},
-    "adgroup_id": {"adgroup_id", "ad_id"},
-    "adgroup_name": {"adgroup_id", "ad_id"},
+    "adgroup_id": {"adgroup_id", "ad_id", "dynamic_creative_id"},
+    "adgroup_name": {"adgroup_id", "ad_id", "dynamic_creative_id"},
     "ad_id": {"ad_id"},
     "ad_name": {"ad_id"},
+    "dynamic_creative_id": {"dynamic_creative_id"},
+    "dynamic_creative_name": {"dynamic_creative_id"},
     "site_set": {"site_set"},
     "promoted_object_type": {"promoted_object_type", "adgroup_id", "ad_id"},
     "promoted_object_id": {"promoted_object_id", "adgroup_id", "ad_id"},
@@ -437,10 +492,10 @@ def _report_row(
         elif name in DETERMINED_BY:
             if DETERMINED_BY[name] & keys:
                 if name.endswith("_name"):
-                    id_field = name.replace("_name", "_id")
+                    id_field = ATOM_FIELD.get(name.replace("_name", "_id"), name.replace("_name", "_id"))
                     row[name] = names[(id_field, getattr(first, id_field))]
                 else:
-                    row[name] = getattr(first, name)
+                    row[name] = _atom_value(first, name)
         else:
             row[name] = _metric(name, totals)
     return row
@@ -567,14 +622,30 @@ def tencent_funds(fund_types: tuple[str, ...]) -> Callable[[World, str, int, dat
             record = {
                 "fund_type": fund_type,
                 "balance": balance,
+                "bill_deposit_amount": 0 if fund_type != "FUND_TYPE_CASH" else (h >> 40) % 100_000,
                 "fund_status": status,
                 "realtime_cost": spend if fund_type == "FUND_TYPE_CASH" else 0,
+                "effect_funds": _effect_funds(fund_type, balance, day),
             }
             # no credit_roll_spec: it belonged to the deleted wechat_funds/get, not to funds/get
             records.append(record)
         return records
 
     return funds
+
+
+def _effect_funds(fund_type: str, balance: int, day: date) -> list[dict]:
+    """A gift's validity: one grant valid for 30 days from the first of the month (v3.0 only)."""
+    if fund_type != "FUND_TYPE_GIFT" or not balance:
+        return []
+    start = day.replace(day=1)
+    return [
+        {
+            "effect_date": start.isoformat(),
+            "expire_date": (start + timedelta(days=30)).isoformat(),
+            "amount": balance,
+        }
+    ]
 
 
 def agency_funds(world: World, media: str, agent_id: int, day: date) -> list[dict]:
@@ -584,8 +655,10 @@ def agency_funds(world: World, media: str, agent_id: int, day: date) -> list[dic
         {
             "fund_type": "FUND_TYPE_CASH",
             "balance": 100_000_000 + h % 900_000_000,
+            "bill_deposit_amount": 0,
             "fund_status": "FUND_STATUS_NORMAL",
             "realtime_cost": 0,
+            "effect_funds": [],
         }
     ]
 
@@ -607,32 +680,54 @@ def tencent_sign(token: str | None, params: Mapping[str, Any]) -> tuple[dict[str
     return query, {}
 
 
-def report_tables(levels: Mapping[str, str]) -> tuple[Table, ...]:
-    """The seed's daily report tables of a Tencent media: one per level, a row per spending account."""
+def report_tables(levels: Mapping[str, Mapping[str, str]]) -> tuple[Table, ...]:
+    """The seed's daily report tables of a Tencent media: one per base level, a row per spending
+    account, filled by the versions that serve the level (`levels`: version -> level -> base)."""
+    by_level: dict[str, list[str]] = {}
+    for version, served in levels.items():
+        for base in served.values():
+            by_level.setdefault(base, []).append(version)
     return tuple(
-        Table(dataset=f"daily_report_{level.lower()}_v3", rows=Rows.PER_ACCOUNT, endpoint="daily_reports/get")
-        for level in levels.values()
+        Table(
+            dataset=f"daily_report_{base.lower()}_v3",
+            rows=Rows.PER_ACCOUNT,
+            endpoint="daily_reports/get",
+            versions=() if len(versions) == len(levels) else tuple(versions),
+        )
+        for base, versions in by_level.items()
     )
 
 
 # -- the gdt API and declaration ----------------------------------------------------------------------
 
-LEVELS = {f"REPORT_LEVEL_{level}": level for level in GROUP_BY["daily"]}
-LEVEL_SOURCE = "TGo `pkg/model/model_report_level.go` (31 values); v1.1: D-hr11"
+V1_LEVELS = {f"REPORT_LEVEL_{level}": level for level in GROUP_BY_V1["daily"]}
+LEVELS = {V11: V1_LEVELS, V13: V1_LEVELS, V30: {f"REPORT_LEVEL_{level}": level for level in v3.LEVELS}}
+LEVEL_SOURCES = {
+    V11: "D-hr11",
+    V13: "TGo `pkg/model/model_report_level.go` (31 values)",
+    V30: f"{v3.DAILY_LEVEL_SOURCE}; {v3.HOURLY_LEVEL_SOURCE}",
+}
 
 
 def tencent_endpoints(
-    listings: tuple[Endpoint, ...], levels: Mapping[str, str], level_source: str
+    listings: tuple[Endpoint, ...],
+    levels: Mapping[str, Mapping[str, str]],
+    level_sources: Mapping[str, str],
 ) -> dict[str, Endpoint]:
     """A Tencent media's endpoints by path: its agency listing(s), then funds and the daily and
-    hourly reports in every version, then the unversioned oauth/token."""
+    hourly reports in every version (at that version's `levels`), then the unversioned oauth/token."""
     served = list(listings)
     for version in VERSIONS:
         served += [
             Endpoint(funds_contract(version), funds_get, agency_ok=True, records=fund_records),
             *(
                 Endpoint(
-                    report_contract(kind=kind, version=version, levels=levels, level_source=level_source),
+                    report_contract(
+                        kind=kind,
+                        version=version,
+                        levels=levels[version],
+                        level_source=level_sources[version],
+                    ),
                     handler,
                     records=atom_records,
                 )
@@ -656,6 +751,7 @@ def tencent_contract(media: str, endpoints: Mapping[str, Endpoint]) -> ApiContra
         endpoints=tuple(e.contract for e in ordered),
         codes=CODES,
         quota=QUOTA,
+        retired=RETIRED,
     )
 
 
@@ -664,7 +760,7 @@ API = TencentApi(
     endpoints=tencent_endpoints(
         tuple(Endpoint(advertiser_contract(v), advertiser_get, agency_ok=True) for v in VERSIONS),
         LEVELS,
-        LEVEL_SOURCE,
+        LEVEL_SOURCES,
     ),
     levels=LEVELS,
 )
@@ -702,13 +798,23 @@ MEDIA = MediaSpec(
         # one row per account and fund type (the row key's kind)
         Table(dataset="funds_get_v2", rows=Rows.PER_RECORD, endpoint="funds/get"),
         *report_tables(LEVELS),
-        # the seed's hourly ad table: one row per account and time line (the key's suffix)
+        # the seed's hourly ad table: one row per account and time line (the key's suffix); v3.0
+        # has no AD level, its hourly report of the same grain is the dynamic creatives'
         Table(
             dataset="hourly_report_ad",
             rows=Rows.PER_ACCOUNT,
             endpoint="hourly_reports/get",
             time_lines=TIME_LINES,
+            versions=LEGACY,
+        ),
+        Table(
+            dataset="hourly_report_dynamic_creative",
+            rows=Rows.PER_ACCOUNT,
+            endpoint="hourly_reports/get",
+            time_lines=TIME_LINES,
+            versions=(V30,),
         ),
     ),
+    versions=VERSIONS,
     sign=tencent_sign,
 )

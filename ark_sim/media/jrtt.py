@@ -1,4 +1,4 @@
-"""jrtt: the Ocean Engine Marketing API (open_api v2) as the simulator serves it.
+"""jrtt: the Ocean Engine Marketing API (open_api v2, and v3.0's custom report) as the simulator serves it.
 
 Conventions (docs/media/jrtt.md, the contract tables in `_ocean_contract.py`): header
 `Access-Token` (no "Bearer"); GET parameters in the query string with arrays/objects
@@ -11,6 +11,12 @@ refresh's `app_id` a JSON number); handlers read the checked values (`call.args`
 Authorisation tree: a first-tier agent's token covers its own accounts and its second-tier agents
 with their accounts; a second-tier agent's token covers only its own accounts. In this API jrtt's
 "ad" (广告计划) is the world's adgroup and jrtt's "creative" is the world's ad.
+
+Two kinds of account (`upgraded_share` of the profile's jrtt sizes): a legacy account's ads are
+read through the v2 campaign and ad reports; an account on the upgraded platform has projects
+(the world's campaigns) and promotions (its adgroups), read through `report/custom/get` (v3.0),
+and no campaigns or ads at all. The v2 campaign and ad reports leave deleted entities out unless
+`filtering.status` asks for all of them (bububa `api/report/ad_get.go`).
 
 Also jrtt's world (first-tier agents with direct accounts, second-tier agents under them with
 theirs, int64 ids), the seed's Redis keys per tier and HBase tables for it: `MEDIA` at the end.
@@ -53,6 +59,7 @@ from ark_sim.media._ocean_contract import (
     REPORT_METRICS,
     SOURCES,
     STAT_TIME,
+    STATUS_ALL,
     VERSION_ROWS,
     endpoint_contracts,
 )
@@ -66,6 +73,7 @@ from ark_sim.profiles import (
     inactive_states,
     split,
     stable_hash,
+    unit,
 )
 from ark_sim.quota import Exhausted
 from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Records, Rows, Table, Tier, WorldSpec
@@ -429,7 +437,10 @@ def _report(level: str) -> Callable[[Call], dict]:
         group_by = a["group_by"]
         hourly = a["time_granularity"] == "STAT_TIME_GRANULARITY_HOURLY"
         metrics = a["fields"] or list(REPORT_METRICS)
-        atoms = _filter(a["filtering"], _atoms(call, advertiser_id, a["start_date"], a["end_date"]))
+        atoms = _atoms(call, advertiser_id, a["start_date"], a["end_date"])
+        if level in STATUS_ALL:
+            atoms = _legacy(call, advertiser_id, atoms, (a["filtering"] or {}).get("status"), level)
+        atoms = _filter(a["filtering"], atoms)
         by_time = STAT_TIME in group_by
 
         def key(atom: Any) -> tuple:
@@ -463,6 +474,91 @@ def _report(level: str) -> Callable[[Call], dict]:
         return {"list": rows, "page_info": page_info(a["page"], a["page_size"], len(groups))}
 
     return handler
+
+
+def _legacy(call: Call, advertiser_id: int, atoms: list, status: str | None, level: str) -> list:
+    """The atoms a v2 campaign or ad report sees: none of an upgraded account; without the
+    `*_STATUS_ALL` status, none of a deleted campaign (and, at ad level, of a deleted ad)."""
+    world = call.state.world
+    if upgraded(world, advertiser_id):
+        return []
+    if status == STATUS_ALL[level]:
+        return atoms
+    gone = world.entities(NAME, advertiser_id).deleted()
+    kinds = ("campaign_id",) if level == "campaign" else ("campaign_id", "adgroup_id")
+    return [atom for atom in atoms if not any(getattr(atom, kind) in gone[kind] for kind in kinds)]
+
+
+def upgraded(world: World, advertiser_id: int) -> bool:
+    """Whether the account is on the upgraded platform (projects and promotions)."""
+    share = world.profile.media_sizes(NAME).upgraded_share
+    return unit(world.seed, NAME, advertiser_id, "upgraded") < share
+
+
+# custom report dimensions -> how to read them from an atom (projects are the world's campaigns,
+# promotions its adgroups: the v2 API's "ad")
+CUSTOM_READ: dict[str, Callable[[Any], Any]] = {
+    "stat_time_day": lambda atom: atom.date,
+    "stat_time_hour": lambda atom: f"{atom.date} {atom.hour:02d}:00:00",
+    "cdp_project_id": lambda atom: atom.campaign_id,
+    "cdp_promotion_id": lambda atom: atom.adgroup_id,
+}
+CUSTOM_NAMES = {"cdp_project_name": "campaign_id", "cdp_promotion_name": "adgroup_id"}
+
+
+def report_custom_get(call: Call) -> dict:
+    """`report/custom/get` (v3.0): `{dimensions, metrics}` rows of an upgraded account."""
+    a = call.args
+    advertiser_id = _advertiser(call)
+    world = call.state.world
+    atoms = (
+        []
+        if not upgraded(world, advertiser_id)
+        else _atoms(call, advertiser_id, a["start_time"], a["end_time"])
+    )
+    for item in a["filters"]:
+        if item["field"] in ("cdp_project_id", "cdp_promotion_id") and item["operator"] == 1:
+            wanted = set(item["values"])
+            atoms = [atom for atom in atoms if str(CUSTOM_READ[item["field"]](atom)) in wanted]
+    keys = [d for d in a["dimensions"] if d in CUSTOM_READ]
+    groups = group_atoms(atoms, lambda atom: tuple(CUSTOM_READ[k](atom) for k in keys))
+    names = world.entities(NAME, advertiser_id).names()
+    rows = []
+    for _, members in groups[page_slice(a["page"], a["page_size"])]:
+        first = members[0]
+        dimensions: dict[str, Any] = {}
+        for name in a["dimensions"]:
+            if name in CUSTOM_READ:
+                dimensions[name] = CUSTOM_READ[name](first)
+            else:
+                id_field = CUSTOM_NAMES[name]
+                dimensions[name] = names[(id_field, getattr(first, id_field))]
+        rows.append({"dimensions": dimensions, "metrics": _custom_metrics(members, a["metrics"])})
+    return {
+        "rows": rows,
+        "total_metrics": _custom_metrics(atoms, a["metrics"]),
+        "page_info": page_info(a["page"], a["page_size"], len(groups)),
+    }
+
+
+def _custom_metrics(members: list, names: list[str]) -> dict[str, Any]:
+    t = sum_metrics(members, METRICS)
+    cost = t["cost"] / 100
+    values = {
+        "stat_cost": _yuan(t["cost"]),
+        "show_cnt": t["impression"],
+        "click_cnt": t["click"],
+        "ctr": _pct(t["click"], t["impression"]),
+        "cpm_platform": round(cost * 1000 / t["impression"], 2) if t["impression"] else 0.0,
+        "cpc_platform": round(cost / t["click"], 2) if t["click"] else 0.0,
+        "convert_cnt": t["conversion"],
+        "conversion_cost": round(cost / t["conversion"], 2) if t["conversion"] else 0.0,
+        "conversion_rate": _pct(t["conversion"], t["click"]),
+        "active": t["activation"],
+        "download_finish_cnt": t["download"],
+        "deep_convert_cnt": t["activation"] // 2,
+    }
+    return {name: values[name] for name in names}
 
 
 def report_integrated_get(call: Call) -> dict:
@@ -564,6 +660,8 @@ class JrttSizes(StrictModel):
     direct_accounts: int = Field(ge=0)
     second_tier_agents: int = Field(ge=0)
     second_tier_accounts: int = Field(ge=0)
+    # share of accounts on the upgraded platform (projects and promotions, read by the custom report)
+    upgraded_share: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 # Agent ids are Redis scores, so they stay below 2**53; advertiser ids are real int64 values above
@@ -680,12 +778,30 @@ HANDLERS: dict[str, Callable[[Call], Any]] = {
     "advertiser/fund/get": advertiser_fund_get,
     "report/agent/get_v2": report_agent_get_v2,
     **{f"report/{level}/get": _report(level) for level in REPORT_LEVELS},
+    "report/custom/get": report_custom_get,
     "report/integrated/get": report_integrated_get,
     "oauth2/refresh_token": refresh_token,
 }
+
+
+def _legacy_records(world: World, media: str, account_id: int, day: date, time_line: str) -> int:
+    """A v2 campaign or ad report's atoms of an account (all of them, deleted entities too: the
+    platform asks with `*_STATUS_ALL`); none of an upgraded account."""
+    return 0 if upgraded(world, account_id) else atom_records(world, media, account_id, day, time_line)
+
+
+def _upgraded_records(world: World, media: str, account_id: int, day: date, time_line: str) -> int:
+    """The custom report's atoms of an account: none of a legacy account."""
+    return atom_records(world, media, account_id, day, time_line) if upgraded(world, account_id) else 0
+
+
 RECORDS: dict[str, Records] = {
     "advertiser/fund/get": fund_records,
-    **{f"report/{level}/get": atom_records for level in (*REPORT_LEVELS, "integrated")},
+    "report/advertiser/get": atom_records,
+    "report/campaign/get": _legacy_records,
+    "report/ad/get": _legacy_records,
+    "report/custom/get": _upgraded_records,
+    "report/integrated/get": atom_records,
 }
 API = JrttApi(
     {
@@ -742,6 +858,11 @@ MEDIA = MediaSpec(
         *(
             Table(dataset=f"report_{level}_v2", rows=Rows.PER_ACCOUNT, endpoint=f"report/{level}/get")
             for level in REPORT_LEVELS
+        ),
+        # upgraded accounts' projects and promotions (report/custom/get, v3.0): a row per account
+        *(
+            Table(dataset=f"report_{level}_v3", rows=Rows.PER_ACCOUNT, endpoint="report/custom/get")
+            for level in ("project", "promotion")
         ),
     ),
     sign=sign,

@@ -1,21 +1,31 @@
-"""wx: WeChat ad accounts through the unified Tencent Marketing API (research §3.2, "contract B").
+"""wx: WeChat ad accounts, which are Tencent ad accounts: the unified Tencent Marketing API.
 
-Same conventions, auth order, codes, contracts and quota headers as gdt (gdt.py); what differs is
-the agency listing, which depends on the version: v1.1 serves the notes' `wechat_advertiser/get`
-(`{account_id, wechat_account_id}`, deleted from every SDK in 2022), v1.3 serves what the current
-API offers an agency, `advertiser/get` with the wx agency's token (its sub-customers); and the
-`_WECHAT` report levels. docs/media/wx.md says why contract B. Its world is gdt's shape with
-WeChat site sets and fund types; the seed keeps its agents under `weixin_agents_` and its account
-lists per agent.
+Same conventions, auth order, codes, contracts, quota headers and row quotas as gdt (gdt.py). An
+agency lists its WeChat accounts with `advertiser/get` in every version (its sub-customers); the
+notes' `wechat_advertiser/get` (`{account_id, wechat_account_id}`, deleted from every SDK in 2022)
+is still declared for v1.1 but refused once the clock is past its retirement, as every `wechat_*`
+account endpoint is (news/info/20230731: `funds/get` replaces `wechat_funds/get`). v1.x reports
+use the `_WECHAT` levels; v3.0 has none (`pkg/model/v3/model_report_daily_level.go`) and serves a
+wx account's reports at the ordinary levels. docs/media/wx.md gives the sources. Its world is
+gdt's shape with WeChat site sets and fund types; the seed keeps its agents under `weixin_agents_`
+and its account lists per agent.
 """
 
 from __future__ import annotations
 
 from ark_sim.common import page_info, page_slice, project
-from ark_sim.media._tencent_contract import V13, advertiser_contract, wechat_advertiser_contract
+from ark_sim.media import _tencent_v3 as v3
+from ark_sim.media._tencent_contract import (
+    GROUP_BY_V1,
+    V11,
+    V13,
+    V30,
+    VERSIONS,
+    advertiser_contract,
+    wechat_advertiser_contract,
+)
 from ark_sim.media.gdt import (
     ENTITY_IDS,
-    GROUP_BY,
     Call,
     Endpoint,
     TencentApi,
@@ -55,19 +65,30 @@ def wechat_advertiser_get(api: TencentApi, call: Call) -> dict:
     }
 
 
-LEVELS = {f"REPORT_LEVEL_{level}_WECHAT": level for level in ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")}
-assert set(LEVELS.values()) <= set(GROUP_BY["daily"])
-LEVEL_SOURCE = "TGo `pkg/model/model_report_level.go` (the four `_WECHAT` values); v1.1: D-hr11"
+WECHAT_LEVELS = {
+    f"REPORT_LEVEL_{level}_WECHAT": level for level in ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")
+}
+assert set(WECHAT_LEVELS.values()) <= set(GROUP_BY_V1["daily"])
+LEVELS = {
+    V11: WECHAT_LEVELS,
+    V13: WECHAT_LEVELS,
+    V30: {f"REPORT_LEVEL_{level}": level for level in v3.LEVELS},
+}
+LEVEL_SOURCES = {
+    V11: "D-hr11",
+    V13: "TGo `pkg/model/model_report_level.go` (the four `_WECHAT` values)",
+    V30: f"{v3.DAILY_LEVEL_SOURCE}; {v3.HOURLY_LEVEL_SOURCE}",
+}
 
 API = TencentApi(
     media=NAME,
     endpoints=tencent_endpoints(
         (
             Endpoint(wechat_advertiser_contract(), wechat_advertiser_get),
-            Endpoint(advertiser_contract(V13), advertiser_get, agency_ok=True),
+            *(Endpoint(advertiser_contract(v), advertiser_get, agency_ok=True) for v in VERSIONS),
         ),
         LEVELS,
-        LEVEL_SOURCE,
+        LEVEL_SOURCES,
     ),
     levels=LEVELS,
 )
@@ -102,4 +123,5 @@ MEDIA = MediaSpec(
         *report_tables(LEVELS),
     ),
     sign=tencent_sign,
+    versions=VERSIONS,
 )
