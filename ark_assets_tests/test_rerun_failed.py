@@ -91,7 +91,8 @@ def test_failed_accounts_are_json_and_one_job_reruns_exactly_them(platform: Plat
     assert rerun_funds[FAILED_JSON].value["failed"] == 0
     assert _materialization(result, LISTING).metadata["accounts_listed"].value == len(accounts)  # one agent's
     assert partition_failures(platform.instance, all_media(), key) == {}
-    assert platform.tables() == truth(world, tenant, DAY, api_versions())["tables"]  # nothing lost or duplicated
+    # nothing lost or duplicated
+    assert platform.tables() == truth(world, tenant, DAY, api_versions())["tables"]
 
 
 def test_failed_only_refuses_a_hand_written_slice(platform: Platform) -> None:
