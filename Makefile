@@ -2,10 +2,11 @@
 #   make demo          the main job: stack, simulator, a seeded tenant, yesterday's partition of every
 #                      media materialized through Dagster, then the web UI at http://127.0.0.1:3000
 #   make demo-down     stop the demo's web UI and simulator, then the stack
-#   make test          set everything up (venv, stack, Debian's chromium) and run the test suite, then the
-#                      modules that exercise the media API paths (marker api_paths) again with the current
-#                      API versions (ARK_API_VERSIONS=current: gdt and wx v1.3); about 6 more minutes
-#   make test-current  only that second pass
+#   make test          set everything up (venv, stack, Debian's chromium) and run the test suite (the media's
+#                      default API versions: gdt and wx v3.0), then the modules that exercise the media API
+#                      paths (marker api_paths) again with the notes' versions (ARK_API_VERSIONS=notes: gdt and
+#                      wx v1.1, sending the new metric system's flag); about 6 more minutes
+#   make test-notes    only that second pass
 #   make test-unit     the tests that need no service (no stack, no JVM; well under a minute)
 #   make prod-local    the production topology on loopback: Postgres storage, the run queue, dagster-webserver
 #                      on http://127.0.0.1:3001, dagster-daemon and two Celery workers (steps run in them)
@@ -42,7 +43,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test test-current test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
+.PHONY: venv browser demo demo-down test test-notes test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,10 +81,10 @@ browser:
 
 test: stack browser
 	$(BIN)/pytest
-	ARK_API_VERSIONS=current $(BIN)/pytest -m api_paths
+	ARK_API_VERSIONS=notes $(BIN)/pytest -m api_paths
 
-test-current: stack
-	ARK_API_VERSIONS=current $(BIN)/pytest -m api_paths
+test-notes: stack
+	ARK_API_VERSIONS=notes $(BIN)/pytest -m api_paths
 
 test-unit: venv
 	$(BIN)/pytest -m "not stack"

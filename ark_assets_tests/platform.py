@@ -84,6 +84,7 @@ class Platform:
     sink: SentrySink
     day: date = DAY
     first: Any = None
+    first_counters: dict = field(default_factory=dict)  # the simulator's counters after the first run
     tenants: list[str] = field(default_factory=list)
 
     def run(
@@ -183,6 +184,7 @@ def running_platform(
                     e.message for e in first.all_events if e.event_type_value == "STEP_FAILURE"
                 ]
                 platform.first = first
+                platform.first_counters = sim.counters()
             try:
                 yield platform
             finally:

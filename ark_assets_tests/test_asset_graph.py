@@ -59,6 +59,38 @@ def test_every_table_holds_exactly_the_truth(platform: Platform) -> None:
     assert all(expected.values())  # every table got rows for a small tenant
 
 
+def test_the_configured_path_meets_none_of_the_media_refusals(platform: Platform) -> None:
+    """Every call of a whole partition was answered with code 0: no retired endpoint (12007), no
+    missing `fields` / `group_by` (18001), no level the version lacks (18009), no row quota
+    (11019, 18003), and no v1.x report emptied by the old metric system (`old_metrics`)."""
+    answers = platform.first_counters["requests"]
+    outcomes = {(endpoint, outcome) for endpoint, counts in answers.items() for outcome in counts}
+    assert {outcome for _, outcome in outcomes} == {"0"}, sorted(outcomes)
+    reports = {e for e in answers if "report" in e}
+    assert {"gdt daily_reports/get", "gdt hourly_reports/get", "wx daily_reports/get"} <= reports
+    assert {"jrtt report/custom/get", "jrtt report/ad/get"} <= reports
+
+
+def test_deleted_and_upgraded_entities_are_all_in_jrtt_reports(platform: Platform) -> None:
+    """Each account's spend at account level equals the sum of its campaign-level rows (legacy
+    accounts, deleted campaigns included) or of its project rows (upgraded accounts)."""
+
+    def stored(dataset: str) -> dict[int, list]:
+        with platform.hbase.connection() as conn:
+            table = conn.table(platform.hbase.full_name(table_name("jrtt", dataset)))
+            rows = table.scan(row_start=b"0|20261125", row_stop=b"9|20261126")
+            return {int(k.split(b"|")[2]): json.loads(v[b"info:data"])["data"] for k, v in rows}
+
+    totals = {a: records[0]["cost"] for a, records in stored("report_advertiser_v2").items()}
+    campaigns, projects = stored("report_campaign_v2"), stored("report_project_v3")
+    assert campaigns and projects and not set(campaigns) & set(projects)
+    for account, records in campaigns.items():
+        assert round(sum(r["cost"] for r in records), 2) == totals[account], account
+    for account, records in projects.items():
+        assert round(sum(r["metrics"]["stat_cost"] for r in records), 2) == totals[account], account
+    assert set(campaigns) | set(projects) == set(totals)
+
+
 # (media, dataset) -> version -> the fields of a stored record: reports name the new metric
 # system's fields in every version (v1.x with the upgrade flag); v1.1 funds and listings are the
 # default set the notes' jobs stored

@@ -186,7 +186,7 @@ class MediaSpec:
     account_keys: tuple[AccountKey, ...]
     tables: tuple[Table, ...]
     sign: Signer
-    versions: tuple[str, ...] = ("-",)
+    versions: tuple[str, ...]
 
     def __post_init__(self) -> None:
         unknown = sorted({v for t in self.tables for v in t.versions} - set(self.versions))

@@ -251,13 +251,18 @@ def _summary(day: date, key: str) -> Table:
     from dagster import AssetRecordsFilter, DagsterInstance
 
     from ark_assets.definitions import defs
+    from ark_assets.media.registry import all_media
+    from ark_assets.resources.media_api import configured_version
     from ark_sim.config import SimConfig
     from ark_sim.truth import truth
     from ark_sim.world import World
 
-    expected = truth(World(SimConfig.load(overrides={"profile": PROFILE})), TENANT, day)["tables"]
+    versions = {m.name: configured_version(m) for m in all_media()}  # the versions this demo speaks
+    world = World(SimConfig.load(overrides={"profile": PROFILE}))
+    expected = truth(world, TENANT, day, versions)["tables"]
     instance = DagsterInstance.get()
-    table = Table(title=f"Partition {key} (profile {PROFILE}): what each asset stored")
+    spoken = ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
+    table = Table(title=f"Partition {key} (profile {PROFILE}; API {spoken}): what each asset stored")
     for column in ("media", "asset", "HBase table", "accounts", "rows (expected)", "throttles", "failed"):
         table.add_column(column)
     table.add_column("seconds", justify="right")

@@ -100,7 +100,8 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
         return PartResult(
             spool=spool,
             metadata=fetch_metadata(summary, media=media.name)
-            | {"accounts_listed": len(found), "sources_expected": expected},
+            | {"accounts_listed": len(found), "sources_expected": expected}
+            | step.contract(declared.endpoint),
             completeness=completeness(key, summary, expected=expected),
         )
 

@@ -71,7 +71,8 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
         return PartResult(
             spool=spool,
             metadata=fetch_metadata(summary, media=media.name)
-            | {"accounts": len(accounts), "sources_expected": expected},
+            | {"accounts": len(accounts), "sources_expected": expected}
+            | step.contract(declared.endpoint),
             completeness=completeness(key, summary, expected=expected),
         )
 

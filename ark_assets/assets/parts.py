@@ -61,6 +61,12 @@ class StepContext:
         ) as recorder:
             yield recorder
 
+    def contract(self, endpoint: str) -> dict[str, str]:
+        """Which contract an asset's rows came from (its metadata): the API version and the path
+        of `endpoint` (a name or role) in it, e.g. `v3.0`, `/v3.0/daily_reports/get`."""
+        api = self.media_api.api_spec(self.media)
+        return {"api_version": api.version, "api_path": api.endpoint(endpoint).path}
+
     def fetch_run(self, key: AssetKey, recorder: RunRecorder) -> tuple[FetchRun, LoggingObserver]:
         """An asset's fetches on the step's session, logged to `recorder`; flush the observer after."""
         observer = LoggingObserver(recorder=recorder, sample_rate=self.media_api.log_sample_rate)

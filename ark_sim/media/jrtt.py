@@ -60,6 +60,7 @@ from ark_sim.media._ocean_contract import (
     SOURCES,
     STAT_TIME,
     STATUS_ALL,
+    V2,
     VERSION_ROWS,
     endpoint_contracts,
 )
@@ -866,4 +867,5 @@ MEDIA = MediaSpec(
         ),
     ),
     sign=sign,
+    versions=(V2,),
 )
