@@ -23,6 +23,7 @@ from ark_assets.core.tables import table_name
 from ark_assets.defs.resources import platform_resources
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.media.registry import all_media, names
+from ark_assets.media.registry import media as media_named
 from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
@@ -39,6 +40,12 @@ from ark_sim.world import World
 DAY = date(2026, 11, 25)
 # One multi-asset per media (its step), every check inline; no comparison table.
 ASSETS = [a for media in all_media() for a in media_assets(media, compare_prefix="")]
+
+
+# gdt's hourly report in the API version this run speaks (v3.0 has no AD level)
+HOURLY_REPORT = next(
+    d.name for d in deployed_assets(media_named("gdt")).datasets if d.endpoint == "hourly_reports/get"
+)
 
 
 def all_tables() -> list[tuple[str, str]]:

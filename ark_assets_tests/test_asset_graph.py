@@ -6,8 +6,9 @@ and date; the seed's Redis account keys are written; MySQL holds a run-log row p
 with its parameters and no token; Kafka carries START/END events; a re-run changes no row
 count; a slice re-run (account_list / agents_list) rewrites only its slice; bad slice config
 and an empty source list fail clearly (the latter with a Sentry alert); the stored records are
-those of the configured API version (`make test` runs this module with the notes' versions and
-again with `ARK_API_VERSIONS=current`).
+those of the configured API version (`make test` runs this module with the default versions and
+again with `ARK_API_VERSIONS=notes`); the whole partition meets none of the media's refusals; jrtt's
+reports keep deleted entities and read upgraded accounts.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ def test_kafka_carries_start_and_end_events_per_media(platform: Platform) -> Non
 
 def test_a_rerun_changes_no_row_count(platform: Platform) -> None:
     before = _tables(platform)
-    again = platform.run(["gdt/funds", "jrtt/funds", "wx/daily_report_ad"])
+    again = platform.run(["gdt/funds", "jrtt/funds", "wx/daily_report_adgroup"])
     assert again.success
     assert _tables(platform) == before
 

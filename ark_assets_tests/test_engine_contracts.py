@@ -260,11 +260,19 @@ def test_jrtt_refresh_codes_fail_the_agent(path_code: int, kind: str, tenant: st
 
 
 @pytest.mark.parametrize(
-    ("version", "path", "spend"),
-    [("v1.1", "/v1.1/funds/get", "today_cost"), ("v1.3", "/v1.3/funds/get", "realtime_cost")],
+    ("version", "path", "fields"),
+    [
+        ("v1.1", "/v1.1/funds/get", {"fund_type", "balance", "fund_status", "today_cost"}),
+        ("v1.3", "/v1.3/funds/get", {"fund_type", "balance", "fund_status", "realtime_cost"}),
+        (
+            "v3.0",
+            "/v3.0/funds/get",
+            {"fund_type", "balance", "bill_deposit_amount", "fund_status", "realtime_cost", "effect_funds"},
+        ),
+    ],
 )
 def test_each_version_fetches_under_its_paths_and_names(
-    version: str, path: str, spend: str, tenant: str
+    version: str, path: str, fields: set[str], tenant: str
 ) -> None:
     with running_simulator() as sim:
         seed_tokens(sim, "gdt", tenant)
@@ -274,7 +282,7 @@ def test_each_version_fetches_under_its_paths_and_names(
     assert not _failures(outcomes), _failures(outcomes)
     records = [r for o in outcomes for r in o.records]
     assert len(records) == sum(sim.world.funds_records("gdt", int(s.target)) for s in sources)
-    assert all(set(r) == {"fund_type", "balance", "fund_status", spend} for r in records)
+    assert all(set(r) == fields for r in records)
 
 
 def test_wx_lists_its_accounts_in_each_version(tenant: str) -> None:
@@ -283,7 +291,7 @@ def test_wx_lists_its_accounts_in_each_version(tenant: str) -> None:
         agents = sim.world.agents("wx", tenant)
         sources = [Source(str(a.agent_id), None) for a in agents]
         listed = {}
-        for version in ("v1.1", "v1.3"):
+        for version in ("v1.1", "v1.3", "v3.0"):
             outcomes, _ = _collect(sim, "wx", tenant, "accounts", sources, version=version)
             assert not _failures(outcomes), _failures(outcomes)
             listed[version] = {o.source.agent_id: [r["account_id"] for r in o.records] for o in outcomes}
@@ -292,6 +300,7 @@ def test_wx_lists_its_accounts_in_each_version(tenant: str) -> None:
         str(a.agent_id): [x.account_id for x in sim.world.agent_accounts("wx", tenant, a.agent_id)]
         for a in agents
     }
-    assert listed["v1.1"] == listed["v1.3"] == expected
-    # each version's own endpoint played the role, and each is its own quota and governor key
-    assert "wx wechat_advertiser/get" in counters and "wx advertiser/get" in counters
+    assert listed["v1.1"] == listed["v1.3"] == listed["v3.0"] == expected
+    # advertiser/get played the role in every version: one quota and governor key, no retired endpoint
+    assert {e for e in counters if e.startswith("wx ")} == {"wx advertiser/get"}
+    assert set(counters["wx advertiser/get"]) == {"0"}

@@ -42,7 +42,7 @@ BASELINE = [
     "gdt/agents",
     "gdt/advertisers",
     "gdt/funds",
-    "gdt/daily_report_ad",
+    "gdt/daily_report_adgroup",
     "jrtt/funds",
     "wx/funds",
 ]
@@ -113,7 +113,9 @@ RECOVERED = [
     # HTTP 200 with JSON cut in half
     pytest.param("wx/funds", {"malformed": 0.2}, {}, "malformed", id="malformed-json"),
     # code 0 but a mistyped field: code as text, data as text, the list as an object, page_info as text
-    pytest.param("gdt/daily_report_ad", {"wrong_types": 0.25}, {}, "wrong_types", id="wrong-types-pages"),
+    pytest.param(
+        "gdt/daily_report_adgroup", {"wrong_types": 0.25}, {}, "wrong_types", id="wrong-types-pages"
+    ),
     # the same on cursor paging (cursor_page_info's has_more/cursor as text)
     pytest.param("gdt/advertisers", {"wrong_types": 0.3}, {}, "wrong_types", id="wrong-types-cursor"),
 ]

@@ -27,12 +27,13 @@ from dagster import AssetCheckKey, AssetKey, AssetSelection, Definitions, define
 from ark_assets.media.registry import all_media
 from ark_assets.partitions import partition_key
 from ark_assets_tests.fault_matrix import fault_platform, snapshot, step_errors
-from ark_assets_tests.platform import ASSETS, Platform
+from ark_assets_tests.platform import ASSETS, HOURLY_REPORT, Platform
 
 pytestmark = pytest.mark.stack  # every test here runs against the real services
 
 EVERY_ASSET = sorted(k.to_user_string() for a in ASSETS for k in a.keys)
-GDT_DATASETS = ["gdt/funds", "gdt/daily_report_ad", "gdt/hourly_report_ad"]
+HOURLY = f"gdt/{HOURLY_REPORT}"  # the hourly report of the API version this run speaks
+GDT_DATASETS = ["gdt/funds", "gdt/daily_report_adgroup", HOURLY]
 
 # ##### FIXTURES
 
@@ -101,7 +102,7 @@ def test_a_partition_is_one_step_per_media_with_a_materialization_and_checks_per
 
 def test_a_medias_endpoints_are_fetched_side_by_side_in_its_step(platform: Platform) -> None:
     log = _run_log(platform, platform.first.run_id)
-    datasets = [log[a] for a in ("gdt/funds", "gdt/daily_report_ad", "gdt/hourly_report_ad")]
+    datasets = [log[a] for a in ("gdt/funds", "gdt/daily_report_adgroup", HOURLY)]
     assert all(status == "SUCCEEDED" for status, _, _ in datasets)
     latest_start = max(started for _, started, _ in datasets)
     earliest_end = min(ended for _, _, ended in datasets)
@@ -109,18 +110,18 @@ def test_a_medias_endpoints_are_fetched_side_by_side_in_its_step(platform: Platf
     listing = log["gdt/advertisers"]
     assert listing[2] <= min(started for _, started, _ in datasets)  # after the account list
     messages = [e.user_message for e in platform.instance.all_logs(platform.first.run_id)]
-    for asset, endpoint in (("gdt/funds", "funds/get"), ("gdt/hourly_report_ad", "hourly_reports/get")):
+    for asset, endpoint in (("gdt/funds", "funds/get"), (HOURLY, "hourly_reports/get")):
         assert any(m.startswith(f"{asset} {endpoint}: done, ") for m in messages), asset
 
 
 def test_one_selected_asset_runs_alone_in_its_medias_step(platform: Platform) -> None:
     before = platform.tables()
-    result = platform.run(["wx/daily_report_ad"])
+    result = platform.run(["wx/daily_report_adgroup"])
     assert result.success, step_errors(result)
-    assert {a: step for a, (step, _) in _materialized(result).items()} == {"wx/daily_report_ad": "wx"}
+    assert {a: step for a, (step, _) in _materialized(result).items()} == {"wx/daily_report_adgroup": "wx"}
     assert set(_checks(result)) == {
-        ("wx/daily_report_ad", "completeness"),
-        ("wx/daily_report_ad", "row_keys"),
+        ("wx/daily_report_adgroup", "completeness"),
+        ("wx/daily_report_adgroup", "row_keys"),
     }
     assert platform.tables() == before
 
@@ -129,14 +130,14 @@ def test_a_slice_can_be_given_to_one_asset_of_the_step(platform: Platform) -> No
     account = str(platform.sim.world.accounts("gdt", platform.tenant)[0][0])
     before = platform.tables()
     result = platform.run(
-        ["gdt/funds", "gdt/daily_report_ad"], config={"assets": {"funds": {"account_list": [account]}}}
+        ["gdt/funds", "gdt/daily_report_adgroup"], config={"assets": {"funds": {"account_list": [account]}}}
     )
     assert result.success, step_errors(result)
     found = _materialized(result)
     assert found["gdt/funds"][1]["accounts_requested"] == 1  # its own slice
     assert found["gdt/funds"][1]["scope_accounts"] == 1
     total = len(platform.sim.world.accounts("gdt", platform.tenant))
-    assert found["gdt/daily_report_ad"][1]["accounts_requested"] == total  # the whole partition
+    assert found["gdt/daily_report_adgroup"][1]["accounts_requested"] == total  # the whole partition
     assert platform.tables() == before
 
 
@@ -164,10 +165,10 @@ def test_one_endpoint_failing_leaves_the_other_endpoints_of_the_media_complete(p
     assert result.success, step_errors(result)  # failed accounts are the checks' business, not the run's
     found, checks = _materialized(result), _checks(result)
     assert sorted(found) == sorted(GDT_DATASETS)
-    hourly = found["gdt/hourly_report_ad"][1]
+    hourly = found[HOURLY][1]
     assert hourly["accounts_failed"] > 0 and "DailyQuotaExhausted" in str(hourly["failed_accounts"])
-    assert not checks[("gdt/hourly_report_ad", "completeness")]
-    for asset in ("gdt/funds", "gdt/daily_report_ad"):  # the media's other endpoints
+    assert not checks[(HOURLY, "completeness")]
+    for asset in ("gdt/funds", "gdt/daily_report_adgroup"):  # the media's other endpoints
         assert found[asset][1]["accounts_failed"] == 0
         assert checks[(asset, "completeness")] and checks[(asset, "row_keys")]
     assert snapshot(platform, GDT_DATASETS) == before  # the failed accounts kept their stored rows
@@ -176,13 +177,13 @@ def test_one_endpoint_failing_leaves_the_other_endpoints_of_the_media_complete(p
 def test_an_asset_that_fails_fails_the_step_after_the_others_are_materialized(platform: Platform) -> None:
     before = platform.tables()
     result = platform.run(
-        GDT_DATASETS, config={"assets": {"daily_report_ad": {"account_list": ["999999999"]}}}
+        GDT_DATASETS, config={"assets": {"daily_report_adgroup": {"account_list": ["999999999"]}}}
     )
     assert not result.success
-    assert sorted(_materialized(result)) == ["gdt/funds", "gdt/hourly_report_ad"]
+    assert sorted(_materialized(result)) == ["gdt/funds", HOURLY]
     assert all(_checks(result).values())
     errors = " ".join(step_errors(result))
-    assert "1 of 3 gdt assets failed" in errors and "gdt/daily_report_ad" in errors
+    assert "1 of 3 gdt assets failed" in errors and "gdt/daily_report_adgroup" in errors
     assert "not in the day's account lists: 999999999" in errors
     assert platform.tables() == before
 

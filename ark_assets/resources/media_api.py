@@ -35,7 +35,11 @@ class MediaConnection(Config):
     base_url: str = Field(description="the API root (the part before the endpoint paths)")
     app_id: str = Field(description="the developer app's id")
     app_secret: str = Field(description="the developer app's secret")
-    api_version: str = Field(default="", description="the API version spoken; empty = the media's default")
+    api_version: str = Field(
+        default="",
+        description="the API version spoken; empty = the configured one (ARK_<MEDIA>_API_VERSION, "
+        "ARK_API_VERSIONS), else the media's default",
+    )
 
 
 class MediaApiResource(ConfigurableResource):
@@ -66,7 +70,7 @@ class MediaApiResource(ConfigurableResource):
     def api_spec(self, media: MediaDefinition | str) -> ApiSpec:
         """The media's API in the configured version (a ValueError naming the declared ones)."""
         declared = media_named(media)
-        return declared.api_for(self._connection(declared).api_version)
+        return declared.api_for(self._connection(declared).api_version or configured_version(declared))
 
     def engine_settings(self) -> EngineSettings:
         return EngineSettings(

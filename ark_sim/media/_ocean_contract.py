@@ -1,10 +1,11 @@
-"""The Ocean Engine (Toutiao) open API v2's contract, as data: one version, `/open_api/2/`.
+"""The Ocean Engine (Toutiao) open API's contract, as data: one version, `/open_api/2/` and v3.0's custom report.
 
 The parameters, rules, paging and record fields of every endpoint the simulator serves, the code
 table and the quota signals, each row with its source (keys in `SOURCES`) or `NO_SOURCE`. Where
 the official SDK (OE) and a community one disagree, OE wins. The simulator checks every request
 against these tables before a handler runs (`ark_sim.contract`); the docs' tables are rendered
-from them. Research behind every row: /work/staging/contracts/jrtt.md.
+from them. v3.0's custom report (upgraded accounts) is declared in the same version, as the official
+SDK generates it beside the v2 endpoints.
 """
 
 from __future__ import annotations
