@@ -1,4 +1,4 @@
-"""The Ocean Engine (Toutiao) open API's contract, as data: one version, `/open_api/2/` and v3.0's custom report.
+"""The Ocean Engine (Toutiao) open API's contract, as data: `/open_api/2/` and v3.0's custom report.
 
 The parameters, rules, paging and record fields of every endpoint the simulator serves, the code
 table and the quota signals, each row with its source (keys in `SOURCES`) or `NO_SOURCE`. Where
