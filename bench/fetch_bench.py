@@ -66,6 +66,8 @@ END_MARK = "<!-- fetch-bench:end -->"
 GOAL_CEILING = 0.90
 GOAL_VS_THREADS = 1.5
 GOAL_VS_ASYNC = 1.1
+# Issue 19, "no quota spent twice": hedged copies may cost at most 0.5% more quota than the useful calls.
+GOAL_QUOTA_PER_USEFUL_CALL = 1.005
 
 
 @dataclass
@@ -313,6 +315,13 @@ def run_scenario(scenario: Scenario, clients: list[str], ark_sim: str, workdir: 
     return rows
 
 
+def _billed(run: ClientRun) -> int:
+    """Calls the quota gateway let through (and so counted against the quota): every answer with a
+    body code except the throttle answers; 5xx pages and held or reset calls never reached it."""
+    coded = sum(n for outcome, n in run.served.items() if outcome.lstrip("-").isdigit())
+    return coded - run.throttled
+
+
 def _truth_accounts(world: World, scenario: Scenario) -> list[tuple[int, int]]:
     return world.accounts(scenario.media, scenario.tenant)
 
@@ -346,6 +355,9 @@ def summarize(scenario: Scenario, world: World, truth: list[str], name: str, run
             round(scenario.fault_adjusted_ceiling_per_s, 1) if scenario.fault_adjusted_ceiling_per_s else None
         ),
         "calls_ok_per_s": round(result["sources_ok"] / seconds, 1),
+        "quota_per_useful_call": (
+            round(_billed(run) / result["sources_ok"], 4) if result["sources_ok"] else None
+        ),
         # diagnostics, for RESULTS.md only
         "_expected": sum(expected.values()),
         "_sources_ok": result["sources_ok"],
@@ -474,6 +486,15 @@ def _goal_lines(scenario: Scenario, rows: list[dict]) -> list[str]:
         if other in by and by[other]["ok_per_s"]:
             ratio = ark["ok_per_s"] / by[other]["ok_per_s"]
             checks.append((f">= {factor}x {other} records/s", ratio >= factor, f"{ratio:.2f}x"))
+    per_call = ark.get("quota_per_useful_call")
+    if per_call is not None:
+        checks.append(
+            (
+                f"quota spent per useful call <= {GOAL_QUOTA_PER_USEFUL_CALL}",
+                per_call <= GOAL_QUOTA_PER_USEFUL_CALL,
+                f"{per_call:.4f}",
+            )
+        )
     if "seed-async" in by:
         rss = by["seed-async"]["peak_rss_mb"]
         checks.append(
@@ -487,12 +508,14 @@ def _goal_lines(scenario: Scenario, rows: list[dict]) -> list[str]:
     lines += [f"| {goal} | {'yes' if met else '**no**'} | {value} |" for goal, met, value in checks]
     if ark.get("_engine"):
         stats = ark["_engine"]
+        hedges, answers = stats.get("hedges", 0), stats["requests"]
+        share = f"{hedges / answers:.2%}" if answers else "-"
         lines += [
             "",
-            f"Engine stats: {stats['requests']:,} HTTP answers, {stats['throttles']:,} throttles, "
+            f"Engine summary: {answers:,} HTTP answers, {stats['throttles']:,} throttles, "
             f"{stats['retries']:,} retries, {stats.get('timeouts', 0):,} timeouts, "
-            f"{stats.get('hedges', 0):,} hedged stragglers ({stats.get('hedge_wins', 0):,} answered by the "
-            f"hedge first), {stats['sources_failed']:,} sources failed.",
+            f"{hedges:,} hedged copies ({share} of the answers; {stats.get('hedge_wins', 0):,} answered "
+            f"first), {stats['failed']:,} sources failed.",
         ]
     return lines
 
