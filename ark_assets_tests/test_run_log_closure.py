@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pymysql
@@ -197,9 +198,28 @@ def _wait_for_sensor(home: Path, sensor: str, run_id: str, ended: DagsterEventTy
         time.sleep(1)
 
 
-def _stop_funds(sim: object) -> None:
-    """wx/funds answers one call a minute: it keeps fetching (its row STARTED) until its run stops."""
-    sim.set_quotas("wx", "funds/get", per_minute=1, burst_seconds=1.0)
+@contextmanager
+def _funds_fetching(daemon: dict) -> Iterator[str]:
+    """wx_daily launched while wx/funds answers one call a minute, so its fetch (and its run-log row,
+    STARTED) lasts until the run is stopped; yields the run id once that row is there. The quota is
+    restored on the way out, after the block has stopped the run."""
+    daemon["sim"].set_quotas("wx", "funds/get", per_minute=1, burst_seconds=1.0)
+    try:
+        run_id = _launch(daemon, "wx_daily")
+        wait_for("wx/funds' STARTED run-log row", lambda: _funds_started(daemon, run_id), timeout=600)
+        yield run_id
+    finally:
+        daemon["sim"].set_quotas("wx", "funds/get", per_minute=20000, burst_seconds=10.0)  # as shipped
+
+
+def _funds_started(daemon: dict, run_id: str) -> bool:
+    rows = _rows(daemon["mysql"], run_id)
+    return any(r["status"] == "STARTED" and r["cur_job_name"] == "wx/funds" for r in rows)
+
+
+def _run_is(daemon: dict, run_id: str, status: DagsterRunStatus) -> bool:
+    with DagsterInstance.from_config(str(daemon["home"])) as instance:
+        return instance.get_run_by_id(run_id).status == status
 
 
 def _rows(mysql: MySQLResource, run_id: str) -> list[dict]:
@@ -217,31 +237,22 @@ def _rows(mysql: MySQLResource, run_id: str) -> list[dict]:
 
 
 def test_a_sigkilled_run_closes_its_rows_with_the_reason_and_alerts_once(daemon: dict) -> None:
-    _stop_funds(daemon["sim"])
-    try:
-        run_id = _launch(daemon, "wx_daily")
-        wait_for("wx/funds' STARTED run-log row", lambda: _funds_started(daemon, run_id), timeout=600)
-    finally:
-        daemon["sim"].set_quotas("wx", "funds/get", per_minute=20000, burst_seconds=10.0)  # as shipped
-    with DagsterInstance.from_config(str(daemon["home"])) as instance:
-        pids = {
-            e.dagster_event.pid
-            for e in instance.all_logs(run_id)
-            if e.dagster_event
-            and e.dagster_event.pid
-            and e.dagster_event.event_type in (DagsterEventType.RUN_START, DagsterEventType.STEP_START)
-        }
-    for pid in pids:  # the run worker and its step processes, as the OOM killer would
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # a step that had already ended
-
-    def failed() -> bool:
+    with _funds_fetching(daemon) as run_id:
         with DagsterInstance.from_config(str(daemon["home"])) as instance:
-            return instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
-
-    wait_for("the run monitor to fail the run", failed, timeout=600)
+            pids = {
+                e.dagster_event.pid
+                for e in instance.all_logs(run_id)
+                if e.dagster_event
+                and e.dagster_event.pid
+                and e.dagster_event.event_type in (DagsterEventType.RUN_START, DagsterEventType.STEP_START)
+            }
+        for pid in pids:  # the run worker and its step processes, as the OOM killer would
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # a step that had already ended
+        failed = lambda: _run_is(daemon, run_id, DagsterRunStatus.FAILURE)  # noqa: E731
+        wait_for("the run monitor to fail the run", failed, timeout=600)
     _wait_for_sensor(daemon["home"], "run_failure_alert", run_id, DagsterEventType.RUN_FAILURE)
     rows = _rows(daemon["mysql"], run_id)
     closed = [r for r in rows if r["closed_by"] == "sensor"]
@@ -257,28 +268,14 @@ def test_a_sigkilled_run_closes_its_rows_with_the_reason_and_alerts_once(daemon:
 
 
 def test_a_cancelled_run_closes_its_rows_as_cancelled(daemon: dict) -> None:
-    _stop_funds(daemon["sim"])
-    try:
-        run_id = _launch(daemon, "wx_daily")
-        wait_for("wx/funds' STARTED run-log row", lambda: _funds_started(daemon, run_id), timeout=600)
+    with _funds_fetching(daemon) as run_id:
         with DagsterInstance.from_config(str(daemon["home"])) as instance:
             assert instance.run_launcher.terminate(run_id)  # what the UI's Terminate does
-    finally:
-        daemon["sim"].set_quotas("wx", "funds/get", per_minute=20000, burst_seconds=10.0)  # as shipped
-
-    def cancelled() -> bool:
-        with DagsterInstance.from_config(str(daemon["home"])) as instance:
-            return instance.get_run_by_id(run_id).status == DagsterRunStatus.CANCELED
-
-    wait_for("the run to be cancelled", cancelled, timeout=600)
+        cancelled = lambda: _run_is(daemon, run_id, DagsterRunStatus.CANCELED)  # noqa: E731
+        wait_for("the run to be cancelled", cancelled, timeout=600)
     _wait_for_sensor(daemon["home"], "run_canceled_closes_its_log", run_id, DagsterEventType.RUN_CANCELED)
     rows = _rows(daemon["mysql"], run_id)
     closed = [r for r in rows if r["closed_by"] == "sensor"]
     assert closed, rows  # wx/funds' row at least was left STARTED by the stopped step
     assert all(r["status"] == "CANCELED" and "cancelled" in r["message"] for r in closed)
     assert not [r for r in rows if r["status"] == "STARTED"]
-
-
-def _funds_started(daemon: dict, run_id: str) -> bool:
-    rows = _rows(daemon["mysql"], run_id)
-    return any(r["status"] == "STARTED" and r["cur_job_name"] == "wx/funds" for r in rows)

@@ -150,9 +150,9 @@ class SourceFetcher:
         tally.attempts += 1
         self._quotas.check(endpoint.spec.name)
         token = self._tokens.token(source.agent_id) or ""
-        if not token:
-            raise e.TokenInvalid(self._media, "no_token", f"no access token for agent {source.agent_id}")
         try:
+            if not token:  # refreshed like a refused one: the agent may still hold a refresh token
+                raise e.TokenInvalid(self._media, "no_token", f"no access token for agent {source.agent_id}")
             data = await self._caller.call(
                 endpoint, source, params, attempt=tally.attempts, token=token, report=report
             )
