@@ -238,6 +238,9 @@ def run_step(
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
         pool.shutdown(wait=True, cancel_futures=True)
+        while not messages.empty():  # the progress lines of parts a stopping step cut short
+            if isinstance(line := messages.get_nowait(), str):
+                context.log.info(line)
     if failed:
         rows = "\n".join(f"| {step.media.name}/{name} | {reason[:300]} |" for name, reason in failed.items())
         raise Failure(
