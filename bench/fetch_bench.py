@@ -373,16 +373,31 @@ def summarize(scenario: Scenario, world: World, truth: list[str], name: str, run
 
 
 def write_results(
-    rows: list[dict], scenarios: list[Scenario], command: str, seconds: float, when: datetime
+    rows: list[dict],
+    scenarios: list[Scenario],
+    command: str,
+    seconds: float,
+    when: datetime,
+    load: list[float] | None = None,
 ) -> None:
     public = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
     (BENCH / "results").mkdir(exist_ok=True)
     (BENCH / "results" / "fetch.json").write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
-    write_section(START_MARK, END_MARK, render(rows, scenarios, command, seconds, when), first=True)
+    text = render(rows, scenarios, command, seconds, when, load)
+    write_section(START_MARK, END_MARK, text, first=True)
 
 
-def render(rows: list[dict], scenarios: list[Scenario], command: str, seconds: float, when: datetime) -> str:
+def render(
+    rows: list[dict],
+    scenarios: list[Scenario],
+    command: str,
+    seconds: float,
+    when: datetime,
+    load: list[float] | None = None,
+) -> str:
+    """The section; `load`: the machine's 1-minute load average at the start and at the end."""
     cpu = cpu_model()
+    busy = f", load average {load[0]:.1f} at the start and {load[1]:.1f} at the end" if load else ""
     lines = [
         START_MARK,
         "# Fetch benchmark: threads vs asyncio vs the Ark engine",
@@ -395,8 +410,8 @@ def render(rows: list[dict], scenarios: list[Scenario], command: str, seconds: f
         "```",
         "",
         f"Run {when:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU ({cpu}), "
-        f"Python {platform.python_version()}, in {seconds / 60:.1f} min. One `ark-sim serve` process per "
-        "scenario; each client in its own process, one after the other.",
+        f"Python {platform.python_version()}, in {seconds / 60:.1f} min{busy}. One `ark-sim serve` "
+        "process per scenario; each client in its own process, one after the other.",
         "",
         "Columns: **records ok** = funds records obtained; **lost** = the simulator world's records "
         "for exactly those sources minus what the client got (account by account); **throttled** = "
@@ -614,10 +629,10 @@ def main(
     if render_from is not None:
         saved = json.loads(render_from.read_text(encoding="utf-8"))
         when = datetime.fromtimestamp(saved.get("started", render_from.stat().st_mtime), UTC)
-        write_results(saved["rows"], scenarios, saved["command"], saved["seconds"], when)
+        write_results(saved["rows"], scenarios, saved["command"], saved["seconds"], when, saved.get("load"))
         click.echo(f"re-rendered {BENCH / 'RESULTS.md'} and {BENCH / 'results' / 'fetch.json'}")
         return
-    started, when = time.monotonic(), datetime.now(UTC)
+    started, when, load = time.monotonic(), datetime.now(UTC), [os.getloadavg()[0]]
     workdir = Path(tempfile.mkdtemp(prefix="ark-bench-"))
     rows: list[dict] = []
     try:
@@ -625,7 +640,14 @@ def main(
             click.echo(f"{scenario.name}: {scenario.about}")
             rows += run_scenario(scenario, list(clients) or list(CLIENTS), ark_sim, workdir)
         seconds = time.monotonic() - started
-        saved = {"rows": rows, "command": command, "seconds": seconds, "started": when.timestamp()}
+        load.append(os.getloadavg()[0])
+        saved = {
+            "rows": rows,
+            "command": command,
+            "seconds": seconds,
+            "started": when.timestamp(),
+            "load": load,
+        }
         (workdir / "rows.json").write_text(json.dumps(saved), encoding="utf-8")
     finally:
         if keep:
@@ -633,7 +655,7 @@ def main(
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     if not no_write:
-        write_results(rows, scenarios, command, seconds, when)
+        write_results(rows, scenarios, command, seconds, when, load)
         click.echo(f"wrote {BENCH / 'RESULTS.md'} and {BENCH / 'results' / 'fetch.json'}")
 
 
