@@ -66,9 +66,10 @@ def decompress(body: bytes, content_encoding: str) -> bytes:
 class SentrySink:
     """A threaded envelope receiver on a free loopback port; use as a context manager."""
 
-    def __init__(self, *, public_key: str = "arkpublickey", project_id: int = 1) -> None:
+    def __init__(self, *, public_key: str = "arkpublickey", project_id: int = 1, port: int = 0) -> None:
         self.public_key = public_key
         self.project_id = project_id
+        self.port = port  # 0: a free one
         self._received: list[ReceivedEnvelope] = []
         self._changed = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
@@ -113,7 +114,7 @@ class SentrySink:
 
     def start(self) -> SentrySink:
         handler = type("_BoundEnvelopeHandler", (_EnvelopeHandler,), {"sink": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sentry-sink", daemon=True)
         self._thread.start()
         return self

@@ -1,14 +1,19 @@
 """Sensors and schedules, one state transition per test, evaluated with Dagster's test contexts
-against the real MySQL and Redis; and a snapshot of the asset graph (keys, deps, groups), so a
-lineage change shows up in review.
+against the real MySQL and Redis; and a snapshot of every schedule and sensor the definitions load
+(kind, default status, interval or cron, target), so an automation change shows up in review the
+way `test_asset_specs.py`'s snapshot shows a lineage change. After an intended change:
+`ARK_UPDATE_SNAPSHOTS=1 pytest ark_assets_tests/test_automation.py` and review the diff of
+`snapshots/automation.json`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -40,6 +45,7 @@ pytestmark = pytest.mark.stack  # every test here runs against the real services
 
 
 SENSORS = {s.name: s for s in build_sensors(all_media())}
+SNAPSHOT = Path(__file__).with_name("snapshots") / "automation.json"
 
 
 # ##### FIXTURES
@@ -70,6 +76,44 @@ def tenant() -> Iterator[str]:
 
 def _yesterday() -> date:
     return datetime.now(GMT8).date() - timedelta(days=1)
+
+
+# ##### THE SNAPSHOT
+
+
+def _automation() -> dict:
+    """Every schedule and sensor of the loaded definitions, as a reviewer reads them."""
+    from ark_assets.definitions import defs
+
+    repository = defs.get_repository_def()
+    graph = defs.resolve_asset_graph()
+    current: dict[str, dict] = {}
+    for schedule in repository.schedule_defs:
+        current[schedule.name] = {
+            "kind": "schedule",
+            "cron": schedule.cron_schedule,
+            "timezone": schedule.execution_timezone,
+            "job": schedule.job_name,
+            "default": schedule.default_status.value,
+        }
+    for sensor in repository.sensor_defs:
+        selection = sensor.asset_selection
+        current[sensor.name] = {
+            "kind": sensor.sensor_type.value,
+            "interval_s": sensor.minimum_interval_seconds,
+            "default": sensor.default_status.value,
+            "targets": sorted(k.to_user_string() for k in selection.resolve(graph)) if selection else None,
+        }
+    return dict(sorted(current.items()))
+
+
+def test_every_schedule_and_sensor_matches_the_snapshot() -> None:
+    current = _automation()
+    if os.environ.get("ARK_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text()), (
+        "schedules or sensors changed: review, then ARK_UPDATE_SNAPSHOTS=1"
+    )
 
 
 # ##### SCHEDULES

@@ -42,7 +42,7 @@ from ark_assets.core.tiers import AgentTier
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
-from ark_assets.partitions import check_partition_key, partition_key, start_date
+from ark_assets.partitions import START_DATE, check_partition_key, partition_key, start_date
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.media_api import media_api_resource_from_env
@@ -125,6 +125,23 @@ def test_a_good_partition_key_passes() -> None:
         date(2026, 11, 25),
         "T100117",
     )
+
+
+@pytest.mark.parametrize(
+    ("day", "tenant"),
+    [
+        (date(2026, 11, 25), "T100117"),  # yesterday (GMT+8), the daily schedule's day
+        (date.fromisoformat(START_DATE), "T100117"),  # the first partition day
+        (date(2026, 2, 28), "T9"),  # a short tenant alias
+    ],
+)
+def test_the_keys_the_platform_builds_are_the_keys_it_accepts(day: date, tenant: str) -> None:
+    # The schedules and sensors build keys with `partition_key`; a person's key is checked with
+    # `check_partition_key`: what one makes, the other reads back as the same (day, tenant).
+    key = partition_key(day, tenant)
+    assert str(key) == f"{day.isoformat()}|{tenant}"
+    assert check_partition_key(str(key), tenants=[tenant], now=NOW) == (day, tenant)
+    assert check_partition_key(key, tenants=[tenant], now=NOW) == (day, tenant)
 
 
 @pytest.mark.stack
@@ -719,18 +736,3 @@ def _errors(result: Any) -> str:
 def _failures(result: Any) -> str:
     [event] = result.get_asset_materialization_events()
     return event.event_specific_data.materialization.metadata["failed_accounts"].value
-
-
-def test_the_table_has_at_least_thirty_cases() -> None:
-    cases = (
-        len(PARTITION_CASES)
-        + len(CONFIG_CASES)
-        + len(NARROW_CASES)
-        + len(RUN_CASES)
-        + len(CONFIG_SERVICE_CASES)
-        + len(ENV_CASES)
-        + len(API_CASES)
-        + 3  # unknown media, wrong password, closed Kafka port
-    )
-    assert cases >= 30
-    assert partition_key(date(2026, 11, 25), "T1")  # the key builder the platform uses

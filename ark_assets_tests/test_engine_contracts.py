@@ -104,7 +104,7 @@ def test_jrtt_advertiser_info_refuses_an_id_that_is_no_int64_before_calling(tena
         outcomes, engine = _collect(sim, "jrtt", tenant, "advertiser/info", [Source(agent, ("123", "12a"))])
     [failure] = _failures(outcomes)
     assert failure.kind == "BadRequest" and "'12a'" in failure.message and "advertiser_ids" in failure.message
-    assert engine.stats.requests == 0
+    assert engine.summary.requests == 0
 
 
 def test_jrtt_refresh_sends_the_official_body(tenant: str) -> None:

@@ -11,6 +11,9 @@
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -57,7 +60,21 @@ def test_the_default_is_the_multiprocess_executor_forking_preloaded_steps(
         "max_concurrent": len(all_media()),  # a step per media, all at once
         "start_method": {"forkserver": {"preload_modules": PRELOAD}},
     }
-    assert PRELOAD == ["ark_assets.definitions"]
+
+
+def test_the_forkserver_preloads_what_every_step_imports() -> None:
+    # A fresh interpreter that imports the preloaded modules (what the forkserver does once) holds
+    # the definitions and the libraries a step uses: a forked step imports none of them again.
+    needed = ["ark_assets.definitions", "dagster", "aiohttp", "redis", "happybase", "kafka"]
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {PRELOAD!r}: importlib.import_module(name)\n"
+        f"print(json.dumps([m for m in {needed!r} if m not in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 def test_steps_can_start_as_fresh_interpreters(env) -> None:

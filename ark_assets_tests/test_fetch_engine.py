@@ -170,7 +170,7 @@ def test_throttles_are_waited_out_and_nothing_is_lost(tenant: str) -> None:
         served = sim.counters()["throttles"].get("gdt funds/get", 0)
     assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
     assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, "gdt", sources)
-    assert served > 0 and engine.stats.throttles == served == sum(o.throttles for o in outcomes)
+    assert served > 0 and engine.summary.throttles == served == sum(o.throttles for o in outcomes)
 
 
 @pytest.mark.parametrize("fault", ["http_5xx", "malformed", "reset", "busy", "timeout"])
@@ -209,7 +209,7 @@ def test_expired_token_is_refreshed_once_and_rotated_in_redis(tenant: str) -> No
         refresh_calls = sum(sim.counters()["requests"].get("jrtt oauth2/refresh_token", {}).values())
     after = RedisResource().sets.tokens("jrtt", tenant)
     assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
-    assert refresh_calls == 1 and engine.stats.refreshes == 1
+    assert refresh_calls == 1 and engine.summary.refreshes == 1
     assert after[agent] != before[agent]  # the rotated access token is stored for the next run
     assert {k: v for k, v in after.items() if k != agent} == {k: v for k, v in before.items() if k != agent}
 
@@ -275,7 +275,7 @@ def test_a_refresh_lock_held_by_another_process_is_waited_for(tenant: str) -> No
         refresh_calls = sum(sim.counters()["requests"].get("jrtt oauth2/refresh_token", {}).values())
     assert other.exitcode == 0
     assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
-    assert refresh_calls == 1 and engine.stats.refreshes == 0  # the other process's refresh was reused
+    assert refresh_calls == 1 and engine.summary.refreshes == 0  # the other process's refresh was reused
 
 
 class _Alerts:
@@ -337,7 +337,7 @@ def _run_engine_process(
             n = 0
             async for outcome in engine.stream("funds/get", [Source(a, t) for a, t in targets]):
                 n += len(outcome.records or [])
-        out.put((n, engine.stats.throttles))
+        out.put((n, engine.summary.throttles))
 
     asyncio.run(run())
 
@@ -422,7 +422,7 @@ def test_held_calls_are_hedged_or_time_out_early_and_nothing_is_lost(tenant: str
             outcomes = _collect(engine, "funds/get", sources)
             seconds = time.monotonic() - started
             held = sum(n for o, n in sim.counters()["requests"]["gdt funds/get"].items() if o == "timeout")
-            results[hedging] = (outcomes, engine.stats, held, seconds)
+            results[hedging] = (outcomes, engine.summary, held, seconds)
     for hedging, (outcomes, stats, held, seconds) in results.items():
         assert all(o.ok for o in outcomes), [o.failure for o in outcomes if not o.ok]
         assert sum(len(o.records) for o in outcomes) == _expected_funds(sim, "gdt", sources)

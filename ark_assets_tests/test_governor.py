@@ -3,7 +3,9 @@
 The contract (`fetch/governor.py`): before any throttle the rate climbs by `probe_start`; a
 throttle cuts it and remembers the rate it came at as the ceiling; for `cooldown_s` afterwards
 the probe climbs back only to `ceiling_margin` below that ceiling and stays there (a throttle met
-there lowers the ceiling); once the cool-down is over it probes above, slowly.
+there lowers the ceiling); once the cool-down is over it probes above, slowly. A call nobody
+needs (a hedged copy) gets only a spare slot: never while a caller of this process waits for one,
+never one the shared bucket has promised to another process.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from dataclasses import replace
 
 import pytest
 import redis
@@ -92,3 +95,34 @@ def test_a_quota_header_still_drives_the_rate_whatever_the_ceiling() -> None:
     finally:
         redis.Redis(db=2).delete(f"ark:governor:gdt:{app}:funds/get")
     assert climbed == pytest.approx(after_throttle * 1.2**3, rel=1e-6)
+
+
+def test_a_spare_slot_is_one_nobody_is_waiting_for() -> None:
+    app = f"test{secrets.token_hex(4)}"
+    # 4 calls/s with a bucket of 1 call; one slot per lease, so every caller leases its own
+    paced = GovernorSettings(initial_rate=4.0, burst_s=0.25, max_debt_s=0.5, lease_s=0.0)
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        client = aioredis.Redis(db=2)
+        here = RateGovernor(client, "gdt", app, "funds/get", paced)
+        try:
+            idle = await here.try_spare()  # a fresh bucket is full and nobody waits: spare
+            waiting = [asyncio.create_task(here.acquire()) for _ in range(5)]  # 5 slots over ~1.25 s
+            await asyncio.sleep(0.05)
+            callers_wait = await here.try_spare()
+            await asyncio.gather(*waiting)
+            # another process reserves the next 5 s of the shared bucket (slots in advance)
+            other = RateGovernor(client, "gdt", app, "funds/get", replace(paced, max_debt_s=5.0, lease_s=5.0))
+            await other.acquire()
+            promised = await here.try_spare()
+            return idle, callers_wait, promised
+        finally:
+            await client.aclose()
+
+    try:
+        idle, callers_wait, promised = asyncio.run(scenario())
+    finally:
+        redis.Redis(db=2).delete(f"ark:governor:gdt:{app}:funds/get")
+    assert idle is True
+    assert callers_wait is False  # this process's callers were waiting for every slot
+    assert promised is False  # the bucket's slots belong to the other process's reservations

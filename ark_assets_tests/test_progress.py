@@ -1,7 +1,8 @@
 """Contract: a fetch writes a progress line every ~10 s and one line when its endpoint is done.
 
 Pure counting against a clock the test moves (no service): what the run log shows while a step
-fetches -- sources done of the total, failures, records, throttles, retries, the governor's rate.
+fetches -- sources done of the total, failures, records, throttles, retries, the governor's rate --
+read from the fetch's one summary as the engine counts it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from ark_assets.assets.progress import FetchProgress
-from ark_assets.fetch.engine import ResponseEvent
 from ark_assets.fetch.outcome import Failure, Outcome, Source
+from ark_assets.fetch.summary import FetchSummary
 
 
 class Clock:
@@ -21,52 +22,42 @@ class Clock:
         return self.now
 
 
-def _outcome(ok: bool) -> Outcome:
+def _outcome(ok: bool, attempts: int = 1) -> Outcome:
     failure = None if ok else Failure(media="m", kind="Throttled", code=1, message="slow", attempts=3)
     return Outcome(
         source=Source("1", "2"),
         records=[{}, {}] if ok else None,
         failure=failure,
-        attempts=1,
+        attempts=attempts,
         throttles=0,
         pages=1,
-    )
-
-
-def _response(kind: str, attempt: int) -> ResponseEvent:
-    return ResponseEvent(
-        media="m",
-        endpoint="e",
-        agent_id="1",
-        target="2",
-        http_status=200,
-        code=0,
-        message="",
-        trace_id=None,
-        attempt=attempt,
-        latency_ms=1.0,
-        kind=kind,
     )
 
 
 def test_a_line_every_ten_seconds_and_one_at_the_end() -> None:
     lines: list[str] = []
     clock = Clock()
+    summary = FetchSummary()
 
     async def rate() -> float:
         return 240.0
 
-    progress = FetchProgress(log=lines.append, label="gdt/funds funds/get", total=4, rate=rate, clock=clock)
+    progress = FetchProgress(
+        log=lines.append, label="gdt/funds funds/get", summary=summary, total=4, rate=rate, clock=clock
+    )
+
+    async def ended(outcome: Outcome) -> None:  # what the engine does as each source ends
+        summary.count(outcome)
+        await progress.tick()
 
     async def fetch() -> None:
-        progress.on_response(_response("Throttled", 1))
-        progress.on_response(_response("ok", 2))  # the retry of the throttled call
-        await progress.on_outcome(_outcome(True))
+        summary.throttles += 1  # a throttle answer, then its retry answered
+        await ended(_outcome(True, attempts=2))
         clock.now += 5
-        await progress.on_outcome(_outcome(True))  # 5 s in: not yet
+        await ended(_outcome(True))  # 5 s in: not yet
         clock.now += 6
-        await progress.on_outcome(_outcome(False))  # 11 s in: a line
-        await progress.on_outcome(_outcome(True))
+        await ended(_outcome(False))  # 11 s in: a line
+        await ended(_outcome(True))
 
     asyncio.run(fetch())
     progress.finish()

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from dagster import AssetKey, DagsterInstance
 
 from ark_assets.assets.failures import FAILED_JSON, FAILED_TABLE, LastFailures, failure_metadata, rerun_slice
-from ark_assets.assets.fetching import MAX_FAILURES_KEPT, FetchSummary
 from ark_assets.cli import main
 from ark_assets.fetch.outcome import Failure, Outcome, Source
+from ark_assets.fetch.summary import MAX_FAILURES_KEPT, FetchSummary
 from ark_assets.partitions import tenant_partitions
 
 
@@ -26,7 +26,7 @@ def test_every_failed_id_is_in_the_json_even_past_the_listed_failures() -> None:
     summary = FetchSummary()
     accounts = [str(1000 + i) for i in range(MAX_FAILURES_KEPT + 5)]
     for account in accounts:
-        summary.count(_failed(account), rows=0)
+        summary.count(_failed(account))
     metadata = failure_metadata(summary, media="gdt")
     record = metadata[FAILED_JSON].value
     assert record["failed"] == len(accounts) and record["account_ids"] == sorted(accounts)

@@ -5,7 +5,7 @@
   one capture never leak into the next), and an alert message likewise;
 - nothing that leaves the process -- exception value, message, frame variables, extra,
   breadcrumbs -- holds a registered token, a `password=...` value or DSN credentials;
-- an unreachable Sentry neither raises nor hangs the caller.
+- an unreachable Sentry neither raises nor hangs the caller, and alerts arrive again once it is back.
 
 sentry_sdk is process-global: every test ends by closing the client it caused and restoring a
 non-recording one, so no other test (or module) inherits it.
@@ -152,10 +152,17 @@ def test_alert_message_is_tagged_and_tags_do_not_leak_between_captures(sink: Sen
 
 
 @pytest.mark.timeout(20)  # "does not hang": the test fails rather than waits on a dead endpoint
-def test_unreachable_sentry_neither_raises_nor_hangs() -> None:
-    dsn = f"http://arkpublickey@127.0.0.1:{closed_port()}/1"
+def test_an_unreachable_sentry_neither_raises_nor_hangs_and_alerts_arrive_once_it_is_back() -> None:
+    port = closed_port()
+    dsn = f"http://arkpublickey@127.0.0.1:{port}/1"
     with build_resources({"sentry": SentryResource(dsn=dsn, flush_timeout_s=1.0)}) as res:
-        event_id = res.sentry.capture_failure(RuntimeError("boom"), tenant="T100117", media="gdt")
-        res.sentry.flush()
+        res.sentry.capture_failure(RuntimeError("while Sentry was down"), tenant="T100117", media="gdt")
+        res.sentry.flush()  # gives up after its timeout: the caller goes on
+        with SentrySink(port=port) as sink:  # Sentry is back, at the same address
+            res.sentry.capture_message("once Sentry was back", tenant="T100117", media="gdt", level="error")
+            res.sentry.flush()
+            [event] = sink.wait_for(1)
+            received = b"".join(sink.bodies)
 
-    assert event_id is not None  # queued for the SDK's background worker, which fails on its own
+    assert event["message"] == "once Sentry was back" and event["tags"]["tenant"] == "T100117"
+    assert b"while Sentry was down" not in received  # lost with the outage, not replayed later

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ark_sim.media import lookup, names
+from ark_sim.catalog import lookup, names
 
 
 class StrictModel(BaseModel):

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ark_sim.catalog import registry
 from ark_sim.config import ProfileConfig
-from ark_sim.media import registry
-from ark_sim.spec import Tier
+from ark_sim.tiers import Tier
 
 # (auth_status, auth_type) of agents the platform must ignore: active means status 1/2 and type 1.
 INACTIVE_STATES = ((0, 1), (1, 2), (3, 1))

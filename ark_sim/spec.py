@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ark_sim.tiers import Tier  # named here too: the media modules import it with the rest
+
 if TYPE_CHECKING:
     from datetime import date
 
@@ -25,14 +27,6 @@ if TYPE_CHECKING:
     from ark_sim.profiles import MediaRoster
     from ark_sim.state import SimState
     from ark_sim.world import World
-
-
-class Tier(StrEnum):
-    """An agent's tier, where a media has tiers: first (一代) or second (二代, under a first-tier
-    agent). Media without tiers leave it None."""
-
-    FIRST = "first"
-    SECOND = "second"
 
 
 # How many records an endpoint answers for one account and day (time line: gdt hourly reports).

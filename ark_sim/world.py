@@ -20,8 +20,8 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from ark_sim.catalog import lookup
 from ark_sim.config import SimConfig
-from ark_sim.media import lookup
 from ark_sim.profiles import (
     Account,
     Agent,
@@ -32,7 +32,7 @@ from ark_sim.profiles import (
     tenant_alias,
     unit,
 )
-from ark_sim.spec import Tier
+from ark_sim.tiers import Tier
 from ark_sim.tokens import mint_token
 
 # Reports are asked "by request time" unless a media offers other time lines (hourly reports of some).

@@ -66,6 +66,8 @@ END_MARK = "<!-- fetch-bench:end -->"
 GOAL_CEILING = 0.90
 GOAL_VS_THREADS = 1.5
 GOAL_VS_ASYNC = 1.1
+# Issue 19, "no quota spent twice": hedged copies may cost at most 0.5% more quota than the useful calls.
+GOAL_QUOTA_PER_USEFUL_CALL = 1.005
 
 
 @dataclass
@@ -313,6 +315,13 @@ def run_scenario(scenario: Scenario, clients: list[str], ark_sim: str, workdir: 
     return rows
 
 
+def _billed(run: ClientRun) -> int:
+    """Calls the quota gateway let through (and so counted against the quota): every answer with a
+    body code except the throttle answers; 5xx pages and held or reset calls never reached it."""
+    coded = sum(n for outcome, n in run.served.items() if outcome.lstrip("-").isdigit())
+    return coded - run.throttled
+
+
 def _truth_accounts(world: World, scenario: Scenario) -> list[tuple[int, int]]:
     return world.accounts(scenario.media, scenario.tenant)
 
@@ -346,6 +355,9 @@ def summarize(scenario: Scenario, world: World, truth: list[str], name: str, run
             round(scenario.fault_adjusted_ceiling_per_s, 1) if scenario.fault_adjusted_ceiling_per_s else None
         ),
         "calls_ok_per_s": round(result["sources_ok"] / seconds, 1),
+        "quota_per_useful_call": (
+            round(_billed(run) / result["sources_ok"], 4) if result["sources_ok"] else None
+        ),
         # diagnostics, for RESULTS.md only
         "_expected": sum(expected.values()),
         "_sources_ok": result["sources_ok"],
@@ -361,16 +373,31 @@ def summarize(scenario: Scenario, world: World, truth: list[str], name: str, run
 
 
 def write_results(
-    rows: list[dict], scenarios: list[Scenario], command: str, seconds: float, when: datetime
+    rows: list[dict],
+    scenarios: list[Scenario],
+    command: str,
+    seconds: float,
+    when: datetime,
+    load: list[float] | None = None,
 ) -> None:
     public = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
     (BENCH / "results").mkdir(exist_ok=True)
     (BENCH / "results" / "fetch.json").write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
-    write_section(START_MARK, END_MARK, render(rows, scenarios, command, seconds, when), first=True)
+    text = render(rows, scenarios, command, seconds, when, load)
+    write_section(START_MARK, END_MARK, text, first=True)
 
 
-def render(rows: list[dict], scenarios: list[Scenario], command: str, seconds: float, when: datetime) -> str:
+def render(
+    rows: list[dict],
+    scenarios: list[Scenario],
+    command: str,
+    seconds: float,
+    when: datetime,
+    load: list[float] | None = None,
+) -> str:
+    """The section; `load`: the machine's 1-minute load average at the start and at the end."""
     cpu = cpu_model()
+    busy = f", load average {load[0]:.1f} at the start and {load[1]:.1f} at the end" if load else ""
     lines = [
         START_MARK,
         "# Fetch benchmark: threads vs asyncio vs the Ark engine",
@@ -383,8 +410,8 @@ def render(rows: list[dict], scenarios: list[Scenario], command: str, seconds: f
         "```",
         "",
         f"Run {when:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} CPU ({cpu}), "
-        f"Python {platform.python_version()}, in {seconds / 60:.1f} min. One `ark-sim serve` process per "
-        "scenario; each client in its own process, one after the other.",
+        f"Python {platform.python_version()}, in {seconds / 60:.1f} min{busy}. One `ark-sim serve` "
+        "process per scenario; each client in its own process, one after the other.",
         "",
         "Columns: **records ok** = funds records obtained; **lost** = the simulator world's records "
         "for exactly those sources minus what the client got (account by account); **throttled** = "
@@ -474,6 +501,15 @@ def _goal_lines(scenario: Scenario, rows: list[dict]) -> list[str]:
         if other in by and by[other]["ok_per_s"]:
             ratio = ark["ok_per_s"] / by[other]["ok_per_s"]
             checks.append((f">= {factor}x {other} records/s", ratio >= factor, f"{ratio:.2f}x"))
+    per_call = ark.get("quota_per_useful_call")
+    if per_call is not None:
+        checks.append(
+            (
+                f"quota spent per useful call <= {GOAL_QUOTA_PER_USEFUL_CALL}",
+                per_call <= GOAL_QUOTA_PER_USEFUL_CALL,
+                f"{per_call:.4f}",
+            )
+        )
     if "seed-async" in by:
         rss = by["seed-async"]["peak_rss_mb"]
         checks.append(
@@ -487,12 +523,14 @@ def _goal_lines(scenario: Scenario, rows: list[dict]) -> list[str]:
     lines += [f"| {goal} | {'yes' if met else '**no**'} | {value} |" for goal, met, value in checks]
     if ark.get("_engine"):
         stats = ark["_engine"]
+        hedges, answers = stats.get("hedges", 0), stats["requests"]
+        share = f"{hedges / answers:.2%}" if answers else "-"
         lines += [
             "",
-            f"Engine stats: {stats['requests']:,} HTTP answers, {stats['throttles']:,} throttles, "
+            f"Engine summary: {answers:,} HTTP answers, {stats['throttles']:,} throttles, "
             f"{stats['retries']:,} retries, {stats.get('timeouts', 0):,} timeouts, "
-            f"{stats.get('hedges', 0):,} hedged stragglers ({stats.get('hedge_wins', 0):,} answered by the "
-            f"hedge first), {stats['sources_failed']:,} sources failed.",
+            f"{hedges:,} hedged copies ({share} of the answers; {stats.get('hedge_wins', 0):,} answered "
+            f"first), {stats['failed']:,} sources failed.",
         ]
     return lines
 
@@ -591,10 +629,10 @@ def main(
     if render_from is not None:
         saved = json.loads(render_from.read_text(encoding="utf-8"))
         when = datetime.fromtimestamp(saved.get("started", render_from.stat().st_mtime), UTC)
-        write_results(saved["rows"], scenarios, saved["command"], saved["seconds"], when)
+        write_results(saved["rows"], scenarios, saved["command"], saved["seconds"], when, saved.get("load"))
         click.echo(f"re-rendered {BENCH / 'RESULTS.md'} and {BENCH / 'results' / 'fetch.json'}")
         return
-    started, when = time.monotonic(), datetime.now(UTC)
+    started, when, load = time.monotonic(), datetime.now(UTC), [os.getloadavg()[0]]
     workdir = Path(tempfile.mkdtemp(prefix="ark-bench-"))
     rows: list[dict] = []
     try:
@@ -602,7 +640,14 @@ def main(
             click.echo(f"{scenario.name}: {scenario.about}")
             rows += run_scenario(scenario, list(clients) or list(CLIENTS), ark_sim, workdir)
         seconds = time.monotonic() - started
-        saved = {"rows": rows, "command": command, "seconds": seconds, "started": when.timestamp()}
+        load.append(os.getloadavg()[0])
+        saved = {
+            "rows": rows,
+            "command": command,
+            "seconds": seconds,
+            "started": when.timestamp(),
+            "load": load,
+        }
         (workdir / "rows.json").write_text(json.dumps(saved), encoding="utf-8")
     finally:
         if keep:
@@ -610,7 +655,7 @@ def main(
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     if not no_write:
-        write_results(rows, scenarios, command, seconds, when)
+        write_results(rows, scenarios, command, seconds, when, load)
         click.echo(f"wrote {BENCH / 'RESULTS.md'} and {BENCH / 'results' / 'fetch.json'}")
 
 

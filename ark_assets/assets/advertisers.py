@@ -8,23 +8,16 @@ account details declared (a second endpoint), the stored rows hold the details.
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from dagster import AutomationCondition, Failure
+from dagster import AutomationCondition
 
-from ark_assets.assets.fetching import FetchRun, FetchSummary
+from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import record_id
-from ark_assets.assets.specs import (
-    asset_key,
-    asset_spec,
-    completeness,
-    empty,
-    fetch_metadata,
-    slice_note,
-    succeeded,
-)
+from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata, slice_note
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Outcome, Source
+from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import AccountList, MediaDefinition
@@ -33,9 +26,6 @@ NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fet
 
 
 def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
-    key = asset_key(media, declared.name)
-    agents = next(a for a in media.assets.agent_lists if a.name == declared.agents)
-    agents_layout = layout_metadata(table_name(media.name, agents.dataset), kind=True, suffix=False)
     spec = asset_spec(
         media,
         declared.name,
@@ -51,61 +41,75 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
     )
 
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
-        config = step.config.for_asset(declared.name)
-        if config.account_list:
-            raise Failure(NOT_PER_ACCOUNT)
-        if declared.agents in upstream:  # listed in this step
-            agent_rows = upstream[declared.agents].rows
-        else:  # as an earlier run stored them
-            agent_rows = step.io_manager.load_partition(
-                agents_layout, f"{media.name}/{agents.name}", step.day, step.tenant
-            )
-        chosen = [
-            a.account_id for a in agent_rows if not config.agents_list or a.account_id in config.agents_list
-        ]
-        day, tenant = step.day, step.tenant
-        with step.recorded(key, declared.endpoint, config) as recorder:
-            if not chosen:
-                empty(recorder, f"no active {media.name} agents for tenant {tenant}" + slice_note(config))
-            params = dict(declared.params(day))
-            sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
-            run, observer = step.fetch_run(key, recorder)
-            spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
-            found: dict[str, str] = {}
-            summary = run.fetch(
-                declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool
-            )
-            expected = len(sources)
-            if declared.details_endpoint:
-                details = _details(run, declared, found, spool)
-                summary.add(details)
-                expected += details.requested  # one outcome per batch of ids
-            observer.flush()
-            if summary.failed or config.agents_list:
-                # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
-                # so are the rows of accounts whose details batch failed. A slice of agents replaces
-                # only its agents' accounts, never the other agents' rows.
-                spool.scope_accounts = frozenset(found) - summary.failed_targets
-            _write_account_key(
-                step.redis.sets,
-                media,
-                declared,
-                tenant=tenant,
-                day=day,
-                found=found,
-                replaced_agents=set(chosen) - summary.failed_agents,
-                merge=bool(config.agents_list or summary.failed_agents),
-            )
-            succeeded(recorder, summary, f"{len(found)} accounts listed")
-        return PartResult(
-            spool=spool,
-            metadata=fetch_metadata(summary, media=media.name)
-            | {"accounts_listed": len(found), "sources_expected": expected}
-            | step.contract(declared.endpoint),
-            completeness=completeness(key, summary, expected=expected),
-        )
+        return _list_accounts(step, media, declared, _chosen_agents(step, media, declared, upstream))
 
     return Part(name=declared.name, spec=spec, upstream=(declared.agents,), fetches=True, work=work)
+
+
+def _chosen_agents(
+    step: StepContext, media: MediaDefinition, declared: AccountList, upstream: Mapping[str, PartResult]
+) -> list[str]:
+    """The agents whose accounts are listed: the agent list of this step, or as an earlier run
+    stored it; a slice's `agents_list` narrows it. (An `account_list` for an advertiser list is
+    refused before the step runs anything: `media_step._check_config`.)"""
+    config = step.config.for_asset(declared.name)
+    if declared.agents in upstream:  # listed in this step
+        agent_rows = upstream[declared.agents].rows
+    else:  # as an earlier run stored them
+        agents = next(a for a in media.assets.agent_lists if a.name == declared.agents)
+        layout = layout_metadata(table_name(media.name, agents.dataset), kind=True, suffix=False)
+        agent_rows = step.io_manager.load_partition(
+            layout, f"{media.name}/{agents.name}", step.day, step.tenant
+        )
+    return [a.account_id for a in agent_rows if not config.agents_list or a.account_id in config.agents_list]
+
+
+def _list_accounts(
+    step: StepContext, media: MediaDefinition, declared: AccountList, chosen: list[str]
+) -> PartResult:
+    """Each chosen agent's accounts (and their details), stored and written to the day's Redis key."""
+    key = asset_key(media, declared.name)
+    config = step.config.for_asset(declared.name)
+    day, tenant = step.day, step.tenant
+    with step.recorded(key, declared.endpoint, config) as recorder:
+        if not chosen:
+            empty(recorder, f"no active {media.name} agents for tenant {tenant}" + slice_note(config))
+        params = dict(declared.params(day))
+        sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
+        run, observer = step.fetch_run(key, recorder)
+        spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
+        found: dict[str, str] = {}
+        summary = run.fetch(declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool)
+        expected = len(sources)
+        if declared.details_endpoint:
+            details = _details(run, declared, found, spool)
+            summary.add(details)
+            expected += details.requested  # one outcome per batch of ids
+        observer.flush()
+        if summary.failed or config.agents_list:
+            # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
+            # so are the rows of accounts whose details batch failed. A slice of agents replaces
+            # only its agents' accounts, never the other agents' rows.
+            spool.scope_accounts = frozenset(found) - summary.failed_targets
+        _write_account_key(
+            step.redis.sets,
+            media,
+            declared,
+            tenant=tenant,
+            day=day,
+            found=found,
+            replaced_agents=set(chosen) - summary.failed_agents,
+            merge=bool(config.agents_list or summary.failed_agents),
+        )
+        recorder.succeed(summary, f"{len(found)} accounts listed")
+    return PartResult(
+        spool=spool,
+        metadata=fetch_metadata(summary, media=media.name, expected=expected)
+        | {"accounts_listed": len(found)}
+        | step.contract(declared.endpoint),
+        summary=summary,
+        completeness=completeness(key, summary, expected=expected),
+    )
 
 
 def _listing_rows(declared: AccountList, found: dict[str, str]):

@@ -10,7 +10,7 @@ from functools import partial
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import dataset_rows
 from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
-from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata, succeeded
+from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Source
 from ark_assets.io.rows import RowSpool
@@ -66,13 +66,14 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
                 # Failed accounts keep the rows an earlier run stored: the IO manager only replaces
                 # (and prunes) rows of accounts that this run actually fetched.
                 spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
-            succeeded(recorder, summary, f"{summary.rows} rows")
+            recorder.succeed(summary, f"{summary.rows} rows")
         expected = len(accounts) * len(variants)
         return PartResult(
             spool=spool,
-            metadata=fetch_metadata(summary, media=media.name)
-            | {"accounts": len(accounts), "sources_expected": expected}
+            metadata=fetch_metadata(summary, media=media.name, expected=expected)
+            | {"accounts": len(accounts)}
             | step.contract(declared.endpoint),
+            summary=summary,
             completeness=completeness(key, summary, expected=expected),
         )
 

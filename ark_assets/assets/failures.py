@@ -16,8 +16,8 @@ from typing import Any
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, EventLogRecord, MetadataValue
 
-from ark_assets.assets.fetching import FetchSummary
 from ark_assets.assets.run_config import FetchConfig
+from ark_assets.fetch.summary import FetchSummary
 
 FAILED_JSON = "failed_accounts_json"
 FAILED_TABLE = "failed_accounts"

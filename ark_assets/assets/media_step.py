@@ -8,13 +8,14 @@ with its own metadata and checks, every lineage edge is still drawn, and selecti
 materializes just those -- while a partition costs three steps, one per media.
 
 How a step runs (`run_step`):
-- every selected asset is a `Part`; a part whose upstream parts in the step are done starts at
-  once in a thread of its own, and its fetches go to the step's `FetchSession`: one event loop,
+- every selected asset is a `Part`, and the parts run as one `asyncio.TaskGroup` on the step's
+  `FetchSession` loop: each part's task awaits the tasks of its upstream parts in the step, then
+  runs the part's work in a thread of its own; the fetches of every part go to that same loop:
   one engine, one rate governor per (app, endpoint), so a media's endpoints are fetched in
   parallel, each paced by its own quota;
-- when a part is done, the parts waiting for it start, then its rows are written (the IO manager,
-  in this thread) and its checks are evaluated: `completeness` from its own fetch accounting,
-  `row_keys` (and the comparison, when configured) by reading back what was just written;
+- when a part is done, the parts waiting for it start, and this thread (the op's) writes its rows
+  (the IO manager) and evaluates its checks: `completeness` from its fetch's summary, `row_keys`
+  (and the comparison, when configured) by reading back what was just written;
 - a part that fails does not stop the others: the parts downstream of it in the step do not run,
   the others complete and are materialized, and the step fails at the end naming what failed
   (with `ARK_COMPLETENESS_BLOCKING`, a part whose completeness check failed holds back the parts
@@ -26,10 +27,12 @@ How a step runs (`run_step`):
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
+import asyncio
 import queue
 import traceback
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 from dagster import (
     AssetCheckKey,
@@ -53,7 +56,13 @@ from ark_assets.assets.failures import last_failures, latest_materialization, re
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
-from ark_assets.assets.specs import COMPLETENESS, completeness_blocking, completeness_spec
+from ark_assets.assets.specs import (
+    COMPLETENESS,
+    completeness,
+    completeness_blocking,
+    completeness_spec,
+    stored_summary,
+)
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import date_tenant_partitions, split_key
@@ -124,7 +133,7 @@ def media_step(
         _check_config(media, parts, chosen, config)
         if config.failed_only:
             chosen, config = _failed_only(context, media, chosen)
-        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
         with FetchSession() as session:
             step = StepContext(
                 media=media,
@@ -138,9 +147,9 @@ def media_step(
                 run_log=run_log,
                 io_manager=io_manager,
                 session=session,
-                log=lines.put,
+                log=messages.put,
             )
-            yield from run_step(context, step, chosen, hbase=hbase, prefix=prefix, lines=lines)
+            yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
         yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
 
     return _media
@@ -199,94 +208,118 @@ def _failed_only(
     return [p for p in chosen if p.name in slices], config
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Done:
+    """A part that ended: its result, or why it failed (or did not run); what is still running."""
+
+    part: Part
+    result: PartResult | None = None
+    reason: str = ""
+    error: BaseException | None = None
+    still: tuple[str, ...] = ()
+
+
 def run_step(
     context: AssetExecutionContext,
     step: StepContext,
     chosen: list[Part],
+    messages: queue.SimpleQueue[str | _Done | None],
     *,
     hbase: HBaseResource,
     prefix: str | None,
-    lines: queue.SimpleQueue[str] | None = None,
 ) -> Iterator[Output | AssetCheckResult]:
     """Run the chosen parts, each as soon as its upstream in the step is done; yield each one's
     output and checks as it finishes; fail at the end if any part failed (see the module doc).
-    `lines` (filled by the parts' progress) are written to the step's log as they come."""
-    in_step = {p.name for p in chosen}
-    blocking = completeness_blocking()
-    held: set[str] = set()  # parts whose blocking completeness check failed
-    waiting = list(chosen)
-    done: dict[str, PartResult] = {}
-    failed: dict[str, str] = {}
-    running: dict[Future[PartResult], Part] = {}
+
+    The parts run as one `asyncio.TaskGroup` on the step's fetch loop (`_run_parts`), their work in
+    threads; `messages` brings this thread, which alone writes to the step's Dagster log and yields
+    its events, the parts' progress lines (`step.log`) and each part as it ends."""
     pool = ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix=f"ark-{step.media.name}")
-
-    def start_ready() -> None:
-        for part in list(waiting):
-            inner = [u for u in part.upstream if u in in_step]
-            blocked = [u for u in inner if u in failed or u in held]
-            if blocked:
-                waiting.remove(part)
-                failed[part.name] = f"not run: {', '.join(blocked)} failed in this step" + (
-                    " (a blocking completeness check)" if set(blocked) <= held else ""
-                )
-            elif all(u in done for u in inner):
-                waiting.remove(part)
-                running[pool.submit(part.work, step, {u: done[u] for u in inner})] = part
-
+    running = step.session.submit(_run_parts(step, chosen, pool, messages.put))
+    running.add_done_callback(lambda _: messages.put(None))
+    failed: dict[str, str] = {}
     try:
-        start_ready()
-        while running:
-            finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
-            _write_lines(context, lines)
-            ready: list[Part] = []
-            for future in finished:
-                part = running.pop(future)
-                try:
-                    done[part.name] = future.result()
-                    ready.append(part)
-                    check = done[part.name].completeness
-                    if blocking and check is not None and not check.passed:
-                        held.add(part.name)
-                except Exception as exc:  # one asset's failure must not stop the others
-                    failed[part.name] = _reason(exc)
-                    context.log.error(
-                        f"{part.key.to_user_string()} failed; the media's other assets go on:\n"
-                        + "".join(traceback.format_exception(exc))[-4000:]
-                    )
-            start_ready()  # the parts downstream start before this thread writes the rows
-            for part in ready:
-                context.log.info(_progress(part, done[part.name], running.values()))
-                yield from _emit(context, step, part, done[part.name], hbase=hbase, prefix=prefix)
+        while (message := messages.get()) is not None:
+            if isinstance(message, str):
+                context.log.info(message)
+            elif message.result is None:
+                failed[message.part.name] = message.reason
+                if message.error is not None:
+                    trace = "".join(traceback.format_exception(message.error))[-4000:]
+                    name = message.part.key.to_user_string()
+                    context.log.error(f"{name} failed; the media's other assets go on:\n{trace}")
+            else:
+                context.log.info(_progress(message))
+                yield from _emit(context, step, message.part, message.result, hbase=hbase, prefix=prefix)
+        running.result()  # re-raises a bug in the scheduling itself
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
         pool.shutdown(wait=True, cancel_futures=True)
-        _write_lines(context, lines)
+        while not messages.empty():  # the progress lines of parts a stopping step cut short
+            if isinstance(line := messages.get_nowait(), str):
+                context.log.info(line)
     if failed:
-        lines = "\n".join(f"| {step.media.name}/{name} | {reason[:300]} |" for name, reason in failed.items())
+        rows = "\n".join(f"| {step.media.name}/{name} | {reason[:300]} |" for name, reason in failed.items())
         raise Failure(
             description=f"{len(failed)} of {len(chosen)} {step.media.name} assets failed: "
             + "; ".join(f"{step.media.name}/{name}: {reason}" for name, reason in failed.items()),
-            metadata={"failed_assets": MetadataValue.md(f"| asset | reason |\n|---|---|\n{lines}")},
+            metadata={"failed_assets": MetadataValue.md(f"| asset | reason |\n|---|---|\n{rows}")},
         )
 
 
-def _write_lines(context: AssetExecutionContext, lines: queue.SimpleQueue[str] | None) -> None:
-    while lines is not None and not lines.empty():
-        context.log.info(lines.get_nowait())
+async def _run_parts(
+    step: StepContext, chosen: list[Part], pool: ThreadPoolExecutor, report: Callable[[_Done], None]
+) -> None:
+    """Every chosen part as a task that first awaits its upstream parts in the step, then runs its
+    work in `pool`; a part whose upstream failed (or held it back) does not run. Every part ends in
+    exactly one `report`."""
+    loop = asyncio.get_running_loop()
+    blocking = completeness_blocking()
+    in_step = {p.name for p in chosen}
+    tasks: dict[str, asyncio.Task[_Done]] = {}
+    running: set[str] = set()
+
+    async def run(part: Part) -> _Done:
+        upstream = {u: await tasks[u] for u in part.upstream if u in in_step}
+        failed = [u for u, d in upstream.items() if d.result is None]
+        held = [u for u, d in upstream.items() if d.result is not None and _holds(d.result, blocking)]
+        if failed or held:
+            note = " (a blocking completeness check)" if not failed else ""
+            done = _Done(part=part, reason=f"not run: {', '.join(failed + held)} failed in this step{note}")
+        else:
+            running.add(part.name)
+            try:
+                inputs = {u: d.result for u, d in upstream.items()}
+                done = _Done(part=part, result=await loop.run_in_executor(pool, part.work, step, inputs))
+            except Exception as exc:  # one asset's failure must not stop the others
+                done = _Done(part=part, reason=_reason(exc), error=exc)
+            running.discard(part.name)
+            done = replace(done, still=tuple(sorted(running)))
+        report(done)
+        return done
+
+    async with asyncio.TaskGroup() as group:
+        for part in chosen:
+            tasks[part.name] = group.create_task(run(part))
 
 
-def _progress(part: Part, result: PartResult, running: Iterable[Part]) -> str:
+def _holds(result: PartResult, blocking: bool) -> bool:
+    """With ARK_COMPLETENESS_BLOCKING, a failed completeness check holds back what depends on it."""
+    return blocking and result.completeness is not None and not result.completeness.passed
+
+
+def _progress(done: _Done) -> str:
     """One line per finished asset, so a long step shows where it is."""
-    m = {k: getattr(v, "value", v) for k, v in result.metadata.items()}
-    if "accounts_requested" in m:
-        done = (
-            f"{m['accounts_succeeded']:,} of {m['accounts_requested']:,} sources ok, "
-            f"{m['throttles']:,} throttles, {m['seconds']:.1f} s"
+    summary = done.result.summary if done.result is not None else None
+    if summary is not None:
+        counts = (
+            f"{summary.succeeded:,} of {summary.requested:,} sources ok, "
+            f"{summary.throttles:,} throttles, {summary.seconds:.1f} s"
         )
     else:
-        done = f"{m.get('agents', 0)} agents"
-    still = ", ".join(p.name for p in running)
-    return f"{part.key.to_user_string()} fetched ({done}); writing its rows" + (
+        counts = f"{done.result.metadata.get('agents', 0) if done.result else 0} agents"
+    still = ", ".join(done.still)
+    return f"{done.part.key.to_user_string()} fetched ({counts}); writing its rows" + (
         f"; still fetching: {still}" if still else ""
     )
 
@@ -340,23 +373,9 @@ def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> Asset
             severity=AssetCheckSeverity.ERROR,
             metadata={"reason": "the partition was never materialized"},
         )
-    metadata = latest.asset_materialization.metadata
-    value = {k: getattr(v, "value", v) for k, v in metadata.items()}
-    requested = value.get("accounts_requested", 0)
-    failed = value.get("accounts_failed", 0)
-    expected = value.get("sources_expected", requested)
-    return AssetCheckResult(
-        asset_key=key,
-        check_name=COMPLETENESS,
-        passed=requested == expected == value.get("accounts_succeeded", 0) + failed and failed == 0,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "sources_expected": expected,
-            "sources_with_outcome": requested,
-            "sources_failed": failed,
-            "evaluated_from": f"the materialization of run {latest.run_id}",
-        },
-    )
+    summary, expected = stored_summary(latest.asset_materialization.metadata)
+    about = {"evaluated_from": f"the materialization of run {latest.run_id}"}
+    return completeness(key, summary, expected=expected, **about)
 
 
 def _reason(exc: BaseException) -> str:

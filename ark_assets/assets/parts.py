@@ -20,6 +20,7 @@ from ark_assets.assets.fetching import FetchRun, FetchSession
 from ark_assets.assets.recording import LoggingObserver, RunRecorder
 from ark_assets.assets.run import recorded_run
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
+from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import MediaDefinition
@@ -44,7 +45,7 @@ class StepContext:
     run_log: RunLogResource
     io_manager: HBaseIOManager
     session: FetchSession
-    log: Callable[[str], None]  # a line for the step's run log (thread-safe: the step writes it)
+    log: Callable[[str], None]  # a line for the step's run log (any thread: the step's thread writes it)
 
     @contextmanager
     def recorded(self, key: AssetKey, endpoint: str, config: FetchConfig) -> Iterator[RunRecorder]:
@@ -85,7 +86,7 @@ class StepContext:
 
 @dataclass(kw_only=True)
 class PartResult:
-    """One asset's work done: its rows, its metadata, its completeness (fetch assets only).
+    """One asset's work done: its rows, its metadata, its fetch's summary and completeness.
 
     `rows` are kept in memory for the assets downstream in the same step (the agent lists their
     account lists are fetched for); everything else streams through the spool.
@@ -93,6 +94,7 @@ class PartResult:
 
     spool: RowSpool
     metadata: dict[str, Any]
+    summary: FetchSummary | None = None  # what its fetch did (fetch assets only)
     completeness: AssetCheckResult | None = None
     rows: list[Row] = field(default_factory=list)
 

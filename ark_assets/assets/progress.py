@@ -2,8 +2,9 @@
 
 Every `every_s` seconds (10 by default), one line per endpoint being fetched: sources done of
 the total, records, throttle answers, retries and the rate the governor allows now; and one line
-when the endpoint is done. Lines go to the step's Dagster log (`context.log.info`), so they show
-in the run's log in the UI, and cost nothing between them: counting is a few additions per answer.
+when the endpoint is done. The counts are the fetch's own summary (`fetch/summary.py`), which the
+engine keeps up to date as it goes; lines go to the step's Dagster log (`context.log.info`), so
+they show in the run's log in the UI.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ark_assets.fetch.engine import ResponseEvent
-from ark_assets.fetch.outcome import Outcome
+from ark_assets.fetch.summary import FetchSummary
 
 EVERY_S = 10.0
 
 
 @dataclass(kw_only=True)
 class FetchProgress:
-    """Counts one endpoint's fetch and writes a progress line every `every_s` seconds.
+    """Writes a progress line of one endpoint's fetch every `every_s` seconds.
 
     Args:
         log: where a line goes (a step's `context.log.info`).
         label: what is fetched (`jrtt/funds advertiser/fund/get`).
+        summary: the fetch's summary, counted by the engine as it goes.
         total: sources to fetch, when known up front.
         rate: the governor's current rate for the endpoint (calls/s), read when a line is due.
         every_s: seconds between lines.
@@ -33,15 +34,11 @@ class FetchProgress:
 
     log: Callable[[str], None]
     label: str
+    summary: FetchSummary
     total: int | None = None
     rate: Callable[[], Awaitable[float]] | None = None
     every_s: float = EVERY_S
     clock: Callable[[], float] = time.monotonic
-    done: int = 0
-    failed: int = 0
-    records: int = 0
-    throttles: int = 0
-    retries: int = 0
     _started: float = field(default=0.0, init=False)
     _next: float = field(default=0.0, init=False)
 
@@ -49,18 +46,8 @@ class FetchProgress:
         self._started = self.clock()
         self._next = self._started + self.every_s
 
-    def on_response(self, event: ResponseEvent) -> None:
-        if event.kind == "Throttled":
-            self.throttles += 1
-        if event.attempt > 1:
-            self.retries += 1
-
-    async def on_outcome(self, outcome: Outcome) -> None:
-        self.done += 1
-        if outcome.ok:
-            self.records += len(outcome.records or [])
-        else:
-            self.failed += 1
+    async def tick(self) -> None:
+        """A source ended: write a line if one is due."""
         if self.clock() >= self._next:
             self._next = self.clock() + self.every_s
             rate = await self.rate() if self.rate is not None else None
@@ -71,9 +58,10 @@ class FetchProgress:
         self.log(f"{self.label}: done, {self._line(prefix=False)} in {seconds:.1f} s")
 
     def _line(self, *, prefix: bool = True) -> str:
+        s = self.summary
         of = f"/{self.total}" if self.total is not None else ""
         counts = (
-            f"{self.done}{of} sources ({self.failed} failed), {self.records} records, "
-            f"{self.throttles} throttles, {self.retries} retries"
+            f"{s.requested}{of} sources ({s.failed} failed), {s.records} records, "
+            f"{s.throttles} throttles, {s.retries} retries"
         )
         return f"{self.label}: {counts}" if prefix else counts

@@ -19,7 +19,8 @@ from ark_assets.clients.errors import ServiceUnavailable
 from ark_assets.clients.job_events import JobLogEvent, LogType
 from ark_assets.clients.mysql_sql import RequestLog, ResponseLog, RunStatus
 from ark_assets.clients.outages import ride_out
-from ark_assets.fetch.engine import ResponseEvent
+from ark_assets.fetch.report import ResponseEvent
+from ark_assets.fetch.summary import FetchSummary
 from ark_assets.resources.run_log import RunLogResource
 
 logger = logging.getLogger(__name__)
@@ -73,33 +74,22 @@ class RunRecorder:
         self.event(LogType.API_JOB_START, f"{self.job} start")
         return self
 
-    def succeed(
-        self,
-        *,
-        requested: int,
-        succeeded: int,
-        failed: int,
-        records: int,
-        message: str,
-        failed_by_kind: Mapping[str, int] | None = None,
-    ) -> None:
+    def succeed(self, summary: FetchSummary, message: str) -> None:
         """The run's end; sources that failed are an alert (the run itself carries on: the rest is good)."""
-        self._end(
-            RunStatus.SUCCEEDED,
-            requested=requested,
-            succeeded=succeeded,
-            failed=failed,
-            records=records,
-            message=message,
-        )
+        self._end(RunStatus.SUCCEEDED, message=message, summary=summary)
         self.event(LogType.API_JOB_END, message)
-        if failed:
-            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted((failed_by_kind or {}).items()))
+        if summary.failed:
+            by_kind = summary.failed_by_kind
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items()))
             self.alert(
-                f"{failed} of {requested} sources of {self.job} failed for tenant {self.tenant} on "
-                f"{self.day}" + (f" ({kinds})" if kinds else ""),
-                extra={"requested": requested, "succeeded": succeeded, "failed": failed}
-                | {f"failed_{kind}": n for kind, n in (failed_by_kind or {}).items()},
+                f"{summary.failed} of {summary.requested} sources of {self.job} failed for tenant "
+                f"{self.tenant} on {self.day}" + (f" ({kinds})" if kinds else ""),
+                extra={
+                    "requested": summary.requested,
+                    "succeeded": summary.succeeded,
+                    "failed": summary.failed,
+                }
+                | {f"failed_{kind}": n for kind, n in by_kind.items()},
             )
 
     def fail(self, exc: BaseException) -> None:
@@ -158,27 +148,19 @@ class RunRecorder:
             ),
         )
 
-    def _end(
-        self,
-        status: RunStatus,
-        *,
-        message: str,
-        requested: int = 0,
-        succeeded: int = 0,
-        failed: int = 0,
-        records: int = 0,
-    ) -> None:
+    def _end(self, status: RunStatus, *, message: str, summary: FetchSummary | None = None) -> None:
         if self._run_log_id is None:
             return
+        counts = summary or FetchSummary()
         try:
             _riding_out_mysql(
                 lambda: self.log.mysql.record_run_end(
                     self._run_log_id,
                     status=status,
-                    accounts_requested=requested,
-                    accounts_succeeded=succeeded,
-                    accounts_failed=failed,
-                    records=records,
+                    accounts_requested=counts.requested,
+                    accounts_succeeded=counts.succeeded,
+                    accounts_failed=counts.failed,
+                    records=counts.records,
                     message=message[:2000],
                 )
             )

@@ -4,7 +4,7 @@ the metadata of a fetch, and the seed's alert for an empty source list."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dagster import (
@@ -19,10 +19,10 @@ from dagster import (
 )
 
 from ark_assets.assets.failures import failure_metadata
-from ark_assets.assets.fetching import FetchSummary
 from ark_assets.assets.recording import RunRecorder
 from ark_assets.assets.run_config import FetchConfig
 from ark_assets.core.tables import table_name
+from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.layout import layout_metadata
 from ark_assets.media.declare import MediaDefinition
 
@@ -83,9 +83,11 @@ def completeness_spec(key: AssetKey) -> AssetCheckSpec:
     )
 
 
-def completeness(key: AssetKey, summary: FetchSummary, *, expected: int) -> AssetCheckResult:
-    """Every account has its rows or a recorded failure; failures make the check fail (ERROR)."""
-    accounted = summary.requested == expected == summary.succeeded + summary.failed
+def completeness(key: AssetKey, summary: FetchSummary, *, expected: int, **about: Any) -> AssetCheckResult:
+    """Every account has its rows or a recorded failure; failures make the check fail (ERROR).
+
+    `about`: more metadata for the check (where it was evaluated from)."""
+    accounted = summary.accounted and summary.requested == expected
     return AssetCheckResult(
         asset_key=key,
         check_name=COMPLETENESS,
@@ -97,37 +99,43 @@ def completeness(key: AssetKey, summary: FetchSummary, *, expected: int) -> Asse
             "sources_failed": summary.failed,
             "re-run": "once the cause is fixed, launch the rerun_failed job for this partition "
             "(or `ark-assets rerun-failed KEY`): it re-fetches exactly the failed accounts",
+            **about,
         },
     )
 
 
-def fetch_metadata(summary: FetchSummary, *, media: str) -> dict[str, Any]:
+# The summary's counts under the metadata names the UI shows and users plot (keep them stable).
+_METADATA = {
+    "accounts_requested": "requested",
+    "accounts_succeeded": "succeeded",
+    "accounts_failed": "failed",
+    "records": "records",
+    "rows": "rows",
+    "requests": "requests",
+    "throttles": "throttles",
+    "retries": "retries",
+    "timeouts": "timeouts",
+    "hedges": "hedges",
+    "token_refreshes": "refreshes",
+}
+EXPECTED = "sources_expected"
+
+
+def fetch_metadata(summary: FetchSummary, *, media: str, expected: int) -> dict[str, Any]:
+    """A fetch asset's materialization metadata: its summary, and the sources it was to fetch."""
     return {
-        "accounts_requested": summary.requested,
-        "accounts_succeeded": summary.succeeded,
-        "accounts_failed": summary.failed,
-        "records": summary.records,
-        "rows": summary.rows,
-        "requests": summary.requests,
-        "throttles": summary.throttles,
-        "retries": summary.retries,
-        "timeouts": summary.timeouts,
-        "hedges": summary.hedges,
-        "token_refreshes": summary.refreshes,
+        **{key: getattr(summary, name) for key, name in _METADATA.items()},
         "seconds": MetadataValue.float(round(summary.seconds, 3)),
+        EXPECTED: expected,
         **failure_metadata(summary, media=media),
     }
 
 
-def succeeded(recorder: RunRecorder, summary: FetchSummary, message: str) -> None:
-    recorder.succeed(
-        requested=summary.requested,
-        succeeded=summary.succeeded,
-        failed=summary.failed,
-        records=summary.records,
-        message=message,
-        failed_by_kind=summary.failed_by_kind,
-    )
+def stored_summary(metadata: Mapping[str, Any]) -> tuple[FetchSummary, int]:
+    """The summary and the expected sources a materialization's metadata holds (`fetch_metadata`)."""
+    value = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    summary = FetchSummary(**{name: int(value.get(key) or 0) for key, name in _METADATA.items()})
+    return summary, int(value.get(EXPECTED, summary.requested))
 
 
 def empty(recorder: RunRecorder, what: str) -> None:

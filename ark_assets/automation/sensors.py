@@ -24,6 +24,7 @@ from dagster import (
     RunFailureSensorContext,
     RunRequest,
     RunStatusSensorContext,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -54,11 +55,25 @@ def _digest(values: list[str]) -> str:
 
 def build_sensors(media: Sequence[MediaDefinition]) -> list:
     """The platform's sensors for these media."""
+    return [
+        _tenants_and_agents_sync(media),
+        _account_lists_arrived(media),
+        run_failure_alert,
+        run_canceled_closes_its_log,
+        AutomationConditionSensorDefinition(
+            "ark_automation",
+            target=AssetSelection.all(),
+            default_status=DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=30,
+            description="Declarative automation: advertiser lists follow a fresh agent list (eager).",
+        ),
+    ]
 
+
+def _tenants_and_agents_sync(media: Sequence[MediaDefinition]) -> SensorDefinition:
     # A sensor's run requests must fall inside its declared target: without one, Dagster fails
     # every tick that requests a run ("a sensor lacking a specified target").
     agent_lists = [AssetKey([m.name, a.name]) for m in media for a in m.assets.agent_lists]
-    datasets = [AssetKey([m.name, d.name]) for m in media for d in deployed_assets(m).datasets]
 
     @sensor(
         name="tenants_and_agents_sync",
@@ -77,24 +92,7 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
         # targets fails the backfill; schedules only ever request active tenants.
         new = sorted(set(active) - known)
         seen = json.loads(context.cursor) if context.cursor else {}
-        day = yesterday()
-        requests = []
-        for tenant in active:
-            for declared in media:
-                agents = [a.agent_id for a in mysql.active_agents(tenant, declared)]
-                digest = _digest(agents)
-                slot = f"{tenant}:{declared.name}"
-                if tenant in known and seen.get(slot) not in (None, digest):
-                    keys = [AssetKey([declared.name, a.name]) for a in declared.assets.agent_lists]
-                    requests.append(
-                        RunRequest(
-                            asset_selection=keys,
-                            partition_key=str(partition_key(day, tenant)),
-                            run_key=f"agents:{slot}:{digest}",
-                            tags={"media": declared.name},
-                        )
-                    )
-                seen[slot] = digest
+        requests = _agent_changes(mysql, media, active, known, seen)
         if not new and not requests:
             return SkipReason(f"{len(active)} active tenants, no tenant or agent changes")
         return SensorResult(
@@ -102,6 +100,42 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
             dynamic_partitions_requests=[tenant_partitions.build_add_request(new)] if new else [],
             cursor=json.dumps(seen, sort_keys=True),
         )
+
+    return tenants_and_agents_sync
+
+
+def _agent_changes(
+    mysql: MySQLResource,
+    media: Sequence[MediaDefinition],
+    active: Sequence[str],
+    known: set[str],
+    seen: dict[str, str],
+) -> list[RunRequest]:
+    """A run of a media's agent list(s) for yesterday per known tenant whose active agents of that
+    media changed since `seen` (their digests, updated in place)."""
+    day = yesterday()
+    requests = []
+    for tenant in active:
+        for declared in media:
+            digest = _digest([a.agent_id for a in mysql.active_agents(tenant, declared)])
+            slot = f"{tenant}:{declared.name}"
+            if tenant in known and seen.get(slot) not in (None, digest):
+                requests.append(
+                    RunRequest(
+                        asset_selection=[
+                            AssetKey([declared.name, a.name]) for a in declared.assets.agent_lists
+                        ],
+                        partition_key=str(partition_key(day, tenant)),
+                        run_key=f"agents:{slot}:{digest}",
+                        tags={"media": declared.name},
+                    )
+                )
+            seen[slot] = digest
+    return requests
+
+
+def _account_lists_arrived(media: Sequence[MediaDefinition]) -> SensorDefinition:
+    datasets = [AssetKey([m.name, d.name]) for m in media for d in deployed_assets(m).datasets]
 
     @sensor(
         name="account_lists_arrived",
@@ -134,58 +168,45 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
                 )
         return requests or SkipReason(f"no new account lists for {day}")
 
-    @run_failure_sensor(
-        name="run_failure_alert",
-        default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
-        description="A failed run -- its step failed, or it was killed or lost (the run monitor) -- closes "
-        "the run-log rows it left open with the reason, and is reported to Sentry once: not again when "
-        "its step already alerted.",
-    )
-    def run_failure_alert(
-        context: RunFailureSensorContext, mysql: MySQLResource, sentry: SentryResource
-    ) -> None:
-        run = context.dagster_run
-        reason = _failure_reason(context)
-        closed = mysql.close_open_runs(run.run_id, status=RunStatus.FAILED, reason=reason)
-        if mysql.was_alerted(run.run_id):
-            return  # the step that failed sent its alert, with its traceback
-        tenant, day = _partition_of(run.tags)
-        sentry.capture_message(
-            f"run {run.run_id} of {run.job_name} failed: {reason}"
-            + (f" ({closed} run-log rows left open were closed)" if closed else ""),
-            tenant=tenant,
-            media=run.tags.get("media", "all"),
-            level="error",
-            data_date=str(day) if day else None,
-            run_id=run.run_id,
-        )
+    return account_lists_arrived
 
-    @run_status_sensor(
-        name="run_canceled_closes_its_log",
-        run_status=DagsterRunStatus.CANCELED,
-        default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
-        description="A cancelled run closes the run-log rows it left open (CANCELED, with the reason).",
-    )
-    def run_canceled_closes_its_log(context: RunStatusSensorContext, mysql: MySQLResource) -> None:
-        run = context.dagster_run
-        mysql.close_open_runs(run.run_id, status=RunStatus.CANCELED, reason=f"run {run.run_id} was cancelled")
 
-    automation = AutomationConditionSensorDefinition(
-        "ark_automation",
-        target=AssetSelection.all(),
-        default_status=DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
-        description="Declarative automation: advertiser lists follow a fresh agent list (eager).",
+@run_failure_sensor(
+    name="run_failure_alert",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
+    description="A failed run -- its step failed, or it was killed or lost (the run monitor) -- closes "
+    "the run-log rows it left open with the reason, and is reported to Sentry once: not again when "
+    "its step already alerted.",
+)
+def run_failure_alert(context: RunFailureSensorContext, mysql: MySQLResource, sentry: SentryResource) -> None:
+    run = context.dagster_run
+    reason = _failure_reason(context)
+    closed = mysql.close_open_runs(run.run_id, status=RunStatus.FAILED, reason=reason)
+    if mysql.was_alerted(run.run_id):
+        return  # the step that failed sent its alert, with its traceback
+    tenant, day = _partition_of(run.tags)
+    sentry.capture_message(
+        f"run {run.run_id} of {run.job_name} failed: {reason}"
+        + (f" ({closed} run-log rows left open were closed)" if closed else ""),
+        tenant=tenant,
+        media=run.tags.get("media", "all"),
+        level="error",
+        data_date=str(day) if day else None,
+        run_id=run.run_id,
     )
-    return [
-        tenants_and_agents_sync,
-        account_lists_arrived,
-        run_failure_alert,
-        run_canceled_closes_its_log,
-        automation,
-    ]
+
+
+@run_status_sensor(
+    name="run_canceled_closes_its_log",
+    run_status=DagsterRunStatus.CANCELED,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
+    description="A cancelled run closes the run-log rows it left open (CANCELED, with the reason).",
+)
+def run_canceled_closes_its_log(context: RunStatusSensorContext, mysql: MySQLResource) -> None:
+    run = context.dagster_run
+    mysql.close_open_runs(run.run_id, status=RunStatus.CANCELED, reason=f"run {run.run_id} was cancelled")
 
 
 def _partition_of(tags: dict[str, str]) -> tuple[str, object]:

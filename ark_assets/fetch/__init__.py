@@ -1,5 +1,7 @@
 """The quota-aware async fetch engine (no Dagster): sources in, exactly one outcome each out.
 
-`engine.py` (HTTP, retries, paging), `governor.py` (the rate per app and endpoint, shared through
-Redis), `tokens.py` (one refresh per agent under a lock), `outcome.py` (sources and outcomes).
+`engine.py` ties the parts together (see its docstring): `stream.py`, `source.py`, `paging.py`,
+`call.py`, `hedge.py`, `latency.py`, `governor.py` (the rate per app and endpoint, shared through
+Redis), `tokens.py`, `exhaustion.py`, `report.py`, `summary.py` (the one summary of a fetch),
+`outcome.py` (sources and outcomes), `settings.py`.
 """

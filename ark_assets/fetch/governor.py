@@ -18,33 +18,39 @@ engine updates atomically (Lua), and it adapts:
 Callers reserve a slot (`acquire`) and sleep until it comes; reservations queue fairly. A
 process leases slots from Redis a few at a time (`lease_s` worth of calls at the current rate)
 and hands them out locally, so a fast media costs one Redis round trip per lease, not per call;
-a throttle answer drops the slots leased but not yet used.
+a throttle answer drops the slots leased but not yet used. A call nobody needs (a hedged copy)
+takes only a spare slot (`try_spare`): one no caller is waiting for, due now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
 
-# Leases up to ARGV[5] slots at once. Returns {granted, tokens_before * 1000, rate * 1000}: the
+# The scripts read their arguments by name: ARGV[1] is one JSON object (`_LeaseArgs`,
+# `_ObserveArgs`), serialised in one place (`_argv`), so Python and Lua cannot disagree on positions.
+
+# Leases up to `wanted` slots at once. Returns {granted, tokens_before * 1000, rate * 1000}: the
 # i-th granted slot (0-based) is due (i + 1 - tokens_before) / rate seconds from now (at once when
 # that is negative). granted = 0: no slot within `max_debt_s`; the second value is then the number
 # of ms to sleep before asking again (so a rate raised meanwhile is used at once).
 _LEASE = """
+local a = cjson.decode(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts')
-local rate = tonumber(h[1]) or tonumber(ARGV[1])
-local burst = math.max(1, rate * tonumber(ARGV[2]))
+local rate = tonumber(h[1]) or a.initial_rate
+local burst = math.max(1, rate * a.burst_s)
 local tokens = tonumber(h[2]) or burst
 local ts = tonumber(h[3]) or now
 tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
-local debt_limit = -rate * tonumber(ARGV[4])
-local granted = math.min(tonumber(ARGV[5]), math.floor(tokens - debt_limit))
+local debt_limit = -rate * a.max_debt_s
+local granted = math.min(a.wanted, math.floor(tokens - debt_limit))
 local result
 if granted >= 1 then
   result = {granted, math.floor(tokens * 1000), math.floor(rate * 1000)}
@@ -53,66 +59,61 @@ else
   result = {0, math.min(250, math.ceil((debt_limit - (tokens - 1)) * 1000 / rate)), math.floor(rate * 1000)}
 end
 redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], a.ttl_ms)
 return result
 """
 
-# ARGV: kind, minute_pct, min_rate, max_rate, initial_rate, low, high, increase, decrease,
-#       adjust_interval_ms, pause_ms, ttl_ms, throttle_decrease, probe_increase, probe_start,
-#       cooldown_ms, ceiling_margin, probe_after_cooldown
 # Beside the pacing state the hash keeps `ceiling` (the rate the last cut for a throttle was made
 # at) and `throttled` (when the last throttle answer came, ms).
 _OBSERVE = """
+local a = cjson.decode(ARGV[1])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local h = redis.call('HMGET', KEYS[1], 'rate', 'tokens', 'ts', 'adjusted', 'ceiling', 'throttled')
-local rate = tonumber(h[1]) or tonumber(ARGV[5])
+local rate = tonumber(h[1]) or a.initial_rate
 local adjusted = tonumber(h[4]) or 0
 local ceiling = tonumber(h[5])
 local throttled = tonumber(h[6]) or 0
-local kind = ARGV[1]
-local min_rate, max_rate = tonumber(ARGV[3]), tonumber(ARGV[4])
-local due = now - adjusted >= tonumber(ARGV[10])
-if kind == 'throttle' then
+local due = now - adjusted >= a.adjust_interval_ms
+if a.kind == 'throttle' then
   -- a burst of throttle answers reports one overload: cut once per interval, pause every time;
   -- the rate of each cut is the ceiling the probe keeps below for a while
   if due then
     ceiling = rate
-    rate = math.max(min_rate, rate * (1 - tonumber(ARGV[13])))
+    rate = math.max(a.min_rate, rate * (1 - a.throttle_decrease))
     adjusted = now
     redis.call('HSET', KEYS[1], 'ceiling', ceiling)
   end
   local tokens = tonumber(h[2]) or 0
   local ts = tonumber(h[3]) or now
-  tokens = math.min(tokens + (now - ts) * rate / 1000, -rate * tonumber(ARGV[11]) / 1000)
+  tokens = math.min(tokens + (now - ts) * rate / 1000, -rate * a.pause_ms / 1000)
   redis.call('HSET', KEYS[1], 'rate', rate, 'tokens', tokens, 'ts', now, 'adjusted', adjusted,
              'throttled', now)
-elseif due and kind == 'header' then
+elseif due and a.kind == 'header' then
   -- a quota header: ride the level of the gateway's bucket
-  local level = tonumber(ARGV[2])
-  if level < tonumber(ARGV[6]) then
-    rate = math.max(min_rate, rate * (1 - tonumber(ARGV[9])))
-  elseif level >= 90 then
-    rate = math.min(max_rate, rate * (1 + 2 * tonumber(ARGV[8])))  -- far from the limit: climb fast
-  elseif level > tonumber(ARGV[7]) then
-    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[8])))
+  if a.minute_pct < a.low_pct then
+    rate = math.max(a.min_rate, rate * (1 - a.decrease))
+  elseif a.minute_pct >= 90 then
+    rate = math.min(a.max_rate, rate * (1 + 2 * a.increase))  -- far from the limit: climb fast
+  elseif a.minute_pct > a.high_pct then
+    rate = math.min(a.max_rate, rate * (1 + a.increase))
   end
   redis.call('HSET', KEYS[1], 'rate', rate, 'adjusted', now)
 elseif due then
   -- no quota header: probe upward while calls succeed, below the ceiling just met
   if ceiling == nil then
-    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[15])))
-  elseif now - throttled < tonumber(ARGV[16]) then
-    local cap = ceiling * (1 - tonumber(ARGV[17]))
+    rate = math.min(a.max_rate, rate * (1 + a.probe_start))
+  elseif now - throttled < a.cooldown_ms then
+    local cap = ceiling * (1 - a.ceiling_margin)
     if rate < cap then
-      rate = math.min(max_rate, cap, rate * (1 + tonumber(ARGV[14])))
+      rate = math.min(a.max_rate, cap, rate * (1 + a.probe_increase))
     end
   else
-    rate = math.min(max_rate, rate * (1 + tonumber(ARGV[18])))
+    rate = math.min(a.max_rate, rate * (1 + a.probe_after_cooldown))
   end
   redis.call('HSET', KEYS[1], 'rate', rate, 'adjusted', now)
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[12])
+redis.call('PEXPIRE', KEYS[1], a.ttl_ms)
 return tostring(rate)
 """
 
@@ -161,6 +162,69 @@ class GovernorSettings:
     memory_s: float = 3600.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class _LeaseArgs:
+    """What `_LEASE` reads (by name)."""
+
+    initial_rate: float
+    burst_s: float
+    ttl_ms: int
+    max_debt_s: float
+    wanted: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ObserveArgs:
+    """What `_OBSERVE` reads (by name): one observation and the knobs that decide what it does."""
+
+    kind: str  # "throttle", "header" (with `minute_pct`) or "ok"
+    minute_pct: int
+    min_rate: float
+    max_rate: float
+    initial_rate: float
+    low_pct: int
+    high_pct: int
+    increase: float
+    decrease: float
+    adjust_interval_ms: int
+    pause_ms: int
+    ttl_ms: int
+    throttle_decrease: float
+    probe_increase: float
+    probe_start: float
+    cooldown_ms: int
+    ceiling_margin: float
+    probe_after_cooldown: float
+
+    @classmethod
+    def of(cls, s: GovernorSettings, kind: str, minute_pct: int) -> _ObserveArgs:
+        return cls(
+            kind=kind,
+            minute_pct=minute_pct,
+            min_rate=s.min_rate,
+            max_rate=s.max_rate,
+            initial_rate=s.initial_rate,
+            low_pct=s.low_pct,
+            high_pct=s.high_pct,
+            increase=s.increase,
+            decrease=s.decrease,
+            adjust_interval_ms=int(s.adjust_interval_s * 1000),
+            pause_ms=int(s.pause_s * 1000),
+            ttl_ms=int(s.memory_s * 1000),
+            throttle_decrease=s.throttle_decrease,
+            probe_increase=s.probe_increase,
+            probe_start=s.probe_start,
+            cooldown_ms=int(s.cooldown_s * 1000),
+            ceiling_margin=s.ceiling_margin,
+            probe_after_cooldown=s.probe_after_cooldown,
+        )
+
+
+def _argv(args: _LeaseArgs | _ObserveArgs) -> list[str]:
+    """A script's ARGV: its named arguments as one JSON object (the scripts `cjson.decode` it)."""
+    return [json.dumps(asdict(args))]
+
+
 class RateGovernor:
     """Paces one (media, app, endpoint) for all processes sharing the Redis at `client`."""
 
@@ -177,24 +241,61 @@ class RateGovernor:
         self._next_feedback = 0.0
         self._slots: deque[float] = deque()  # leased slots not yet used: when each is due (monotonic)
         self._leasing = asyncio.Lock()
+        self._waiting = 0  # callers in `acquire` (leasing, or sleeping until their slot is due)
         self._rate = settings.initial_rate  # as of the last lease: sizes the next one
 
     async def acquire(self) -> None:
         """Wait for this caller's slot."""
-        while not self._slots:
-            async with self._leasing:  # one caller leases for everyone waiting
-                if not self._slots:
-                    await self._lease_slots()
-        delay = self._slots.popleft() - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        self._waiting += 1
+        try:
+            while not self._slots:
+                async with self._leasing:  # one caller leases for everyone waiting
+                    if not self._slots:
+                        await self._lease_slots()
+            delay = self._slots.popleft() - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        finally:
+            self._waiting -= 1
+
+    async def try_spare(self) -> bool:
+        """Take a slot only if it would otherwise go unused: no caller here waits for one, and a
+        slot is due now (leased here, or in the shared bucket without borrowing from the future).
+
+        For calls that are not needed (a hedged copy): False costs nothing, True costs quota
+        that nobody was about to use."""
+        if self._waiting or self._leasing.locked():
+            return False
+        now = time.monotonic()
+        if self._slots and self._slots[0] <= now:
+            self._slots.popleft()
+            return True
+        if self._slots:
+            return False  # the next leased slot is still ahead: callers are paced right now
+        s = self._settings
+        args = _LeaseArgs(
+            initial_rate=s.initial_rate,
+            burst_s=s.burst_s,
+            ttl_ms=int(s.memory_s * 1000),
+            max_debt_s=0.0,
+            wanted=1,
+        )
+        granted, _, _ = (int(v) for v in await self._lease(keys=[self.key], args=_argv(args)))
+        return granted == 1
 
     async def _lease_slots(self) -> None:
         s = self._settings
-        wanted = max(1, min(s.max_lease, int(self._rate * s.lease_s)))
-        args = [s.initial_rate, s.burst_s, int(s.memory_s * 1000), s.max_debt_s, wanted]
+        args = _LeaseArgs(
+            initial_rate=s.initial_rate,
+            burst_s=s.burst_s,
+            ttl_ms=int(s.memory_s * 1000),
+            max_debt_s=s.max_debt_s,
+            wanted=max(1, min(s.max_lease, int(self._rate * s.lease_s))),
+        )
         while True:
-            granted, value, rate_milli = (int(v) for v in await self._lease(keys=[self.key], args=args))
+            granted, value, rate_milli = (
+                int(v) for v in await self._lease(keys=[self.key], args=_argv(args))
+            )
             self._rate = rate_milli / 1000 or s.initial_rate
             if granted:
                 break
@@ -229,25 +330,5 @@ class RateGovernor:
         return float(value) if value is not None else self._settings.initial_rate
 
     async def _feedback(self, kind: str, minute_pct: int) -> float:
-        s = self._settings
-        args = [
-            kind,
-            minute_pct,
-            s.min_rate,
-            s.max_rate,
-            s.initial_rate,
-            s.low_pct,
-            s.high_pct,
-            s.increase,
-            s.decrease,
-            int(s.adjust_interval_s * 1000),
-            int(s.pause_s * 1000),
-            int(s.memory_s * 1000),
-            s.throttle_decrease,
-            s.probe_increase,
-            s.probe_start,
-            int(s.cooldown_s * 1000),
-            s.ceiling_margin,
-            s.probe_after_cooldown,
-        ]
-        return float(await self._observe(keys=[self.key], args=args))
+        args = _ObserveArgs.of(self._settings, kind, minute_pct)
+        return float(await self._observe(keys=[self.key], args=_argv(args)))

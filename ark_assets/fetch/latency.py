@@ -131,5 +131,9 @@ class LoopLag:
         while True:
             started = loop.time()
             await asyncio.sleep(self._every)
-            late = loop.time() - started - self._every
-            self.lag_s = max(late, self.lag_s * 0.8)
+            self.woke(late_s=loop.time() - started - self._every)
+
+    def woke(self, *, late_s: float) -> None:
+        """A check woke up `late_s` later than it asked: the lag is the larger of that and the
+        last lag less a fifth."""
+        self.lag_s = max(late_s, self.lag_s * 0.8)

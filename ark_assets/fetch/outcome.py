@@ -48,20 +48,3 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.failure is None
-
-
-@dataclass
-class EngineStats:
-    """Counters for a whole stream (materialization metadata, benchmarks)."""
-
-    requests: int = 0
-    throttles: int = 0
-    retries: int = 0
-    refreshes: int = 0
-    sources_ok: int = 0
-    sources_failed: int = 0
-    records: int = 0
-    timeouts: int = 0  # calls that got no answer within their (latency-aware) timeout
-    hedges: int = 0  # stragglers sent a second time
-    hedge_wins: int = 0  # ... whose second copy answered first
-    failures_by_kind: dict[str, int] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from ark_assets.clients.redis_keys import AgentTier
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
+from ark_assets.fetch.latency import LatencySettings
 from ark_assets.fetch.outcome import Source
 from ark_assets.media.registry import media as media_named
 from bench.clients.tally import Tally, parse_args
@@ -27,9 +28,11 @@ ENDPOINTS = {"gdt": "funds/get", "jrtt": "advertiser/fund/get"}
 
 
 def engine_settings(overrides: dict) -> EngineSettings:
-    """EngineSettings from JSON overrides; a nested "governor" object overrides GovernorSettings."""
+    """EngineSettings from JSON overrides; nested "governor" / "latency" objects override
+    GovernorSettings / LatencySettings."""
     governor = replace(GovernorSettings(), **overrides.pop("governor", {}))
-    return replace(EngineSettings(), governor=governor, **overrides)
+    latency = replace(LatencySettings(), **overrides.pop("latency", {}))
+    return replace(EngineSettings(), governor=governor, latency=latency, **overrides)
 
 
 def source_list(store: RedisSets, media: str, tenant: str, day: str) -> list[Source]:
@@ -60,8 +63,9 @@ async def fetch(args, sources: list[Source], tally: Tally) -> dict:
                 tally.ok(outcome.source.target, len(outcome.records))
             else:
                 tally.kinds[f"failed_{outcome.failure.kind}"] += 1
-    tally.requests = engine.stats.requests
-    return {"engine_stats": {k: v for k, v in vars(engine.stats).items() if k != "failures_by_kind"}}
+    summary = engine.summary
+    tally.requests = summary.requests
+    return {"engine_stats": {k: v for k, v in vars(summary).items() if isinstance(v, int | float)}}
 
 
 def main(argv: list[str] | None = None) -> None:
