@@ -304,3 +304,35 @@ def test_wx_lists_its_accounts_in_each_version(tenant: str) -> None:
     # advertiser/get played the role in every version: one quota and governor key, no retired endpoint
     assert {e for e in counters if e.startswith("wx ")} == {"wx advertiser/get"}
     assert set(counters["wx advertiser/get"]) == {"0"}
+
+
+# ##### row quotas
+
+
+def test_a_big_accounts_hourly_report_stays_under_the_row_quotas(tenant: str) -> None:
+    """One account with 400 ads active every hour: 9,600 rows per time line (ten pages of 1000,
+    the most page x page_size allows), 28,800 in three time lines, all of one account's level. The
+    simulator holds Tencent's row quotas (12,000 rows/s, 40,000 per 10 s: news/info/20190415,
+    20190527) and refuses rows over them with 11019; the engine's row budget keeps every call
+    under them, so every page is answered and every row arrives."""
+    from datetime import date
+
+    big = {"campaigns": [5, 5], "adgroups": [10, 10], "ads": [8, 8], "active_hours": 24}
+    profile = {"gdt": {"agents": 1, "accounts": 1}, "entities": big, "no_spend_rate": 0.0}
+    with running_simulator(clock={"today": "2026-11-26"}, profiles={"small": profile}) as sim:
+        seed_tokens(sim, "gdt", tenant)
+        [(account, agent)] = sim.world.accounts("gdt", tenant)
+        dataset = next(
+            d for d in media_named("gdt").assets_for().datasets if d.endpoint == "hourly_reports/get"
+        )
+        day = date(2026, 11, 25)
+        sources = [
+            Source(str(agent), str(account), dict(dataset.params(day)) | {"time_line": line})
+            for line in dataset.time_lines
+        ]
+        outcomes, _ = _collect(sim, "gdt", tenant, "hourly_reports/get", sources)
+        answers = sim.counters()["requests"]["gdt hourly_reports/get"]
+    assert not _failures(outcomes), _failures(outcomes)
+    assert set(answers) == {"0"}, answers  # no 11019: no call went over a row quota
+    rows = sum(len(o.records) for o in outcomes)
+    assert rows == 3 * 400 * 24 and answers["0"] == 3 * 10

@@ -8,7 +8,8 @@ therefore gets a budget here: a page reserves the rows it may answer (its page s
 call, and settles to what it did answer after, so a short page frees its room at once. The budget
 is a sliding window (every 1 s and every 10 s interval stays under the limit, so the media's fixed
 windows do too), kept below the limit by `HEADROOM` for the time between our clock and the
-media's count. It lives in the step's process: one account's level is fetched by one step at a
+media's count. A media declares the limits on its endpoint (`EndpointSpec.row_quota`). The budget
+lives in the step's process: one account's level is fetched by one step at a
 time (its media's step of the partition).
 """
 
@@ -20,28 +21,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ark_assets.media.declare import RowQuota
+
 HEADROOM = 0.8  # of each limit: the rows a window may hold on our clock
-
-
-@dataclass(frozen=True, kw_only=True)
-class RowQuota:
-    """A media's row limits for one endpoint (0 = no such limit).
-
-    Args:
-        per_second: rows per account and level in any second.
-        per_window: rows per account and level in any `window_s` seconds.
-        window_s: the longer window.
-        key_param: the call parameter that names the level (rows are counted per level).
-    """
-
-    per_second: int = 0
-    per_window: int = 0
-    window_s: float = 10.0
-    key_param: str = "level"
-
-    def __post_init__(self) -> None:
-        if self.per_second < 0 or self.per_window < 0 or self.window_s <= 0:
-            raise ValueError(f"row quota {self}: limits must be >= 0 and window_s > 0")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from ark_assets.fetch.exhaustion import DailyQuotas
 from ark_assets.fetch.outcome import Failure, Outcome, Source
 from ark_assets.fetch.paging import EndlessPaging, Page, PageWalk, paginator, read_page
 from ark_assets.fetch.report import StreamReport
+from ark_assets.fetch.row_quota import RowBudget
 from ark_assets.fetch.settings import EngineSettings
 from ark_assets.fetch.tokens import TokenBook
 from ark_assets.media import errors as e
@@ -52,6 +53,7 @@ class SourceFetcher:
         self._tokens = tokens
         self._quotas = quotas
         self._settings = settings
+        self._rows = RowBudget()  # the media's row quotas per account and level (fetch/row_quota.py)
         self._dead_agents: dict[str, Failure] = {}  # agents whose token was refused, and why
         self._backoff = wait_random_exponential(multiplier=settings.backoff_s, max=settings.backoff_max_s)
 
@@ -150,13 +152,20 @@ class SourceFetcher:
         tally.attempts += 1
         self._quotas.check(endpoint.spec.name)
         token = self._tokens.token(source.agent_id) or ""
+        quota, reserved = endpoint.spec.row_quota, None
         try:
             if not token:  # refreshed like a refused one: the agent may still hold a refresh token
                 raise e.TokenInvalid(self._media, "no_token", f"no access token for agent {source.agent_id}")
+            if quota is not None:  # a page reserves the rows it may answer, under the row quotas
+                key = (source.target, endpoint.spec.name, params.get(quota.key_param))
+                page_rows = int(params.get(endpoint.spec.page_size_param) or endpoint.spec.page_size or 1)
+                reserved = await self._rows.reserve(quota, key, page_rows)
             data = await self._caller.call(
                 endpoint, source, params, attempt=tally.attempts, token=token, report=report
             )
         except e.Throttled:
+            if reserved is not None:  # a throttled call answered no rows; other failures keep theirs
+                self._rows.settle(reserved, 0)
             tally.throttles += 1
             raise
         except (e.TokenExpired, e.TokenInvalid) as exc:
@@ -165,7 +174,10 @@ class SourceFetcher:
             tally.refreshed = True
             await self._tokens.refresh(source.agent_id, token)
             raise _RetryNow(self._media, exc.code, "retry with the refreshed token") from exc
-        return read_page(endpoint.spec, data, params, self._media)
+        page = read_page(endpoint.spec, data, params, self._media)
+        if reserved is not None:
+            self._rows.settle(reserved, len(page.records))
+        return page
 
     def _stop(self, state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None

@@ -64,6 +64,28 @@ def no_params(day: date) -> Mapping[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RowQuota:
+    """A media's limits on the rows an endpoint answers per account and level (0 = no such limit);
+    the engine keeps every account's level under them (`fetch/row_quota.py`).
+
+    Args:
+        per_second: rows per account and level in any second.
+        per_window: rows per account and level in any `window_s` seconds.
+        window_s: the longer window.
+        key_param: the call parameter that names the level (rows are counted per level).
+    """
+
+    per_second: int = 0
+    per_window: int = 0
+    window_s: float = 10.0
+    key_param: str = "level"
+
+    def __post_init__(self) -> None:
+        if self.per_second < 0 or self.per_window < 0 or self.window_s <= 0:
+            raise ValueError(f"row quota {self}: limits must be >= 0 and window_s > 0")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EndpointSpec:
     """One endpoint: its quota name, path below the media's base URL, and how it pages.
 
@@ -83,6 +105,7 @@ class EndpointSpec:
             this version's spelling, with the level's `fields` and `group_by`).
         source_int64: the source id (or batch of ids) travels as int64 JSON numbers, not text
             (`advertiser_ids=[1,2]`, not `["1","2"]`).
+        row_quota: the media's limits on the rows this endpoint answers per account and level.
 
     A cursor-paged endpoint that answers in page mode (`page_info`, no cursor object) is walked
     on by page with `page` and `page_size`, the names every media here uses for page mode.
@@ -99,6 +122,7 @@ class EndpointSpec:
     fixed_params: Mapping[str, Any] = field(default_factory=dict)
     call_params: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     source_int64: bool = False
+    row_quota: RowQuota | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
