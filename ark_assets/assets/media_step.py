@@ -21,8 +21,8 @@ How a step runs (`run_step`):
   downstream of it the same way, as a failed blocking check holds back downstream steps);
 - the parts' progress lines (every ~10 s per fetch, `progress.py`) reach the run's log through
   this thread, which alone writes to the step's Dagster log;
-- a check selected without its asset is evaluated alone: `row_keys` reads HBase, `completeness`
-  the partition's latest materialization.
+- a check selected without its asset is evaluated alone: `row_keys` reads what the output mode
+  stored (`io/sinks.py`), `completeness` the partition's latest materialization.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
@@ -55,9 +55,9 @@ from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import COMPLETENESS, completeness_blocking, completeness_spec
 from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.io.sinks import Sink
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import date_tenant_partitions, split_key
-from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.media_api import MediaApiResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
@@ -108,7 +108,6 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
         config: MediaRunConfig,
         mysql: MySQLResource,
         redis: RedisResource,
-        hbase: HBaseResource,
         media_api: MediaApiResource,
         run_log: RunLogResource,
         io_manager: ResourceParam[HBaseIOManager],
@@ -134,8 +133,8 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
                 session=session,
                 log=lines.put,
             )
-            yield from run_step(context, step, chosen, hbase=hbase, prefix=prefix, lines=lines)
-        yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
+            yield from run_step(context, step, chosen, sink=io_manager.sink, prefix=prefix, lines=lines)
+        yield from _checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
 
@@ -187,7 +186,7 @@ def run_step(
     step: StepContext,
     chosen: list[Part],
     *,
-    hbase: HBaseResource,
+    sink: Sink,
     prefix: str | None,
     lines: queue.SimpleQueue[str] | None = None,
 ) -> Iterator[Output | AssetCheckResult]:
@@ -239,7 +238,7 @@ def run_step(
             start_ready()  # the parts downstream start before this thread writes the rows
             for part in ready:
                 context.log.info(_progress(part, done[part.name], running.values()))
-                yield from _emit(context, step, part, done[part.name], hbase=hbase, prefix=prefix)
+                yield from _emit(context, step, part, done[part.name], sink=sink, prefix=prefix)
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
         pool.shutdown(wait=True, cancel_futures=True)
@@ -280,7 +279,7 @@ def _emit(
     part: Part,
     result: PartResult,
     *,
-    hbase: HBaseResource,
+    sink: Sink,
     prefix: str | None,
 ) -> Iterator[Output | AssetCheckResult]:
     """The part's output (the IO manager writes it while this generator waits), then its checks."""
@@ -289,13 +288,13 @@ def _emit(
     if result.completeness is not None and AssetCheckKey(part.key, COMPLETENESS) in checks:
         yield result.completeness
     if AssetCheckKey(part.key, ROW_KEYS) in checks:
-        yield row_keys(hbase, part.spec, step.day, step.tenant)
+        yield row_keys(sink, part.spec, step.day, step.tenant)
     if prefix and AssetCheckKey(part.key, COMPARISON) in checks:
-        yield comparison(hbase, part.spec, step.day, step.tenant, prefix)
+        yield comparison(sink, part.spec, step.day, step.tenant, prefix)
 
 
 def _checks_alone(
-    context: AssetExecutionContext, parts: list[Part], *, hbase: HBaseResource, prefix: str | None
+    context: AssetExecutionContext, parts: list[Part], *, sink: Sink, prefix: str | None
 ) -> Iterator[AssetCheckResult]:
     """Checks selected without their asset (the UI's "Execute check"): evaluated on what is stored."""
     day, tenant = split_key(context.partition_key)
@@ -305,9 +304,9 @@ def _checks_alone(
             continue
         part = by_key[check.asset_key]
         if check.name == ROW_KEYS:
-            yield row_keys(hbase, part.spec, day, tenant)
+            yield row_keys(sink, part.spec, day, tenant)
         elif check.name == COMPARISON and prefix:
-            yield comparison(hbase, part.spec, day, tenant, prefix)
+            yield comparison(sink, part.spec, day, tenant, prefix)
         elif check.name == COMPLETENESS:
             yield _stored_completeness(context, check.asset_key)
 

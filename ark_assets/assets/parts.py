@@ -58,6 +58,7 @@ class StepContext:
             endpoint=endpoint,
             config=config,
             run_log=self.run_log,
+            output=self.io_manager.sink.mode,
         ) as recorder:
             yield recorder
 
