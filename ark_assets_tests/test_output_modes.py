@@ -111,7 +111,9 @@ def test_row_keys_reads_the_files_and_fails_on_a_bad_key(tmp_path: Path) -> None
 
     table = SPEC.metadata["hbase_table"]
     [index0] = (tmp_path / "20261125" / "T100117" / table).glob("*_0.json")
-    bad_key = str(RowKey("10000003", DAY, "42", "T100117", kind="CASH")).replace("3|", "4|", 1)  # a wrong salt
+    bad_key = str(RowKey("10000003", DAY, "42", "T100117", kind="CASH")).replace(
+        "3|", "4|", 1
+    )  # a wrong salt
     with index0.open("a") as out:
         out.write(json.dumps({"row_key": bad_key, "tenant_alias": "T100117", "data": {}}) + "\n")
     bad = row_keys(sink, SPEC, DAY, "T100117")

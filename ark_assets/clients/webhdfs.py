@@ -62,6 +62,11 @@ class WebHdfsFiles:
                 return False
         return True
 
+    def identity(self, path: str) -> int:
+        """The NameNode's id of the file or directory (kept through renames, never reused)."""
+        with self._calls():
+            return self._fs.info(path)["fileId"]
+
     def makedirs(self, path: str) -> None:
         with self._calls():
             self._fs.mkdir(path)  # MKDIRS: parents too, fine when it exists

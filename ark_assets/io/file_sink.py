@@ -8,7 +8,8 @@ means "never materialized".
 
 Replacing a partition. A write builds the new directory beside the old one
 (`.{table}.staging-…`), then swaps it in with two renames (old → `.{table}.old-…`, staging →
-the partition), so a reader sees the old files or the new ones, never a half-written day, and a
+the partition), so a reader sees the old files or the new ones, never a half-written day (between
+the two renames, and after a swap that crashed there, readers read the swapped-out files), and a
 failed write (an error, an unreachable HDFS) leaves the old files whole. As in HBase, a slice run
 (`scope_accounts`) replaces only its accounts' rows: the others are copied into the new files.
 """
@@ -110,18 +111,34 @@ class FileSink:
             if old is not None and not self.files.exists(target):
                 self.files.rename(old, target)  # the previous files, back in place
             raise
-        if old is not None:
-            self.files.remove_tree(old)
+        for leftover in self._swapped_out(target):  # ours, and any a crashed swap left behind
+            self.files.remove_tree(leftover)
+
+    def _swapped_out(self, target: str) -> list[str]:
+        """`.{table}.old-…` directories beside `target`: a partition's previous files mid-swap."""
+        head, name = posixpath.split(target)
+        if not self.files.exists(head):
+            return []
+        return sorted(
+            posixpath.join(head, n) for n in self.files.listdir(head) if n.startswith(f".{name}.old-")
+        )
+
+    def _current(self, directory: str) -> str | None:
+        """Where a partition's files are: its directory, or, between a swap's two renames (or after
+        a swap that crashed between them), the previous files swapped out beside it."""
+        if self.files.exists(directory):
+            return directory
+        return next(iter(self._swapped_out(directory)), None)
 
     def read(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:
         directory = self.partition_dir(layout.table, day, tenant)
-        if not self.files.exists(directory):
+        if self._current(directory) is None:
             raise FileNotFoundError(
                 f"no files for table {layout.table!r}, {day}, tenant {tenant} at "
                 f"{self.files.describe(directory)} (the partition was never materialized with output FILE)"
             )
-        rows: list[Row] = []
-        for line in self._lines(directory):
+        rows = []
+        for line in self._whole(directory):
             record = json.loads(line)
             parsed, row = stored_row(layout, record["row_key"], record["data"])
             if parsed.tenant == tenant:
@@ -129,11 +146,33 @@ class FileSink:
         return rows
 
     def scan_keys(self, table: str, day: date, tenant: str) -> Iterator[str]:
-        for line in self._lines(self.partition_dir(table, day, tenant)):
-            yield _key(line)
+        return iter([_key(line) for line in self._whole(self.partition_dir(table, day, tenant))])
+
+    def _whole(self, directory: str, attempts: int = 5) -> list[str]:
+        """Every line of one version of the partition.
+
+        A swap can replace the partition while we read it (and delete the files we were reading).
+        Its directory never changes once swapped in, so a read is of one version when the
+        directory we read is still the same one (same inode / HDFS file id) after the read;
+        otherwise (or when a file vanished under us) it is read again."""
+        for _ in range(attempts):
+            current = self._current(directory)
+            if current is None:
+                return []
+            try:
+                before = self.files.identity(current)
+                lines = list(self._lines_of(current))
+                if self.files.identity(current) == before:
+                    return lines
+            except FileNotFoundError:
+                continue
+        raise RuntimeError(
+            f"{self.files.describe(directory)} was replaced {attempts} times while it was being read; "
+            f"read it again when its writes have ended"
+        )
 
     def holds(self, table: str, day: date, tenant: str) -> bool:
-        return self.files.exists(self.partition_dir(table, day, tenant))
+        return self._current(self.partition_dir(table, day, tenant)) is not None
 
     def location(self, table: str) -> str:
         return f"{self.table_prefix}_{table}" if self.table_prefix else table
@@ -143,11 +182,14 @@ class FileSink:
         return FileSink(self.files, self.root, self.rows_per_index, joined)
 
     def _lines(self, directory: str) -> Iterator[str]:
-        """Every line of a partition directory (none when it is missing), file by file in index order."""
-        if not self.files.exists(directory):
-            return
-        for name in _index_files(self.files.listdir(directory)):
-            with self.files.open_read(posixpath.join(directory, name)) as lines:
+        """Every line of a partition (none when it was never written), file by file in index order."""
+        current = self._current(directory)
+        if current is not None:
+            yield from self._lines_of(current)
+
+    def _lines_of(self, current: str) -> Iterator[str]:
+        for name in _index_files(self.files.listdir(current)):
+            with self.files.open_read(posixpath.join(current, name)) as lines:
                 for line in lines:
                     if line.strip():
                         yield line.rstrip("\n")

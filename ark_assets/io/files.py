@@ -23,6 +23,9 @@ class Files(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def identity(self, path: str) -> int:
+        """What tells this directory from another one later renamed to the same path (inode, file id)."""
+
     def makedirs(self, path: str) -> None:
         """Create the directory and its parents; fine when it exists."""
 
@@ -51,6 +54,9 @@ class LocalFiles:
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
+
+    def identity(self, path: str) -> int:
+        return os.stat(path).st_ino
 
     def makedirs(self, path: str) -> None:
         os.makedirs(path, exist_ok=True)
