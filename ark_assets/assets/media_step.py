@@ -21,6 +21,8 @@ How a step runs (`run_step`):
   downstream of it the same way, as a failed blocking check holds back downstream steps);
 - the parts' progress lines (every ~10 s per fetch, `progress.py`) reach the run's log through
   this thread, which alone writes to the step's Dagster log;
+- when the step ends, it is announced on the Redis channel when one is configured
+  (`announce.py`, the seed's `redis_channel`);
 - a check selected without its asset is evaluated alone: `row_keys` reads what the output mode
   stored (`io/sinks.py`), `completeness` the partition's latest materialization.
 """
@@ -47,6 +49,7 @@ from dagster import (
 
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
+from ark_assets.assets.announce import StepAnnouncement, publisher
 from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
 from ark_assets.assets.datasets import dataset_part
 from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
@@ -133,7 +136,13 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
                 session=session,
                 log=lines.put,
             )
-            yield from run_step(context, step, chosen, sink=io_manager.sink, prefix=prefix, lines=lines)
+            announcement = StepAnnouncement(
+                media.name, day, tenant, context.run.run_id, io_manager.sink.mode, [p.key for p in chosen]
+            )
+            yield from announcement.watch(
+                run_step(context, step, chosen, sink=io_manager.sink, prefix=prefix, lines=lines),
+                publisher(redis, context.log),
+            )
         yield from _checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
