@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetsDefinition
 
+from ark_assets.assets.intraday import intraday_datasets
 from ark_assets.assets.media_step import media_step
 from ark_assets.media.declare import MediaDefinition
 
@@ -16,3 +17,9 @@ def media_assets(media: MediaDefinition, compare_prefix: str | None = None) -> l
             `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
     """
     return [media_step(media, compare_prefix)]
+
+
+def intraday_assets(media: MediaDefinition) -> list[AssetsDefinition]:
+    """The media's intraday twins (INCR, `intraday.py`) as one multi-asset; none when it declares
+    no dataset `intraday`."""
+    return [media_step(media, intraday=True)] if intraday_datasets(media) else []

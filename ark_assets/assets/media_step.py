@@ -54,13 +54,14 @@ from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_
 from ark_assets.assets.datasets import dataset_part
 from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
 from ark_assets.assets.fetching import FetchSession
+from ark_assets.assets.intraday import intraday_datasets, refresh_hour
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import COMPLETENESS, completeness_blocking, completeness_spec
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.sinks import Sink
 from ark_assets.media.declare import MediaDefinition
-from ark_assets.partitions import date_tenant_partitions, split_key
+from ark_assets.partitions import date_tenant_partitions, intraday_partitions, split_key
 from ark_assets.resources.media_api import MediaApiResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
@@ -77,34 +78,40 @@ def media_parts(media: MediaDefinition) -> list[Part]:
     ]
 
 
+def intraday_parts(media: MediaDefinition) -> list[Part]:
+    """The intraday twins of the datasets the media declares `intraday` (INCR, `intraday.py`)."""
+    return [dataset_part(media, d, intraday=True) for d in intraday_datasets(media)]
+
+
 def pool_of(media: MediaDefinition) -> str:
     """The concurrency pool of a media's steps: the quotas of its app (deploy/*.yaml size it)."""
     return f"media_{media.name}"
 
 
-def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> AssetsDefinition:
+def media_step(
+    media: MediaDefinition, comparison_prefix: str | None = None, *, intraday: bool = False
+) -> AssetsDefinition:
     """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline.
 
     Args:
-        comparison_prefix: the table set `matches_comparison_table` compares with; None reads
-            `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
+        comparison_prefix: the table set `matches_comparison_table` compares with (None: read
+            `ARK_COMPARE_TABLE_PREFIX`; "": no comparison).
+        intraday: the media's intraday twins instead (op `<media>_intraday`, `intraday.py`).
     """
-    parts = media_parts(media)
-    prefix = compare_prefix(comparison_prefix)
-    checks = [
-        *(completeness_spec(p.key) for p in parts if p.fetches),
-        *(check for p in parts for check in check_specs(p.spec, prefix)),
-    ]
+    parts = intraday_parts(media) if intraday else media_parts(media)
+    prefix = None if intraday else compare_prefix(comparison_prefix)
 
     @multi_asset(
-        name=media.name,
+        name=f"{media.name}_intraday" if intraday else media.name,
         specs=[p.spec for p in parts],
-        check_specs=checks,
+        check_specs=[
+            *(completeness_spec(p.key) for p in parts if p.fetches),
+            *(check for p in parts for check in check_specs(p.spec, prefix)),
+        ],
         can_subset=True,
-        partitions_def=date_tenant_partitions,
+        partitions_def=intraday_partitions if intraday else date_tenant_partitions,
         pool=pool_of(media),
-        description=f"{media.title}: every selected asset of the media for one (day, tenant), in one "
-        "step; the media's endpoints are fetched in parallel, each within its own quota.",
+        description=_about(media, intraday=intraday),
     )
     def _media(
         context: AssetExecutionContext,
@@ -116,36 +123,65 @@ def media_step(media: MediaDefinition, comparison_prefix: str | None = None) -> 
         io_manager: ResourceParam[HBaseIOManager],
     ) -> Iterator[Output | AssetCheckResult]:
         day, tenant = split_key(context.partition_key)
-        chosen = [p for p in parts if p.key in context.selected_asset_keys]
-        _check_config(media, parts, chosen, config)
-        if config.failed_only:
-            chosen, config = _failed_only(context, media, chosen)
+        hour = refresh_hour(context, media, day) if intraday else None
+        if intraday and hour is None:
+            return  # yielded to a daily run of the media
+        chosen, config = _chosen(context, media, parts, config)
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         with FetchSession() as session:
+            services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
             step = StepContext(
+                **services,
                 media=media,
                 day=day,
                 tenant=tenant,
                 run_id=context.run.run_id,
                 config=config,
-                mysql=mysql,
-                redis=redis,
-                media_api=media_api,
-                run_log=run_log,
                 io_manager=io_manager,
                 session=session,
                 log=lines.put,
+                intraday_hour=hour,
             )
-            announcement = StepAnnouncement(
-                media.name, day, tenant, context.run.run_id, io_manager.sink.mode, [p.key for p in chosen]
-            )
-            yield from announcement.watch(
-                run_step(context, step, chosen, sink=io_manager.sink, prefix=prefix, lines=lines),
-                publisher(redis, context.log),
-            )
+            yield from _announced(context, step, chosen, prefix=prefix, lines=lines)
         yield from _checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
+
+
+def _about(media: MediaDefinition, *, intraday: bool) -> str:
+    about = (
+        f"{media.title}: every selected asset of the media for one (day, tenant), in one step; the "
+        "media's endpoints are fetched in parallel, each within its own quota."
+    )
+    return about + (" Today's data so far (INCR), refreshed every incr_min minutes." if intraday else "")
+
+
+def _announced(
+    context: AssetExecutionContext,
+    step: StepContext,
+    chosen: list[Part],
+    *,
+    prefix: str | None,
+    lines: queue.SimpleQueue[str],
+) -> Iterator[Output | AssetCheckResult]:
+    """`run_step`, announced on the Redis channel when it ends (`announce.py`)."""
+    sink = step.io_manager.sink
+    announcement = StepAnnouncement(
+        step.media.name, step.day, step.tenant, step.run_id, sink.mode, [p.key for p in chosen]
+    )
+    yield from announcement.watch(
+        run_step(context, step, chosen, sink=sink, prefix=prefix, lines=lines),
+        publisher(step.redis, context.log),
+    )
+
+
+def _chosen(
+    context: AssetExecutionContext, media: MediaDefinition, parts: list[Part], config: MediaRunConfig
+) -> tuple[list[Part], MediaRunConfig]:
+    """The selected parts and their config, checked (with `failed_only`: what failed last time)."""
+    chosen = [p for p in parts if p.key in context.selected_asset_keys]
+    _check_config(media, parts, chosen, config)
+    return _failed_only(context, media, chosen) if config.failed_only else (chosen, config)
 
 
 def _check_config(

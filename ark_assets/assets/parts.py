@@ -45,6 +45,10 @@ class StepContext:
     io_manager: HBaseIOManager
     session: FetchSession
     log: Callable[[str], None]  # a line for the step's run log (thread-safe: the step writes it)
+    # An intraday refresh (INCR) of today: the GMT+8 hour it runs in. Its account lists are the
+    # previous day's (Redis holds finished days' lists) and hourly records from this hour on
+    # (the hour still running) are left out.
+    intraday_hour: int | None = None
 
     @contextmanager
     def recorded(self, key: AssetKey, endpoint: str, config: FetchConfig) -> Iterator[RunRecorder]:

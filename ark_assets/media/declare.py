@@ -345,6 +345,10 @@ class AccountDataset:
         group: `funds` (a point-in-time balance: never re-fetched for past days) or `reports`.
         id_field: a record field that must hold the requested account's id.
         money_fields: record fields that must be numbers; other fields are stored verbatim.
+        intraday: also refreshed during the day (the seed's INCR): today's data so far, every
+            `incr_min` minutes, in the intraday group (`assets/intraday.py`).
+        hour_field: for an hourly dataset refreshed intraday, the record field holding the hour
+            (0-23): records of the current, incomplete hour are left out.
     """
 
     name: str
@@ -358,8 +362,12 @@ class AccountDataset:
     group: str = "reports"
     id_field: str | None = None
     money_fields: tuple[str, ...] = ()
+    intraday: bool = False
+    hour_field: str | None = None
 
     def __post_init__(self) -> None:
+        if self.hour_field is not None and not self.intraday:
+            raise ValueError(f"dataset {self.name!r}: hour_field is for a dataset refreshed intraday")
         if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
             raise ValueError(f"dataset {self.name!r}: kind_field goes with shape PER_RECORD_KIND (only)")
         if self.group not in ("funds", "reports"):
@@ -405,6 +413,8 @@ class MediaDefinition:
         docs: the media's behaviour page, relative to the repository root.
         owners: who answers for its assets (Dagster owners: `team:<name>` or an email), shown in
             the catalog and on every asset of the media.
+        incr_min: minutes between intraday refreshes of its `intraday` datasets (the seed's
+            `incr_min`): a divisor of 60, or whole hours.
     """
 
     name: str
@@ -418,10 +428,15 @@ class MediaDefinition:
     api_versions: tuple[ApiSpec, ...] = ()
     current_version: str = ""
     owners: tuple[str, ...] = ()
+    incr_min: int = 60
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"media name {self.name!r} must be lower-case letters and digits")
+        if not (0 < self.incr_min <= 1440 and (60 % self.incr_min == 0 or self.incr_min % 60 == 0)):
+            raise ValueError(
+                f"media {self.name!r}: incr_min {self.incr_min} is not a divisor of 60 or whole hours"
+            )
         specs = (self.api, *self.api_versions)
         for spec in specs:
             if spec.media != self.name:

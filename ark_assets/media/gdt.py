@@ -243,6 +243,7 @@ FUNDS = AccountDataset(
     kind_field="fund_type",
     money_fields=("balance",),
     group="funds",
+    intraday=True,
 )
 
 MEDIA = MediaDefinition(
@@ -282,6 +283,8 @@ MEDIA = MediaDefinition(
                 upstream=("advertisers",),
                 params=_hourly_ad,
                 time_lines=TIME_LINES,
+                intraday=True,
+                hour_field="hour",
             ),
         ),
     ),

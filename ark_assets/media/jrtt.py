@@ -203,6 +203,7 @@ MEDIA = MediaDefinition(
                 group="funds",
                 id_field="advertiser_id",
                 money_fields=("balance",),
+                intraday=True,
             ),
             *(_report(level) for level in ("advertiser", "campaign", "ad")),
         ),
