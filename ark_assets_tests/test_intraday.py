@@ -32,9 +32,11 @@ from ark_assets.automation.intraday import cron_every, incr_min, intraday_schedu
 from ark_assets.core.days import GMT8
 from ark_assets.core.rowkey import parse
 from ark_assets.core.tables import table_name
+from ark_assets.media.gdt import TIME_LINES
 from ark_assets.media.registry import media as media_named
 from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import DATA_COLUMN
+from ark_assets.resources.redis_store import RedisResource
 from ark_assets_tests.dagster_ui import wait_for
 from ark_assets_tests.platform import Platform, running_platform
 
@@ -103,8 +105,15 @@ def test_a_refresh_stores_today_so_far_and_the_next_replaces_it_in_place(
     assert len(funds) == meta["gdt/intraday_funds"]["rows_written"] > 0
     hourly = _keys(platform, HOURLY, platform.today, tenant, suffix=True)
     hours = {record["hour"] for value in hourly.values() for record in json.loads(value)["data"]}
-    assert all(h < hour for h in hours)  # up to the last complete hour, never the one still running
-    assert bool(hours) == (hour > 0)
+    # up to the last complete hour, never the one still running: exactly the media's complete hours
+    accounts = RedisResource().sets.accounts("gdt", tenant, platform.yesterday)
+    served = {
+        atom.hour
+        for account in accounts
+        for time_line in TIME_LINES
+        for atom in platform.sim.world.atoms("gdt", int(account), platform.today, time_line)
+    }
+    assert hours == {h for h in served if h < hour}
 
     second = _refresh(platform, tenant)
     assert second.success
