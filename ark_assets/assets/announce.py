@@ -63,7 +63,8 @@ class StepAnnouncement:
                 if isinstance(event, Output):
                     self._stored(event)
         except Exception as exc:
-            self.error = exc.description if isinstance(exc, Failure) else f"{type(exc).__name__}: {exc}"
+            described = exc.description if isinstance(exc, Failure) else None
+            self.error = described or f"{type(exc).__name__}: {exc}"
             publish(self)
             raise
         publish(self)
@@ -103,8 +104,9 @@ class StepAnnouncement:
 
 
 def publisher(redis: RedisResource, log: Any) -> Callable[[StepAnnouncement], None]:
-    """Publishes on the Redis resource's `channel` (nothing when it is empty or the step stored
-    nothing). A Redis that is down costs the announcement, not the stored day: it is logged."""
+    """Publishes on the Redis resource's `channel` (nothing when it is empty, or when the step ran no
+    asset: a check evaluated alone). A Redis that is down costs the announcement, not the stored
+    day: it is logged."""
 
     def publish(announcement: StepAnnouncement) -> None:
         if not redis.channel or not announcement.selected:
