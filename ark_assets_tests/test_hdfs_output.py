@@ -12,7 +12,9 @@ asset naming its host:port and the fix; a media step records output FILE in the 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -211,6 +213,19 @@ def test_an_unreachable_hdfs_fails_the_asset_with_its_address_and_the_fix() -> N
     assert "make stack" in errors and "ARK_HDFS_URL" in errors
     with pytest.raises(ServiceUnavailable, match=f"127.0.0.1:{port}"):  # and so does any later call
         manager.load_partition(META, "funds", DAY, TENANT)
+
+
+def test_a_namenode_that_never_answers_is_unreachable_not_a_hung_step() -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(
+            ServiceUnavailable, match=f"HDFS \\(WebHDFS\\) at 127.0.0.1:{port} is unreachable"
+        ):
+            WebHdfsFiles(f"http://127.0.0.1:{port}", timeout_s=1).check_reachable()
+        assert time.monotonic() - started < 30
 
 
 def test_the_environment_selects_hdfs_and_refuses_a_relative_directory(monkeypatch, root: str) -> None:

@@ -11,12 +11,14 @@ package. What fsspec leaves loose is tightened here:
   `rename2` (`renameoptions=NONE`), which fails when the destination exists;
 - `exists` only says False for a missing path (fsspec's says False for any error, an
   unreachable NameNode included);
-- an unreachable NameNode or DataNode raises `ServiceUnavailable` with its host:port and the
-  fix, so the asset fails with a message a person can act on.
+- an unreachable NameNode or DataNode, or one that does not answer in time, raises
+  `ServiceUnavailable` with its host:port and the fix, so the asset fails with a message a person
+  can act on.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 from collections.abc import Iterator
@@ -33,9 +35,10 @@ ENV_HINT = "ARK_HDFS_URL"
 
 
 class WebHdfsFiles:
-    """Files on the HDFS whose NameNode serves WebHDFS at `url` (`http://host:port`), as `user`."""
+    """Files on the HDFS whose NameNode serves WebHDFS at `url` (`http://host:port`), as `user`;
+    a NameNode or DataNode that does not answer within `timeout_s` counts as unreachable."""
 
-    def __init__(self, url: str, user: str = "ark") -> None:
+    def __init__(self, url: str, user: str = "ark", timeout_s: float = 60.0) -> None:
         parsed = urlparse(url if "://" in url else f"http://{url}")
         if parsed.scheme not in ("http", "webhdfs") or not parsed.hostname or not parsed.port:
             raise ValueError(
@@ -45,6 +48,9 @@ class WebHdfsFiles:
         self.host, self.port = parsed.hostname, parsed.port
         self.user = user
         self._fs = WebHDFS(self.host, self.port, user=user, skip_instance_cache=True)
+        # fsspec sends every call (the DataNode's too) through this session, with no timeout: a
+        # server that accepts and never answers would hang the step. Every call gets one.
+        self._fs.session.request = functools.partial(self._fs.session.request, timeout=timeout_s)
 
     def describe(self, path: str) -> str:
         return f"hdfs://{self.host}:{self.port}{path}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -148,14 +149,16 @@ class FileSink:
     def scan_keys(self, table: str, day: date, tenant: str) -> Iterator[str]:
         return iter([_key(line) for line in self._whole(self.partition_dir(table, day, tenant))])
 
-    def _whole(self, directory: str, attempts: int = 5) -> list[str]:
+    def _whole(self, directory: str, within_s: float = 30.0) -> list[str]:
         """Every line of one version of the partition.
 
         A swap can replace the partition while we read it (and delete the files we were reading).
         Its directory never changes once swapped in, so a read is of one version when the
         directory we read is still the same one (same inode / HDFS file id) after the read;
-        otherwise (or when a file vanished under us) it is read again."""
-        for _ in range(attempts):
+        otherwise (or when a file vanished or came back garbled under us) it is read again, for
+        at most `within_s` seconds of writes that keep replacing it."""
+        deadline = time.monotonic() + within_s
+        while True:
             current = self._current(directory)
             if current is None:
                 return []
@@ -165,11 +168,21 @@ class FileSink:
                 if self.files.identity(current) == before:
                     return lines
             except FileNotFoundError:
-                continue
-        raise RuntimeError(
-            f"{self.files.describe(directory)} was replaced {attempts} times while it was being read; "
-            f"read it again when its writes have ended"
-        )
+                pass
+            except ValueError:  # undecodable: a file replaced mid-read, or truly corrupt
+                if self._unchanged(current, before):
+                    raise
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{self.files.describe(directory)} kept being replaced while it was being read "
+                    f"for {within_s:.0f} s; read it again when its writes have ended"
+                )
+
+    def _unchanged(self, current: str, before: int) -> bool:
+        try:
+            return self.files.identity(current) == before
+        except FileNotFoundError:
+            return False
 
     def holds(self, table: str, day: date, tenant: str) -> bool:
         return self._current(self.partition_dir(table, day, tenant)) is not None
