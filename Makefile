@@ -12,9 +12,9 @@
 #                      on http://127.0.0.1:3001, dagster-daemon and two Celery workers (steps run in them)
 #   make prod-local-down  stop what `make prod-local` started (by pid file; the stack stays up)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
-#   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback
+#   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift), Kafka and HDFS on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
-#   make stack-status  a status table of the five services (exit 1 if one is unhealthy)
+#   make stack-status  a status table of the six services (exit 1 if one is unhealthy)
 #   make stack-reset   stop the stack and delete its data
 #   make validate      check that Dagster (and the `dg` CLI) can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000

@@ -25,7 +25,9 @@ Celery task. The contract:
 - a worker SIGKILLed mid-step: its step is handed to the other worker and the run succeeds; a
   re-run then leaves exactly the truth (nothing lost, nothing duplicated, every key parses);
 - PostgreSQL restarted mid-run: the daemon carries on and the run ends (succeeds, or fails with
-  a message saying what happened); a re-run completes the partition.
+  a message saying what happened); a re-run completes the partition;
+- FILE output on the stack's HDFS (run config, as a launchpad sets it): both workers write one
+  day's files side by side, and HDFS holds the same keys as HBase.
 The single-partition runs are launched as the UI's "Materialize" launches them (GraphQL
 `launchPipelineExecution`): a backfill would add the backfill daemon's 30 s cadence twice.
 """
@@ -55,12 +57,14 @@ from dagster._serdes import deserialize_value
 
 from ark_assets.assets.media_step import pool_of
 from ark_assets.automation.freshness import CHECK as FRESHNESS_CHECK
+from ark_assets.clients.webhdfs import WebHdfsFiles
+from ark_assets.io.file_sink import FileSink
 from ark_assets.media.registry import media as media_named
 from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets_tests.dagster_ui import ROOT, wait_for
-from ark_assets_tests.fault_matrix import assert_equals_truth
+from ark_assets_tests.fault_matrix import assert_equals_truth, table_of
 from ark_assets_tests.platform import drop_owned, new_tenant, seed
 from ark_sim.config import SimConfig
 from ark_sim.world import World
@@ -69,6 +73,7 @@ from ark_stack.process import free_port
 from ark_stack.prod_local import Topology, free_broker_db
 from ark_stack.progress import Reporter
 from ark_stack.service import StackError
+from ark_stack.services.hdfs import URL as HDFS_URL
 from ark_stack.services.postgres import PostgresService, query
 
 DAY = date(2026, 11, 25)
@@ -154,8 +159,11 @@ class Prod:
         assert data["__typename"] == "LaunchBackfillSuccess", data
         return data["backfillId"]
 
-    def launch(self, key: str, assets: list[str], tags: dict[str, str] | None = None) -> str:
-        """One partition's run of `assets`, as the UI's "Materialize" launches it; returns its id."""
+    def launch(
+        self, key: str, assets: list[str], tags: dict[str, str] | None = None, run_config: dict | None = None
+    ) -> str:
+        """One partition's run of `assets`, as the UI's "Materialize" launches it (`run_config`: what
+        the launchpad would add); returns its id."""
         day, tenant = key.split("|")
         partition = {
             "dagster/partition": key,
@@ -177,6 +185,7 @@ class Prod:
                     "executionMetadata": {
                         "tags": [{"key": k, "value": v} for k, v in {**partition, **(tags or {})}.items()]
                     },
+                    "runConfigData": run_config or {},
                 }
             },
         )["launchPipelineExecution"]
@@ -513,6 +522,44 @@ def test_a_worker_killed_mid_step_hands_the_step_over_and_a_rerun_leaves_the_tru
     prod.topology.wait_ready()
     assert prod.wait_run(prod.launch(key, GDT))["status"] == "SUCCESS"
     assert prod.assert_truth(tenant, GDT) == before
+
+
+def test_two_workers_write_one_day_to_hdfs(prod: Prod, backfill: dict[str, Any]) -> None:
+    # FILE output on the stack's HDFS for three partitions' runs at once, switched on per run as a
+    # launchpad would (run config): six media steps in flight, more than one worker holds (two step
+    # processes each), so both write into the same day's directory side by side
+    root = f"/ark-test/prod-{secrets.token_hex(4)}"
+    file_output = {"output": "FILE", "hdfs_url": HDFS_URL, "file_dir": root}
+    tenants = prod.tenants[:3]
+    for media in STEPS:  # each step's funds take several seconds: the steps overlap
+        prod.set_quota(media, "funds/get", per_minute=600, burst_seconds=1)
+    try:
+        with ThreadPoolExecutor(max_workers=len(tenants)) as pool:
+            run_ids = list(
+                pool.map(
+                    lambda t: prod.launch(
+                        str(partition_key(DAY, t)),
+                        GDT + WX,
+                        run_config={"resources": {"io_manager": {"config": file_output}}},
+                    ),
+                    tenants,
+                )
+            )
+        runs = [prod.wait_run(run_id) for run_id in run_ids]
+        assert [r["status"] for r in runs] == ["SUCCESS"] * 3, runs
+        writers = {host.split("@")[0] for _, step, host in prod.celery_hosts(run_ids) if step in STEPS}
+        assert writers == set(prod.topology.workers), writers
+        # HDFS holds each partition's rows: the same keys the backfill stored in HBase (= the truth)
+        sink = FileSink(WebHdfsFiles(HDFS_URL), root)
+        for tenant in tenants:
+            stored = prod.assert_truth(tenant, GDT + WX)
+            for asset, keys in stored.items():
+                table = table_of(asset)[0]
+                assert set(sink.scan_keys(table, DAY, tenant)) == {k.decode() for k in keys}, asset
+    finally:
+        for media in STEPS:
+            prod.set_quota(media, "funds/get", per_minute=20000, burst_seconds=10)
+        WebHdfsFiles(HDFS_URL).remove_tree(root)
 
 
 def _why(entry: EventLogEntry) -> str:

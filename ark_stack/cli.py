@@ -14,7 +14,7 @@ from ark_stack.stack import Stack, status_table
 
 @click.group()
 def main() -> None:
-    """Run Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback for Ark Assets."""
+    """Run Redis, MariaDB, PostgreSQL, HBase (+ Thrift), Kafka and HDFS on loopback for Ark Assets."""
 
 
 @main.command()

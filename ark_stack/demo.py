@@ -133,7 +133,10 @@ def up() -> None:
 
     # Schedules are off until someone switches them on; the demo's daemon should run them.
     _run([_bin("dagster"), "schedule", "start", "--start-all", "-w", "workspace.yaml"], env)
-    reporter.step("schedules on: daily_yesterday (08:00 GMT+8), reports_lookback (12:00 GMT+8)")
+    reporter.step(
+        "schedules on: daily_yesterday (08:00 GMT+8), reports_lookback (12:00 GMT+8), "
+        "<media>_intraday (today so far, every incr_min minutes)"
+    )
 
     if port_open(UI_PORT):
         if procs["dagster-dev"].process() is None:

@@ -13,6 +13,7 @@ from ark_stack.paths import StackPaths
 from ark_stack.progress import Reporter
 from ark_stack.service import Service, ServiceStatus, StackError
 from ark_stack.services.hbase import HBaseService
+from ark_stack.services.hdfs import HdfsService
 from ark_stack.services.kafka import KafkaService
 from ark_stack.services.mariadb import MariaDBService
 from ark_stack.services.postgres import PostgresService
@@ -20,14 +21,22 @@ from ark_stack.services.redis import RedisService
 
 
 class Stack:
-    """The five services, started in order: Redis, MariaDB, PostgreSQL, then HBase and Kafka side by side."""
+    """The six services, started in order: Redis, MariaDB, PostgreSQL, then HBase, Kafka and HDFS
+    side by side."""
 
     def __init__(self, paths: StackPaths | None = None, reporter: Reporter | None = None) -> None:
         self.paths = paths or StackPaths.from_env()
         self.reporter = reporter or Reporter()
         self.services: list[Service] = [
             cls(self.paths, self.reporter)
-            for cls in (RedisService, MariaDBService, PostgresService, HBaseService, KafkaService)
+            for cls in (
+                RedisService,
+                MariaDBService,
+                PostgresService,
+                HBaseService,
+                KafkaService,
+                HdfsService,
+            )
         ]
 
     def up(self) -> list[ServiceStatus]:

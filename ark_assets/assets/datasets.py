@@ -1,29 +1,43 @@
 """A per-account dataset asset (funds, a report level): every account of the day's Redis lists.
 
 Triggered by the account_lists_arrived sensor (the Redis account keys are the contract with the
-advertiser lists, which upstream systems may write too), not by automation.
+advertiser lists, which upstream systems may write too), not by automation. A dataset declared
+`intraday` also has an intraday twin (`intraday=True`, `intraday.py`): today's data so far, from
+the previous day's account lists, into the same table.
 """
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from functools import partial
 
 from ark_assets.assets.parts import Part, PartResult, StepContext
+from ark_assets.assets.recording import RunRecorder
 from ark_assets.assets.records import dataset_rows
+from ark_assets.assets.run_config import FetchConfig
 from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
-from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata
+from ark_assets.assets.specs import (
+    INTRADAY_PREFIX,
+    asset_key,
+    asset_spec,
+    completeness,
+    empty,
+    fetch_metadata,
+    intraday_spec,
+)
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Source
 from ark_assets.io.rows import RowSpool
-from ark_assets.media.declare import AccountDataset, MediaDefinition
+from ark_assets.media.declare import AccountDataset, AccountList, MediaDefinition
 
 
-def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
+def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: bool = False) -> Part:
     listings = media.listings(declared.upstream)
     table = table_name(media.name, declared.dataset)
-    key = asset_key(media, declared.name)
+    name = f"{INTRADAY_PREFIX}{declared.name}" if intraday else declared.name
+    key = asset_key(media, name)
     spec = asset_spec(
         media,
-        declared.name,
+        name,
         declared.dataset,
         kind=declared.row_kind,
         suffix=declared.row_suffix,
@@ -37,18 +51,11 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
         # The lists are read from Redis whether or not they were written in this step: the Redis
         # account keys are the contract (upstream systems write them too).
-        config = step.config.for_asset(declared.name)
+        config = step.config.for_asset(name)
         day, tenant = step.day, step.tenant
+        lists_day = day - timedelta(days=1) if step.intraday_hour is not None else day
         with step.recorded(key, declared.endpoint, config) as recorder:
-            accounts, scope = narrow(day_accounts(step.redis.sets, media, tenant, day, listings), config)
-            if not accounts:
-                names = ", ".join(listing.name for listing in listings)
-                keys = ", ".join(day_account_keys(step.redis.sets, media, tenant, day, listings))
-                empty(
-                    recorder,
-                    f"the day's {media.name} account lists ({names}) of tenant {tenant} for {day} are empty"
-                    f" (Redis keys {keys} are missing or empty)",
-                )
+            accounts, scope = _listed(step, media, listings, lists_day, config, recorder)
             params = dict(declared.params(day))
             variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
             sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
@@ -57,7 +64,7 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
             summary = run.fetch(
                 declared.endpoint,
                 sources,
-                to_rows=partial(dataset_rows, declared),
+                to_rows=partial(dataset_rows, declared, before_hour=step.intraday_hour),
                 spool=spool,
                 total=len(accounts) * len(variants),
             )
@@ -72,9 +79,41 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
             spool=spool,
             metadata=fetch_metadata(summary, media=media.name, expected=expected)
             | {"accounts": len(accounts)}
-            | step.contract(declared.endpoint),
+            | step.contract(declared.endpoint)
+            | _intraday_metadata(step.intraday_hour, lists_day),
             summary=summary,
             completeness=completeness(key, summary, expected=expected),
         )
 
-    return Part(name=declared.name, spec=spec, upstream=declared.upstream, fetches=True, work=work)
+    if intraday:
+        spec = intraday_spec(spec, declared.endpoint, table)
+    upstream = () if intraday else declared.upstream
+    return Part(name=name, spec=spec, upstream=upstream, fetches=True, work=work)
+
+
+def _listed(
+    step: StepContext,
+    media: MediaDefinition,
+    listings: tuple[AccountList, ...],
+    day: date,
+    config: FetchConfig,
+    recorder: RunRecorder,
+) -> tuple[dict[str, str], frozenset[str] | None]:
+    """The accounts of `day`'s Redis lists to fetch (and a slice's scope); empty lists are an alert."""
+    accounts, scope = narrow(day_accounts(step.redis.sets, media, step.tenant, day, listings), config)
+    if not accounts:
+        names = ", ".join(listing.name for listing in listings)
+        keys = ", ".join(day_account_keys(step.redis.sets, media, step.tenant, day, listings))
+        empty(
+            recorder,
+            f"the day's {media.name} account lists ({names}) of tenant {step.tenant} for {day} are "
+            f"empty (Redis keys {keys} are missing or empty)",
+        )
+    return accounts, scope
+
+
+def _intraday_metadata(hour: int | None, lists_day: date) -> dict:
+    """What an intraday refresh covers: hours before `up_to_hour` (GMT+8), the accounts of `lists_day`."""
+    if hour is None:
+        return {}
+    return {"up_to_hour": hour, "account_lists_of": str(lists_day)}

@@ -22,8 +22,10 @@ How a step runs (`run_step`):
   downstream of it the same way, as a failed blocking check holds back downstream steps);
 - the parts' progress lines (every ~10 s per fetch, `progress.py`) reach the run's log through
   this thread, which alone writes to the step's Dagster log;
-- a check selected without its asset is evaluated alone: `row_keys` reads HBase, `completeness`
-  the partition's latest materialization.
+- when the step ends, it is announced on the Redis channel when one is configured
+  (`announce.py`, the seed's `redis_channel`);
+- a check selected without its asset is evaluated alone: `row_keys` reads what the output mode
+  stored (`io/sinks.py`), `completeness` the partition's latest materialization.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
@@ -50,10 +52,12 @@ from dagster import (
 
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
+from ark_assets.assets.announce import StepAnnouncement, publisher
 from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
 from ark_assets.assets.datasets import dataset_part
 from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
 from ark_assets.assets.fetching import FetchSession
+from ark_assets.assets.intraday import intraday_datasets, refresh_hour
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import (
@@ -64,9 +68,9 @@ from ark_assets.assets.specs import (
     stored_summary,
 )
 from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.io.sinks import Sink
 from ark_assets.media.declare import MediaDefinition
-from ark_assets.partitions import date_tenant_partitions, split_key
-from ark_assets.resources.hbase import HBaseResource
+from ark_assets.partitions import date_tenant_partitions, intraday_partitions, split_key
 from ark_assets.resources.media_api import MediaApiResource, configured_version, deployed_assets
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
@@ -84,75 +88,118 @@ def media_parts(media: MediaDefinition, api_version: str | None = None) -> list[
     ]
 
 
+def intraday_parts(media: MediaDefinition, api_version: str | None = None) -> list[Part]:
+    """The intraday twins of the datasets the media declares `intraday` (INCR, `intraday.py`), of
+    its configured API version."""
+    return [dataset_part(media, d, intraday=True) for d in intraday_datasets(media, api_version)]
+
+
 def pool_of(media: MediaDefinition) -> str:
     """The concurrency pool of a media's steps: the quotas of its app (deploy/*.yaml size it)."""
     return f"media_{media.name}"
 
 
 def media_step(
-    media: MediaDefinition, comparison_prefix: str | None = None, api_version: str | None = None
+    media: MediaDefinition,
+    comparison_prefix: str | None = None,
+    api_version: str | None = None,
+    *,
+    intraday: bool = False,
 ) -> AssetsDefinition:
     """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline.
 
     Args:
-        comparison_prefix: the table set `matches_comparison_table` compares with; None reads
-            `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
+        comparison_prefix: the table set `matches_comparison_table` compares with (None: read
+            `ARK_COMPARE_TABLE_PREFIX`; "": no comparison).
         api_version: the API version whose assets it holds; None = the configured one.
+        intraday: the media's intraday twins instead (op `<media>_intraday`, `intraday.py`).
     """
     version = configured_version(media, api_version)
-    parts = media_parts(media, version)
-    prefix = compare_prefix(comparison_prefix)
-    checks = [
-        *(completeness_spec(p.key) for p in parts if p.fetches),
-        *(check for p in parts for check in check_specs(p.spec, prefix)),
-    ]
+    parts = intraday_parts(media, version) if intraday else media_parts(media, version)
+    prefix = None if intraday else compare_prefix(comparison_prefix)
 
     @multi_asset(
-        name=media.name,
+        name=f"{media.name}_intraday" if intraday else media.name,
         specs=[p.spec for p in parts],
-        check_specs=checks,
+        check_specs=[
+            *(completeness_spec(p.key) for p in parts if p.fetches),
+            *(check for p in parts for check in check_specs(p.spec, prefix)),
+        ],
         can_subset=True,
-        partitions_def=date_tenant_partitions,
+        partitions_def=intraday_partitions if intraday else date_tenant_partitions,
         pool=pool_of(media),
-        description=f"{media.title}: every selected asset of the media for one (day, tenant), in one "
-        "step; the media's endpoints are fetched in parallel, each within its own quota.",
+        description=_about(media, intraday=intraday),
     )
     def _media(
         context: AssetExecutionContext,
         config: MediaRunConfig,
         mysql: MySQLResource,
         redis: RedisResource,
-        hbase: HBaseResource,
         media_api: MediaApiResource,
         run_log: RunLogResource,
         io_manager: ResourceParam[HBaseIOManager],
     ) -> Iterator[Output | AssetCheckResult]:
         day, tenant = split_key(context.partition_key)
         _check_version(media, version, media_api)
-        chosen = [p for p in parts if p.key in context.selected_asset_keys]
-        _check_config(media, parts, chosen, config)
-        if config.failed_only:
-            chosen, config = _failed_only(context, media, chosen)
+        hour = refresh_hour(context, media, day) if intraday else None
+        if intraday and hour is None:
+            return  # yielded to a daily run of the media
+        chosen, config = _chosen(context, media, parts, config)
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
         with FetchSession() as session:
+            services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
             step = StepContext(
+                **services,
                 media=media,
                 day=day,
                 tenant=tenant,
                 run_id=context.run.run_id,
                 config=config,
-                mysql=mysql,
-                redis=redis,
-                media_api=media_api,
-                run_log=run_log,
                 io_manager=io_manager,
                 session=session,
                 log=messages.put,
+                intraday_hour=hour,
             )
-            yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
-        yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
+            yield from _announced(context, step, chosen, messages, prefix=prefix)
+        yield from _checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
+
+
+def _about(media: MediaDefinition, *, intraday: bool) -> str:
+    about = (
+        f"{media.title}: every selected asset of the media for one (day, tenant), in one step; the "
+        "media's endpoints are fetched in parallel, each within its own quota."
+    )
+    return about + (" Today's data so far (INCR), refreshed every incr_min minutes." if intraday else "")
+
+
+def _announced(
+    context: AssetExecutionContext,
+    step: StepContext,
+    chosen: list[Part],
+    messages: "queue.SimpleQueue[str | _Done | None]",
+    *,
+    prefix: str | None,
+) -> Iterator[Output | AssetCheckResult]:
+    """`run_step`, announced on the Redis channel when it ends (`announce.py`)."""
+    sink = step.io_manager.sink
+    announcement = StepAnnouncement(
+        step.media.name, step.day, step.tenant, step.run_id, sink.mode, [p.key for p in chosen]
+    )
+    yield from announcement.watch(
+        run_step(context, step, chosen, messages, sink=sink, prefix=prefix),
+        publisher(step.redis, context.log),
+    )
+
+
+def _chosen(
+    context: AssetExecutionContext, media: MediaDefinition, parts: list[Part], config: MediaRunConfig
+) -> tuple[list[Part], MediaRunConfig]:
+    """The selected parts and their config, checked (with `failed_only`: what failed last time)."""
+    chosen = [p for p in parts if p.key in context.selected_asset_keys]
+    _check_config(media, parts, chosen, config)
+    return _failed_only(context, media, chosen) if config.failed_only else (chosen, config)
 
 
 def _check_version(media: MediaDefinition, version: str, media_api: MediaApiResource) -> None:
@@ -225,7 +272,7 @@ def run_step(
     chosen: list[Part],
     messages: queue.SimpleQueue[str | _Done | None],
     *,
-    hbase: HBaseResource,
+    sink: Sink,
     prefix: str | None,
 ) -> Iterator[Output | AssetCheckResult]:
     """Run the chosen parts, each as soon as its upstream in the step is done; yield each one's
@@ -250,7 +297,7 @@ def run_step(
                     context.log.error(f"{name} failed; the media's other assets go on:\n{trace}")
             else:
                 context.log.info(_progress(message))
-                yield from _emit(context, step, message.part, message.result, hbase=hbase, prefix=prefix)
+                yield from _emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
         running.result()  # re-raises a bug in the scheduling itself
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
@@ -330,7 +377,7 @@ def _emit(
     part: Part,
     result: PartResult,
     *,
-    hbase: HBaseResource,
+    sink: Sink,
     prefix: str | None,
 ) -> Iterator[Output | AssetCheckResult]:
     """The part's output (the IO manager writes it while this generator waits), then its checks."""
@@ -339,13 +386,13 @@ def _emit(
     if result.completeness is not None and AssetCheckKey(part.key, COMPLETENESS) in checks:
         yield result.completeness
     if AssetCheckKey(part.key, ROW_KEYS) in checks:
-        yield row_keys(hbase, part.spec, step.day, step.tenant)
+        yield row_keys(sink, part.spec, step.day, step.tenant)
     if prefix and AssetCheckKey(part.key, COMPARISON) in checks:
-        yield comparison(hbase, part.spec, step.day, step.tenant, prefix)
+        yield comparison(sink, part.spec, step.day, step.tenant, prefix)
 
 
 def _checks_alone(
-    context: AssetExecutionContext, parts: list[Part], *, hbase: HBaseResource, prefix: str | None
+    context: AssetExecutionContext, parts: list[Part], *, sink: Sink, prefix: str | None
 ) -> Iterator[AssetCheckResult]:
     """Checks selected without their asset (the UI's "Execute check"): evaluated on what is stored."""
     day, tenant = split_key(context.partition_key)
@@ -355,9 +402,9 @@ def _checks_alone(
             continue
         part = by_key[check.asset_key]
         if check.name == ROW_KEYS:
-            yield row_keys(hbase, part.spec, day, tenant)
+            yield row_keys(sink, part.spec, day, tenant)
         elif check.name == COMPARISON and prefix:
-            yield comparison(hbase, part.spec, day, tenant, prefix)
+            yield comparison(sink, part.spec, day, tenant, prefix)
         elif check.name == COMPLETENESS:
             yield _stored_completeness(context, check.asset_key)
 

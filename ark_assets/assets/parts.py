@@ -46,6 +46,10 @@ class StepContext:
     io_manager: HBaseIOManager
     session: FetchSession
     log: Callable[[str], None]  # a line for the step's run log (any thread: the step's thread writes it)
+    # An intraday refresh (INCR) of today: the GMT+8 hour it runs in. Its account lists are the
+    # previous day's (Redis holds finished days' lists) and hourly records from this hour on
+    # (the hour still running) are left out.
+    intraday_hour: int | None = None
 
     @contextmanager
     def recorded(self, key: AssetKey, endpoint: str, config: FetchConfig) -> Iterator[RunRecorder]:
@@ -59,6 +63,7 @@ class StepContext:
             endpoint=endpoint,
             config=config,
             run_log=self.run_log,
+            output=self.io_manager.sink.mode,
         ) as recorder:
             yield recorder
 

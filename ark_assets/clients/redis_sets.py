@@ -238,6 +238,13 @@ class RedisSets:
             raws = self._redis().zrangebyscore(key, score, score)
         return [_account(key, raw) for raw in raws]
 
+    # -- announcements ----------------------------------------------------------------------------
+
+    def publish(self, channel: str, message: str) -> int:
+        """PUBLISH `message` on `channel` (the seed's `redis_channel`); returns how many listened."""
+        with self._errors():
+            return self._redis().publish(channel, message)
+
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _redis(self) -> redis.Redis:

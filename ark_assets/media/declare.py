@@ -373,6 +373,10 @@ class AccountDataset:
         versions: the API versions that serve it (a report level one version lacks, such as
             Tencent v3.0's campaigns); empty = every version. A deployment has the asset only when
             it speaks one of them.
+        intraday: also refreshed during the day (the seed's INCR): today's data so far, every
+            `incr_min` minutes, in the intraday group (`assets/intraday.py`).
+        hour_field: for an hourly dataset refreshed intraday, the record field holding the hour
+            (0-23): records of the current, incomplete hour are left out.
     """
 
     name: str
@@ -387,11 +391,15 @@ class AccountDataset:
     id_field: str | None = None
     money_fields: tuple[str, ...] = ()
     versions: tuple[str, ...] = ()
+    intraday: bool = False
+    hour_field: str | None = None
 
     def served_by(self, version: str) -> bool:
         return not self.versions or version in self.versions
 
     def __post_init__(self) -> None:
+        if self.hour_field is not None and not self.intraday:
+            raise ValueError(f"dataset {self.name!r}: hour_field is for a dataset refreshed intraday")
         if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
             raise ValueError(f"dataset {self.name!r}: kind_field goes with shape PER_RECORD_KIND (only)")
         if self.group not in ("funds", "reports"):
@@ -443,6 +451,8 @@ class MediaDefinition:
         docs: the media's behaviour page, relative to the repository root.
         owners: who answers for its assets (Dagster owners: `team:<name>` or an email), shown in
             the catalog and on every asset of the media.
+        incr_min: minutes between intraday refreshes of its `intraday` datasets (the seed's
+            `incr_min`): a divisor of 60, or whole hours.
     """
 
     name: str
@@ -457,10 +467,15 @@ class MediaDefinition:
     current_version: str = ""
     notes_version: str = ""
     owners: tuple[str, ...] = ()
+    incr_min: int = 60
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"media name {self.name!r} must be lower-case letters and digits")
+        if not (0 < self.incr_min <= 1440 and (60 % self.incr_min == 0 or self.incr_min % 60 == 0)):
+            raise ValueError(
+                f"media {self.name!r}: incr_min {self.incr_min} is not a divisor of 60 or whole hours"
+            )
         specs = (self.api, *self.api_versions)
         for spec in specs:
             if spec.media != self.name:

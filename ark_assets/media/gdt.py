@@ -309,6 +309,8 @@ def hourly_report(level: str, versions: tuple[str, ...]) -> AccountDataset:
         params=params,
         time_lines=TIME_LINES,
         versions=versions,
+        intraday=True,  # today's hours so far (INCR)
+        hour_field="hour",
     )
 
 
@@ -322,6 +324,7 @@ FUNDS = AccountDataset(
     kind_field="fund_type",
     money_fields=("balance",),
     group="funds",
+    intraday=True,
 )
 
 MEDIA = MediaDefinition(

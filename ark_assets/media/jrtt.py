@@ -274,6 +274,7 @@ MEDIA = MediaDefinition(
                 group="funds",
                 id_field="advertiser_id",
                 money_fields=("balance",),
+                intraday=True,
             ),
             *(_report(level) for level in ("advertiser", "campaign", "ad")),
             *(_custom_report(level) for level in ("project", "promotion")),

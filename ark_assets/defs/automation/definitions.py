@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ark_assets.automation.freshness import freshness_checks, late_partitions_sensor
+from ark_assets.automation.intraday import intraday_schedules
 from ark_assets.automation.jobs import all_media_daily, reports_lookback, rerun_failed_job
 from ark_assets.automation.schedules import daily_yesterday, reports_lookback_schedule
 from ark_assets.automation.sensors import build_sensors
@@ -13,7 +14,7 @@ from ark_assets.media.registry import all_media
 def defs() -> dg.Definitions:
     return dg.Definitions(
         jobs=[all_media_daily, reports_lookback, rerun_failed_job(all_media())],
-        schedules=[daily_yesterday, reports_lookback_schedule],
+        schedules=[daily_yesterday, reports_lookback_schedule, *intraday_schedules(all_media())],
         sensors=[*build_sensors(all_media()), late_partitions_sensor(all_media())],
         asset_checks=[freshness_checks(all_media())],
     )
