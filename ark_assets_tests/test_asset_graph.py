@@ -113,17 +113,28 @@ RECORD_FIELDS = {
 }
 
 
+ENDPOINT = {  # what each table's rows are fetched with (a role for wx's listing)
+    ("gdt", "daily_report_advertiser_v3"): "daily_reports/get",
+    ("gdt", "funds_get_v2"): "funds/get",
+    ("wx", "wechat_advertiser_get_v1.1"): "accounts",
+}
+
+
 @pytest.mark.parametrize(("media", "dataset"), list(RECORD_FIELDS))
 def test_stored_records_are_the_configured_versions(platform: Platform, media: str, dataset: str) -> None:
-    version = platform.resources["media_api"].api_spec(media).version
+    api = platform.resources["media_api"].api_spec(media)
     with platform.hbase.connection() as conn:
         table = conn.table(platform.hbase.full_name(table_name(media, dataset)))
-        values = [
-            json.loads(v[b"info:data"])["data"]
-            for _, v in table.scan(row_start=b"0|20261125", row_stop=b"9|20261126")
-        ]
+        rows = list(table.scan(row_start=b"0|20261125", row_stop=b"9|20261126"))
+    values = [json.loads(v[b"info:data"])["data"] for _, v in rows]
     records = [r for value in values for r in (value if isinstance(value, list) else [value])]
-    assert records and {frozenset(r) for r in records} == {frozenset(RECORD_FIELDS[media, dataset][version])}
+    assert records and {frozenset(r) for r in records} == {
+        frozenset(RECORD_FIELDS[media, dataset][api.version])
+    }
+    # and every row says which contract it came from, beside info:data (the value keeps its shape)
+    path = api.endpoint(ENDPOINT[media, dataset]).path
+    assert {v[b"info:api"].decode() for _, v in rows} == {f"{api.version} {path}"}
+    assert all(set(json.loads(v[b"info:data"])) == {"tenant_alias", "data", "timestamp"} for _, v in rows)
 
 
 def test_the_seeds_redis_account_keys_are_written(platform: Platform) -> None:

@@ -38,12 +38,13 @@ from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import DATA_COLUMN
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets_tests.dagster_ui import wait_for
-from ark_assets_tests.platform import Platform, running_platform
+from ark_assets_tests.platform import HOURLY_REPORT, Platform, running_platform
 
 GDT = media_named("gdt")
 DAILY_FUNDS = ["gdt/agents", "gdt/advertisers", "gdt/funds"]
 FUNDS = table_name("gdt", "funds_get_v2")
-HOURLY = table_name("gdt", "hourly_report_ad")
+HOURLY_NAME = HOURLY_REPORT  # gdt's hourly report in the API version this run speaks
+HOURLY = table_name("gdt", HOURLY_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +99,8 @@ def test_a_refresh_stores_today_so_far_and_the_next_replaces_it_in_place(
         m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}
         for m in first.asset_materializations_for_node("gdt_intraday")
     }
-    assert set(meta) == {"gdt/intraday_funds", "gdt/intraday_hourly_report_ad"}
-    hour = meta["gdt/intraday_hourly_report_ad"]["up_to_hour"]
+    assert set(meta) == {"gdt/intraday_funds", f"gdt/intraday_{HOURLY_NAME}"}
+    hour = meta[f"gdt/intraday_{HOURLY_NAME}"]["up_to_hour"]
     assert meta["gdt/intraday_funds"]["account_lists_of"] == str(platform.yesterday)
     funds = _keys(platform, FUNDS, platform.today, tenant, kind=True)
     assert len(funds) == meta["gdt/intraday_funds"]["rows_written"] > 0

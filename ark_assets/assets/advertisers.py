@@ -78,6 +78,7 @@ def _list_accounts(
         sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
         run, observer = step.fetch_run(key, recorder)
         spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
+        spool.source = step.contract_label(declared.endpoint)
         found: dict[str, str] = {}
         summary = run.fetch(declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool)
         expected = len(sources)

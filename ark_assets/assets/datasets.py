@@ -61,6 +61,7 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
             sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
             run, observer = step.fetch_run(key, recorder)
             spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
+            spool.source = step.contract_label(declared.endpoint)
             summary = run.fetch(
                 declared.endpoint,
                 sources,

@@ -73,6 +73,11 @@ class StepContext:
         api = self.media_api.api_spec(self.media)
         return {"api_version": api.version, "api_path": api.endpoint(endpoint).path}
 
+    def contract_label(self, endpoint: str) -> str:
+        """`contract` as one text, what a row's `info:api` holds (`v3.0 /v3.0/daily_reports/get`)."""
+        contract = self.contract(endpoint)
+        return f"{contract['api_version']} {contract['api_path']}"
+
     def fetch_run(self, key: AssetKey, recorder: RunRecorder) -> tuple[FetchRun, LoggingObserver]:
         """An asset's fetches on the step's session, logged to `recorder`; flush the observer after."""
         observer = LoggingObserver(recorder=recorder, sample_rate=self.media_api.log_sample_rate)

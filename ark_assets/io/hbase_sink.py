@@ -24,7 +24,7 @@ from datetime import date
 from ark_assets.io.layout import RowEncoder, TableLayout, stored_row
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.io.sinks import Written
-from ark_assets.resources.hbase import DATA_COLUMN, KEYS_ONLY, HBaseResource
+from ark_assets.resources.hbase import API_COLUMN, DATA_COLUMN, KEYS_ONLY, HBaseResource
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,11 @@ class HBaseSink:
     def write(self, spool: RowSpool, encoder: RowEncoder) -> Written:
         self.hbase.ensure_table(spool.table)
         stale, written = self._existing_keys(spool, encoder.layout)
+        contract = {API_COLUMN: spool.source.encode()} if spool.source else {}
         with self.hbase.writer(spool.table, batch_size=self.batch_size) as writer, _gc_paused():
             for account_id, agent_id, kind, suffix, data in spool.read_encoded():
                 key = encoder.key(account_id, agent_id, kind, suffix).encode()
-                writer.put(key, {DATA_COLUMN: encoder.value(data).encode()})
+                writer.put(key, {DATA_COLUMN: encoder.value(data).encode(), **contract})
                 stale.discard(key)
                 if written.row_key_example is None:
                     written.row_key_example = key.decode()

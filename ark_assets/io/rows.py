@@ -62,6 +62,7 @@ class RowSpool:
     path: Path
     scope_accounts: frozenset[str] | None = None
     rows: int = 0
+    source: str = ""  # the API contract the rows came from (HBASE stores it in `info:api`)
     _file: Any = field(default=None, repr=False)
 
     @classmethod

@@ -25,6 +25,9 @@ from ark_assets.resources.env import env_int, env_str
 
 SEED_FAMILIES = ("info", "col")
 DATA_COLUMN = b"info:data"
+# beside info:data: which API contract a row came from (`v3.0 /v3.0/daily_reports/get`), so a
+# reader tells a v3.0 row from a v1.x one without the row key or the value's fields changing
+API_COLUMN = b"info:api"
 # Keys only: the server drops every value (and every cell but the first) before sending.
 KEYS_ONLY = b"FirstKeyOnlyFilter() AND KeyOnlyFilter()"
 _ENV_HINT = "ARK_HBASE_HOST/ARK_HBASE_PORT"
