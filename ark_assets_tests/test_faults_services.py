@@ -51,7 +51,7 @@ from ark_assets_tests.fault_matrix import (
     when,
 )
 from ark_assets_tests.kafka_reader import consume_events
-from ark_assets_tests.platform import Platform
+from ark_assets_tests.platform import HOURLY_REPORT, Platform
 from ark_assets_tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.stack  # every test here runs against the real services
@@ -278,7 +278,8 @@ def test_bad_redis_keys_stop_the_run_naming_the_key(
 def test_a_run_process_killed_mid_partition_is_completed_by_a_rerun(platform: Platform) -> None:
     assets = [
         "gdt/funds",
-        *(f"gdt/daily_report_{level}" for level in ("advertiser", "campaign", "adgroup", "ad")),
+        *(f"gdt/daily_report_{level}" for level in ("advertiser", "adgroup")),
+        f"gdt/{HOURLY_REPORT}",  # the levels every API version has, and its hourly report
     ]
     # slow enough that the kill lands between the first and the last asset
     platform.sim.set_faults("gdt", median_ms=60)
