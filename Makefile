@@ -10,6 +10,12 @@
 #   make prod-local    the production topology on loopback: Postgres storage, the run queue, dagster-webserver
 #                      on http://127.0.0.1:3001, dagster-daemon and two Celery workers (steps run in them)
 #   make prod-local-down  stop what `make prod-local` started (by pid file; the stack stays up)
+#   make prod-hosts    the production topology on four hosts (network, mount and UTS namespaces on a bridge of
+#                      their own, 10.213.0.0/24; root): services (its own PostgreSQL, Redis, MariaDB, HBase +
+#                      Thrift, Kafka, the simulator) 10.213.0.10, control (web server, daemon) .11, workers .12,
+#                      .13; UI: `ip netns exec arkph-control` to reach http://10.213.0.11:3000 (installs iproute2,
+#                      util-linux, socat when missing)
+#   make prod-hosts-down  stop every process of `make prod-hosts`, remove its namespaces and links (logs stay)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
 #   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
@@ -42,7 +48,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test test-current test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
+.PHONY: venv browser demo demo-down test test-current test-unit prod-local prod-local-down prod-hosts prod-hosts-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -100,6 +106,13 @@ prod-local: stack
 
 prod-local-down: venv
 	$(BIN)/ark-stack prod-local down
+
+# Its own services on the services host: needs no loopback stack, only the packages and jars.
+prod-hosts: venv
+	$(BIN)/ark-stack prod-hosts up
+
+prod-hosts-down: venv
+	$(BIN)/ark-stack prod-hosts down
 
 dev: stack
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.stack/dagster_home}; mkdir -p $$DAGSTER_HOME; \
