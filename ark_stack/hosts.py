@@ -160,6 +160,12 @@ class Host:
                 self._pool.shutdown(wait=True)
                 self._pool = None
 
+    def reach(self, address: str, port: int, *, cut: bool) -> None:
+        """Cut this host off from one service (`address`:`port`), or undo it: a routing rule makes
+        that destination unreachable from here (connections fail, established ones stall)."""
+        rule = ["to", address, "ipproto", "tcp", "dport", str(port), "unreachable"]
+        _ip("-n", self.netns, "rule", "add" if cut else "del", *rule)
+
     def link(self, *, up: bool) -> None:
         """Connect this host to the bridge, or cut it off (its link taken down, as a pulled cable)."""
         _ip("-n", self.lan, "link", "set", self.peer, "up" if up else "down")

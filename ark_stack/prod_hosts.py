@@ -106,10 +106,10 @@ class HostsTopology(Topology):
 
     @classmethod
     def build(
-        cls, root: Path, prefix: str, *, extra_env: dict[str, str] | None = None, **kwargs: Any
+        cls, root: Path, namespaces: str, *, extra_env: dict[str, str] | None = None, **kwargs: Any
     ) -> HostsTopology:
-        """A topology whose network, hosts and logs live under `root`."""
-        network = Network(root, prefix, list(HOSTS))
+        """A topology whose network (namespaces `{namespaces}-*`), hosts and logs live under `root`."""
+        network = Network(root, namespaces, list(HOSTS))
         services = network.hosts["services"].address
         env = {
             "ARK_REDIS_HOST": services,
@@ -153,6 +153,16 @@ class HostsTopology(Topology):
     def workdir(self, role: str) -> Path:
         return self.on(role).root
 
+    def sim_config_on(self, role: str) -> Path | None:
+        return None if self.sim_config is None else self.on(role).root / "sim.toml"
+
+    def prepare(self) -> None:
+        """Topology.prepare, and the simulator's knobs deployed to the hosts that read them."""
+        if self.sim_config is not None:
+            for role in ("services", "control"):
+                shutil.copyfile(self.sim_config, self.sim_config_on(role))
+        super().prepare()
+
     def client(self, fn: Callable[..., T], *args: Any) -> T:
         """A client on the control host (where an operator's browser or script talks from)."""
         return self.on("control").call(fn, *args)
@@ -174,7 +184,7 @@ class HostsTopology(Topology):
             argv = [_venv_bin("ark-sim"), "serve", "--port", str(self.sim_port)]
             argv += ["--overrides", json.dumps({"profile": self.profile})]
             if self.sim_config is not None:
-                argv += ["--config", str(self.sim_config)]
+                argv += ["--config", str(self.sim_config_on("services"))]
             sim.start(argv, cwd=host.root, env=self.env("services"))
         relay = self.process("sim-gateway")
         if relay.process() is None:

@@ -121,6 +121,10 @@ class Topology:
         """`role`'s processes' working directory."""
         return ROOT
 
+    def sim_config_on(self, role: str) -> Path | None:
+        """Where `role`'s host reads the simulator's knobs (`sim_config`) from."""
+        return self.sim_config
+
     def client(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` where a client reaches the topology (here: anywhere on this machine)."""
         return fn(*args)
@@ -312,7 +316,7 @@ class Topology:
                 self.profile,
             ]
             if self.sim_config is not None:
-                argv += ["--config", str(self.sim_config)]
+                argv += ["--config", str(self.sim_config_on("control"))]
             self._run(argv, f" for {day}")
 
     def set_pool(self, pool: str, limit: int) -> None:
