@@ -109,6 +109,17 @@ def prod_hosts_up() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@prod_hosts.command("tools")
+def prod_hosts_tools() -> None:
+    """apt-install iproute2, util-linux and socat when `ip`, `nsenter`, `unshare` or `socat` is missing."""
+    from ark_stack.prod_hosts import install_tools
+
+    try:
+        install_tools(Reporter())
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @prod_hosts.command("down")
 def prod_hosts_down() -> None:
     """Stop every process of `prod-hosts up` and remove its namespaces and links (the logs stay)."""

@@ -62,6 +62,7 @@ mkdir -p "$ARK_HOST_DIR"
 mount --move /mnt "$ARK_HOST_DIR"
 printf '%s\n' "$ARK_ETC_HOSTS" > "$ARK_HOSTS_DIR/.etc-hosts"
 mount --bind "$ARK_HOSTS_DIR/.etc-hosts" /etc/hosts
+mount -o remount,ro "$ARK_HOSTS_DIR"
 mount -o remount,bind,ro /
 echo {_HOLDER_READY}
 exec sleep infinity
