@@ -327,6 +327,9 @@ def test_a_worker_host_cut_off_mid_step_hands_the_step_over(hosts: Hosts) -> Non
         timeout=300,
         every=5,
     )
+    # the cut-off worker's own copy of the step, orphaned, ends on its host (it may write a late
+    # failure into the run's log once back); the run stays a success
+    assert hosts.run(run_id)["status"] == "SUCCESS"
     rerun = hosts.launch(key, GDT)
     assert hosts.wait_run(rerun)["status"] == "SUCCESS"
     assert hosts.assert_truth(tenant, GDT) == before

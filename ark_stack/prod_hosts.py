@@ -124,6 +124,7 @@ class HostsTopology(Topology):
             "broker_db": BROKER_DB,
             "workers": WORKERS,
             "prefix": DIRECTORY,
+            "make": "prod-hosts",
         }
         return cls(
             paths=StackPaths(root=root, cache=StackPaths.from_env().cache),
@@ -244,7 +245,8 @@ class ProdHosts:
         self.reporter.step(
             "hosts: "
             + ", ".join(f"{h.name} {h.address}" for h in self.network.hosts.values())
-            + f"; a shell on one: ip netns exec {self.network.hosts['control'].netns} bash"
+            + "; the UI is reached from the hosts' network, e.g. `ip netns exec "
+            + f"{self.network.hosts['control'].netns} curl {self.topology.url}/server_info`"
         )
 
     def down(self) -> list[str]:

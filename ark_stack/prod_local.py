@@ -95,6 +95,7 @@ class Topology:
     profile: str = "small"
     prefix: str = "prod-local"
     inherit_ark_env: bool = True
+    make: str = "prod-local"  # the make target that brings it up (and `-down` stops it)
 
     @classmethod
     def local(cls, paths: StackPaths) -> Topology:
@@ -357,8 +358,8 @@ class Topology:
         self.add_tenant(tenant)
         example = partition_key(days[0], tenant)
         reporter.step(f"web UI: {self.url}  (runs execute their steps in the Celery workers)")
-        reporter.step(f"logs: {self.paths.logs}/{self.prefix}-*.log; DAGSTER_HOME: {self.home}")
-        reporter.step(f"materialize e.g. partition {example} from the UI; stop with `make prod-local-down`")
+        reporter.step(f"logs: {self.paths.logs}/{self.prefix}-*.log; DAGSTER_HOME: {self.home_of('control')}")
+        reporter.step(f"materialize e.g. partition {example} from the UI; stop with `make {self.make}-down`")
 
     # ----- down
 
