@@ -8,6 +8,7 @@ several hosts is a thread on the control host (the root namespace has no route t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from typing import Any
@@ -179,6 +180,15 @@ class Prod:
             return run if run and run["status"] in TERMINAL else None
 
         return wait_for(f"run {run_id} to end", done, timeout=timeout, every=1)
+
+    def wait_run_ended_or_failed_saying(self, run_id: str, why: str) -> dict:
+        """Wait for a run to end; it may fail, but then a failure event must match `why` (a regex)."""
+        run = self.wait_run(run_id)
+        if run["status"] != "SUCCESS":
+            failure = self.events([run_id], DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE)
+            messages = " ".join(failure_text(e) for e in failure)
+            assert re.search(why, messages), messages
+        return run
 
     def backfill_status(self, backfill_id: str) -> str | None:
         try:

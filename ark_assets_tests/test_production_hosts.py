@@ -45,7 +45,7 @@ from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets_tests.dagster_ui import ROOT, wait_for
 from ark_assets_tests.platform import new_tenant
-from ark_assets_tests.prod_topology import DAY, Prod, failure_text
+from ark_assets_tests.prod_topology import DAY, Prod
 from ark_sim.config import SimConfig
 from ark_sim.world import World
 from ark_stack.hosts import Network
@@ -354,11 +354,8 @@ def test_the_control_host_cut_off_from_postgres_recovers(hosts: Hosts) -> None:
             control.reach(database, PG_PORT, cut=False)
     finally:
         hosts.set_quota("wx", "funds/get", per_minute=20000, burst_seconds=10)
-    run = hosts.wait_run(run_id)
-    if run["status"] != "SUCCESS":  # it may fail, but must say why
-        failure = hosts.events([run_id], DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE)
-        messages = " ".join(failure_text(e) for e in failure)
-        assert re.search(r"connect|server closed|No route|OperationalError", messages), messages
+    # it may fail, but must say why
+    hosts.wait_run_ended_or_failed_saying(run_id, r"connect|server closed|No route|OperationalError")
     assert hosts.topology.process("daemon").process() is not None
     wait_for(
         "the daemon's heartbeats after the cut",

@@ -56,7 +56,7 @@ from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets_tests.dagster_ui import ROOT, wait_for
 from ark_assets_tests.platform import drop_owned, new_tenant, seed
-from ark_assets_tests.prod_topology import DAY, Prod, failure_text, peak_overlap
+from ark_assets_tests.prod_topology import DAY, Prod, peak_overlap
 from ark_sim.config import SimConfig
 from ark_sim.world import World
 from ark_stack.paths import StackPaths
@@ -333,11 +333,10 @@ def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod
         prod.pg.wait_ready()
     finally:
         prod.set_quota("wx", "funds/get", per_minute=20000, burst_seconds=10)
-    run = prod.wait_run(run_id)
-    if run["status"] != "SUCCESS":  # it may fail, but must say why
-        failure = prod.events([run_id], DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE)
-        messages = " ".join(failure_text(e) for e in failure)
-        assert re.search(r"connect|server closed|terminating connection|OperationalError", messages), messages
+    # it may fail, but must say why
+    prod.wait_run_ended_or_failed_saying(
+        run_id, r"connect|server closed|terminating connection|OperationalError"
+    )
     # the daemon lived through it and heartbeats again (on the restarted server)
     assert prod.topology.process("daemon").process() is not None
     wait_for(

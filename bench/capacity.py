@@ -195,6 +195,7 @@ def run_day(tenants: int, keep: bool, notes: list[str], *, hosts: bool = False) 
     # on hosts, not under /tmp: each host mounts a /tmp of its own over it
     parent = StackPaths.from_env().root if hosts else None
     workdir = Path(tempfile.mkdtemp(prefix="ark-bench-capacity-", dir=parent))
+    workdir.chmod(0o755)  # PostgreSQL and MariaDB run as their own OS users below it
     day = SimulatedDay(tenants, workdir, hosts=hosts)
     try:
         day.up()
