@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,7 +102,6 @@ class HostsTopology(Topology):
 
     network: Network | None = None
     worker_hosts: tuple[str, ...] = ("worker1", "worker2")
-    services_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -210,8 +209,6 @@ class HostsTopology(Topology):
 
 
 def _venv_bin(name: str) -> str:
-    import sys
-
     return str(Path(sys.executable).with_name(name))
 
 
@@ -260,17 +257,7 @@ class ProdHosts:
 
 def install_tools(reporter: Reporter) -> None:
     """iproute2 (`ip netns`), util-linux (`nsenter`, `unshare`) and socat from Debian when missing."""
-    missing = [tool for tool in ("ip", "nsenter", "unshare", "socat") if shutil.which(tool) is None]
-    if not missing:
-        return
-    with reporter.waiting(f"Installing {', '.join(_TOOLS)} from Debian's packages"):
-        for argv in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *_TOOLS],
-        ):
-            result = subprocess.run(
-                argv, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-                capture_output=True, text=True,
-            )  # fmt: skip
-            if result.returncode != 0:
-                raise StackError(f"`{' '.join(argv)}` failed: {result.stderr.strip()[-800:]}")
+    from ark_stack.stack import apt_install
+
+    if any(shutil.which(tool) is None for tool in ("ip", "nsenter", "unshare", "socat")):
+        apt_install(list(_TOOLS), reporter)

@@ -81,8 +81,13 @@ class Stack:
 
 
 def install_packages(services: list[Service], reporter: Reporter) -> None:
-    """apt-get install the Debian packages `services` need and lack (sudo unless root)."""
+    """apt-get install the Debian packages `services` need and lack."""
     packages = sorted({pkg for svc in services if not svc.running_externally() for pkg in svc.apt_packages()})
+    apt_install(packages, reporter)
+
+
+def apt_install(packages: list[str], reporter: Reporter) -> None:
+    """apt-get update and install `packages` from Debian (sudo unless root); nothing if none."""
     if not packages:
         return
     prefix = [] if os.geteuid() == 0 else ["sudo"]

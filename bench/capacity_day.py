@@ -118,6 +118,9 @@ class SimulatedDay:
             "inherit_ark_env": False,
         }
         if hosts:  # the multi-host topology of `make prod-hosts`, on namespaces of its own
+            # each worker host spools undelivered Kafka events in its own working directory: a
+            # directory of this bench's is read-only there, as another machine's disk would be absent
+            del settings["extra_env"]["ARK_KAFKA_SPOOL_DIR"]
             self.topology: Topology = HostsTopology.build(workdir / "hosts", f"cap{unique[:4]}", **settings)
             self.services = ServicesHost(self.topology.host("services"), Reporter())
         else:
