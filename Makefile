@@ -13,8 +13,8 @@
 #   make prod-hosts    the production topology on four hosts (network, mount and UTS namespaces on a bridge of
 #                      their own, 10.213.0.0/24; root): services (its own PostgreSQL, Redis, MariaDB, HBase +
 #                      Thrift, Kafka, the simulator) 10.213.0.10, control (web server, daemon) .11, workers .12,
-#                      .13; UI: `ip netns exec arkph-control` to reach http://10.213.0.11:3000 (installs iproute2,
-#                      util-linux, socat when missing)
+#                      .13; the UI at http://10.213.0.11:3000 from `ip netns exec ph<id>-control ...` (it prints
+#                      the name); installs iproute2, util-linux and socat when missing
 #   make prod-hosts-down  stop every process of `make prod-hosts`, remove its namespaces and links (logs stay)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
 #   make hosts-tools   apt-install iproute2, util-linux and socat if missing (prod-hosts and its tests)

@@ -18,6 +18,7 @@ and `make bench-capacity` run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -50,7 +51,9 @@ SIM_PORT = 8600
 BROKER_DB = 5
 HBASE_HEAP = "1g"  # beside the loopback stack's HBase on 2 cores and 24 GiB
 DIRECTORY = "prod-hosts"  # under the stack directory
-PREFIX = "arkph"  # the namespaces of `make prod-hosts`; tests use their own
+# The namespaces of `make prod-hosts` are `ph<hash of its directory>-<host>`, so two work trees'
+# topologies never collide; the tests and the bench use prefixes of their own.
+PREFIX = "ph"
 _TOOLS = ("iproute2", "util-linux", "socat")
 
 
@@ -218,7 +221,8 @@ class ProdHosts:
     def __init__(self, paths: StackPaths, reporter: Reporter | None = None) -> None:
         self.root = paths.root / DIRECTORY
         self.reporter = reporter or Reporter()
-        self.topology = HostsTopology.build(self.root, PREFIX)
+        unique = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:5]
+        self.topology = HostsTopology.build(self.root, f"{PREFIX}{unique}")
         assert self.topology.network is not None
         self.network = self.topology.network
         self.services = ServicesHost(self.network.hosts["services"], self.reporter)
