@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -128,8 +129,6 @@ class Host:
         wrapped = ["nsenter", f"--target={self.holder_pid()}", "--net", "--mount", "--uts"]
         wrapped.append(f"--wd={cwd or self.root}")
         if user is not None:
-            import pwd
-
             record = pwd.getpwnam(user)
             wrapped += [f"--setuid={record.pw_uid}", f"--setgid={record.pw_gid}"]
         return [*wrapped, "--", *argv]
