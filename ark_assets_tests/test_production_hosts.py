@@ -37,8 +37,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
+from celery import Celery
 from dagster import DagsterEventType
 
 from ark_assets.partitions import partition_key
@@ -88,6 +90,19 @@ class Hosts(Prod):
             if self.shell(name, f"test -e {path} && echo yes").strip() == "yes":
                 found.add(name)
         return found
+
+    def idle(self, node: str) -> bool:
+        """The Celery node answers through the broker and runs no task."""
+
+        def inspect() -> bool:
+            app = Celery(broker=self.topology.broker_url)
+            try:
+                active = app.control.inspect([node], timeout=2.0).active() or {}
+                return node in active and not active[node]
+            finally:
+                app.close()
+
+        return self.topology.client(inspect)
 
     def worker_host(self, worker_node: str) -> str:
         """The host of a Celery node `wN@host`."""
@@ -320,15 +335,10 @@ def test_a_worker_host_cut_off_mid_step_hands_the_step_over(hosts: Hosts) -> Non
         before = hosts.assert_truth(tenant, GDT)
     finally:
         cut.link(up=True)
-    # the host is back: its worker answers again, and one re-run changes nothing
-    wait_for(
-        f"{victim} to answer through the broker again",
-        lambda: hosts.topology.worker_ready(victim.split("@")[0]),
-        timeout=300,
-        every=5,
-    )
-    # the cut-off worker's own copy of the step, orphaned, ends on its host (it may write a late
-    # failure into the run's log once back); the run stays a success
+    # the host is back: its worker answers again once its own, orphaned copy of the step has ended
+    # there (it may write a late failure into the run's log); the run stays a success, and one
+    # re-run changes nothing
+    wait_for(f"{victim} to be back and idle", lambda: hosts.idle(victim), timeout=300, every=5)
     assert hosts.run(run_id)["status"] == "SUCCESS"
     rerun = hosts.launch(key, GDT)
     assert hosts.wait_run(rerun)["status"] == "SUCCESS"
@@ -375,14 +385,19 @@ def test_the_control_host_cut_off_from_postgres_recovers(hosts: Hosts) -> None:
 
 
 def test_down_leaves_no_namespace_link_or_process(hosts: Hosts) -> None:
-    pids = [p.pid for proc in hosts.topology.processes().values() for p in proc.tree()]
-    pids += [p.pid for svc in hosts.services.services for proc in svc.processes() for p in proc.tree()]
-    assert pids
+    procs = [p for proc in hosts.topology.processes().values() for p in proc.tree()]
+    procs += [p for svc in hosts.services.services for proc in svc.processes() for p in proc.tree()]
+    started = {(p.pid, p.create_time()) for p in procs}  # a pid alone may be reused meanwhile
+    assert started
     hosts.topology.down()
     hosts.services.down()
     hosts.network.down()
     assert hosts.network.leftovers() == []
     assert [ns for ns in Path("/run/netns").glob(f"{hosts.network.prefix}-*")] == []
     assert _links() == hosts.links_before
-    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
-    assert alive == [], alive
+    alive = [
+        p
+        for p in psutil.process_iter(["create_time", "cmdline"])
+        if (p.pid, p.info["create_time"]) in started
+    ]
+    assert alive == [], [(p.pid, p.info["cmdline"]) for p in alive]
