@@ -48,7 +48,7 @@ class Stack:
             self.reporter.step("Everything is already up; nothing to do.")
             return statuses
         down = [svc for svc, st in zip(self.services, statuses, strict=True) if not st.healthy]
-        self._install_packages(down)
+        install_packages(down, self.reporter)
         to_start: list[Service] = []
         for svc in down:
             if svc.running_externally():
@@ -88,23 +88,28 @@ class Stack:
         self.down()
         shutil.rmtree(self.paths.root / "data", ignore_errors=True)
 
-    def _install_packages(self, services: list[Service]) -> None:
-        packages = sorted(
-            {pkg for svc in services if not svc.running_externally() for pkg in svc.apt_packages()}
-        )
-        if not packages:
-            return
-        prefix = [] if os.geteuid() == 0 else ["sudo"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        with self.reporter.waiting(f"Installing {', '.join(packages)} from Debian's packages") as update:
-            for argv in (
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-            ):
-                update(" ".join(argv[:2]))
-                result = subprocess.run(prefix + argv, env=env, capture_output=True, text=True)
-                if result.returncode != 0:
-                    raise StackError(f"`{' '.join(argv)}` failed: {result.stderr.strip()[-800:]}")
+
+def install_packages(services: list[Service], reporter: Reporter) -> None:
+    """apt-get install the Debian packages `services` need and lack."""
+    packages = sorted({pkg for svc in services if not svc.running_externally() for pkg in svc.apt_packages()})
+    apt_install(packages, reporter)
+
+
+def apt_install(packages: list[str], reporter: Reporter) -> None:
+    """apt-get update and install `packages` from Debian (sudo unless root); nothing if none."""
+    if not packages:
+        return
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with reporter.waiting(f"Installing {', '.join(packages)} from Debian's packages") as update:
+        for argv in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        ):
+            update(" ".join(argv[:2]))
+            result = subprocess.run(prefix + argv, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise StackError(f"`{' '.join(argv)}` failed: {result.stderr.strip()[-800:]}")
 
 
 def status_table(statuses: list[ServiceStatus]) -> Table:

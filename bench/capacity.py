@@ -36,6 +36,7 @@ import yaml
 
 from ark_sim.config import SimConfig, deep_merge
 from ark_sim.world import World
+from ark_stack.paths import StackPaths
 from bench import capacity_model as model
 from bench.capacity_day import APPS, DAY, SimulatedDay
 from bench.capacity_report import END_MARK, START_MARK, render
@@ -48,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results" / "capacity.json"
 CAPACITY_MD = ROOT / "docs" / "CAPACITY.md"
 PRODUCTION_YAML = ROOT / "deploy" / "dagster.production.yaml"
-COMMAND = "make bench-capacity   # runs: .venv/bin/python -m bench.capacity (after `make stack`)"
+COMMAND = "make bench-capacity   # runs: .venv/bin/python -m bench.capacity --hosts (after `make stack`)"
 TENANTS_PER_DAY = 100
 WINDOW_S = 8 * 3600  # GMT+8: the day closes at midnight and must be in by 08:00
 WORKER_COUNTS = range(1, 9)
@@ -189,10 +190,13 @@ def inputs() -> dict[str, Any]:
     }
 
 
-def run_day(tenants: int, keep: bool, notes: list[str]) -> dict[str, Any]:
+def run_day(tenants: int, keep: bool, notes: list[str], *, hosts: bool = False) -> dict[str, Any]:
     """Calibration, validation, calibration again on a topology of its own; what they measured."""
-    workdir = Path(tempfile.mkdtemp(prefix="ark-bench-capacity-"))
-    day = SimulatedDay(tenants, workdir)
+    # on hosts, not under /tmp: each host mounts a /tmp of its own over it
+    parent = StackPaths.from_env().root if hosts else None
+    workdir = Path(tempfile.mkdtemp(prefix="ark-bench-capacity-", dir=parent))
+    workdir.chmod(0o755)  # PostgreSQL and MariaDB run as their own OS users below it
+    day = SimulatedDay(tenants, workdir, hosts=hosts)
     try:
         day.up()
         before = day.phase("calibration", CALIBRATION, notes)
@@ -211,6 +215,7 @@ def run_day(tenants: int, keep: bool, notes: list[str]) -> dict[str, Any]:
     error = (predicted["wall_s"] - validation["wall_s"]) / validation["wall_s"]
     served = served_calls(validation["sim"])
     return {
+        "topology": "hosts" if hosts else "loopback",
         "tenants": tenants,
         "accounts_per_tenant": {m: day.world.account_count(m, day.tenants[0]) for m in APPS},
         "quotas": VALIDATION,
@@ -244,6 +249,11 @@ def run_day(tenants: int, keep: bool, notes: list[str]) -> dict[str, Any]:
 @click.option("--tenants", default=3, show_default=True, help="Tenants of the simulated day.")
 @click.option("--keep", is_flag=True, help="Keep the work directory (logs, DAGSTER_HOME).")
 @click.option(
+    "--hosts",
+    is_flag=True,
+    help="Check the model on the multi-host topology of `make prod-hosts` (namespaces; root).",
+)
+@click.option(
     "--no-write", is_flag=True, help="Print the numbers only; leave capacity.json and CAPACITY.md alone."
 )
 @click.option(
@@ -251,7 +261,7 @@ def run_day(tenants: int, keep: bool, notes: list[str]) -> dict[str, Any]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Only rewrite docs/CAPACITY.md's generated section from a capacity.json (no run).",
 )
-def main(tenants: int, keep: bool, no_write: bool, render_from: Path | None) -> None:
+def main(tenants: int, keep: bool, hosts: bool, no_write: bool, render_from: Path | None) -> None:
     """Model a day of 100 tenants, calibrate it on the prod-local topology, check it on a simulated day."""
     if render_from is not None:
         write_section(START_MARK, END_MARK, render(json.loads(render_from.read_text())), path=CAPACITY_MD)
@@ -263,7 +273,7 @@ def main(tenants: int, keep: bool, no_write: bool, render_from: Path | None) -> 
         [f"Another benchmark ran meanwhile ({busy[0]}): timings are disturbed."] if busy else []
     )
     when = datetime.now(UTC)
-    validation = run_day(tenants, keep, notes)
+    validation = run_day(tenants, keep, notes, hosts=hosts)
     overheads = Overheads(**validation["overheads"])
     seed = production(
         overheads, validation["cpu_step_s"], validation["per_partition"], validation["bytes_per_row"]
