@@ -18,6 +18,7 @@ from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import AccountList, MediaDefinition
@@ -87,11 +88,15 @@ def _list_accounts(
             summary.add(details)
             expected += details.requested  # one outcome per batch of ids
         observer.flush()
-        if summary.failed or config.agents_list:
-            # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
-            # so are the rows of accounts whose details batch failed. A slice of agents replaces
-            # only its agents' accounts, never the other agents' rows.
-            spool.scope_accounts = frozenset(found) - summary.failed_targets
+        # An agent whose listing succeeded answered for all of its accounts: its stored rows of
+        # accounts it no longer lists may go. A failed agent's accounts are unknown this run, and
+        # so are those whose details batch failed: their rows are kept, as are the rows of agents
+        # a slice did not choose.
+        spool.covered = Coverage(
+            accounts=frozenset(found) - summary.failed_targets,
+            agents=frozenset(chosen) - summary.failed_agents,
+            excluded=frozenset(summary.failed_targets),
+        )
         _write_account_key(
             step.redis.sets,
             media,

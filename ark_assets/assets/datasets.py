@@ -26,6 +26,7 @@ from ark_assets.assets.specs import (
 )
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Source
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.rows import RowSpool
 from ark_assets.media.declare import AccountDataset, AccountList, MediaDefinition
 
@@ -55,12 +56,12 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
         day, tenant = step.day, step.tenant
         lists_day = day - timedelta(days=1) if step.intraday_hour is not None else day
         with step.recorded(key, declared.endpoint, config) as recorder:
-            accounts, scope = _listed(step, media, listings, lists_day, config, recorder)
+            accounts, _ = _listed(step, media, listings, lists_day, config, recorder)
             params = dict(declared.params(day))
             variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
             sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
             run, observer = step.fetch_run(key, recorder)
-            spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
+            spool = RowSpool.create(table, day, tenant)
             spool.source = step.contract_label(declared.endpoint)
             summary = run.fetch(
                 declared.endpoint,
@@ -70,10 +71,9 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
                 total=len(accounts) * len(variants),
             )
             observer.flush()
-            if summary.failed_targets:
-                # Failed accounts keep the rows an earlier run stored: the IO manager only replaces
-                # (and prunes) rows of accounts that this run actually fetched.
-                spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
+            # Only the accounts the media answered for, completely, may lose stored rows this
+            # answer lacks; failed accounts and accounts gone from the lists keep theirs.
+            spool.covered = Coverage.answered(accounts, summary.failed_targets)
             recorder.succeed(summary, f"{summary.rows} rows")
         expected = len(accounts) * len(variants)
         return PartResult(

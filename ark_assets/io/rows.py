@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ark_assets.io.coverage import Coverage
 
 @dataclass(frozen=True)
 class Row:
@@ -52,15 +53,16 @@ class RowSpool:
         table: the HBase table (bare name; the naming rule lives in `tables.py`).
         data_date: the partition's GMT+8 day.
         tenant: the partition's tenant.
-        scope_accounts: for a slice re-run, the accounts the run was limited to: the IO manager
-            replaces only their rows. None means the whole partition.
+        covered: whose stored rows this spool replaces entirely (`coverage.py`): a stored row
+            of the partition that the spool does not hold is deleted only when it is covered.
+            Nothing is covered until the asset says what the media answered for.
     """
 
     table: str
     data_date: date
     tenant: str
     path: Path
-    scope_accounts: frozenset[str] | None = None
+    covered: Coverage = field(default_factory=Coverage)
     rows: int = 0
     source: str = ""  # the API contract the rows came from (HBASE stores it in `info:api`)
     _file: Any = field(default=None, repr=False)
@@ -72,12 +74,12 @@ class RowSpool:
         data_date: date,
         tenant: str,
         *,
-        scope_accounts: frozenset[str] | None = None,
+        covered: Coverage | None = None,
         directory: Path | None = None,
     ) -> RowSpool:
         fd, name = tempfile.mkstemp(prefix=f"{table}_{tenant}_", suffix=".jsonl", dir=directory)
         os.close(fd)
-        return cls(table, data_date, tenant, Path(name), scope_accounts)
+        return cls(table, data_date, tenant, Path(name), covered or Coverage())
 
     def write(self, row: Row) -> None:
         if self._file is None:
