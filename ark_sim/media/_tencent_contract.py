@@ -92,6 +92,12 @@ SOURCES = tuple(
         ("D-err", "https://developers.e.qq.com/docs/reference/errorcode (the `errors[]` structure)"),
         ("D-err3", "https://developers.e.qq.com/v3.0/docs/errors (the code table)"),
         ("D-hr11", "https://developers.e.qq.com/docs/api/insights/ad_insights/hourly_reports_get (V1.1)"),
+        ("D-hr3", "https://developers.e.qq.com/v3.0/docs/api/hourly_reports/get"),
+        (
+            "D-daily",
+            "https://developers.e.qq.com/docs/insights/ad_insights/daily (daily data of the last 365 days, "
+            "365 included)",
+        ),
         ("D-req", "https://developers.e.qq.com/docs/start/request (current version, quotas)"),
         ("Mirror-tok", "https://7j0rt64lfd.apifox.cn/api-121269362 (third-party mirror of oauth/token)"),
         ("I#27", "TencentAd/marketing-api-go-sdk issue #27 (2022-01-05)"),
@@ -251,7 +257,10 @@ FILTER_FIELDS = {
 }
 REPORT_PAGE_SIZE_MAX = {"v1": 1000, V30: 2000}
 REPORT_ROWS_MAX = 10_000  # page * page_size (N-rows2)
-HOURLY_LOOKBACK_DAYS = 90
+# How far back a report's date may be, in days before today (GMT+8): daily 365 (D-daily); hourly
+# 90 in v1.x (D-hr11: 最多支持查询 90 天内的数据), 365 in v3.0 (D-hr3: 最早支持查询 1 年内(365 天)的数据)
+DAILY_LOOKBACK_DAYS = 365
+HOURLY_LOOKBACK_DAYS = {V11: 90, V13: 90, V30: 365}
 ADVERTISER_NORMAL_ROWS = 1000
 
 _V11_DAILY = "TPHP@a21b7259 `src/TencentAds/Model/DailyReportsGetListStruct.php`"
@@ -402,9 +411,11 @@ def report_contract(
             return "hourly reports take a single day: start_date must equal end_date"
         return None
 
+    lookback = DAILY_LOOKBACK_DAYS if kind == "daily" else HOURLY_LOOKBACK_DAYS[version]
+
     def recent(args: Args, today: date) -> str | None:
-        if args["date_range"]["start_date"] < today - timedelta(days=HOURLY_LOOKBACK_DAYS):
-            return f"hourly reports reach back {HOURLY_LOOKBACK_DAYS} days only"
+        if args["date_range"]["start_date"] < today - timedelta(days=lookback):
+            return f"{kind} reports reach back {lookback} days only"
         return None
 
     rules = [
@@ -417,6 +428,13 @@ def report_contract(
         ),
         Rule(text="page × page_size ≤ 10,000", code=18003, source="N-rows2", check=rows_cap),
         Rule(text="start_date ≤ end_date", code=31057, source="MA §1.3", check=ordered),
+        Rule(
+            text=f"within the last {lookback} days",
+            code=31057,
+            source=("D-daily" if kind == "daily" else "D-hr3" if version == V30 else "D-hr11")
+            + "; the code: the date rules' (" + NO_SOURCE + ")",
+            check=recent,
+        ),
     ]
     if version in LEGACY:
         rules.append(
@@ -430,7 +448,6 @@ def report_contract(
     if kind == "hourly":
         rules += [
             Rule(text="one day: start_date = end_date", code=31057, source="D-hr11", check=one_day),
-            Rule(text="within the last 90 days", code=31057, source="D-hr11", check=recent),
         ]
     params = [
         Param(
