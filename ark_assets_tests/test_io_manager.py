@@ -383,7 +383,11 @@ def test_a_slice_run_replaces_only_its_accounts(hbase, instance, day) -> None:
     _run(io_manager, instance, day, _fund_rows(everyone, balance=1.0))
     # the slice: accounts 0-4; account 4 is gone upstream, 0-3 have new balances
     result = _run(
-        io_manager, instance, day, _fund_rows(everyone[:4], balance=2.0), covered=Coverage.answered(everyone[:5])
+        io_manager,
+        instance,
+        day,
+        _fund_rows(everyone[:4], balance=2.0),
+        covered=Coverage.answered(everyone[:5]),
     )
 
     assert _meta(result)["stale_rows_deleted"] == 2
@@ -435,7 +439,9 @@ def test_a_listing_agent_answers_for_its_accounts_a_failed_one_keeps_its_rows(hb
     rows = _fund_rows(listed, agent="1001") + _fund_rows(other, agent="2002")
     _run(io_manager, instance, day, rows)
     # agent 1001 answered without account 3 and account 2's details failed; agent 2002 failed
-    covered = Coverage(accounts=frozenset(listed[:2]), agents=frozenset({"1001"}), excluded=frozenset(listed[2:3]))
+    covered = Coverage(
+        accounts=frozenset(listed[:2]), agents=frozenset({"1001"}), excluded=frozenset(listed[2:3])
+    )
     rerun = _run(io_manager, instance, day, _fund_rows(listed[:2], agent="1001"), covered=covered)
 
     assert _meta(rerun)["stale_rows_deleted"] == 2  # account 3, gone from agent 1001's listing
@@ -515,7 +521,11 @@ def test_file_mode_rerun_replaces_the_files_and_a_slice_keeps_other_accounts(
 
     # slice: accounts 0-1 in scope, account 1 gone; account 2 untouched
     sliced = _run(
-        io_manager, instance, day, _fund_rows(everyone[:1], balance=2.0), covered=Coverage.answered(everyone[:2])
+        io_manager,
+        instance,
+        day,
+        _fund_rows(everyone[:1], balance=2.0),
+        covered=Coverage.answered(everyone[:2]),
     )
     assert _meta(sliced)["stale_rows_deleted"] == 2
     lines = [line for lines in _files(tmp_path, day).values() for line in lines]

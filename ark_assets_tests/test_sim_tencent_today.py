@@ -87,7 +87,11 @@ def test_v30_reports_refuse_the_retired_contract(
 @pytest.mark.parametrize(
     ("kind", "days_back", "code"),
     [
-        ("daily", 365, 0),  # the 365th day back is served (developers.e.qq.com/docs/insights/ad_insights/daily)
+        (
+            "daily",
+            365,
+            0,
+        ),  # the 365th day back is served (developers.e.qq.com/docs/insights/ad_insights/daily)
         ("daily", 366, 31057),
         ("hourly", 200, 0),  # v3.0 hourly: 365 days (v3.0/docs/api/hourly_reports/get), v1.x 90
         ("hourly", 366, 31057),

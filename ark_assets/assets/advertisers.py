@@ -15,13 +15,14 @@ from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import record_id
 from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata, slice_note
 from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.core.days import yesterday
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.coverage import Coverage
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
-from ark_assets.media.declare import AccountList, MediaDefinition
+from ark_assets.media.declare import AccountList, MediaDefinition, no_params
 
 NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
 
@@ -91,10 +92,12 @@ def _list_accounts(
         # An agent whose listing succeeded answered for all of its accounts: its stored rows of
         # accounts it no longer lists may go. A failed agent's accounts are unknown this run, and
         # so are those whose details batch failed: their rows are kept, as are the rows of agents
-        # a slice did not choose.
+        # a slice did not choose. A listing without a date answers for now, not for an older day:
+        # it then only adds and overwrites.
+        answers_for_day = declared.params is not no_params or day >= yesterday()
         spool.covered = Coverage(
             accounts=frozenset(found) - summary.failed_targets,
-            agents=frozenset(chosen) - summary.failed_agents,
+            agents=frozenset(chosen) - summary.failed_agents if answers_for_day else frozenset(),
             excluded=frozenset(summary.failed_targets),
         )
         _write_account_key(

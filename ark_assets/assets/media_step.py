@@ -59,6 +59,7 @@ from ark_assets.assets.failures import last_failures, latest_materialization, re
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.intraday import intraday_datasets, refresh_hour
 from ark_assets.assets.parts import Part, PartResult, StepContext
+from ark_assets.assets.retention import refuse_outside_retention
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import (
     COMPLETENESS,
@@ -67,6 +68,7 @@ from ark_assets.assets.specs import (
     completeness_spec,
     stored_summary,
 )
+from ark_assets.core.days import today
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.sinks import Sink
 from ark_assets.media.declare import MediaDefinition
@@ -145,6 +147,8 @@ def media_step(
         if intraday and hour is None:
             return  # yielded to a daily run of the media
         chosen, config = _chosen(context, media, parts, config)
+        # a day the media no longer serve is refused before any call (retention.py)
+        chosen = refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today())
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
         with FetchSession() as session:
             services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}

@@ -26,6 +26,7 @@ from typing import Any
 
 from ark_assets.io.coverage import Coverage
 
+
 @dataclass(frozen=True)
 class Row:
     """One account's (or agent's) data for the partition's date and tenant.

@@ -41,6 +41,7 @@ from ark_assets.media.declare import (
     code_table,
     endpoints,
 )
+from ark_assets.media.retention import Retention
 
 CODES: dict[int, type[e.MediaApiError]] = {
     40100: e.Throttled,
@@ -68,6 +69,13 @@ def ocean_day(day: date) -> dict[str, Any]:
 
 
 REPORT_PAGE_SIZE = 1000
+# Ocean Engine states no rolling retention for its reports, only the first day they serve (and a
+# query span of 30 days at most, which one-day partitions never reach)
+REPORT_RETENTION = Retention(
+    earliest=date(2016, 10, 26),
+    source="bububa/oceanengine marketing-api/model/report/get_request.go and model/report/v3/custom_get.go "
+    "(只支持查询2016-10-26及以后的日期)",
+)
 
 
 def _report_endpoint(level: str) -> EndpointSpec:
@@ -77,6 +85,7 @@ def _report_endpoint(level: str) -> EndpointSpec:
         source_param="advertiser_id",
         paging=Paging.PAGE,
         page_size=REPORT_PAGE_SIZE,
+        retention=REPORT_RETENTION,
     )
 
 
@@ -166,6 +175,7 @@ API = ApiSpec(
             page_size=REPORT_PAGE_SIZE,
             records="rows",
             fixed_params={"data_topic": "BASIC_DATA", "filters": [], "order_by": []},
+            retention=REPORT_RETENTION,
         ),
     ),
 )

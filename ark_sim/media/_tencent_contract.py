@@ -432,7 +432,9 @@ def report_contract(
             text=f"within the last {lookback} days",
             code=31057,
             source=("D-daily" if kind == "daily" else "D-hr3" if version == V30 else "D-hr11")
-            + "; the code: the date rules' (" + NO_SOURCE + ")",
+            + "; the code: the date rules' ("
+            + NO_SOURCE
+            + ")",
             check=recent,
         ),
     ]
