@@ -122,6 +122,7 @@ def test_one_selected_asset_runs_alone_in_its_medias_step(platform: Platform) ->
     assert set(_checks(result)) == {
         ("wx/daily_report_adgroup", "completeness"),
         ("wx/daily_report_adgroup", "row_keys"),
+        ("wx/daily_report_adgroup", "volume"),
     }
     assert platform.tables() == before
 

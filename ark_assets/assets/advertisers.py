@@ -10,6 +10,7 @@ from datetime import date
 
 from dagster import AutomationCondition
 
+from ark_assets.assets.expected import expected_agents
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import record_id
@@ -83,7 +84,11 @@ def _list_accounts(
         spool.source = step.contract_label(declared.endpoint)
         found: dict[str, str] = {}
         summary = run.fetch(declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool)
-        expected = len(sources)
+        # one listing per agent of the Redis agent key, counted apart from the agents fetched (expected.py)
+        agents = expected_agents(
+            step.redis.sets, media, tenant, declared.tier, fetched=chosen, agents_list=config.agents_list
+        )
+        expected = agents.sources
         if declared.details_endpoint:
             details = _details(run, declared, found, spool)
             summary.add(details)
@@ -117,7 +122,7 @@ def _list_accounts(
         | {"accounts_listed": len(found)}
         | step.contract(declared.endpoint),
         summary=summary,
-        completeness=completeness(key, summary, expected=expected),
+        completeness=completeness(key, summary, expected=expected, **agents.metadata()),
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import partial
 
+from ark_assets.assets.expected import expected_accounts
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.recording import RunRecorder
 from ark_assets.assets.records import dataset_rows
@@ -56,7 +57,7 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
         day, tenant = step.day, step.tenant
         lists_day = day - timedelta(days=1) if step.intraday_hour is not None else day
         with step.recorded(key, declared.endpoint, config) as recorder:
-            accounts, _ = _listed(step, media, listings, lists_day, config, recorder)
+            accounts, scope = _listed(step, media, listings, lists_day, config, recorder)
             params = dict(declared.params(day))
             variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
             sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
@@ -75,7 +76,18 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
             # answer lacks; failed accounts and accounts gone from the lists keep theirs.
             spool.covered = Coverage.answered(accounts, summary.failed_targets)
             recorder.succeed(summary, f"{summary.rows} rows")
-        expected = len(accounts) * len(variants)
+        # counted again from Redis, not from the list the fetch walked (expected.py)
+        listed = expected_accounts(
+            step.redis.sets,
+            media,
+            tenant,
+            lists_day,
+            listings,
+            fetched=accounts,
+            scope=scope,
+            variants=len(variants),
+        )
+        expected = listed.sources
         return PartResult(
             spool=spool,
             metadata=fetch_metadata(summary, media=media.name, expected=expected)
@@ -83,7 +95,7 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
             | step.contract(declared.endpoint)
             | _intraday_metadata(step.intraday_hour, lists_day),
             summary=summary,
-            completeness=completeness(key, summary, expected=expected),
+            completeness=completeness(key, summary, expected=expected, **listed.metadata()),
         )
 
     if intraday:

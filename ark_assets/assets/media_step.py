@@ -37,11 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from dagster import (
-    AssetCheckKey,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     Failure,
     MetadataValue,
@@ -53,21 +50,20 @@ from dagster import (
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
 from ark_assets.assets.announce import StepAnnouncement, publisher
-from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
+from ark_assets.assets.checks import check_specs, compare_prefix
 from ark_assets.assets.datasets import dataset_part
-from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
+from ark_assets.assets.failures import last_failures, rerun_slice
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.intraday import intraday_datasets, refresh_hour
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.retention import refuse_outside_retention
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import (
-    COMPLETENESS,
-    completeness,
     completeness_blocking,
     completeness_spec,
-    stored_summary,
 )
+from ark_assets.assets.step_checks import checks_alone, emit
+from ark_assets.assets.volume import volume_spec
 from ark_assets.core.days import today
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.sinks import Sink
@@ -126,6 +122,7 @@ def media_step(
         check_specs=[
             *(completeness_spec(p.key) for p in parts if p.fetches),
             *(check for p in parts for check in check_specs(p.spec, prefix)),
+            *(volume_spec(p.key) for p in parts if not intraday),  # today so far is no whole day
         ],
         can_subset=True,
         partitions_def=intraday_partitions if intraday else date_tenant_partitions,
@@ -165,7 +162,7 @@ def media_step(
                 intraday_hour=hour,
             )
             yield from _announced(context, step, chosen, messages, prefix=prefix)
-        yield from _checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
+        yield from checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
 
@@ -301,7 +298,7 @@ def run_step(
                     context.log.error(f"{name} failed; the media's other assets go on:\n{trace}")
             else:
                 context.log.info(_progress(message))
-                yield from _emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
+                yield from emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
         running.result()  # re-raises a bug in the scheduling itself
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
@@ -373,60 +370,6 @@ def _progress(done: _Done) -> str:
     return f"{done.part.key.to_user_string()} fetched ({counts}); writing its rows" + (
         f"; still fetching: {still}" if still else ""
     )
-
-
-def _emit(
-    context: AssetExecutionContext,
-    step: StepContext,
-    part: Part,
-    result: PartResult,
-    *,
-    sink: Sink,
-    prefix: str | None,
-) -> Iterator[Output | AssetCheckResult]:
-    """The part's output (the IO manager writes it while this generator waits), then its checks."""
-    checks = context.selected_asset_check_keys
-    yield Output(result.spool, output_name=part.key.to_python_identifier(), metadata=result.metadata)
-    if result.completeness is not None and AssetCheckKey(part.key, COMPLETENESS) in checks:
-        yield result.completeness
-    if AssetCheckKey(part.key, ROW_KEYS) in checks:
-        yield row_keys(sink, part.spec, step.day, step.tenant)
-    if prefix and AssetCheckKey(part.key, COMPARISON) in checks:
-        yield comparison(sink, part.spec, step.day, step.tenant, prefix)
-
-
-def _checks_alone(
-    context: AssetExecutionContext, parts: list[Part], *, sink: Sink, prefix: str | None
-) -> Iterator[AssetCheckResult]:
-    """Checks selected without their asset (the UI's "Execute check"): evaluated on what is stored."""
-    day, tenant = split_key(context.partition_key)
-    by_key = {p.key: p for p in parts}
-    for check in sorted(context.selected_asset_check_keys, key=lambda c: (c.asset_key.path, c.name)):
-        if check.asset_key in context.selected_asset_keys:
-            continue
-        part = by_key[check.asset_key]
-        if check.name == ROW_KEYS:
-            yield row_keys(sink, part.spec, day, tenant)
-        elif check.name == COMPARISON and prefix:
-            yield comparison(sink, part.spec, day, tenant, prefix)
-        elif check.name == COMPLETENESS:
-            yield _stored_completeness(context, check.asset_key)
-
-
-def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> AssetCheckResult:
-    """`completeness` of the partition's latest materialization, from its metadata."""
-    latest = latest_materialization(context.instance, key, context.partition_key)
-    if latest is None:
-        return AssetCheckResult(
-            asset_key=key,
-            check_name=COMPLETENESS,
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"reason": "the partition was never materialized"},
-        )
-    summary, expected = stored_summary(latest.asset_materialization.metadata)
-    about = {"evaluated_from": f"the materialization of run {latest.run_id}"}
-    return completeness(key, summary, expected=expected, **about)
 
 
 def _reason(exc: BaseException) -> str:

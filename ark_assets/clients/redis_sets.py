@@ -238,6 +238,11 @@ class RedisSets:
             raws = self._redis().zrangebyscore(key, score, score)
         return [_account(key, raw) for raw in raws]
 
+    def keys_matching(self, pattern: str) -> list[str]:
+        """The keys matching a glob `pattern` (SCAN, never KEYS: the seed's Redis is shared)."""
+        with self._errors():
+            return sorted(k.decode() for k in self._redis().scan_iter(match=pattern, count=1000))
+
     # -- announcements ----------------------------------------------------------------------------
 
     def publish(self, channel: str, message: str) -> int:

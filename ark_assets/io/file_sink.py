@@ -63,13 +63,15 @@ class FileSink:
         written = Written(path=self.files.describe(target))
         staging = _beside(target, "staging")
         self.files.makedirs(staging)
+        accounts: set[str] = set()
         try:
             with _IndexedFiles(self.files, staging, spool, self.rows_per_index) as out:
                 for account_id, agent_id, kind, suffix, data in spool.read_encoded():
                     key = encoder.key(account_id, agent_id, kind, suffix)
                     out.write(encoder.file_line(key, data))
                     stale.discard(key)
-                    kept.discard(key)
+                    kept.pop(key, None)
+                    accounts.add(account_id)
                     if written.row_key_example is None:
                         written.row_key_example = key
                 written.rows = written.rows_written = out.lines
@@ -77,7 +79,8 @@ class FileSink:
                     key = _key(line)
                     if key in kept:
                         out.write(line)
-                        kept.discard(key)
+                        if account := kept.pop(key):
+                            accounts.add(account)
                         written.rows_kept += 1
             self._swap(staging, target)
         except BaseException:
@@ -85,20 +88,25 @@ class FileSink:
             raise
         written.files = out.files
         written.stale_rows_deleted = len(stale)
+        written.accounts = len(accounts)
         return written
 
-    def _old_keys(self, target: str, layout: TableLayout, covered: Coverage) -> tuple[set, set]:
-        """(keys this write drops unless it writes them again, keys it must keep: not covered)."""
+    def _old_keys(self, target: str, layout: TableLayout, covered: Coverage) -> tuple[set, dict]:
+        """(keys this write drops unless it writes them again, keys it must keep -> their account,
+        "" for a key of another layout, which is never ours to drop)."""
         stale: set[str] = set()
-        kept: set[str] = set()
+        kept: dict[str, str] = {}
         for line in self._lines(target):
             key = _key(line)
             try:
                 parsed = layout.parse(key)
-            except ValueError:  # not this layout: never ours to drop
-                kept.add(key)
+            except ValueError:
+                kept[key] = ""
                 continue
-            (stale if covered.covers(parsed.account_id, parsed.agent_id) else kept).add(key)
+            if covered.covers(parsed.account_id, parsed.agent_id):
+                stale.add(key)
+            else:
+                kept[key] = parsed.account_id
         return stale, kept
 
     def _swap(self, staging: str, target: str) -> None:

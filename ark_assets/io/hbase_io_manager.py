@@ -92,6 +92,12 @@ class HBaseIOManager(ConfigurableIOManager):
     start_retry_s: float = 10.0
 
     _sink: Sink | None = PrivateAttr(default=None)
+    _written: dict[str, Written] = PrivateAttr(default_factory=dict)
+
+    def written(self, asset: str) -> Written | None:
+        """What this IO manager's last write of `asset` (`media/name`) did, in this process: what
+        the checks evaluated right after it read (the volume check's rows and accounts)."""
+        return self._written.get(asset)
 
     @property
     def sink(self) -> Sink:
@@ -171,6 +177,7 @@ class HBaseIOManager(ConfigurableIOManager):
                     f"{layout}; they were left alone"
                 )
             context.add_output_metadata(self._metadata(obj, written, time.monotonic() - started))
+            self._written[asset] = written
         finally:
             obj.discard()
 
@@ -182,6 +189,7 @@ class HBaseIOManager(ConfigurableIOManager):
             "rows_spooled": written.rows,
             "rows_written": written.rows_written,
             "stale_rows_deleted": written.stale_rows_deleted,
+            "active_accounts": written.accounts,
             "row_key_example": written.row_key_example,
             "write_seconds": round(seconds, 3),
         }

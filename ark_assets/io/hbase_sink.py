@@ -48,12 +48,14 @@ class HBaseSink:
         self.hbase.ensure_table(spool.table)
         stale, kept, written = self._existing_keys(spool, encoder.layout)
         contract = {API_COLUMN: spool.source.encode()} if spool.source else {}
+        accounts: set[str] = set()
         with self.hbase.writer(spool.table, batch_size=self.batch_size) as writer, _gc_paused():
             for account_id, agent_id, kind, suffix, data in spool.read_encoded():
                 key = encoder.key(account_id, agent_id, kind, suffix).encode()
                 writer.put(key, {DATA_COLUMN: encoder.value(data).encode(), **contract})
                 stale.discard(key)
-                kept.discard(key)
+                kept.pop(key, None)
+                accounts.add(account_id)
                 if written.row_key_example is None:
                     written.row_key_example = key.decode()
             # Only after every put went out (a failed write leaves the old rows in place).
@@ -62,14 +64,17 @@ class HBaseSink:
         written.rows = written.rows_written = writer.puts
         written.stale_rows_deleted = writer.deletes
         written.rows_kept = len(kept)
+        written.accounts = len(accounts | set(kept.values()))
         return written
 
-    def _existing_keys(self, spool: RowSpool, layout: TableLayout) -> tuple[set[bytes], set[bytes], Written]:
+    def _existing_keys(
+        self, spool: RowSpool, layout: TableLayout
+    ) -> tuple[set[bytes], dict[bytes, str], Written]:
         """This partition's keys already in the table: (those the spool's coverage lets go unless
-        written again, those it must keep), and a `Written` counting the foreign keys."""
+        written again, those it must keep -> their account), and a `Written` counting the foreign keys."""
         written = Written()
         stale: set[bytes] = set()
-        kept: set[bytes] = set()
+        kept: dict[bytes, str] = {}
         tenant, covered = spool.tenant, spool.covered
         for key, _ in self.hbase.scan_date(spool.table, spool.data_date, scan_filter=KEYS_ONLY):
             try:
@@ -79,7 +84,10 @@ class HBaseSink:
                 continue
             if parsed.tenant != tenant:
                 continue
-            (stale if covered.covers(parsed.account_id, parsed.agent_id) else kept).add(key)
+            if covered.covers(parsed.account_id, parsed.agent_id):
+                stale.add(key)
+            else:
+                kept[key] = parsed.account_id
         return stale, kept, written
 
     def read(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:

@@ -34,6 +34,7 @@ class Written:
     row_key_example: str | None = None
     foreign_keys: int = 0
     rows_kept: int = 0  # stored rows this write neither wrote again nor could delete (not covered)
+    accounts: int = 0  # accounts with at least one row in the partition after the write
     files: int | None = None
     path: str | None = None
 
@@ -96,11 +97,14 @@ class NoSink:
 
     def write(self, spool: RowSpool, encoder: RowEncoder) -> Written:
         written = Written()
+        accounts: set[str] = set()
         for account_id, agent_id, kind, suffix, _ in spool.read_encoded():
             key = encoder.key(account_id, agent_id, kind, suffix)
             if written.row_key_example is None:
                 written.row_key_example = key
             written.rows += 1
+            accounts.add(account_id)
+        written.accounts = len(accounts)
         return written
 
     def read(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:
