@@ -30,6 +30,7 @@ from typing import Any
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media.errors import MediaApiError
 from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 DayParams = Callable[[date], Mapping[str, Any]]
 CodeTranslator = Callable[[int, str], "type[MediaApiError] | None"]  # None = success
@@ -144,6 +145,7 @@ class RefreshSpec:
         method: GET (parameters in the query) or POST (a JSON body).
         build: (app_id, secret, refresh_token) -> the parameters or body, typed as the media wants
             (a ValueError naming the app id when it cannot be typed so).
+        life: how long the tokens live and where the answer says so (`token_life.py`).
 
     An answer without a new refresh token (optional in some media's answers) keeps the stored one.
     """
@@ -151,6 +153,7 @@ class RefreshSpec:
     path: str
     method: str
     build: Callable[[str, str, str], Mapping[str, Any]]
+    life: TokenLife | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

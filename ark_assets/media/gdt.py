@@ -49,6 +49,7 @@ from ark_assets.media.declare import (
     endpoints,
 )
 from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 # Body code -> error class (research: the v3.0 code table plus v1.x 10000/10001).
 CODES: dict[int, type[e.MediaApiError]] = {
@@ -102,7 +103,18 @@ REPORT_ROWS = RowQuota(per_second=12_000, per_window=40_000, window_s=10.0)
 QUOTA = QuotaHeader(name="X-RateLimit-Remaining", minute_pct=_minute_pct)
 TRACE_HEADER = "X-TSA-Trace-Id"
 TRANSLATE = code_table(CODES, e.UnknownCode)
-REFRESH = RefreshSpec(path="/oauth/token", method="GET", build=refresh_params)
+REFRESH = RefreshSpec(
+    path="/oauth/token",
+    method="GET",
+    build=refresh_params,
+    # the answer's access_token_expires_in 86400 and refresh_token_expires_in 2592000 (30 days)
+    life=TokenLife(
+        access_s=86_400,
+        refresh_s=2_592_000,
+        source="https://developers.e.qq.com/v3.0/docs/api/oauth/refresh_token (应答示例); TencentAd "
+        "marketing-api-go-sdk pkg/model/model_oauth_token_response_data.go",
+    ),
+)
 V11, V13, V30 = "v1.1", "v1.3", "v3.0"
 LEGACY = (V11, V13)  # the old hierarchy's versions (campaign -> adgroup -> ad)
 UPGRADE_FLAG = "adq_accounts_upgrade_enabled"  # v1.x: the new metric system (news/info/20240416)

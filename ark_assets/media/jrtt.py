@@ -42,6 +42,7 @@ from ark_assets.media.declare import (
     endpoints,
 )
 from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 CODES: dict[int, type[e.MediaApiError]] = {
     40100: e.Throttled,
@@ -120,7 +121,21 @@ API = ApiSpec(
     message_key="message",
     trace_key="request_id",
     translate_code=code_table(CODES, e.UnknownCode),
-    refresh=RefreshSpec(path="/open_api/oauth2/refresh_token/", method="POST", build=refresh_body),
+    refresh=RefreshSpec(
+        path="/open_api/oauth2/refresh_token/",
+        method="POST",
+        build=refresh_body,
+        # access 1 day, refresh 30 days, both reset by every refresh (the answer's expires_in and
+        # refresh_token_expires_in: oceanengine/ad_open_sdk_go
+        # models/model_oauth2_refresh_token_response_data.go)
+        life=TokenLife(
+            access_s=86_400,
+            refresh_s=30 * 86_400,
+            access_field="expires_in",
+            source="bububa/oceanengine marketing-api/api/oauth/refresh_token.go "
+            "(Access_Token有效期(默认1天), Refresh_Token有效期是30天)",
+        ),
+    ),
     endpoints=endpoints(
         EndpointSpec(
             name="agent/advertiser/select",
