@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import partial
 
+from ark_assets.assets.drift import by_policy
 from ark_assets.assets.expected import expected_accounts
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.recording import RunRecorder
@@ -67,7 +68,15 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
             summary = run.fetch(
                 declared.endpoint,
                 sources,
-                to_rows=partial(dataset_rows, declared, before_hour=step.intraday_hour),
+                # under the media's drift policy (drift.py): records as sent, or their declared fields
+                to_rows=by_policy(
+                    partial(dataset_rows, declared, before_hour=step.intraday_hour),
+                    media,
+                    step.media_api.api_spec(media),
+                    declared,
+                    day,
+                    spool.fields,
+                ),
                 spool=spool,
                 total=len(accounts) * len(variants),
             )

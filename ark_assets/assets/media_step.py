@@ -52,6 +52,7 @@ from ark_assets.assets.agents import agents_part
 from ark_assets.assets.announce import StepAnnouncement, publisher
 from ark_assets.assets.checks import check_specs, compare_prefix
 from ark_assets.assets.datasets import dataset_part
+from ark_assets.assets.drift import drift_gate
 from ark_assets.assets.failures import last_failures, rerun_slice
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.intraday import intraday_datasets, refresh_hour
@@ -298,6 +299,14 @@ def run_step(
                     context.log.error(f"{name} failed; the media's other assets go on:\n{trace}")
             else:
                 context.log.info(_progress(message))
+                refused = (
+                    drift_gate(context, step, message.part, message.result) if message.part.fetches else None
+                )
+                if refused:  # drift policy `fail`: not written
+                    message.result.spool.discard()
+                    failed[message.part.name] = refused
+                    context.log.error(refused)
+                    continue
                 yield from emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
         running.result()  # re-raises a bug in the scheduling itself
     finally:

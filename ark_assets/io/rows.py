@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ark_assets.io.coverage import Coverage
+from ark_assets.io.fields import FieldTally
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class RowSpool:
     covered: Coverage = field(default_factory=Coverage)
     rows: int = 0
     source: str = ""  # the API contract the rows came from (HBASE stores it in `info:api`)
+    fields: FieldTally = field(default_factory=FieldTally)  # the record fields the rows carry (fields.py)
     _file: Any = field(default=None, repr=False)
 
     @classmethod
@@ -87,6 +89,7 @@ class RowSpool:
             self._file = self.path.open("a", encoding="utf-8")
         header = json.dumps([row.account_id, row.agent_id, row.kind, row.suffix], ensure_ascii=False)
         self._file.write(f"{header}\t{json.dumps(row.data, ensure_ascii=False)}\n")
+        self.fields.add(row.data)
         self.rows += 1
 
     def close(self) -> None:
