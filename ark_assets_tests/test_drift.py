@@ -11,6 +11,7 @@ Against the simulator (a tamper rule adds a field to wx `funds/get` records) and
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.stack
 
 FUNDS = "wx/funds"
 TABLE = table_name("wx", "funds_get_v2")
-NEW = "tax_rebate"
+NEW = f"tax_rebate_{secrets.token_hex(3)}"  # a change no earlier run alerted (alerts are once per change)
 
 
 @pytest.fixture(scope="module")

@@ -105,6 +105,7 @@ def test_a_date_the_media_no_longer_serve_is_refused_before_any_call_and_keeps_i
     platform: Platform,
 ) -> None:
     old = today() - timedelta(days=400)  # wx daily reports: 365 days back
+    platform.reseed(old)  # the day's account lists are in Redis: nothing but the date stops a fetch
     planted = _plant_legacy_rows(platform, old)
     calls = platform.sim.counters()["requests"].get("wx daily_reports/get", {})
 
