@@ -65,46 +65,30 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
             run, observer = step.fetch_run(key, recorder)
             spool = RowSpool.create(table, day, tenant)
             spool.source = step.contract_label(declared.endpoint)
+            rows = partial(dataset_rows, declared, before_hour=step.intraday_hour)
             summary = run.fetch(
                 declared.endpoint,
                 sources,
-                # under the media's drift policy (drift.py): records as sent, or their declared fields
-                to_rows=by_policy(
-                    partial(dataset_rows, declared, before_hour=step.intraday_hour),
-                    media,
-                    step.media_api.api_spec(media),
-                    declared,
-                    day,
-                    spool.fields,
-                ),
+                to_rows=by_policy(rows, step, declared, spool.fields),  # the media's drift policy
                 spool=spool,
                 total=len(accounts) * len(variants),
             )
             observer.flush()
-            # Only the accounts the media answered for, completely, may lose stored rows this
-            # answer lacks; failed accounts and accounts gone from the lists keep theirs.
+            # only accounts answered for, completely, may lose stored rows (io/coverage.py)
             spool.covered = Coverage.answered(accounts, summary.failed_targets)
             recorder.succeed(summary, f"{summary.rows} rows")
-        # counted again from Redis, not from the list the fetch walked (expected.py)
+        # the sources expected, counted again from Redis (not from the list the fetch walked)
         listed = expected_accounts(
-            step.redis.sets,
-            media,
-            tenant,
-            lists_day,
-            listings,
-            fetched=accounts,
-            scope=scope,
-            variants=len(variants),
+            step, listings, lists_day, fetched=accounts, scope=scope, variants=len(variants)
         )
-        expected = listed.sources
         return PartResult(
             spool=spool,
-            metadata=fetch_metadata(summary, media=media.name, expected=expected)
+            metadata=fetch_metadata(summary, media=media.name, expected=listed.sources)
             | {"accounts": len(accounts)}
             | step.contract(declared.endpoint)
             | _intraday_metadata(step.intraday_hour, lists_day),
             summary=summary,
-            completeness=completeness(key, summary, expected=expected, **listed.metadata()),
+            completeness=completeness(key, summary, expected=listed.sources, **listed.metadata()),
         )
 
     if intraday:

@@ -77,16 +77,14 @@ def _keep(record: Any, declared: frozenset[str], dropped: set[str]) -> Any:
 
 
 def by_policy(
-    to_rows: Callable[[Outcome], Iterable[Row]],
-    media: MediaDefinition,
-    api: ApiSpec,
-    dataset: AccountDataset,
-    day: date,
-    tally: FieldTally,
+    to_rows: Callable[[Outcome], Iterable[Row]], step: StepContext, dataset: AccountDataset, tally: FieldTally
 ) -> Callable[[Outcome], Iterable[Row]]:
-    """`to_rows` under the media's policy: with `declared_only`, records keep their declared fields
-    only (the others noted in `tally.dropped`); otherwise as it is."""
-    declared = declared_fields(api, dataset, day) if drift_policy(media) == DECLARED_ONLY else None
+    """`to_rows` under the step's media's policy: with `declared_only`, records keep the fields the
+    call names only (the others noted in `tally.dropped`); otherwise as it is."""
+    media = step.media
+    if drift_policy(media) != DECLARED_ONLY:
+        return to_rows
+    declared = declared_fields(step.media_api.api_spec(media), dataset, step.day)
     if declared is None:
         return to_rows
 

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
+from ark_assets.assets.parts import StepContext
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.core.days import yyyymmdd
 from ark_assets.core.tiers import AgentTier
@@ -71,18 +72,17 @@ def accounts_in_lists(
 
 
 def expected_accounts(
-    redis: RedisSets,
-    media: MediaDefinition,
-    tenant: str,
-    day: date,
+    step: StepContext,
     listings: Collection[AccountList],
+    day: date,
     *,
     fetched: Collection[str],
     scope: Collection[str] | None,
     variants: int,
 ) -> Expected:
-    """A per-account dataset's expectation: the accounts in Redis now (a slice: its own accounts),
-    each once per variant (time line)."""
+    """A per-account dataset's expectation: the accounts of `day`'s lists in Redis now (a slice: its
+    own accounts), each once per variant (time line)."""
+    redis, media, tenant = step.redis.sets, step.media, step.tenant
     listed = set(scope) if scope is not None else accounts_in_lists(redis, media, tenant, day, listings)
     missed = sorted(listed - set(fetched))
     return Expected(sources=len(listed) * variants, listed=len(listed), not_fetched=missed)

@@ -145,8 +145,7 @@ def media_step(
         if intraday and hour is None:
             return  # yielded to a daily run of the media
         chosen, config = _chosen(context, media, parts, config)
-        # a day the media no longer serve is refused before any call (retention.py)
-        chosen = refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today())
+        chosen = refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today())  # too old
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
         with FetchSession() as session:
             services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
