@@ -13,9 +13,13 @@ How a step runs (`run_step`):
   runs the part's work in a thread of its own; the fetches of every part go to that same loop:
   one engine, one rate governor per (app, endpoint), so a media's endpoints are fetched in
   parallel, each paced by its own quota;
-- when a part is done, the parts waiting for it start, and this thread (the op's) writes its rows
-  (the IO manager) and evaluates its checks: `completeness` from its fetch's summary, `row_keys`
-  (and the comparison, when configured) by reading back what was just written;
+- before anything runs, the selected assets whose endpoint no longer serves the partition's day
+  are refused (`retention.py`): each fails at once with the reason, nothing of it is fetched;
+- when a part is done, the parts waiting for it start, and this thread (the op's) records the
+  fields its records carried (`drift.py`: a drift is reported; under policy `fail` the part is
+  not written), writes its rows (the IO manager) and evaluates its checks (`step_checks.py`):
+  `completeness` from its fetch's summary, `row_keys` (and the comparison, when configured) by
+  reading back what was just written, `volume` against the tenant's trailing days;
 - a part that fails does not stop the others: the parts downstream of it in the step do not run,
   the others complete and are materialized, and the step fails at the end naming what failed
   (with `ARK_COMPLETENESS_BLOCKING`, a part whose completeness check failed holds back the parts
@@ -25,7 +29,7 @@ How a step runs (`run_step`):
 - when the step ends, it is announced on the Redis channel when one is configured
   (`announce.py`, the seed's `redis_channel`);
 - a check selected without its asset is evaluated alone: `row_keys` reads what the output mode
-  stored (`io/sinks.py`), `completeness` the partition's latest materialization.
+  stored (`io/sinks.py`), `completeness` and `volume` the partition's latest materialization.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
