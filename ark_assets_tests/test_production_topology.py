@@ -52,6 +52,7 @@ from dagster import DagsterEventType
 
 from ark_assets.assets.media_step import pool_of
 from ark_assets.automation.freshness import CHECK as FRESHNESS_CHECK
+from ark_assets.automation.token_health import CHECK as TOKEN_HEALTH_CHECK
 from ark_assets.clients.webhdfs import WebHdfsFiles
 from ark_assets.io.file_sink import FileSink
 from ark_assets.media.registry import media as media_named
@@ -77,8 +78,8 @@ GDT = ["gdt/agents", "gdt/advertisers", "gdt/funds"]
 WX = ["wx/agents", "wx/advertisers", "wx/funds"]
 STEPS = {"gdt", "wx"}  # a media's step key is its name
 # A run launched as the UI launches it also runs the checks of its assets that the jobs leave out:
-# the freshness check, one step of its own (no pool).
-CHECK_STEPS = {FRESHNESS_CHECK}
+# the freshness check and the agent lists' token health, each one step of its own (no pool).
+CHECK_STEPS = {FRESHNESS_CHECK, TOKEN_HEALTH_CHECK}
 NARROWED = {pool_of(media_named(m)): 1 for m in STEPS}  # the pools during the backfill
 SHIPPED_POOL_LIMIT = 4  # deploy/dagster.production.yaml: concurrency.pools.default_limit
 RUN_TAG_LIMIT = 4  # deploy/dagster.production.yaml: runs with tag media=<m>

@@ -10,17 +10,20 @@ from datetime import date
 
 from dagster import AutomationCondition
 
+from ark_assets.assets.expected import expected_agents
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import record_id
 from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata, slice_note
 from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.core.days import yesterday
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
-from ark_assets.media.declare import AccountList, MediaDefinition
+from ark_assets.media.declare import AccountList, MediaDefinition, no_params
 
 NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
 
@@ -81,17 +84,27 @@ def _list_accounts(
         spool.source = step.contract_label(declared.endpoint)
         found: dict[str, str] = {}
         summary = run.fetch(declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool)
-        expected = len(sources)
+        # one listing per agent of the Redis agent key, counted apart from the agents fetched (expected.py)
+        agents = expected_agents(
+            step.redis.sets, media, tenant, declared.tier, fetched=chosen, agents_list=config.agents_list
+        )
+        expected = agents.sources
         if declared.details_endpoint:
             details = _details(run, declared, found, spool)
             summary.add(details)
             expected += details.requested  # one outcome per batch of ids
         observer.flush()
-        if summary.failed or config.agents_list:
-            # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
-            # so are the rows of accounts whose details batch failed. A slice of agents replaces
-            # only its agents' accounts, never the other agents' rows.
-            spool.scope_accounts = frozenset(found) - summary.failed_targets
+        # An agent whose listing succeeded answered for all of its accounts: its stored rows of
+        # accounts it no longer lists may go. A failed agent's accounts are unknown this run, and
+        # so are those whose details batch failed: their rows are kept, as are the rows of agents
+        # a slice did not choose. A listing without a date answers for now, not for an older day:
+        # it then only adds and overwrites.
+        answers_for_day = declared.params is not no_params or day >= yesterday()
+        spool.covered = Coverage(
+            accounts=frozenset(found) - summary.failed_targets,
+            agents=frozenset(chosen) - summary.failed_agents if answers_for_day else frozenset(),
+            excluded=frozenset(summary.failed_targets),
+        )
         _write_account_key(
             step.redis.sets,
             media,
@@ -109,7 +122,7 @@ def _list_accounts(
         | {"accounts_listed": len(found)}
         | step.contract(declared.endpoint),
         summary=summary,
-        completeness=completeness(key, summary, expected=expected),
+        completeness=completeness(key, summary, expected=expected, **agents.metadata()),
     )
 
 

@@ -58,7 +58,7 @@ def _tenant_rows(
     return good, bad
 
 
-def _nothing_stored(spec: AssetSpec, check_name: str, sink: Sink) -> AssetCheckResult:
+def nothing_stored(spec: AssetSpec, check_name: str, sink: Sink) -> AssetCheckResult:
     """Output NONE keeps no rows: the check has nothing to read, and says so instead of passing silently."""
     return AssetCheckResult(
         asset_key=spec.key,
@@ -95,7 +95,7 @@ def check_specs(spec: AssetSpec, prefix: str | None) -> list[AssetCheckSpec]:
 
 def row_keys(sink: Sink, spec: AssetSpec, day: date, tenant: str) -> AssetCheckResult:
     if not sink.stores:
-        return _nothing_stored(spec, ROW_KEYS, sink)
+        return nothing_stored(spec, ROW_KEYS, sink)
     table, kind, suffix = _layout(spec)
     good, bad = _tenant_rows(sink, table, day, tenant, kind=kind, suffix=suffix)
     return AssetCheckResult(
@@ -115,7 +115,7 @@ def row_keys(sink: Sink, spec: AssetSpec, day: date, tenant: str) -> AssetCheckR
 
 def comparison(sink: Sink, spec: AssetSpec, day: date, tenant: str, prefix: str) -> AssetCheckResult:
     if not sink.stores:
-        return _nothing_stored(spec, COMPARISON, sink)
+        return nothing_stored(spec, COMPARISON, sink)
     table, kind, suffix = _layout(spec)
     ours, _ = _tenant_rows(sink, table, day, tenant, kind=kind, suffix=suffix)
     other = sink.with_prefix(prefix)

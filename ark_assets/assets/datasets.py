@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import partial
 
+from ark_assets.assets.drift import by_policy
+from ark_assets.assets.expected import expected_accounts
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.recording import RunRecorder
 from ark_assets.assets.records import dataset_rows
@@ -26,6 +28,7 @@ from ark_assets.assets.specs import (
 )
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Source
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.rows import RowSpool
 from ark_assets.media.declare import AccountDataset, AccountList, MediaDefinition
 
@@ -60,30 +63,32 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
             variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
             sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
             run, observer = step.fetch_run(key, recorder)
-            spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
+            spool = RowSpool.create(table, day, tenant)
             spool.source = step.contract_label(declared.endpoint)
+            rows = partial(dataset_rows, declared, before_hour=step.intraday_hour)
             summary = run.fetch(
                 declared.endpoint,
                 sources,
-                to_rows=partial(dataset_rows, declared, before_hour=step.intraday_hour),
+                to_rows=by_policy(rows, step, declared, spool.fields),  # the media's drift policy
                 spool=spool,
                 total=len(accounts) * len(variants),
             )
             observer.flush()
-            if summary.failed_targets:
-                # Failed accounts keep the rows an earlier run stored: the IO manager only replaces
-                # (and prunes) rows of accounts that this run actually fetched.
-                spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
+            # only accounts answered for, completely, may lose stored rows (io/coverage.py)
+            spool.covered = Coverage.answered(accounts, summary.failed_targets)
             recorder.succeed(summary, f"{summary.rows} rows")
-        expected = len(accounts) * len(variants)
+        # the sources expected, counted again from Redis (not from the list the fetch walked)
+        listed = expected_accounts(
+            step, listings, lists_day, fetched=accounts, scope=scope, variants=len(variants)
+        )
         return PartResult(
             spool=spool,
-            metadata=fetch_metadata(summary, media=media.name, expected=expected)
+            metadata=fetch_metadata(summary, media=media.name, expected=listed.sources)
             | {"accounts": len(accounts)}
             | step.contract(declared.endpoint)
             | _intraday_metadata(step.intraday_hour, lists_day),
             summary=summary,
-            completeness=completeness(key, summary, expected=expected),
+            completeness=completeness(key, summary, expected=listed.sources, **listed.metadata()),
         )
 
     if intraday:

@@ -13,9 +13,13 @@ How a step runs (`run_step`):
   runs the part's work in a thread of its own; the fetches of every part go to that same loop:
   one engine, one rate governor per (app, endpoint), so a media's endpoints are fetched in
   parallel, each paced by its own quota;
-- when a part is done, the parts waiting for it start, and this thread (the op's) writes its rows
-  (the IO manager) and evaluates its checks: `completeness` from its fetch's summary, `row_keys`
-  (and the comparison, when configured) by reading back what was just written;
+- before anything runs, the selected assets whose endpoint no longer serves the partition's day
+  are refused (`retention.py`): each fails at once with the reason, nothing of it is fetched;
+- when a part is done, the parts waiting for it start, and this thread (the op's) records the
+  fields its records carried (`drift.py`: a drift is reported; under policy `fail` the part is
+  not written), writes its rows (the IO manager) and evaluates its checks (`step_checks.py`):
+  `completeness` from its fetch's summary, `row_keys` (and the comparison, when configured) by
+  reading back what was just written, `volume` against the tenant's trailing days;
 - a part that fails does not stop the others: the parts downstream of it in the step do not run,
   the others complete and are materialized, and the step fails at the end naming what failed
   (with `ARK_COMPLETENESS_BLOCKING`, a part whose completeness check failed holds back the parts
@@ -25,7 +29,7 @@ How a step runs (`run_step`):
 - when the step ends, it is announced on the Redis channel when one is configured
   (`announce.py`, the seed's `redis_channel`);
 - a check selected without its asset is evaluated alone: `row_keys` reads what the output mode
-  stored (`io/sinks.py`), `completeness` the partition's latest materialization.
+  stored (`io/sinks.py`), `completeness` and `volume` the partition's latest materialization.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
@@ -37,11 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from dagster import (
-    AssetCheckKey,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     Failure,
     MetadataValue,
@@ -53,20 +54,22 @@ from dagster import (
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
 from ark_assets.assets.announce import StepAnnouncement, publisher
-from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
+from ark_assets.assets.checks import check_specs, compare_prefix
 from ark_assets.assets.datasets import dataset_part
-from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
+from ark_assets.assets.drift import drift_gate
+from ark_assets.assets.failures import last_failures, rerun_slice
 from ark_assets.assets.fetching import FetchSession
 from ark_assets.assets.intraday import intraday_datasets, refresh_hour
 from ark_assets.assets.parts import Part, PartResult, StepContext
+from ark_assets.assets.retention import refuse_outside_retention
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import (
-    COMPLETENESS,
-    completeness,
     completeness_blocking,
     completeness_spec,
-    stored_summary,
 )
+from ark_assets.assets.step_checks import checks_alone, emit
+from ark_assets.assets.volume import volume_spec
+from ark_assets.core.days import today
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.sinks import Sink
 from ark_assets.media.declare import MediaDefinition
@@ -124,6 +127,7 @@ def media_step(
         check_specs=[
             *(completeness_spec(p.key) for p in parts if p.fetches),
             *(check for p in parts for check in check_specs(p.spec, prefix)),
+            *(volume_spec(p.key) for p in parts if not intraday),  # today so far is no whole day
         ],
         can_subset=True,
         partitions_def=intraday_partitions if intraday else date_tenant_partitions,
@@ -145,6 +149,7 @@ def media_step(
         if intraday and hour is None:
             return  # yielded to a daily run of the media
         chosen, config = _chosen(context, media, parts, config)
+        chosen = refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today())  # too old
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
         with FetchSession() as session:
             services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
@@ -161,7 +166,7 @@ def media_step(
                 intraday_hour=hour,
             )
             yield from _announced(context, step, chosen, messages, prefix=prefix)
-        yield from _checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
+        yield from checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
 
@@ -297,7 +302,15 @@ def run_step(
                     context.log.error(f"{name} failed; the media's other assets go on:\n{trace}")
             else:
                 context.log.info(_progress(message))
-                yield from _emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
+                refused = (
+                    drift_gate(context, step, message.part, message.result) if message.part.fetches else None
+                )
+                if refused:  # drift policy `fail`: not written
+                    message.result.spool.discard()
+                    failed[message.part.name] = refused
+                    context.log.error(refused)
+                    continue
+                yield from emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
         running.result()  # re-raises a bug in the scheduling itself
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
@@ -369,60 +382,6 @@ def _progress(done: _Done) -> str:
     return f"{done.part.key.to_user_string()} fetched ({counts}); writing its rows" + (
         f"; still fetching: {still}" if still else ""
     )
-
-
-def _emit(
-    context: AssetExecutionContext,
-    step: StepContext,
-    part: Part,
-    result: PartResult,
-    *,
-    sink: Sink,
-    prefix: str | None,
-) -> Iterator[Output | AssetCheckResult]:
-    """The part's output (the IO manager writes it while this generator waits), then its checks."""
-    checks = context.selected_asset_check_keys
-    yield Output(result.spool, output_name=part.key.to_python_identifier(), metadata=result.metadata)
-    if result.completeness is not None and AssetCheckKey(part.key, COMPLETENESS) in checks:
-        yield result.completeness
-    if AssetCheckKey(part.key, ROW_KEYS) in checks:
-        yield row_keys(sink, part.spec, step.day, step.tenant)
-    if prefix and AssetCheckKey(part.key, COMPARISON) in checks:
-        yield comparison(sink, part.spec, step.day, step.tenant, prefix)
-
-
-def _checks_alone(
-    context: AssetExecutionContext, parts: list[Part], *, sink: Sink, prefix: str | None
-) -> Iterator[AssetCheckResult]:
-    """Checks selected without their asset (the UI's "Execute check"): evaluated on what is stored."""
-    day, tenant = split_key(context.partition_key)
-    by_key = {p.key: p for p in parts}
-    for check in sorted(context.selected_asset_check_keys, key=lambda c: (c.asset_key.path, c.name)):
-        if check.asset_key in context.selected_asset_keys:
-            continue
-        part = by_key[check.asset_key]
-        if check.name == ROW_KEYS:
-            yield row_keys(sink, part.spec, day, tenant)
-        elif check.name == COMPARISON and prefix:
-            yield comparison(sink, part.spec, day, tenant, prefix)
-        elif check.name == COMPLETENESS:
-            yield _stored_completeness(context, check.asset_key)
-
-
-def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> AssetCheckResult:
-    """`completeness` of the partition's latest materialization, from its metadata."""
-    latest = latest_materialization(context.instance, key, context.partition_key)
-    if latest is None:
-        return AssetCheckResult(
-            asset_key=key,
-            check_name=COMPLETENESS,
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"reason": "the partition was never materialized"},
-        )
-    summary, expected = stored_summary(latest.asset_materialization.metadata)
-    about = {"evaluated_from": f"the materialization of run {latest.run_id}"}
-    return completeness(key, summary, expected=expected, **about)
 
 
 def _reason(exc: BaseException) -> str:

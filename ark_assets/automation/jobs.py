@@ -6,9 +6,15 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from ark_assets.assets.specs import INTRADAY_GROUP
-from ark_assets.automation.freshness import not_in_jobs
+from ark_assets.automation import freshness, token_health
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import all_media
+
+
+def not_in_jobs(media: list[MediaDefinition]) -> AssetSelection:
+    """The checks sensors evaluate, which no job runs: `in_by_0900` and `token_health`."""
+    return freshness.not_in_jobs(media) | token_health.not_in_jobs(media)
+
 
 # The intraday twins (INCR) have partitions of their own, including today; their jobs are theirs.
 _DAILY = AssetSelection.all() - AssetSelection.groups(INTRADAY_GROUP)

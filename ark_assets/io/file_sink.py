@@ -10,8 +10,9 @@ Replacing a partition. A write builds the new directory beside the old one
 (`.{table}.staging-…`), then swaps it in with two renames (old → `.{table}.old-…`, staging →
 the partition), so a reader sees the old files or the new ones, never a half-written day (between
 the two renames, and after a swap that crashed there, readers read the swapped-out files), and a
-failed write (an error, an unreachable HDFS) leaves the old files whole. As in HBase, a slice run
-(`scope_accounts`) replaces only its accounts' rows: the others are copied into the new files.
+failed write (an error, an unreachable HDFS) leaves the old files whole. As in HBase, a stored row
+the write does not have is dropped only when the spool's coverage covers it (`coverage.py`): the
+others are copied into the new files.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import date
 from typing import IO
 
 from ark_assets.core.rowkey import yyyymmdd
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.files import Files
 from ark_assets.io.layout import RowEncoder, TableLayout, stored_row
 from ark_assets.io.rows import Row, RowSpool
@@ -57,17 +59,19 @@ class FileSink:
 
     def write(self, spool: RowSpool, encoder: RowEncoder) -> Written:
         target = self.partition_dir(spool.table, spool.data_date, spool.tenant)
-        stale, kept = self._old_keys(target, encoder.layout, spool.scope_accounts)
-        written = Written(path=self.files.describe(target), kept_outside_scope=len(kept))
+        stale, kept = self._old_keys(target, encoder.layout, spool.covered)
+        written = Written(path=self.files.describe(target))
         staging = _beside(target, "staging")
         self.files.makedirs(staging)
+        accounts: set[str] = set()
         try:
             with _IndexedFiles(self.files, staging, spool, self.rows_per_index) as out:
                 for account_id, agent_id, kind, suffix, data in spool.read_encoded():
                     key = encoder.key(account_id, agent_id, kind, suffix)
                     out.write(encoder.file_line(key, data))
                     stale.discard(key)
-                    kept.discard(key)
+                    kept.pop(key, None)
+                    accounts.add(account_id)
                     if written.row_key_example is None:
                         written.row_key_example = key
                 written.rows = written.rows_written = out.lines
@@ -75,29 +79,34 @@ class FileSink:
                     key = _key(line)
                     if key in kept:
                         out.write(line)
-                        kept.discard(key)
+                        if account := kept.pop(key):
+                            accounts.add(account)
+                        written.rows_kept += 1
             self._swap(staging, target)
         except BaseException:
             self.files.remove_tree(staging)
             raise
         written.files = out.files
         written.stale_rows_deleted = len(stale)
+        written.accounts = len(accounts)
         return written
 
-    def _old_keys(self, target: str, layout: TableLayout, scope: frozenset[str] | None) -> tuple[set, set]:
-        """(keys this write replaces unless it writes them again, keys outside a slice's scope)."""
+    def _old_keys(self, target: str, layout: TableLayout, covered: Coverage) -> tuple[set, dict]:
+        """(keys this write drops unless it writes them again, keys it must keep -> their account,
+        "" for a key of another layout, which is never ours to drop)."""
         stale: set[str] = set()
-        kept: set[str] = set()
+        kept: dict[str, str] = {}
         for line in self._lines(target):
             key = _key(line)
-            if scope is None:
-                stale.add(key)
-                continue
             try:
-                account = layout.parse(key).account_id
+                parsed = layout.parse(key)
             except ValueError:
-                account = None
-            (stale if account in scope else kept).add(key)
+                kept[key] = ""
+                continue
+            if covered.covers(parsed.account_id, parsed.agent_id):
+                stale.add(key)
+            else:
+                kept[key] = parsed.account_id
         return stale, kept
 
     def _swap(self, staging: str, target: str) -> None:

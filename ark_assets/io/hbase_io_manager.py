@@ -6,18 +6,15 @@ manager streams that file out through the `Sink` of the seed's output mode (`ARK
 `ARK_OUTPUT_DIR`, or on HDFS with `ARK_HDFS_URL`) or NONE (a dry run). Downstream assets get
 the partition's rows back through the same sink, and the asset checks read it too.
 
-Idempotency. A materialization *replaces* its partition (date × tenant) of the table: rows it
-writes again are overwritten, and rows of that date and tenant that it did not write are
-deleted (reported as `stale_rows_deleted`). We chose deletion because the spool is the
-partition's complete answer: an account that disappeared upstream (closed, moved to another
-agent, no spend any more) must not keep yesterday's answer alive in a re-run, and a re-run must
-leave the table exactly as a first run would. Rows of other tenants on the same date, and keys
-that do not split under the table's layout (written by something else), are never touched.
-
-Slice re-runs. When `RowSpool.scope_accounts` is set, only rows of those accounts are candidates
-for deletion; the rest of the partition is left as it is. An asset whose fetch failed for some
-accounts can use the same mechanism (scope = the accounts it did fetch) so that a partial
-re-run never deletes good rows it could not refresh.
+Idempotency, and history kept. A materialization writes its partition (date × tenant) of the
+table: rows it writes again are overwritten (same keys). A stored row of that date and tenant
+that it did not write is deleted (`stale_rows_deleted`) only when the media answered, completely,
+for that row's account (or listing agent) without it: the spool's `covered` (`coverage.py`),
+which each asset fills from its fetch. Rows of accounts that failed, that left the day's lists,
+or that a slice re-run did not select are kept (`rows_kept`): a re-run never deletes what it
+could not refresh, and a date the media no longer serve is refused before any call
+(`assets/retention.py`). Rows of other tenants on the same date, and keys that do not split
+under the table's layout (written by something else), are never touched.
 
 Layout. The row key cannot be split without knowing whether the table's keys carry a kind and a
 suffix, so every persisting asset declares `layout_metadata(table, kind=…, suffix=…)` as its
@@ -95,6 +92,12 @@ class HBaseIOManager(ConfigurableIOManager):
     start_retry_s: float = 10.0
 
     _sink: Sink | None = PrivateAttr(default=None)
+    _written: dict[str, Written] = PrivateAttr(default_factory=dict)
+
+    def written(self, asset: str) -> Written | None:
+        """What this IO manager's last write of `asset` (`media/name`) did, in this process: what
+        the checks evaluated right after it read (the volume check's rows and accounts)."""
+        return self._written.get(asset)
 
     @property
     def sink(self) -> Sink:
@@ -174,6 +177,7 @@ class HBaseIOManager(ConfigurableIOManager):
                     f"{layout}; they were left alone"
                 )
             context.add_output_metadata(self._metadata(obj, written, time.monotonic() - started))
+            self._written[asset] = written
         finally:
             obj.discard()
 
@@ -185,6 +189,7 @@ class HBaseIOManager(ConfigurableIOManager):
             "rows_spooled": written.rows,
             "rows_written": written.rows_written,
             "stale_rows_deleted": written.stale_rows_deleted,
+            "active_accounts": written.accounts,
             "row_key_example": written.row_key_example,
             "write_seconds": round(seconds, 3),
         }
@@ -192,8 +197,8 @@ class HBaseIOManager(ConfigurableIOManager):
             # the keys the catalog knows: the table beside the asset, a row count plotted per partition
             metadata["dagster/table_name"] = metadata["table"]
             metadata["dagster/partition_row_count"] = written.partition_rows
-        if spool.scope_accounts is not None:
-            metadata["scope_accounts"] = len(spool.scope_accounts)
+        metadata["rows_kept"] = written.rows_kept
+        metadata |= spool.covered.metadata()
         if written.path is not None:
             metadata |= {"path": written.path, "files": written.files}
         return metadata

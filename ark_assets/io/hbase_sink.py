@@ -5,10 +5,11 @@ Each row is put at `RowKey(account, date, agent, tenant, kind, suffix)` with the
 table created on first use as the seed's are (families info/col, SNAPPY, pre-split 1| … 9|).
 
 Replacing a partition. Keys the write puts again are overwritten in place; keys of that date
-and tenant it did not write are deleted (`stale_rows_deleted`), only after every put went out,
-so a failed write leaves the old rows in place. The existing keys are read first (ten salted
-key scans of the date, keeping only this tenant's keys, and only `scope_accounts`' keys for a
-slice run); rows of other tenants, and keys that do not split under the table's layout
+and tenant it did not write are deleted (`stale_rows_deleted`) when the spool's coverage covers
+their account or agent (the media answered for it without them: `coverage.py`), and kept
+otherwise (`rows_kept`); deletes go out only after every put, so a failed write leaves the old
+rows in place. The existing keys are read first (ten salted key scans of the date, keeping only
+this tenant's keys); rows of other tenants, and keys that do not split under the table's layout
 (written by something else), are never touched.
 """
 
@@ -45,13 +46,16 @@ class HBaseSink:
 
     def write(self, spool: RowSpool, encoder: RowEncoder) -> Written:
         self.hbase.ensure_table(spool.table)
-        stale, written = self._existing_keys(spool, encoder.layout)
+        stale, kept, written = self._existing_keys(spool, encoder.layout)
         contract = {API_COLUMN: spool.source.encode()} if spool.source else {}
+        accounts: set[str] = set()
         with self.hbase.writer(spool.table, batch_size=self.batch_size) as writer, _gc_paused():
             for account_id, agent_id, kind, suffix, data in spool.read_encoded():
                 key = encoder.key(account_id, agent_id, kind, suffix).encode()
                 writer.put(key, {DATA_COLUMN: encoder.value(data).encode(), **contract})
                 stale.discard(key)
+                kept.pop(key, None)
+                accounts.add(account_id)
                 if written.row_key_example is None:
                     written.row_key_example = key.decode()
             # Only after every put went out (a failed write leaves the old rows in place).
@@ -59,13 +63,19 @@ class HBaseSink:
                 writer.delete(key)
         written.rows = written.rows_written = writer.puts
         written.stale_rows_deleted = writer.deletes
+        written.rows_kept = len(kept)
+        written.accounts = len(accounts | set(kept.values()))
         return written
 
-    def _existing_keys(self, spool: RowSpool, layout: TableLayout) -> tuple[set[bytes], Written]:
-        """This partition's keys already in the table (those of `scope_accounts` only, when set)."""
+    def _existing_keys(
+        self, spool: RowSpool, layout: TableLayout
+    ) -> tuple[set[bytes], dict[bytes, str], Written]:
+        """This partition's keys already in the table: (those the spool's coverage lets go unless
+        written again, those it must keep -> their account), and a `Written` counting the foreign keys."""
         written = Written()
-        keys: set[bytes] = set()
-        tenant, scope = spool.tenant, spool.scope_accounts
+        stale: set[bytes] = set()
+        kept: dict[bytes, str] = {}
+        tenant, covered = spool.tenant, spool.covered
         for key, _ in self.hbase.scan_date(spool.table, spool.data_date, scan_filter=KEYS_ONLY):
             try:
                 parsed = layout.parse(key)
@@ -74,11 +84,11 @@ class HBaseSink:
                 continue
             if parsed.tenant != tenant:
                 continue
-            if scope is None or parsed.account_id in scope:
-                keys.add(key)
+            if covered.covers(parsed.account_id, parsed.agent_id):
+                stale.add(key)
             else:
-                written.kept_outside_scope += 1
-        return keys, written
+                kept[key] = parsed.account_id
+        return stale, kept, written
 
     def read(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:
         # A missing table raises the resource's TableNotFound from the first scan.

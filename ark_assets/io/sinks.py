@@ -33,14 +33,15 @@ class Written:
     stale_rows_deleted: int = 0
     row_key_example: str | None = None
     foreign_keys: int = 0
-    kept_outside_scope: int = 0  # the partition's rows a slice run left as they were
+    rows_kept: int = 0  # stored rows this write neither wrote again nor could delete (not covered)
+    accounts: int = 0  # accounts with at least one row in the partition after the write
     files: int | None = None
     path: str | None = None
 
     @property
     def partition_rows(self) -> int:
         """Rows the partition holds after this write (what the catalog plots per partition)."""
-        return self.rows_written + self.kept_outside_scope
+        return self.rows_written + self.rows_kept
 
 
 class Sink(Protocol):
@@ -60,7 +61,8 @@ class Sink(Protocol):
         """Drop connections that died with the server (before a retry)."""
 
     def write(self, spool: RowSpool, encoder: RowEncoder) -> Written:
-        """Replace the spool's (table, date, tenant) partition with its rows (see the IO manager)."""
+        """Write the spool's rows into its (table, date, tenant) partition; of the stored rows it
+        does not write again, delete only those `spool.covered` covers (`coverage.py`)."""
 
     def read(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:
         """The partition's stored rows."""
@@ -95,11 +97,14 @@ class NoSink:
 
     def write(self, spool: RowSpool, encoder: RowEncoder) -> Written:
         written = Written()
+        accounts: set[str] = set()
         for account_id, agent_id, kind, suffix, _ in spool.read_encoded():
             key = encoder.key(account_id, agent_id, kind, suffix)
             if written.row_key_example is None:
                 written.row_key_example = key
             written.rows += 1
+            accounts.add(account_id)
+        written.accounts = len(accounts)
         return written
 
     def read(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:

@@ -29,6 +29,8 @@ from typing import Any
 
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media.errors import MediaApiError
+from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 DayParams = Callable[[date], Mapping[str, Any]]
 CodeTranslator = Callable[[int, str], "type[MediaApiError] | None"]  # None = success
@@ -106,6 +108,8 @@ class EndpointSpec:
         source_int64: the source id (or batch of ids) travels as int64 JSON numbers, not text
             (`advertiser_ids=[1,2]`, not `["1","2"]`).
         row_quota: the media's limits on the rows this endpoint answers per account and level.
+        retention: how far back a dated endpoint serves data (`retention.py`): a partition day
+            before it is refused before any call; None = no limit declared.
 
     A cursor-paged endpoint that answers in page mode (`page_info`, no cursor object) is walked
     on by page with `page` and `page_size`, the names every media here uses for page mode.
@@ -123,6 +127,7 @@ class EndpointSpec:
     call_params: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     source_int64: bool = False
     row_quota: RowQuota | None = None
+    retention: Retention | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -140,6 +145,7 @@ class RefreshSpec:
         method: GET (parameters in the query) or POST (a JSON body).
         build: (app_id, secret, refresh_token) -> the parameters or body, typed as the media wants
             (a ValueError naming the app id when it cannot be typed so).
+        life: how long the tokens live and where the answer says so (`token_life.py`).
 
     An answer without a new refresh token (optional in some media's answers) keeps the stored one.
     """
@@ -147,6 +153,7 @@ class RefreshSpec:
     path: str
     method: str
     build: Callable[[str, str, str], Mapping[str, Any]]
+    life: TokenLife | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,8 @@ from ark_assets.media.declare import (
     code_table,
     endpoints,
 )
+from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 # Body code -> error class (research: the v3.0 code table plus v1.x 10000/10001).
 CODES: dict[int, type[e.MediaApiError]] = {
@@ -101,7 +103,18 @@ REPORT_ROWS = RowQuota(per_second=12_000, per_window=40_000, window_s=10.0)
 QUOTA = QuotaHeader(name="X-RateLimit-Remaining", minute_pct=_minute_pct)
 TRACE_HEADER = "X-TSA-Trace-Id"
 TRANSLATE = code_table(CODES, e.UnknownCode)
-REFRESH = RefreshSpec(path="/oauth/token", method="GET", build=refresh_params)
+REFRESH = RefreshSpec(
+    path="/oauth/token",
+    method="GET",
+    build=refresh_params,
+    # the answer's access_token_expires_in 86400 and refresh_token_expires_in 2592000 (30 days)
+    life=TokenLife(
+        access_s=86_400,
+        refresh_s=2_592_000,
+        source="https://developers.e.qq.com/v3.0/docs/api/oauth/refresh_token (应答示例); TencentAd "
+        "marketing-api-go-sdk pkg/model/model_oauth_token_response_data.go",
+    ),
+)
 V11, V13, V30 = "v1.1", "v1.3", "v3.0"
 LEGACY = (V11, V13)  # the old hierarchy's versions (campaign -> adgroup -> ad)
 UPGRADE_FLAG = "adq_accounts_upgrade_enabled"  # v1.x: the new metric system (news/info/20240416)
@@ -183,6 +196,27 @@ def report_params(
     return derive
 
 
+# How far back each report serves data: daily 365 days (the 365th included) in every version; hourly
+# 90 days in v1.x, 365 in v3.0. A partition day before is refused before any call.
+DAILY_RETENTION = Retention(
+    days=365,
+    source="https://developers.e.qq.com/docs/insights/ad_insights/daily (支持查询365天内(含365天)的每日数据)",
+)
+HOURLY_RETENTION = {
+    V11: Retention(
+        days=90,
+        source="https://developers.e.qq.com/docs/api/insights/ad_insights/hourly_reports_get "
+        "(最多支持查询 90 天内的数据)",
+    ),
+    V30: Retention(
+        days=365,
+        source="https://developers.e.qq.com/v3.0/docs/api/hourly_reports/get "
+        "(最早支持查询 1 年内(365 天)的数据)",
+    ),
+}
+HOURLY_RETENTION[V13] = HOURLY_RETENTION[V11]  # v1.1 requests are served as v1.3 (news/info/20200529)
+
+
 def funds_endpoint(version: str) -> EndpointSpec:
     return EndpointSpec(
         name="funds/get",
@@ -202,6 +236,7 @@ def reports_endpoint(kind: str, version: str, level_suffix: str = "") -> Endpoin
         page_size=REPORT_PAGE_SIZE,
         call_params=report_params(kind, version, level_suffix),
         row_quota=REPORT_ROWS,
+        retention=DAILY_RETENTION if kind == "daily" else HOURLY_RETENTION[version],
     )
 
 
