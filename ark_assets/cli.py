@@ -12,7 +12,6 @@ Configuration is the platform's: `ARK_MYSQL_*` (and `DAGSTER_HOME` for the insta
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 
@@ -22,6 +21,7 @@ from ark_assets.clients.errors import MySQLAccessDenied, ServiceUnavailable
 from ark_assets.clients.log_schema import head
 from ark_assets.partitions import check_partition_key
 from ark_assets.resources.mysql import mysql_resource_from_env
+from ark_assets.settings import settings
 
 
 @click.group()
@@ -85,7 +85,7 @@ def rerun_failed_command(key: str, dry_run: bool) -> None:
     """Re-fetch exactly the accounts that failed in the latest materializations of partition KEY
     ('YYYY-MM-DD|TENANT'): the rerun_failed job, run here on the assets that have failures and
     recorded on the instance (DAGSTER_HOME) like a run from the UI. Exit 1 if something still fails."""
-    if not os.environ.get("DAGSTER_HOME"):
+    if not settings().dagster_home:
         raise click.ClickException("DAGSTER_HOME is not set: it must point at the instance the runs are on")
     from dagster import DagsterInstance
 
@@ -168,7 +168,7 @@ def backfill_command(job: str, first, last, tenants: tuple[str, ...], workspace:
 
 def _known_tenants() -> list[str] | None:
     """The instance's tenant partitions (DAGSTER_HOME), or None when there is no instance to ask."""
-    if not os.environ.get("DAGSTER_HOME"):
+    if not settings().dagster_home:
         return None
     from dagster import DagsterInstance
 

@@ -28,7 +28,6 @@ The Celery settings both sides share (`celery_config`), and why:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,33 +35,26 @@ from urllib.parse import urlsplit
 from dagster import ExecutorDefinition, multiprocess_executor
 
 from ark_assets.media.registry import all_media
+from ark_assets.settings import PlatformSettings, platform_from, settings
 
 EXECUTOR_VAR = "ARK_EXECUTOR"
-START_VAR = "ARK_STEP_START"
-START_METHODS = ("forkserver", "spawn")
 # What the forkserver imports once for every step it forks: the definitions (and so Dagster,
 # aiohttp, redis, happybase, kafka ...).
 PRELOAD = ["ark_assets.definitions"]
 BROKER_VAR = "ARK_CELERY_BROKER_URL"
 BACKEND_VAR = "ARK_CELERY_BACKEND_URL"
-VISIBILITY_VAR = "ARK_CELERY_VISIBILITY_TIMEOUT_S"
-EXECUTORS = ("multiprocess", "celery")
-DEFAULT_VISIBILITY_TIMEOUT_S = 900
 # dagster-celery's broker_transport_options defaults (dagster_celery.defaults), kept beside ours:
 # a config_source entry replaces the whole dict.
 _TRANSPORT_DEFAULTS = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# variables of another environment (a worker's, `platform_from`), or settings already read
+Settings = Mapping[str, str] | PlatformSettings
 
 
 def executor_from_env() -> ExecutorDefinition:
-    """The executor `ARK_EXECUTOR` names; raises ValueError naming the variable when it is wrong."""
-    choice = os.environ.get(EXECUTOR_VAR, "").strip().lower() or "multiprocess"
-    if choice == "multiprocess":
-        return multiprocess_executor.configured(multiprocess_config(os.environ), name="multiprocess")
-    if choice != "celery":
-        raise ValueError(
-            f"{EXECUTOR_VAR}={os.environ[EXECUTOR_VAR]!r} is not an executor: use one of "
-            f"{', '.join(EXECUTORS)} (unset means multiprocess)"
-        )
+    """The executor `ARK_EXECUTOR` names (the settings refuse another, naming the variable)."""
+    s = settings()
+    if s.executor == "multiprocess":
+        return multiprocess_executor.configured(multiprocess_config(s), name="multiprocess")
     try:
         from dagster_celery import celery_executor
     except ImportError as exc:
@@ -70,47 +62,33 @@ def executor_from_env() -> ExecutorDefinition:
             f"{EXECUTOR_VAR}=celery needs dagster-celery, which is not installed: "
             f"pip install '.[production]' ({exc})"
         ) from None
-    return celery_executor.configured(_executor_config(os.environ), name="celery")
+    return celery_executor.configured(_executor_config(s), name="celery")
 
 
-def multiprocess_config(environ: Mapping[str, str]) -> dict[str, Any]:
+def multiprocess_config(environ: Settings | None = None) -> dict[str, Any]:
     """The multiprocess executor's config: how steps start, and one step per media at once."""
-    start = environ.get(START_VAR, "").strip().lower() or "forkserver"
-    if start not in START_METHODS:
-        raise ValueError(
-            f"{START_VAR}={environ[START_VAR]!r} is not a start method: use one of "
-            f"{', '.join(START_METHODS)} (unset means forkserver)"
-        )
+    start = _settings(environ).step_start
     method = {"forkserver": {"preload_modules": PRELOAD}} if start == "forkserver" else {"spawn": {}}
     return {"max_concurrent": max(1, len(all_media())), "start_method": method}
 
 
-def worker_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def worker_config(environ: Settings | None = None) -> dict[str, Any]:
     """What `dagster-celery worker start -y` reads: the same broker, backend and settings as the runs
-    that `environ` (default: this process's environment) configures.
+    that `environ` (variables of another environment, or settings; default: this process's) configures.
 
     Broker and backend stay `{env: ...}` references, so the YAML holds no URL (nor its password);
     each worker resolves them from its own environment.
     """
-    return {"execution": {"config": _executor_config(os.environ if environ is None else environ)}}
+    return {"execution": {"config": _executor_config(_settings(environ))}}
 
 
-def celery_config(environ: Mapping[str, str]) -> dict[str, Any]:
+def celery_config(environ: Settings | None = None) -> dict[str, Any]:
     """The Celery settings runs and workers share (see the module docstring for why)."""
-    raw = environ.get(VISIBILITY_VAR, str(DEFAULT_VISIBILITY_TIMEOUT_S))
-    try:
-        visibility = int(raw)
-        if visibility <= 0:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"{VISIBILITY_VAR}={raw!r} must be a whole number of seconds > 0, longer than the longest step"
-        ) from None
     return {
         "task_acks_late": True,
         "broker_transport_options": {
             **_TRANSPORT_DEFAULTS,
-            "visibility_timeout": visibility,
+            "visibility_timeout": _settings(environ).celery_visibility_timeout_s,
             # look for abandoned tasks every 10 s (kombu scans only every 10th sweep by default)
             "unacked_restore_interval": 10,
             "unacked_restore_throttle": 1,
@@ -118,19 +96,25 @@ def celery_config(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _executor_config(environ: Mapping[str, str]) -> dict[str, Any]:
-    for variable in (BROKER_VAR, BACKEND_VAR):
-        _check_redis_url(environ, variable)
+def _settings(environ: Settings | None) -> PlatformSettings:
+    if environ is None:
+        return settings()
+    return environ if isinstance(environ, PlatformSettings) else platform_from(environ)
+
+
+def _executor_config(s: PlatformSettings) -> dict[str, Any]:
+    _check_redis_url(BROKER_VAR, s.celery_broker_url.get_secret_value(), s.redis_db)
+    _check_redis_url(BACKEND_VAR, s.celery_backend_url.get_secret_value(), s.redis_db)
     return {
         "broker": {"env": BROKER_VAR},
         "backend": {"env": BACKEND_VAR},
-        "config_source": celery_config(environ),
+        "config_source": celery_config(s),
     }
 
 
-def _check_redis_url(environ: Mapping[str, str], variable: str) -> None:
+def _check_redis_url(variable: str, url: str, platform_db: int) -> None:
     """A set Redis URL whose db is not the platform's (`ARK_REDIS_DB`, default 2); errors name no secret."""
-    url = environ.get(variable, "").strip()
+    url = url.strip()
     if not url:
         raise ValueError(
             f"{EXECUTOR_VAR}=celery needs {variable}, a Redis URL on a db of its own, "
@@ -146,8 +130,7 @@ def _check_redis_url(environ: Mapping[str, str], variable: str) -> None:
         raise ValueError(
             f"{variable} names Redis db {db_text!r}; expected a number, e.g. redis://host:6379/5"
         )
-    platform_db = environ.get("ARK_REDIS_DB", "2")
-    if db_text == platform_db:
+    if int(db_text) == platform_db:
         raise ValueError(
             f"{variable} points at Redis db {db_text} on {parts.hostname}:{parts.port or 6379}, the "
             f"platform's db (ARK_REDIS_DB: tokens and account lists); use a db of its own, e.g. /5"

@@ -13,9 +13,8 @@ asset as "0% filled" and buries the days that matter; set it earlier before back
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from dagster import (
@@ -27,38 +26,30 @@ from dagster import (
 
 from ark_assets.core.days import GMT8_NAME, yesterday
 from ark_assets.core.ids import TENANT
+from ark_assets.settings import settings
 
-DEFAULT_START = "2026-11-01"
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def start_date(environ: Mapping[str, str] = os.environ) -> str:
-    """The first partition day: `ARK_PARTITIONS_START`, else DEFAULT_START; a ValueError names a bad one."""
-    value = environ.get("ARK_PARTITIONS_START", "").strip() or DEFAULT_START
-    try:
-        if not _DAY.fullmatch(value):
-            raise ValueError
-        date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            f"ARK_PARTITIONS_START={value!r} is not a day: expected YYYY-MM-DD, e.g. {DEFAULT_START}"
-        ) from None
-    return value
-
-
-START_DATE = start_date()
-
-daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8_NAME)
 tenant_partitions = DynamicPartitionsDefinition(name="tenants")
-date_tenant_partitions = MultiPartitionsDefinition({"date": daily_partitions, "tenant": tenant_partitions})
-# INCR (assets/intraday.py): the same days and tenants plus today, which the intraday group refreshes
-# while it is still running; the daily assets' partitions end with the last finished day.
-intraday_partitions = MultiPartitionsDefinition(
-    {
-        "date": DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8_NAME, end_offset=1),
-        "tenant": tenant_partitions,
-    }
-)
+
+
+def start_date() -> str:
+    """The first partition day, `ARK_PARTITIONS_START` (the settings name a bad one)."""
+    return settings().partitions_start
+
+
+def daily_partitions(*, end_offset: int = 0) -> DailyPartitionsDefinition:
+    return DailyPartitionsDefinition(start_date=start_date(), timezone=GMT8_NAME, end_offset=end_offset)
+
+
+def date_tenant_partitions() -> MultiPartitionsDefinition:
+    """The daily assets' partitions: (day, tenant) up to the last finished day."""
+    return MultiPartitionsDefinition({"date": daily_partitions(), "tenant": tenant_partitions})
+
+
+def intraday_partitions() -> MultiPartitionsDefinition:
+    """INCR (assets/intraday.py): the same days and tenants plus today, which the intraday group
+    refreshes while it is still running; the daily assets' partitions end with the last finished day."""
+    return MultiPartitionsDefinition({"date": daily_partitions(end_offset=1), "tenant": tenant_partitions})
 
 
 def partition_key(day: date | str, tenant: str) -> MultiPartitionKey:
@@ -95,22 +86,23 @@ def check_partition_key(
     """(day, tenant) of a key a person typed, or a ValueError saying what is wrong with it and why.
 
     Dagster refuses such keys too ("Could not find a partition"), but without the reason: the day
-    must lie between START_DATE and yesterday in GMT+8 (today's data is not final; the media
+    must lie between the first partition day and yesterday in GMT+8 (today's data is not final; the media
     answer no future days), and the tenant must be one the `tenants` partitions hold (the
     `tenants_and_agents_sync` sensor adds every active `eton` tenant).
     """
     day, tenant = split_key(key)
-    start = date.fromisoformat(START_DATE)
+    first = start_date()
+    start = date.fromisoformat(first)
     last = yesterday(now)
     if day < start:
         raise ValueError(
-            f"partition key {str(key)!r}: {day} is before the first partition day {START_DATE}; "
-            f"expected a day from {START_DATE} to {last}"
+            f"partition key {str(key)!r}: {day} is before the first partition day {first}; "
+            f"expected a day from {first} to {last}"
         )
     if day > last:
         raise ValueError(
             f"partition key {str(key)!r}: {day} is in the future or today (GMT+8); expected a day "
-            f"from {START_DATE} to {last}: a day's data is fetched once it is over"
+            f"from {first} to {last}: a day's data is fetched once it is over"
         )
     if tenants is not None and tenant not in set(tenants):
         raise ValueError(

@@ -42,7 +42,7 @@ from ark_assets.core.tiers import AgentTier
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
-from ark_assets.partitions import START_DATE, check_partition_key, partition_key, start_date
+from ark_assets.partitions import check_partition_key, partition_key, start_date
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.kafka_log import KafkaLogResource
 from ark_assets.resources.media_api import media_api_resource_from_env
@@ -111,13 +111,15 @@ def test_bad_partition_keys_are_refused_with_the_reason(key: str, expected: str)
         ("yesterday", "expected YYYY-MM-DD"),
     ],
 )
-def test_the_first_partition_day_is_configured_or_a_clear_error(value: str, expected: str) -> None:
-    environ = {"ARK_PARTITIONS_START": value}
+def test_the_first_partition_day_is_configured_or_a_clear_error(
+    value: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARK_PARTITIONS_START", value)
     if expected.startswith("expected"):
-        with pytest.raises(ValueError, match=rf"ARK_PARTITIONS_START={value!r} is not a day: {expected}"):
-            start_date(environ)
+        with pytest.raises(ValueError, match=rf"ARK_PARTITIONS_START={value!r}: {expected}"):
+            start_date()
     else:
-        assert start_date(environ) == expected
+        assert start_date() == expected
 
 
 def test_a_good_partition_key_passes() -> None:
@@ -131,7 +133,7 @@ def test_a_good_partition_key_passes() -> None:
     ("day", "tenant"),
     [
         (date(2026, 11, 25), "T100117"),  # yesterday (GMT+8), the daily schedule's day
-        (date.fromisoformat(START_DATE), "T100117"),  # the first partition day
+        (date.fromisoformat(start_date()), "T100117"),  # the first partition day
         (date(2026, 2, 28), "T9"),  # a short tenant alias
     ],
 )
@@ -373,14 +375,14 @@ ENV_CASES = [
         {"ARK_REDIS_PORT": "63 79"},
         [],
         redis_resource_from_env,
-        'env variable "ARK_REDIS_PORT" cannot be coerced into an int',
+        "ARK_REDIS_PORT='63 79': expected a port number",
         id="env-port-not-a-number",
     ),
     pytest.param(
         {"ARK_OUTPUT": "HDFS"},
         [],
         hbase_io_manager_from_env,
-        "output mode 'HDFS' is not one of HBASE, FILE, NONE (ARK_OUTPUT)",
+        "ARK_OUTPUT='HDFS': expected HBASE, FILE or NONE",
         id="env-unknown-output-mode",
     ),
     pytest.param(

@@ -113,11 +113,11 @@ def test_every_job_runs_with_the_configured_executor(env) -> None:
     ("values", "message"),
     [
         # a typo names the variable and what it accepts
-        ({"ARK_EXECUTOR": "k8s"}, "ARK_EXECUTOR='k8s' is not an executor: use one of multiprocess, celery"),
+        ({"ARK_EXECUTOR": "k8s"}, "ARK_EXECUTOR='k8s': expected multiprocess or celery"),
         # a step start method the multiprocess executor does not offer
         (
             {"ARK_STEP_START": "fork"},
-            "ARK_STEP_START='fork' is not a start method: use one of forkserver, spawn",
+            "ARK_STEP_START='fork': expected forkserver or spawn",
         ),
         # celery without its broker
         ({"ARK_EXECUTOR": "celery"}, "ARK_EXECUTOR=celery needs ARK_CELERY_BROKER_URL"),
@@ -161,7 +161,7 @@ def test_every_job_runs_with_the_configured_executor(env) -> None:
                 "ARK_CELERY_BACKEND_URL": BROKER,
                 "ARK_CELERY_VISIBILITY_TIMEOUT_S": "0",
             },
-            "ARK_CELERY_VISIBILITY_TIMEOUT_S='0' must be a whole number of seconds > 0",
+            "ARK_CELERY_VISIBILITY_TIMEOUT_S='0': expected a whole number of seconds > 0",
         ),
     ],
 )

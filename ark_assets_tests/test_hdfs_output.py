@@ -177,7 +177,7 @@ def test_readers_see_a_whole_day_while_it_is_rewritten(root: str) -> None:
     assert seen and set(seen) <= {version(nine), version(four)}
 
 
-@asset(partitions_def=date_tenant_partitions, metadata=META)
+@asset(partitions_def=date_tenant_partitions(), metadata=META)
 def funds(context) -> Output[RowSpool]:
     spool = RowSpool.create(TABLE, DAY, TENANT)
     spool.write(_rows(1)[0])

@@ -75,29 +75,29 @@ def _spool(table: str, partition: str) -> Output[RowSpool]:
     return Output(spool)
 
 
-@asset(partitions_def=date_tenant_partitions, metadata=layout_metadata(FUNDS, kind=True))
+@asset(partitions_def=date_tenant_partitions(), metadata=layout_metadata(FUNDS, kind=True))
 def funds(context) -> Output[RowSpool]:
     return _spool(FUNDS, context.partition_key)
 
 
-@asset(partitions_def=date_tenant_partitions, metadata=layout_metadata(HOURLY, suffix=True))
+@asset(partitions_def=date_tenant_partitions(), metadata=layout_metadata(HOURLY, suffix=True))
 def hourly(context) -> Output[RowSpool]:
     return _spool(HOURLY, context.partition_key)
 
 
-@asset(partitions_def=date_tenant_partitions)
+@asset(partitions_def=date_tenant_partitions())
 def funds_report(funds: list[Row]) -> MaterializeResult:
     PLAN.loaded.append(funds)
     return MaterializeResult(metadata={"rows": len(funds)})
 
 
-@asset(partitions_def=date_tenant_partitions)
+@asset(partitions_def=date_tenant_partitions())
 def hourly_report(hourly: list[Row]) -> MaterializeResult:
     PLAN.loaded.append(hourly)
     return MaterializeResult(metadata={"rows": len(hourly)})
 
 
-@asset(partitions_def=date_tenant_partitions, metadata=layout_metadata("io_test_wrong"))
+@asset(partitions_def=date_tenant_partitions(), metadata=layout_metadata("io_test_wrong"))
 def not_a_spool() -> dict:
     return {"rows": []}
 

@@ -58,5 +58,5 @@ def test_the_rule_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ValueError, match="ARK_VOLUME_MIN_RATIO='half': expected a fraction"):
         VolumeRule.from_env()
     monkeypatch.setenv("ARK_VOLUME_MIN_RATIO", "2")
-    with pytest.raises(ValueError, match="0 <= ratio <= 1"):
+    with pytest.raises(ValueError, match="ARK_VOLUME_MIN_RATIO='2': expected a fraction between 0 and 1"):
         VolumeRule.from_env()

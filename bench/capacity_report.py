@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 START_MARK, END_MARK = "<!-- capacity:start -->", "<!-- capacity:end -->"
-VISIBILITY_TIMEOUT_S = 900  # ark_assets/execution.py DEFAULT_VISIBILITY_TIMEOUT_S
+VISIBILITY_TIMEOUT_S = 900  # ARK_CELERY_VISIBILITY_TIMEOUT_S (ark_assets/settings/platform.py)
 
 
 def _h(seconds: float) -> str:

@@ -14,13 +14,13 @@ output NONE nothing is stored and the result says so.
   table set (e.g. `test` compares `tenant_gdt_funds_get_v2` with `test_tenant_gdt_funds_get_v2`).
 """
 
-import os
 from datetime import date
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetSpec
 
 from ark_assets.core.rowkey import parse
 from ark_assets.io.sinks import Sink
+from ark_assets.settings import settings
 
 ROW_KEYS = "row_keys"
 COMPARISON = "matches_comparison_table"
@@ -29,7 +29,7 @@ _EXAMPLES = 5
 
 def compare_prefix(configured: str | None = None) -> str | None:
     """The comparison table set: `configured`, else `ARK_COMPARE_TABLE_PREFIX` (empty: no comparison)."""
-    prefix = configured if configured is not None else os.environ.get("ARK_COMPARE_TABLE_PREFIX", "")
+    prefix = configured if configured is not None else settings().compare_table_prefix
     return prefix or None
 
 

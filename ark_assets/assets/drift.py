@@ -18,7 +18,6 @@ allow columns / block"):
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, timedelta
@@ -32,9 +31,11 @@ from ark_assets.io.fields import FieldTally
 from ark_assets.io.rows import Row
 from ark_assets.media.declare import AccountDataset, ApiSpec, MediaDefinition
 from ark_assets.partitions import partition_key, split_key
+from ark_assets.settings import media_settings
+from ark_assets.settings.media import DRIFT_POLICIES
 
-STORE_ALL, DECLARED_ONLY, FAIL = "store_all", "declared_only", "fail"
-POLICIES = (STORE_ALL, DECLARED_ONLY, FAIL)
+POLICIES = DRIFT_POLICIES
+STORE_ALL, DECLARED_ONLY, FAIL = POLICIES
 FIELDS_KEY = "record_fields"
 LOOK_BACK_DAYS = 7
 ALERTED_FOR_S = 30 * 86_400
@@ -42,11 +43,8 @@ NESTED = ("dimensions", "metrics")  # request lists naming a record's nested fie
 
 
 def drift_policy(media: MediaDefinition) -> str:
-    name = f"ARK_{media.name.upper()}_DRIFT_POLICY"
-    value = os.environ.get(name, STORE_ALL).strip().lower()
-    if value not in POLICIES:
-        raise ValueError(f"{name}={value!r}: expected one of {', '.join(POLICIES)}")
-    return value
+    """`ARK_<MEDIA>_DRIFT_POLICY` (the settings check it against POLICIES)."""
+    return media_settings(media.name).drift_policy
 
 
 def declared_fields(api: ApiSpec, dataset: AccountDataset, day: date) -> frozenset[str] | None:

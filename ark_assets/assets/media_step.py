@@ -130,7 +130,7 @@ def media_step(
             *(volume_spec(p.key) for p in parts if not intraday),  # today so far is no whole day
         ],
         can_subset=True,
-        partitions_def=intraday_partitions if intraday else date_tenant_partitions,
+        partitions_def=intraday_partitions() if intraday else date_tenant_partitions(),
         pool=pool_of(media),
         description=_about(media, intraday=intraday),
     )

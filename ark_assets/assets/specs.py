@@ -3,7 +3,6 @@ the metadata of a fetch, and the seed's alert for an empty source list."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from ark_assets.core.tables import table_name
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.layout import layout_metadata
 from ark_assets.media.declare import MediaDefinition
+from ark_assets.settings import settings
 
 IO_MANAGER_KEY = "io_manager"
 COMPLETENESS = "completeness"
@@ -83,10 +83,7 @@ def completeness_blocking() -> bool:
 
     In a media's step a failed blocking check also keeps the step's assets downstream of it from
     running (`media_step.py`), as Dagster keeps downstream steps from running."""
-    value = os.environ.get("ARK_COMPLETENESS_BLOCKING", "").strip().lower()
-    if value not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ValueError(f"ARK_COMPLETENESS_BLOCKING={value!r}: expected 1 / true / yes or 0 / false / no")
-    return value in ("1", "true", "yes")
+    return settings().completeness_blocking
 
 
 def completeness_spec(key: AssetKey) -> AssetCheckSpec:

@@ -18,7 +18,6 @@ configuration; the defaults (7 days, half the median, 3 days of history) are our
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
@@ -35,6 +34,7 @@ from dagster import (
 
 from ark_assets.io.sinks import Written
 from ark_assets.partitions import partition_key, split_key
+from ark_assets.settings import settings
 
 VOLUME = "volume"
 MIN_HISTORY = 3  # trailing days needed before ratios are judged (our choice)
@@ -53,30 +53,11 @@ class VolumeRule:
 
     @classmethod
     def from_env(cls) -> VolumeRule:
-        days = _read("ARK_VOLUME_TRAILING_DAYS", "7", int, "a whole number of days >= 1")
-        ratio = _read("ARK_VOLUME_MIN_RATIO", "0.5", float, "a fraction between 0 and 1, e.g. 0.5")
-        if days < 1 or not 0 <= ratio <= 1:
-            raise ValueError(
-                f"ARK_VOLUME_TRAILING_DAYS={days}, ARK_VOLUME_MIN_RATIO={ratio}: "
-                "expected days >= 1 and 0 <= ratio <= 1"
-            )
-        blocking = _read("ARK_VOLUME_BLOCKING", "0", _flag, "1 / true / yes or 0 / false / no")
-        return cls(trailing_days=days, min_ratio=ratio, blocking=blocking)
-
-
-def _flag(value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ValueError(value)
-    return lowered in ("1", "true", "yes")
-
-
-def _read(name: str, default: str, convert, expected: str):  # noqa: ANN001, ANN202 -- a small parser
-    value = os.environ.get(name, default)
-    try:
-        return convert(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r}: expected {expected}") from None
+        """ARK_VOLUME_TRAILING_DAYS, ARK_VOLUME_MIN_RATIO, ARK_VOLUME_BLOCKING (the settings check them)."""
+        s = settings()
+        return cls(
+            trailing_days=s.volume_trailing_days, min_ratio=s.volume_min_ratio, blocking=s.volume_blocking
+        )
 
 
 def volume_spec(key: AssetKey, rule: VolumeRule | None = None) -> AssetCheckSpec:

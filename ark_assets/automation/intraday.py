@@ -10,8 +10,6 @@ media's declaration (`incr_min`, 60 unless it says otherwise) or `ARK_<MEDIA>_IN
 
 from __future__ import annotations
 
-import os
-
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
@@ -29,20 +27,13 @@ from ark_assets.core.days import GMT8_NAME, today
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.partitions import partition_key
 from ark_assets.resources.mysql import MySQLResource
+from ark_assets.settings import media_settings
 
 
 def incr_min(media: MediaDefinition) -> int:
-    """`ARK_<MEDIA>_INCR_MIN` when set, else the declaration's `incr_min`."""
-    name = f"ARK_{media.name.upper()}_INCR_MIN"
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return media.incr_min
-    minutes = int(value) if value.isdigit() else 0
-    if not (0 < minutes <= 1440 and (60 % minutes == 0 or minutes % 60 == 0)):
-        raise ValueError(
-            f"{name}={value!r}: expected minutes that divide an hour (5, 15, 30, 60) or whole hours"
-        )
-    return minutes
+    """`ARK_<MEDIA>_INCR_MIN` when set, else the declaration's `incr_min` (the settings check it)."""
+    minutes = media_settings(media.name).incr_min
+    return media.incr_min if minutes is None else minutes
 
 
 def cron_every(minutes: int) -> str:

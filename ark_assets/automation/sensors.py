@@ -11,7 +11,6 @@ How dependents run without a person (documented in the README):
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 
 from dagster import (
@@ -41,12 +40,7 @@ from ark_assets.resources.media_api import deployed_assets
 from ark_assets.resources.mysql import MySQLResource, RunStatus
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
-
-# How often the two polling sensors (MySQL, Redis) tick. A minute is plenty for daily data; the
-# browser test sets ARK_SENSOR_INTERVAL_S=5 so a switched-on sensor reacts within seconds.
-SENSOR_INTERVAL_S = int(os.environ.get("ARK_SENSOR_INTERVAL_S", "60"))
-# Run-status sensors react to a run's end; Dagster's default is 30 s (the tests' interval is shorter).
-RUN_STATUS_INTERVAL_S = min(30, SENSOR_INTERVAL_S)
+from ark_assets.settings import settings
 
 
 def _digest(values: list[str]) -> str:
@@ -54,12 +48,33 @@ def _digest(values: list[str]) -> str:
 
 
 def build_sensors(media: Sequence[MediaDefinition]) -> list:
-    """The platform's sensors for these media."""
+    """The platform's sensors for these media.
+
+    The two polling sensors (MySQL, Redis) tick every ARK_SENSOR_INTERVAL_S: a minute is plenty
+    for daily data; the browser test sets 5 so a switched-on sensor reacts within seconds. The
+    run-status sensors react to a run's end at least every 30 s (Dagster's default), or as often
+    as the polling ones when that is shorter (the tests' interval).
+    """
+    interval = settings().sensor_interval_s
+    run_status_s = min(30, interval)
     return [
-        _tenants_and_agents_sync(media),
-        _account_lists_arrived(media),
-        run_failure_alert,
-        run_canceled_closes_its_log,
+        _tenants_and_agents_sync(media, interval),
+        _account_lists_arrived(media, interval),
+        run_failure_sensor(
+            name="run_failure_alert",
+            default_status=DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=run_status_s,
+            description="A failed run -- its step failed, or it was killed or lost (the run monitor) -- "
+            "closes the run-log rows it left open with the reason, and is reported to Sentry once: not "
+            "again when its step already alerted.",
+        )(_alert_failed_run),
+        run_status_sensor(
+            name="run_canceled_closes_its_log",
+            run_status=DagsterRunStatus.CANCELED,
+            default_status=DefaultSensorStatus.RUNNING,
+            minimum_interval_seconds=run_status_s,
+            description="A cancelled run closes the run-log rows it left open (CANCELED, with the reason).",
+        )(_close_cancelled_run),
         AutomationConditionSensorDefinition(
             "ark_automation",
             target=AssetSelection.all(),
@@ -70,7 +85,7 @@ def build_sensors(media: Sequence[MediaDefinition]) -> list:
     ]
 
 
-def _tenants_and_agents_sync(media: Sequence[MediaDefinition]) -> SensorDefinition:
+def _tenants_and_agents_sync(media: Sequence[MediaDefinition], interval: int) -> SensorDefinition:
     # A sensor's run requests must fall inside its declared target: without one, Dagster fails
     # every tick that requests a run ("a sensor lacking a specified target").
     agent_lists = [AssetKey([m.name, a.name]) for m in media for a in m.assets.agent_lists]
@@ -78,7 +93,7 @@ def _tenants_and_agents_sync(media: Sequence[MediaDefinition]) -> SensorDefiniti
     @sensor(
         name="tenants_and_agents_sync",
         asset_selection=AssetSelection.assets(*agent_lists),
-        minimum_interval_seconds=SENSOR_INTERVAL_S,
+        minimum_interval_seconds=interval,
         default_status=DefaultSensorStatus.RUNNING,
         description="Adds new active eton tenants as partitions; when a tenant's active agents change, "
         "re-materializes that media's agent list for yesterday (advertisers follow by automation).",
@@ -134,13 +149,13 @@ def _agent_changes(
     return requests
 
 
-def _account_lists_arrived(media: Sequence[MediaDefinition]) -> SensorDefinition:
+def _account_lists_arrived(media: Sequence[MediaDefinition], interval: int) -> SensorDefinition:
     datasets = [AssetKey([m.name, d.name]) for m in media for d in deployed_assets(m).datasets]
 
     @sensor(
         name="account_lists_arrived",
         asset_selection=AssetSelection.assets(*datasets),
-        minimum_interval_seconds=SENSOR_INTERVAL_S,
+        minimum_interval_seconds=interval,
         default_status=DefaultSensorStatus.RUNNING,
         description="When yesterday's account lists of a (tenant, media) appear in Redis and that media's "
         "funds and reports are not materialized for the partition, runs them.",
@@ -171,15 +186,7 @@ def _account_lists_arrived(media: Sequence[MediaDefinition]) -> SensorDefinition
     return account_lists_arrived
 
 
-@run_failure_sensor(
-    name="run_failure_alert",
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
-    description="A failed run -- its step failed, or it was killed or lost (the run monitor) -- closes "
-    "the run-log rows it left open with the reason, and is reported to Sentry once: not again when "
-    "its step already alerted.",
-)
-def run_failure_alert(context: RunFailureSensorContext, mysql: MySQLResource, sentry: SentryResource) -> None:
+def _alert_failed_run(context: RunFailureSensorContext, mysql: MySQLResource, sentry: SentryResource) -> None:
     run = context.dagster_run
     reason = _failure_reason(context)
     closed = mysql.close_open_runs(run.run_id, status=RunStatus.FAILED, reason=reason)
@@ -197,14 +204,7 @@ def run_failure_alert(context: RunFailureSensorContext, mysql: MySQLResource, se
     )
 
 
-@run_status_sensor(
-    name="run_canceled_closes_its_log",
-    run_status=DagsterRunStatus.CANCELED,
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=RUN_STATUS_INTERVAL_S,
-    description="A cancelled run closes the run-log rows it left open (CANCELED, with the reason).",
-)
-def run_canceled_closes_its_log(context: RunStatusSensorContext, mysql: MySQLResource) -> None:
+def _close_cancelled_run(context: RunStatusSensorContext, mysql: MySQLResource) -> None:
     run = context.dagster_run
     mysql.close_open_runs(run.run_id, status=RunStatus.CANCELED, reason=f"run {run.run_id} was cancelled")
 

@@ -13,7 +13,6 @@ executed on demand; the jobs leave it out, as they leave `in_by_0900`.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -45,20 +44,14 @@ from ark_assets.partitions import partition_key, split_key, tenant_partitions
 from ark_assets.resources.media_api import deployed_assets
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
+from ark_assets.settings import settings
 
 CHECK = "token_health"
 REPORT_EVERY_S = DAY_S  # an unchanged evaluation is reported again once a day (its days left move)
 
 
 def warn_days() -> float:
-    value = os.environ.get("ARK_TOKEN_WARN_DAYS", "7")
-    try:
-        days = float(value)
-    except ValueError:
-        days = -1.0
-    if days < 0:
-        raise ValueError(f"ARK_TOKEN_WARN_DAYS={value!r}: expected a number of days >= 0, e.g. 7")
-    return days
+    return settings().token_warn_days
 
 
 def agent_lists(media: Sequence[MediaDefinition]) -> list[tuple[MediaDefinition, AgentList, AssetKey]]:
@@ -179,7 +172,7 @@ def watch(
 
 
 def token_health_sensor(media: Sequence[MediaDefinition]):
-    interval = int(os.environ.get("ARK_TOKEN_HEALTH_INTERVAL_S", "600"))
+    interval = settings().token_health_interval_s
 
     @sensor(
         name="token_health",

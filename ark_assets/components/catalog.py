@@ -9,7 +9,6 @@ files in git instead of local paths.
 from __future__ import annotations
 
 import inspect
-import os
 from pathlib import Path
 
 from dagster import (
@@ -25,6 +24,7 @@ from dagster import (
 from ark_assets.assets import advertisers, agents, datasets
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import source_of
+from ark_assets.settings import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _FACTORIES = {"agents": agents, "advertisers": advertisers, "datasets": datasets}
@@ -57,14 +57,14 @@ def catalogued(media: MediaDefinition, assets: list[AssetsDefinition]) -> list[A
         return spec.replace_attributes(owners=[*spec.owners, *media.owners], metadata=metadata)
 
     mapped = list(map_asset_specs(enrich, assets))
-    git_url = os.environ.get("ARK_CODE_GIT_URL")
-    if not git_url:
+    s = settings()
+    if not s.code_git_url:
         return mapped
     return list(
         link_code_references_to_git(
             mapped,
-            git_url=git_url,
-            git_branch=os.environ.get("ARK_CODE_GIT_BRANCH", "main"),
+            git_url=s.code_git_url,
+            git_branch=s.code_git_branch,
             file_path_mapping=AnchorBasedFilePathMapping(
                 local_file_anchor=REPO_ROOT, file_anchor_path_in_repository=""
             ),

@@ -27,7 +27,6 @@ most its row count: ~25k short byte strings for a seed-sized tenant).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from datetime import date
@@ -52,8 +51,9 @@ from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_met
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.io.sinks import OUTPUT_MODES, NoSink, Sink, Written
 from ark_assets.partitions import split_key
-from ark_assets.resources.env import env_str
+from ark_assets.resources.env import configured
 from ark_assets.resources.hbase import HBaseResource, hbase_resource_from_env
+from ark_assets.settings import is_set, settings
 
 DEFAULT_FILE_DIR = ".stack/output"
 DEFAULT_HDFS_FILE_DIR = "/ark/output"
@@ -254,13 +254,14 @@ class HBaseIOManager(ConfigurableIOManager):
 def hbase_io_manager_from_env(*, hbase: HBaseResource | None = None) -> HBaseIOManager:
     """ARK_OUTPUT (HBASE / FILE / NONE), ARK_OUTPUT_DIR (FILE mode), ARK_HDFS_URL and ARK_HDFS_USER
     (FILE mode on HDFS), and the ARK_HBASE_* of the HBase (or `hbase`)."""
-    on_hdfs = bool(os.environ.get("ARK_HDFS_URL"))
+    s = settings()
+    default_dir = DEFAULT_HDFS_FILE_DIR if s.hdfs_url else DEFAULT_FILE_DIR
     return HBaseIOManager(
         hbase=hbase or hbase_resource_from_env(),
-        output=env_str("ARK_OUTPUT", "HBASE"),
-        file_dir=env_str("ARK_OUTPUT_DIR", DEFAULT_HDFS_FILE_DIR if on_hdfs else DEFAULT_FILE_DIR),
-        hdfs_url=env_str("ARK_HDFS_URL", ""),
-        hdfs_user=env_str("ARK_HDFS_USER", "ark"),
+        output=configured(s, "output"),
+        file_dir=configured(s, "output_dir") if is_set(s, "output_dir") else default_dir,
+        hdfs_url=configured(s, "hdfs_url"),
+        hdfs_user=configured(s, "hdfs_user"),
     )
 
 

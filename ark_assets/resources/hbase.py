@@ -21,7 +21,8 @@ from ark_assets.clients.errors import ServiceUnavailable, TableNotFound
 from ark_assets.clients.hbase_admin import HBaseAdminClient
 from ark_assets.clients.hbase_writer import HBaseWriter, as_bytes
 from ark_assets.core.rowkey import SPLIT_KEYS, salted_date_ranges
-from ark_assets.resources.env import env_int, env_str
+from ark_assets.resources.env import configured
+from ark_assets.settings import settings
 
 SEED_FAMILIES = ("info", "col")
 DATA_COLUMN = b"info:data"
@@ -229,12 +230,9 @@ class HBaseResource(ConfigurableResource):
 
 def hbase_resource_from_env() -> HBaseResource:
     """ARK_HBASE_HOST, ARK_HBASE_PORT (Thrift1), ARK_HBASE_ADMIN_PORT (Thrift2), ARK_HBASE_TABLE_PREFIX."""
-    return HBaseResource(
-        host=env_str("ARK_HBASE_HOST", "127.0.0.1"),
-        port=env_int("ARK_HBASE_PORT", 9090),
-        admin_port=env_int("ARK_HBASE_ADMIN_PORT", 9091),
-        table_prefix=env_str("ARK_HBASE_TABLE_PREFIX", ""),
-    )
+    s = settings()
+    fields = ("host", "port", "admin_port", "table_prefix")
+    return HBaseResource(**{field: configured(s, f"hbase_{field}") for field in fields})
 
 
 def _message(exc: HBaseIOError) -> bytes:

@@ -16,7 +16,8 @@ from ark_assets.clients.job_events import JobLogEvent
 from ark_assets.clients.kafka_events import TOPIC_PREFIX, KafkaDeliveryStats, KafkaEventLog
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import media as media_named
-from ark_assets.resources.env import env_str
+from ark_assets.resources.env import configured
+from ark_assets.settings import settings
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_SPOOL_DIR = ".stack/spool/kafka"
@@ -101,8 +102,9 @@ class KafkaLogResource(ConfigurableResource):
 
 def kafka_log_resource_from_env() -> KafkaLogResource:
     """The resource configured by ARK_KAFKA_BOOTSTRAP, ARK_KAFKA_TOPIC_PREFIX and ARK_KAFKA_SPOOL_DIR."""
+    s = settings()
     return KafkaLogResource(
-        bootstrap_servers=env_str("ARK_KAFKA_BOOTSTRAP", DEFAULT_BOOTSTRAP),
-        topic_prefix=env_str("ARK_KAFKA_TOPIC_PREFIX", ""),
-        spool_dir=env_str("ARK_KAFKA_SPOOL_DIR", DEFAULT_SPOOL_DIR),
+        bootstrap_servers=configured(s, "kafka_bootstrap"),
+        topic_prefix=configured(s, "kafka_topic_prefix"),
+        spool_dir=configured(s, "kafka_spool_dir"),
     )

@@ -1,11 +1,12 @@
 """Where each media's API lives, which version of it the platform speaks and which app calls it:
 configuration, never code.
 
-Defaults point at the simulator on loopback (`ark-sim serve`, port 8600, one path per media)
-with each media's declared default app and default API version, so the demo and tests need no
-configuration; production sets `ARK_{MEDIA}_BASE_URL`, `ARK_{MEDIA}_APP_ID`,
-`ARK_{MEDIA}_APP_SECRET` and, to leave the default version, `ARK_{MEDIA}_API_VERSION` for every
-media of the registry (secrets reach Dagster as `EnvVar`s). The version picks the media's
+Outside production the defaults point at the simulator on loopback (`ark-sim serve`, port 8600,
+one path per media) with each media's declared simulator app and default API version, so the
+demo and tests need no configuration; production (`ARK_ENV=production`) must set
+`ARK_{MEDIA}_BASE_URL`, `ARK_{MEDIA}_APP_ID` and `ARK_{MEDIA}_APP_SECRET` for every media of the
+registry, and `ARK_{MEDIA}_API_VERSION` to leave the default version (all read through the
+settings object, `ark_assets/settings`; secrets reach Dagster as `EnvVar`s). The version picks the media's
 `ApiSpec` (paths, parameters, the endpoint behind a role) and which report levels it has
 (`deployed_assets`: Tencent v3.0 has no campaign level, v1.x no dynamic creatives); the assets
 both have keep their keys, tables, row keys and Redis keys in every version.
@@ -13,7 +14,6 @@ both have keep their keys, tables, row keys and Redis keys in every version.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 
 from dagster import Config, ConfigurableResource
@@ -24,9 +24,8 @@ from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.media.declare import ApiSpec, MediaAssets, MediaDefinition
 from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as media_named
-from ark_assets.resources.env import env_int, env_str
-
-SIMULATOR_URL = "http://127.0.0.1:8600"
+from ark_assets.resources.env import configured
+from ark_assets.settings import media_settings, settings
 
 
 class MediaConnection(Config):
@@ -96,10 +95,10 @@ def configured_version(media: MediaDefinition, api_version: str | None = None) -
     `ARK_{MEDIA}_API_VERSION`, else `ARK_API_VERSIONS` for every media (`current`: what the media
     serve today; `notes`: what the notes' jobs spoke; `default`), else the media's default. A
     version the media does not declare fails here, naming them."""
-    upper = media.name.upper()
     # read now, not as an EnvVar: it is no secret, and a version the media lacks must fail at load
-    name = f"ARK_{upper}_API_VERSION" if os.environ.get(f"ARK_{upper}_API_VERSION") else "ARK_API_VERSIONS"
-    wanted = api_version if api_version is not None else os.environ.get(name, "")
+    own = media_settings(media.name)
+    name = own.env_name("api_version") if own.api_version else "ARK_API_VERSIONS"
+    wanted = api_version if api_version is not None else own.api_version or settings().api_versions
     try:
         return media.api_for(wanted).version
     except ValueError as exc:
@@ -114,15 +113,14 @@ def deployed_assets(media: MediaDefinition, api_version: str | None = None) -> M
 def default_connection(
     media: MediaDefinition, base_url: str | None = None, api_version: str | None = None
 ) -> MediaConnection:
-    """`ARK_{MEDIA}_*` where set, else the simulator's URL for the media, its declared default app
-    and its configured API version (`configured_version`)."""
-    upper = media.name.upper()
-    version = configured_version(media, api_version)
+    """`ARK_{MEDIA}_*` where set, else (outside production only) the simulator's URL for the media
+    and its declared simulator app; and its configured API version (`configured_version`)."""
+    own = media_settings(media.name)
     return MediaConnection(
-        base_url=base_url or env_str(f"ARK_{upper}_BASE_URL", f"{SIMULATOR_URL}/{media.name}"),
-        app_id=env_str(f"ARK_{upper}_APP_ID", media.app.app_id),
-        app_secret=env_str(f"ARK_{upper}_APP_SECRET", media.app.secret),
-        api_version=version,
+        base_url=base_url or configured(own, "base_url"),
+        app_id=configured(own, "app_id"),
+        app_secret=configured(own, "app_secret"),
+        api_version=configured_version(media, api_version),
     )
 
 
@@ -140,5 +138,5 @@ def media_api_resource_from_env(
     declared = list(media) if media is not None else list(all_media())
     return MediaApiResource(
         media={m.name: default_connection(m, urls.get(m.name), versions.get(m.name)) for m in declared},
-        **({"max_in_flight": env_int("ARK_FETCH_MAX_IN_FLIGHT", 100)} | knobs),
+        **({"max_in_flight": configured(settings(), "fetch_max_in_flight")} | knobs),
     )

@@ -43,7 +43,8 @@ from ark_assets.clients.mysql_sql import (
 from ark_assets.core.redact import redact, redact_text
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import media as media_named
-from ark_assets.resources.env import env_int, env_str
+from ark_assets.resources.env import configured
+from ark_assets.settings import settings
 
 __all__ = [
     "Agent",
@@ -337,18 +338,19 @@ class MySQLResource(ConfigurableResource):
 
 
 def mysql_resource_from_env() -> MySQLResource:
-    """The resource configured by ARK_MYSQL_* variables, loopback defaults otherwise.
+    """The resource the settings configure (ARK_MYSQL_*).
 
     Set variables arrive as `EnvVar`s that Dagster resolves at run time; outside Dagster call
     `.process_config_and_initialize()` on the result first.
     """
+    s = settings()
     return MySQLResource(
-        host=env_str("ARK_MYSQL_HOST", "127.0.0.1"),
-        port=env_int("ARK_MYSQL_PORT", 3306),
-        user=env_str("ARK_MYSQL_USER", "ark"),
-        password=env_str("ARK_MYSQL_PASSWORD", "ark"),
-        log_database=env_str("ARK_MYSQL_LOG_DB", "nyfz"),
-        eton_database=env_str("ARK_MYSQL_ETON_DB", "eton"),
+        host=configured(s, "mysql_host"),
+        port=configured(s, "mysql_port"),
+        user=configured(s, "mysql_user"),
+        password=configured(s, "mysql_password"),
+        log_database=configured(s, "mysql_log_db"),
+        eton_database=configured(s, "mysql_eton_db"),
     )
 
 

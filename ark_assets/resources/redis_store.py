@@ -6,7 +6,8 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from ark_assets.clients.redis_sets import MAX_EXACT_SCORE, CorruptRedisKey, RedisSets
-from ark_assets.resources.env import env_int, env_str
+from ark_assets.resources.env import configured
+from ark_assets.settings import settings
 
 __all__ = ["MAX_EXACT_SCORE", "CorruptRedisKey", "RedisResource", "redis_resource_from_env"]
 
@@ -51,15 +52,11 @@ class RedisResource(ConfigurableResource):
 
 
 def redis_resource_from_env() -> RedisResource:
-    """The resource configured by ARK_REDIS_HOST/PORT/DB/PASSWORD/CHANNEL, loopback defaults otherwise.
+    """The resource the settings configure (ARK_REDIS_HOST/PORT/DB/PASSWORD/CHANNEL).
 
     Set variables arrive as `EnvVar`s that Dagster resolves at run time; outside Dagster call
     `.process_config_and_initialize()` on the result first.
     """
-    return RedisResource(
-        host=env_str("ARK_REDIS_HOST", "127.0.0.1"),
-        port=env_int("ARK_REDIS_PORT", 6379),
-        db=env_int("ARK_REDIS_DB", 2),
-        password=env_str("ARK_REDIS_PASSWORD", ""),
-        channel=env_str("ARK_REDIS_CHANNEL", ""),
-    )
+    s = settings()
+    fields = ("host", "port", "db", "password", "channel")
+    return RedisResource(**{field: configured(s, f"redis_{field}") for field in fields})

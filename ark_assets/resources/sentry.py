@@ -20,7 +20,8 @@ from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 from sentry_sdk.utils import BadDsn, Dsn
 
 from ark_assets.core.redact import redact
-from ark_assets.resources.env import env_str
+from ark_assets.resources.env import configured
+from ark_assets.settings import settings
 
 DEFAULT_ENVIRONMENT = "local"
 
@@ -176,10 +177,8 @@ class SentryResource(ConfigurableResource):
 
 def sentry_resource_from_env() -> SentryResource:
     """The resource configured by ARK_SENTRY_DSN (secret, resolved at run time) and ARK_SENTRY_ENVIRONMENT."""
-    return SentryResource(
-        dsn=env_str("ARK_SENTRY_DSN", ""),
-        environment=env_str("ARK_SENTRY_ENVIRONMENT", DEFAULT_ENVIRONMENT),
-    )
+    s = settings()
+    return SentryResource(dsn=configured(s, "sentry_dsn"), environment=configured(s, "sentry_environment"))
 
 
 def close_sdk(timeout_s: float = 2.0) -> None:
