@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sentry_sdk.utils import BadDsn, Dsn
 
 from ark_assets.settings.fields import var
 
@@ -49,7 +50,7 @@ class PlatformSettings(BaseSettings):
     mysql_port: int = var(3306, "MySQL port", expected="a port number", ge=1, le=65535)
     mysql_user: str = var("ark", "MySQL user (the stack's)", production=True)
     mysql_password: SecretStr = var(
-        SecretStr("ark"), "MySQL password (the stack's)", production=True, secret=True, shown="ark"
+        SecretStr("ark"), "MySQL password (the stack's)", production=True, secret=True, shown="`ark`"
     )
     mysql_log_db: str = var("nyfz", "the run, request and response log database")
     mysql_eton_db: str = var("eton", "the tenant database")
@@ -70,7 +71,11 @@ class PlatformSettings(BaseSettings):
     kafka_spool_dir: str = var(".stack/spool/kafka", "where events wait while Kafka is unreachable")
     # ----- Sentry
     sentry_dsn: SecretStr = var(
-        SecretStr(""), "the Sentry DSN; empty: Sentry off", secret=True, shown="empty"
+        SecretStr(""),
+        "the Sentry DSN; empty: Sentry off",
+        expected="http(s)://<public key>@<host>/<project id>, or empty to turn Sentry off",
+        secret=True,
+        shown="empty",
     )
     sentry_environment: str = var("local", "the Sentry environment events are tagged with")
     # ----- media APIs (per media: media.py)
@@ -78,7 +83,7 @@ class PlatformSettings(BaseSettings):
         "",
         "every media's API version at once (`current` / `notes` / `default`) where its own "
         "`ARK_<MEDIA>_API_VERSION` is unset",
-        shown="default",
+        shown="`default`",
     )
     fetch_max_in_flight: int = var(
         100, "sources fetched concurrently per endpoint in a media's step", expected="a number >= 1", ge=1
@@ -193,6 +198,16 @@ class PlatformSettings(BaseSettings):
         if not _DAY.fullmatch(value):
             raise ValueError("not YYYY-MM-DD")
         date.fromisoformat(value)  # a ValueError for 2025-02-30
+        return value
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _a_dsn(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            try:
+                Dsn(value.get_secret_value())
+            except BadDsn:
+                raise ValueError("not a DSN") from None  # the DSN holds the project's key: not repeated
         return value
 
     @property
