@@ -1,7 +1,7 @@
 """The Dagster definitions of Ark Assets: what `dagster dev -w workspace.yaml` and `dg` load.
 
-Built from the `defs/` folder (`load_from_defs_folder`): one folder per media, whose assets come
-from that media's declaration (`media/<media>.py`), plus automation and the resources.
+Built from the `defs/` folder (`load_from_defs_folder`): every media of the registry, whose assets
+come from that media's declaration (`media/<media>.py`), plus automation and the resources.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Contract: a media declared in one module is a whole media of the platform, nothing else edited.
 
 `toy_media.py` declares "toy" the way `ark_assets/media/<media>.py` declare theirs. Registered
-(as a module of `ark_assets/media/` or an `ark_assets.media` entry point would be), it gets:
-- its assets, lineage, checks and daily job from the `MediaAssets` component and the factories;
+(as a module of `ark_assets/media/` would be), it gets:
+- its assets, lineage, checks and daily job from `media_definitions` and the factories;
 - its resources: an API connection from `ARK_TOY_*`, Redis keys in its own formats, its eton
   platform id;
 - the engine's behaviour, against a small server of this test speaking toy's API (no simulator
@@ -28,7 +28,7 @@ from dagster import AssetKey, DagsterInstance, Definitions, materialize
 from ark_assets.assets.build import media_assets
 from ark_assets.clients.redis_keys import accounts_key, agents_key, token_key
 from ark_assets.clients.redis_sets import RedisSets
-from ark_assets.components.media import MediaAssets
+from ark_assets.components.media import media_definitions
 from ark_assets.core.tables import table_name
 from ark_assets.defs.resources import platform_resources
 from ark_assets.io.hbase_io_manager import HBaseIOManager
@@ -149,8 +149,8 @@ def test_its_assets_lineage_checks_and_job_come_from_the_declaration() -> None:
     assert graph.get(AssetKey(["toy", "funds"])).parent_keys == {AssetKey(["toy", "advertisers"])}
     assert graph.get(AssetKey(["toy", "funds"])).metadata["hbase_table"] == "tenant_toy_balance_v1"
     assert {c.name for c in graph.asset_check_keys} == {"completeness", "row_keys", "volume"}
-    component = MediaAssets(media="toy").build_defs(context=None)  # what defs/toy/defs.yaml would give
-    assert [j.name for j in component.jobs] == ["toy_daily"]
+    built = media_definitions(toy_media.MEDIA)  # what defs/media.py builds for every registered media
+    assert [j.name for j in built.jobs] == ["toy_daily"]
     assert "toy" in [m.name for m in all_media()]
 
 

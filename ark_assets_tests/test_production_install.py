@@ -25,7 +25,6 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from ark_assets.media.registry import all_media
 from ark_assets_tests.dagster_ui import ROOT
 from ark_stack.services.postgres import connect, drop_database, ensure_database
 
@@ -109,8 +108,8 @@ def test_the_shipped_production_yaml_loads_as_a_postgres_instance(production_hom
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config.tag_concurrency_limits == [
-            {"key": "media", "value": media.name, "limit": MEDIA_LIMIT} for media in all_media()
-        ]
+            {"key": "media", "value": {"applyLimitPerUniqueValue": True}, "limit": MEDIA_LIMIT}
+        ]  # each media's runs apart, a new media's too
         pools = concurrency.pool_config
         assert (pools.default_pool_limit, pools.pool_granularity.value, pools.op_granularity_run_buffer) == (
             MEDIA_LIMIT,

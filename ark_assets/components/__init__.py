@@ -1,5 +1,6 @@
-"""Dagster components of the platform (`defs/<media>/defs.yaml` instantiates `MediaAssets`)."""
+"""What Dagster shows of a media beyond its assets: its definitions as a whole (`media.py`) and
+the catalog's owners and code references (`catalog.py`)."""
 
-from ark_assets.components.media import MediaAssets
+from ark_assets.components.media import media_definitions
 
-__all__ = ["MediaAssets"]
+__all__ = ["media_definitions"]

@@ -1,10 +1,10 @@
-"""Every media the platform knows, found rather than listed.
+"""Every media the platform knows: the modules of this package that export a `MEDIA` declaration.
 
-The media are the modules of this package that export a `MEDIA` declaration, plus any
-`ark_assets.media` entry point of an installed distribution (a media kept in a package of its
-own), plus any registered at run time (`register`, for plugins and tests). Definitions, the
-resources' environment defaults, the sensors and the docs all read this one registry, so adding a
-media means adding one module (see docs/ADDING_A_MEDIA.md).
+That is the one way a media joins the platform. The definitions (`defs/media.py`: each media's
+assets, checks and daily job), the settings (`ARK_<MEDIA>_*`), the sensors, schedules and jobs and
+the docs all read this registry, so adding a media means adding one module (see
+docs/ADDING_A_MEDIA.md). `register` exists for tests only: a media declared outside the package
+(`ark_assets_tests/toy_media.py`) joins this process's registry for the test's duration.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ import importlib
 import inspect
 import pkgutil
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from ark_assets.media.declare import MediaDefinition
 
-ENTRY_POINT_GROUP = "ark_assets.media"
 _extra: dict[str, MediaDefinition] = {}
 _sources: dict[str, Path] = {}  # media name -> the module that declares it (the catalog's code reference)
 
@@ -34,12 +32,6 @@ def _found() -> dict[str, MediaDefinition]:
         if isinstance(declared, MediaDefinition):
             found.append(declared)
             _sources[declared.name] = Path(inspect.getfile(loaded))
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        declared = point.load()
-        if not isinstance(declared, MediaDefinition):
-            raise TypeError(f"entry point {point.name!r} of {ENTRY_POINT_GROUP} is not a MediaDefinition")
-        found.append(declared)
-        _sources[declared.name] = Path(inspect.getfile(importlib.import_module(point.module)))
     by_name: dict[str, MediaDefinition] = {}
     for declared in found:
         if declared.name in by_name and by_name[declared.name] is not declared:
@@ -70,7 +62,7 @@ def media(name: str | MediaDefinition) -> MediaDefinition:
 
 
 def register(definition: MediaDefinition, *, source: Path | None = None) -> None:
-    """Make `definition` known to this process (a plugin loaded by hand, a test's media).
+    """Make `definition` known to this process: tests only (a media the package does not declare).
 
     Args:
         source: the module that declares it (for the catalog's code references).
