@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 
 from ark_assets.clients.redis_sets import RedisSets
-from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
+from ark_assets.fetch.engine import EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
+from ark_assets.media.declare import MediaApp
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.redis_store import RedisResource
@@ -67,7 +68,7 @@ def _collect(
         api.api_spec(media),
         base_url=sim.url(media),
         tenant=tenant,
-        app=App(str(app.app_id), app.secret),
+        app=MediaApp(app_id=str(app.app_id), secret=app.secret),
         redis=RedisSets(),
         settings=FAST,
     )

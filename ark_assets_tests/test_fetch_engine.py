@@ -19,10 +19,10 @@ import pytest
 import redis
 
 from ark_assets.clients.redis_sets import RedisSets
-from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
+from ark_assets.fetch.engine import EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
-from ark_assets.media.declare import ApiSpec
+from ark_assets.media.declare import ApiSpec, MediaApp
 from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets_tests.engine_support import clear_governors, own_tenant, seed_tokens
@@ -73,7 +73,7 @@ def _engine(
         _api(media),
         base_url=sim.url(media),
         tenant=tenant,
-        app=App(str(app.app_id), app.secret),
+        app=MediaApp(app_id=str(app.app_id), secret=app.secret),
         redis=RedisSets(),
         settings=settings,
         **kw,
@@ -241,7 +241,7 @@ def _hold_lock_then_refresh(
             _api("jrtt"),
             base_url=base_url,
             tenant=tenant,
-            app=App(app_id, secret),
+            app=MediaApp(app_id=app_id, secret=secret),
             redis=RedisSets(),
             settings=FAST,
         )
@@ -329,7 +329,7 @@ def _run_engine_process(
             _api("gdt"),
             base_url=base_url,
             tenant=tenant,
-            app=App(app_id, secret),
+            app=MediaApp(app_id=app_id, secret=secret),
             redis=RedisSets(),
             settings=EngineSettings(max_in_flight=64),
         )

@@ -33,13 +33,13 @@ from ark_assets.fetch.governor import RateGovernor
 from ark_assets.fetch.latency import LatencyTracker, LoopLag
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.fetch.report import FetchObserver, LogObserver, ResponseEvent, StreamReport
-from ark_assets.fetch.settings import App, EngineSettings
+from ark_assets.fetch.settings import EngineSettings
 from ark_assets.fetch.source import SourceFetcher
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.fetch.tokens import TokenBook
-from ark_assets.media.declare import ApiSpec
+from ark_assets.media.declare import ApiSpec, MediaApp
 
-__all__ = ["App", "EngineSettings", "FetchEngine", "FetchObserver", "ResponseEvent"]
+__all__ = ["EngineSettings", "FetchEngine", "FetchObserver", "ResponseEvent"]
 
 # Connections per engine: a stream per endpoint, each up to max_in_flight, plus hedges.
 _CONNECTIONS_PER_IN_FLIGHT = 8
@@ -57,7 +57,7 @@ class FetchEngine:
         *,
         base_url: str,
         tenant: str,
-        app: App,
+        app: MediaApp,
         redis: RedisSets,
         settings: EngineSettings | None = None,
         observer: FetchObserver | None = None,

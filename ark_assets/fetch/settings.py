@@ -1,4 +1,5 @@
-"""The engine's knobs and the app it runs as (re-exported by `engine.py`)."""
+"""The engine's knobs (re-exported by `engine.py`); the app it runs as is a `MediaApp`
+(`media/declare.py`), the platform's one type for an app's credentials."""
 
 from __future__ import annotations
 
@@ -6,14 +7,6 @@ from dataclasses import dataclass, field
 
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.latency import LatencySettings
-
-
-@dataclass(frozen=True)
-class App:
-    """The developer app whose quota and credentials a run uses."""
-
-    app_id: str
-    secret: str
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from dagster import Config, ConfigurableResource
 from pydantic import Field
 
-from ark_assets.fetch.engine import App, EngineSettings
+from ark_assets.fetch.engine import EngineSettings
 from ark_assets.fetch.governor import GovernorSettings
-from ark_assets.media.declare import ApiSpec, MediaAssets, MediaDefinition
+from ark_assets.media.declare import ApiSpec, MediaApp, MediaAssets, MediaDefinition
 from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import configured
@@ -29,7 +29,11 @@ from ark_assets.settings import media_settings, settings
 
 
 class MediaConnection(Config):
-    """One media's API root and the developer app whose quota and refresh credentials runs use."""
+    """One media's API root and the developer app whose quota and refresh credentials runs use.
+
+    The app's two fields are a `MediaApp` (`media/declare.py`, the one credential type) in the
+    form Dagster config takes (each may be an `EnvVar`, resolved at run time); `app()` gives it back
+    as one."""
 
     base_url: str = Field(description="the API root (the part before the endpoint paths)")
     app_id: str = Field(description="the developer app's id")
@@ -62,9 +66,9 @@ class MediaApiResource(ConfigurableResource):
     def base_url(self, media: MediaDefinition | str) -> str:
         return self._connection(media).base_url
 
-    def app(self, media: MediaDefinition | str) -> App:
+    def app(self, media: MediaDefinition | str) -> MediaApp:
         connection = self._connection(media)
-        return App(connection.app_id, connection.app_secret)
+        return MediaApp(app_id=connection.app_id, secret=connection.app_secret)
 
     def api_spec(self, media: MediaDefinition | str) -> ApiSpec:
         """The media's API in the configured version (a ValueError naming the declared ones)."""

@@ -17,10 +17,11 @@ from datetime import datetime
 
 from ark_assets.clients.redis_keys import AgentTier
 from ark_assets.clients.redis_sets import RedisSets
-from ark_assets.fetch.engine import App, EngineSettings, FetchEngine
+from ark_assets.fetch.engine import EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.latency import LatencySettings
 from ark_assets.fetch.outcome import Source
+from ark_assets.media.declare import MediaApp
 from ark_assets.media.registry import media as media_named
 from bench.clients.tally import Tally, parse_args
 
@@ -52,7 +53,7 @@ async def fetch(args, sources: list[Source], tally: Tally) -> dict:
         media_named(args.media).api,
         base_url=args.base_url,
         tenant=args.tenant,
-        app=App(args.app_id, args.secret),
+        app=MediaApp(app_id=args.app_id, secret=args.secret),
         redis=store,
         settings=engine_settings(json.loads(args.settings)),
     )
