@@ -53,7 +53,7 @@ from ark_assets.io.sinks import OUTPUT_MODES, NoSink, Sink, Written
 from ark_assets.partitions import split_key
 from ark_assets.resources.env import configured
 from ark_assets.resources.hbase import HBaseResource, hbase_resource_from_env
-from ark_assets.settings import is_set, settings
+from ark_assets.settings import default_of, is_set, settings
 
 DEFAULT_FILE_DIR = ".stack/output"
 DEFAULT_HDFS_FILE_DIR = "/ark/output"
@@ -82,11 +82,11 @@ class HBaseIOManager(ConfigurableIOManager):
     """
 
     hbase: HBaseResource
-    output: str = "HBASE"
+    output: str = default_of("output")
     file_dir: str = DEFAULT_FILE_DIR
     file_rows_per_index: int = 10_000
     hdfs_url: str = ""
-    hdfs_user: str = "ark"
+    hdfs_user: str = default_of("hdfs_user")
     batch_size: int = 1000
     write_retry_s: float = 120.0
     start_retry_s: float = 10.0

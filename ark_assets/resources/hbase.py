@@ -22,7 +22,7 @@ from ark_assets.clients.hbase_admin import HBaseAdminClient
 from ark_assets.clients.hbase_writer import HBaseWriter, as_bytes
 from ark_assets.core.rowkey import SPLIT_KEYS, salted_date_ranges
 from ark_assets.resources.env import configured
-from ark_assets.settings import settings
+from ark_assets.settings import default_of, settings
 
 SEED_FAMILIES = ("info", "col")
 DATA_COLUMN = b"info:data"
@@ -47,12 +47,12 @@ class HBaseResource(ConfigurableResource):
         batch_size: puts per batch sent by `writer` (the seed sent 1000 at a time).
     """
 
-    host: str = "127.0.0.1"
-    port: int = 9090
-    admin_port: int = 9091
+    host: str = default_of("hbase_host")
+    port: int = default_of("hbase_port")
+    admin_port: int = default_of("hbase_admin_port")
     pool_size: int = 4
     timeout_ms: int = 60_000
-    table_prefix: str = ""
+    table_prefix: str = default_of("hbase_table_prefix")
     batch_size: int = 1000
 
     _pool: happybase.ConnectionPool | None = PrivateAttr(default=None)

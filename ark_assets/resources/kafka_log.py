@@ -17,10 +17,8 @@ from ark_assets.clients.kafka_events import TOPIC_PREFIX, KafkaDeliveryStats, Ka
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import configured
-from ark_assets.settings import settings
+from ark_assets.settings import default_of, settings
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
-DEFAULT_SPOOL_DIR = ".stack/spool/kafka"
 FLUSH_TIMEOUT_S = 10.0
 
 _CLIENT_INIT = threading.Lock()
@@ -29,10 +27,14 @@ _CLIENT_INIT = threading.Lock()
 class KafkaLogResource(ConfigurableResource):
     """Publishes job log events per media; a broker outage spools them instead of failing the run."""
 
-    bootstrap_servers: str = Field(default=DEFAULT_BOOTSTRAP, description="host:port[,host:port...]")
-    topic_prefix: str = Field(default="", description="prepended to `{media}_api_log`")
+    bootstrap_servers: str = Field(
+        default=default_of("kafka_bootstrap"), description="host:port[,host:port...]"
+    )
+    topic_prefix: str = Field(
+        default=default_of("kafka_topic_prefix"), description="prepended to `{media}_api_log`"
+    )
     spool_dir: str = Field(
-        default=DEFAULT_SPOOL_DIR,
+        default=default_of("kafka_spool_dir"),
         description="where undelivered events wait (relative paths are from the working directory)",
     )
     max_spool_events: int = Field(default=100_000, gt=0, description="events beyond this are dropped")

@@ -44,7 +44,7 @@ from ark_assets.core.redact import redact, redact_text
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import configured
-from ark_assets.settings import settings
+from ark_assets.settings import default_of, settings
 
 __all__ = [
     "Agent",
@@ -68,12 +68,16 @@ _CLIENT_ERRORS = range(2000, 3000)
 class MySQLResource(ConfigurableResource):
     """The run/request/response logs and the `eton` tenant and agent tables."""
 
-    host: str = Field(default="127.0.0.1", description="MySQL host.")
-    port: int = Field(default=3306, description="MySQL port.")
-    user: str = Field(default="ark", description="MySQL user.")
-    password: str = Field(default="ark", description="MySQL password.")
-    log_database: str = Field(default="nyfz", description="Database of the run, request and response logs.")
-    eton_database: str = Field(default="eton", description="Database of the tenant and agents tables.")
+    host: str = Field(default=default_of("mysql_host"), description="MySQL host.")
+    port: int = Field(default=default_of("mysql_port"), description="MySQL port.")
+    user: str = Field(default=default_of("mysql_user"), description="MySQL user.")
+    password: str = Field(default=default_of("mysql_password"), description="MySQL password.")
+    log_database: str = Field(
+        default=default_of("mysql_log_db"), description="Database of the run, request and response logs."
+    )
+    eton_database: str = Field(
+        default=default_of("mysql_eton_db"), description="Database of the tenant and agents tables."
+    )
     connect_timeout: int = Field(default=5, description="Seconds to wait for a connection.")
 
     @field_validator("log_database", "eton_database")

@@ -7,7 +7,7 @@ from pydantic import Field, PrivateAttr
 
 from ark_assets.clients.redis_sets import MAX_EXACT_SCORE, CorruptRedisKey, RedisSets
 from ark_assets.resources.env import configured
-from ark_assets.settings import settings
+from ark_assets.settings import default_of, settings
 
 __all__ = ["MAX_EXACT_SCORE", "CorruptRedisKey", "RedisResource", "redis_resource_from_env"]
 
@@ -19,13 +19,17 @@ class RedisResource(ConfigurableResource):
     same object the fetch engine is handed (it imports no Dagster).
     """
 
-    host: str = Field(default="127.0.0.1", description="Redis host.")
-    port: int = Field(default=6379, description="Redis port.")
-    db: int = Field(default=2, description="Database number; the seed keeps everything in db 2.")
-    password: str = Field(default="", description="Password; empty when Redis has none.")
+    host: str = Field(default=default_of("redis_host"), description="Redis host.")
+    port: int = Field(default=default_of("redis_port"), description="Redis port.")
+    db: int = Field(
+        default=default_of("redis_db"), description="Database number; the seed keeps everything in db 2."
+    )
+    password: str = Field(
+        default=default_of("redis_password"), description="Password; empty when Redis has none."
+    )
     socket_timeout: float = Field(default=5.0, description="Seconds to wait for a connect or a reply.")
     channel: str = Field(
-        default="",
+        default=default_of("redis_channel"),
         description="The seed's redis_channel: each finished media step publishes a JSON message "
         "on it (assets/announce.py); empty: no announcement.",
     )

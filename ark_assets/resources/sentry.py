@@ -21,9 +21,7 @@ from sentry_sdk.utils import BadDsn, Dsn
 
 from ark_assets.core.redact import redact
 from ark_assets.resources.env import configured
-from ark_assets.settings import settings
-
-DEFAULT_ENVIRONMENT = "local"
+from ark_assets.settings import default_of, settings
 
 Level = Literal["fatal", "error", "warning", "info", "debug"]
 
@@ -51,7 +49,7 @@ class SentryResource(ConfigurableResource):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     dsn: str = Field(default="", description="the project's DSN; empty turns Sentry off")
-    environment: str = DEFAULT_ENVIRONMENT
+    environment: str = default_of("sentry_environment")
     release: str | None = None
     sample_rate: float = Field(default=1.0, ge=0.0, le=1.0, description="share of error events sent")
     flush_timeout_s: float = Field(

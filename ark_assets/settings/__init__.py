@@ -4,6 +4,7 @@ through `settings()` / `media_settings(name)` (`load.py`); the README's table co
 
 from ark_assets.settings.load import (
     SettingsError,
+    default_of,
     env_name,
     is_set,
     load_settings,
@@ -19,6 +20,7 @@ __all__ = [
     "MediaSettings",
     "PlatformSettings",
     "SettingsError",
+    "default_of",
     "env_name",
     "is_set",
     "load_settings",

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
@@ -66,6 +67,13 @@ def platform_from(environ: Mapping[str, str]) -> PlatformSettings:
 def load_settings() -> Loaded:
     """Every setting of the platform and of each registered media, validated together."""
     return _load(_snapshot(), names())
+
+
+def default_of(field: str) -> Any:
+    """The declared development default of a platform field (resource classes default to it, so a
+    default is stated once, in the declaration)."""
+    value = PlatformSettings.model_fields[field].default
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def env_name(source: BaseSettings | type[BaseSettings], field: str) -> str:
