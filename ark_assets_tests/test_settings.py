@@ -125,7 +125,7 @@ def test_bad_values_fail_together_naming_each_and_no_secret(clean_env) -> None:
     with pytest.raises(SettingsError) as raised:
         load_settings()
     message = str(raised.value)
-    assert message.startswith("4 settings are wrong")
+    assert message.startswith("4 problems with the settings")
     assert "ARK_REDIS_PORT='63 79': expected a port number" in message
     assert "ARK_WX_DRIFT_POLICY='block': expected one of store_all, declared_only, fail" in message
     assert "ARK_VOLUME_BLOCKING='maybe': expected 1 / true / yes or 0 / false / no" in message
@@ -160,6 +160,18 @@ def test_production_names_every_missing_variable_in_one_error_and_no_value(clean
     missing = message.split(": ", 1)[1].split(", ")
     assert missing == [n for n in _required() if n not in {*SECRETS, "ARK_WX_BASE_URL"}]
     assert not any(value in message for value in [*SECRETS.values(), "127.0.0.1:9"])
+
+
+def test_in_production_bad_and_missing_variables_are_one_error(clean_env) -> None:
+    clean_env.setenv("ARK_ENV", "production")
+    clean_env.setenv("ARK_REDIS_PORT", "redis")
+    with pytest.raises(SettingsError) as raised:
+        settings()
+    problems = str(raised.value).splitlines()
+    assert problems[0] == "2 problems with the settings:"
+    assert problems[1] == "  - ARK_REDIS_PORT='redis': expected a port number"
+    assert problems[2].startswith("  - ARK_ENV=production needs these variables set explicitly")
+    assert problems[2].endswith(", ".join(_required()))
 
 
 def test_production_has_no_simulator_default(clean_env) -> None:

@@ -22,7 +22,7 @@ from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names
 from ark_assets.settings.fields import fact
 from ark_assets.settings.media import SIMULATOR_URL, MediaSettings
-from ark_assets.settings.platform import PlatformSettings
+from ark_assets.settings.platform import PRODUCTION, PlatformSettings
 
 _OWN = ("ARK_", "DAGSTER_HOME")
 
@@ -104,26 +104,26 @@ def _snapshot() -> tuple[tuple[str, str], ...]:
 
 @lru_cache(maxsize=8)
 def _load(environ: tuple[tuple[str, str], ...], media: tuple[str, ...]) -> Loaded:
-    del environ  # the cache key: pydantic-settings reads os.environ itself
+    # `environ` is the cache key (pydantic-settings reads os.environ itself), and what production
+    # checks: a variable is missing when unset or empty, whether or not the others parsed.
+    given = dict(environ)
     problems: list[str] = []
     platform = _parsed(PlatformSettings, problems)
-    production = platform is not None and platform.production
+    production = given.get("ARK_ENV", "").strip().lower() == PRODUCTION
     loaded: dict[str, MediaSettings] = {}
     for name in media:
         parsed = _parsed(lambda name=name: MediaSettings.of(name), problems, prefix=f"ARK_{name.upper()}_")
         if parsed is not None:
             loaded[name] = _with_defaults(parsed, name, production)
             problems += _version_problems(loaded[name], name, platform)
-    if problems:
+    missing = _missing(given, media) if production else []
+    if missing:
+        problems.append(
+            "ARK_ENV=production needs these variables set explicitly (the simulator's and the "
+            f"local stack's defaults apply only in development): {', '.join(missing)}"
+        )
+    if problems or platform is None:
         raise SettingsError(_message(problems))
-    if production:
-        missing = _missing(platform, [loaded[name] for name in media])
-        if missing:
-            raise SettingsError(
-                "ARK_ENV=production needs these variables set explicitly (the simulator's and the "
-                f"local stack's defaults apply only in development): {', '.join(missing)}"
-            )
-    assert platform is not None
     return Loaded(platform, loaded)
 
 
@@ -184,17 +184,19 @@ def _version_problems(parsed: MediaSettings, name: str, platform: PlatformSettin
     return []
 
 
-def _missing(platform: PlatformSettings, media: list[MediaSettings]) -> list[str]:
-    sources: list[BaseSettings] = [platform, *media]
-    return [
-        env_name(source, field)
-        for source in sources
-        for field, info in type(source).model_fields.items()
-        if fact(info, "production") and not is_set(source, field)
+def _missing(environ: dict[str, str], media: tuple[str, ...]) -> list[str]:
+    """The variables production needs that are unset or empty, the platform's then each media's."""
+    needed = [
+        env_name(PlatformSettings, f)
+        for f, info in PlatformSettings.model_fields.items()
+        if fact(info, "production")
     ]
+    per_media = [f.upper() for f, info in MediaSettings.model_fields.items() if fact(info, "production")]
+    needed += [f"ARK_{name.upper()}_{field}" for name in media for field in per_media]
+    return [name for name in needed if not environ.get(name)]
 
 
 def _message(problems: list[str]) -> str:
     if len(problems) == 1:
         return problems[0]
-    return f"{len(problems)} settings are wrong:\n" + "\n".join(f"  - {p}" for p in problems)
+    return f"{len(problems)} problems with the settings:\n" + "\n".join(f"  - {p}" for p in problems)
