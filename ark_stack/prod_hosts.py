@@ -37,7 +37,6 @@ from ark_stack.prod_local import Topology
 from ark_stack.progress import Reporter
 from ark_stack.service import Service, StackError
 from ark_stack.services.hbase import HBaseService
-from ark_stack.services.kafka import PORT as KAFKA_PORT
 from ark_stack.services.kafka import KafkaService
 from ark_stack.services.mariadb import MariaDBService
 from ark_stack.services.postgres import PostgresService
@@ -112,14 +111,8 @@ class HostsTopology(Topology):
     ) -> HostsTopology:
         """A topology whose network (namespaces `{namespaces}-*`), hosts and logs live under `root`."""
         network = Network(root, namespaces, list(HOSTS))
-        services = network.hosts["services"].address
-        env = {
-            "ARK_REDIS_HOST": services,
-            "ARK_MYSQL_HOST": services,
-            "ARK_HBASE_HOST": services,
-            "ARK_KAFKA_BOOTSTRAP": f"{services}:{KAFKA_PORT}",
-            **(extra_env or {}),
-        }
+        # the services' addresses come with production mode's settings (Topology.production_settings)
+        env = dict(extra_env or {})
         defaults: dict[str, Any] = {
             "ui_port": UI_PORT,
             "sim_port": SIM_PORT,

@@ -5,7 +5,8 @@ From the shipped files only: `deploy/dagster.production.yaml` copied verbatim in
 limits and pools, run monitoring), a `dagster-webserver`, a `dagster-daemon` and two Celery
 workers (`dagster-celery worker start`) on a Redis db of their own, every process with
 `ARK_EXECUTOR=celery` so each step of every run (one per media) is a Celery task one of the
-workers executes. Before anything starts, the schemas a deploy migrates once: Dagster's
+workers executes, and with `ARK_ENV=production`: every address, user and app set explicitly, as
+a real deployment must (`Topology.production_settings`). Before anything starts, the schemas a deploy migrates once: Dagster's
 (`dagster instance migrate`) and the run log's (`ark-assets db upgrade`). The media simulator
 and the demo tenant come as in `make demo`.
 
@@ -37,6 +38,7 @@ import yaml
 from celery import Celery
 
 from ark_assets.execution import BACKEND_VAR, BROKER_VAR, EXECUTOR_VAR, worker_config
+from ark_assets.media.registry import all_media
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key, tenant_partitions
 from ark_sim.process import SimulatorProcess, SimulatorStartError
@@ -44,7 +46,7 @@ from ark_stack.paths import StackPaths
 from ark_stack.process import Launcher, ManagedProcess, port_open, port_owner, wait_until
 from ark_stack.progress import Reporter
 from ark_stack.service import LOOPBACK, StackError
-from ark_stack.services import postgres
+from ark_stack.services import kafka, mariadb, postgres
 
 T = TypeVar("T")
 
@@ -156,6 +158,7 @@ class Topology:
         # the virtualenv's bin first: `dagster-celery worker start` runs `celery` from PATH
         path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
         return {
+            **self.production_settings(),
             **_inherited(self.inherit_ark_env),
             "PATH": path,
             "DAGSTER_HOME": str(self.home_of(role)),
@@ -169,6 +172,28 @@ class Topology:
             BACKEND_VAR: self.broker_url,
             **media,
             **self.extra_env,
+        }
+
+    def production_settings(self) -> dict[str, str]:
+        """`ARK_ENV=production` and everything it requires, set explicitly as a real deployment
+        sets it (README "Production mode"): the services on this topology's services address, the
+        stack's MySQL user, and each media's app (the simulator's, as its declaration names it);
+        the caller's and the tests' variables override them."""
+        services = self.address("services")
+        mysql_user, mysql_password = mariadb.credentials()
+        apps = {}
+        for media in all_media():
+            upper = media.name.upper()
+            apps |= {f"ARK_{upper}_APP_ID": media.app.app_id, f"ARK_{upper}_APP_SECRET": media.app.secret}
+        return {
+            "ARK_ENV": "production",
+            "ARK_REDIS_HOST": services,
+            "ARK_MYSQL_HOST": services,
+            "ARK_MYSQL_USER": mysql_user,
+            "ARK_MYSQL_PASSWORD": mysql_password,
+            "ARK_HBASE_HOST": services,
+            "ARK_KAFKA_BOOTSTRAP": f"{services}:{kafka.PORT}",
+            **apps,
         }
 
     def process(self, role: str) -> ManagedProcess:

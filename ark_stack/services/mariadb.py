@@ -28,7 +28,7 @@ _SYSTEM_SOCKETS = (
 )
 
 
-def _credentials() -> tuple[str, str]:
+def credentials() -> tuple[str, str]:
     return os.environ.get("ARK_MYSQL_USER", "ark"), os.environ.get("ARK_MYSQL_PASSWORD", "ark")
 
 
@@ -101,14 +101,14 @@ class MariaDBService(Service):
             if sock.exists():
                 self._ensure_user(sock)
                 return
-        user, _ = _credentials()
+        user, _ = credentials()
         raise StackError(
             f"a MariaDB/MySQL on port {self.port} refuses user {user!r} and no local root socket was found; "
             f"create the user there or set ARK_MYSQL_USER/ARK_MYSQL_PASSWORD"
         )
 
     def probe(self) -> str:
-        user, password = _credentials()
+        user, password = credentials()
         conn = pymysql.connect(
             host=self.address, port=self.port, user=user, password=password, connect_timeout=5
         )
@@ -123,7 +123,7 @@ class MariaDBService(Service):
             conn.close()
 
     def _ensure_user(self, sock: Path) -> None:
-        user, password = _credentials()
+        user, password = credentials()
         client = require_program("mariadb", "install Debian's mariadb-client package")
         # Values are sent as SQL string literals through the local root socket; quote them safely.
         quoted_user, quoted_password = (pymysql.converters.escape_string(v) for v in (user, password))
