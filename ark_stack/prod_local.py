@@ -6,8 +6,9 @@ limits and pools, run monitoring), a `dagster-webserver`, a `dagster-daemon` and
 workers (`dagster-celery worker start`) on a Redis db of their own, every process with
 `ARK_EXECUTOR=celery` so each step of every run (one per media) is a Celery task one of the
 workers executes, and with `ARK_ENV=production`: every address, user and app set explicitly, as
-a real deployment must (`Topology.production_settings`). Before anything starts, the schemas a deploy migrates once: Dagster's
-(`dagster instance migrate`) and the run log's (`ark-assets db upgrade`). The media simulator
+a real deployment must (`Topology.production_settings`). Before anything starts, the schemas a
+deploy migrates once: Dagster's (`dagster instance migrate`) and the run log's (`ark-assets db
+upgrade`). The media simulator
 and the demo tenant come as in `make demo`.
 
 `Topology` is also what the topology tests run (ark_assets_tests/test_production_topology.py),
