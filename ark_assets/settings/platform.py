@@ -1,9 +1,13 @@
 """The platform's settings: every `ARK_*` variable that is not a media's, declared once.
 
-pydantic-settings, because it gives each variable one declaration (name from the field and the
-`ARK_` prefix, default, type, description), parses and validates them all at once (one error
-listing every bad variable, `load.py`), and types what the code reads (an int is an int). The
-README's configuration table is rendered from these declarations (`readme.py`).
+Why pydantic-settings (pinned beside the pydantic dagster brings): one declaration per variable
+(its name is the field's with the `ARK_` prefix, beside its default, type and description),
+typed (the code reads an int, a bool, a choice, never a string to parse again), validated all at
+once when the definitions load (one error listing every bad variable, `load.py`), and env-prefixed
+without a line of reading code. Wiring `dg.EnvVar`s into resources alone (as dagster-open-platform
+does) would validate nothing before a run and leave the sensors', checks' and executor's own
+variables scattered. Resources still receive a set variable as an `EnvVar` (`resources/env.py`).
+The README's configuration table is rendered from these declarations (`readme.py`).
 """
 
 from __future__ import annotations
