@@ -207,6 +207,7 @@ VALID: dict[str, Callable[[World, EndpointContract], dict[str, Any]]] = {
     "agent/child_agent/select": lambda w, c: {"advertiser_id": w.agent},
     "advertiser/info": lambda w, c: {"advertiser_ids": [w.account]},
     "advertiser/fund/get": lambda w, c: {"advertiser_id": w.account},
+    "account/fund/get": lambda w, c: {"account_ids": [w.account], "account_type": "AD"},
     "report/agent/get_v2": lambda w, c: {"agent_id": w.child, "start_date": DAY, "end_date": DAY},
     **{
         f"report/{level}/get": lambda w, c: {
