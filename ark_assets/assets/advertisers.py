@@ -10,6 +10,7 @@ from datetime import date
 
 from dagster import AutomationCondition
 
+from ark_assets.assets.activity import agent_rows_name
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import record_id
@@ -20,6 +21,7 @@ from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
+from ark_assets.media.bulk import active
 from ark_assets.media.declare import AccountList, MediaDefinition
 
 NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
@@ -41,7 +43,11 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
     )
 
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
-        return _list_accounts(step, media, declared, _chosen_agents(step, media, declared, upstream))
+        try:
+            return _list_accounts(step, media, declared, _chosen_agents(step, media, declared, upstream))
+        except BaseException as error:  # the activity signal asks these agents itself
+            step.exchange.fail(agent_rows_name(declared.name), error)
+            raise
 
     return Part(name=declared.name, spec=spec, upstream=(declared.agents,), fetches=True, work=work)
 
@@ -79,7 +85,15 @@ def _list_accounts(
         run, observer = step.fetch_run(key, recorder)
         spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
         found: dict[str, str] = {}
-        summary = run.fetch(declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool)
+        signal = media.assets.activity
+        reads_signal = signal is not None and signal.endpoint == declared.endpoint
+        activity: dict[str, bool] | None = {} if reads_signal else None
+        to_rows = _listing_rows(declared, found, activity, signal.fields if signal else ())
+        summary = run.fetch(declared.endpoint, sources, to_rows=to_rows, spool=spool)
+        if activity is not None:  # the agent report is the activity signal: handed to the reports
+            step.exchange.publish(
+                agent_rows_name(declared.name), (set(chosen) - summary.failed_agents, activity)
+            )
         expected = len(sources)
         if declared.details_endpoint:
             details = _details(run, declared, found, spool)
@@ -112,8 +126,11 @@ def _list_accounts(
     )
 
 
-def _listing_rows(declared: AccountList, found: dict[str, str]):
-    """Rows of one agent's listing; every listed account is also noted in `found` (account -> agent).
+def _listing_rows(
+    declared: AccountList, found: dict[str, str], activity: dict[str, bool] | None, fields: tuple[str, ...]
+):
+    """Rows of one agent's listing; every listed account is also noted in `found` (account -> agent)
+    and, when the listing is the activity signal, in `activity` (account -> active).
 
     Every record is checked before any is taken: a bad one fails the agent's whole list.
     """
@@ -126,6 +143,8 @@ def _listing_rows(declared: AccountList, found: dict[str, str]):
             for n, r in enumerate(outcome.records or [], 1)
         ]
         found.update((account, agent) for account, _ in listed)
+        if activity is not None:
+            activity.update((account, active(record, fields)) for account, record in listed)
         if declared.details_endpoint is None:
             return [Row(account, agent, record) for account, record in listed]
         return []

@@ -5,22 +5,20 @@ advertiser lists, which upstream systems may write too), not by automation.
 """
 
 from collections.abc import Mapping
-from functools import partial
 
+from ark_assets.assets.activity import rows_name
+from ark_assets.assets.bulk import variants
+from ark_assets.assets.dataset_fetch import DatasetFetch
 from ark_assets.assets.parts import Part, PartResult, StepContext
-from ark_assets.assets.records import dataset_rows
 from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
 from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata
 from ark_assets.core.tables import table_name
-from ark_assets.fetch.outcome import Source
 from ark_assets.io.rows import RowSpool
 from ark_assets.media.declare import AccountDataset, MediaDefinition
 
 
 def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
-    listings = media.listings(declared.upstream)
     table = table_name(media.name, declared.dataset)
-    key = asset_key(media, declared.name)
     spec = asset_spec(
         media,
         declared.name,
@@ -35,46 +33,58 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
     )
 
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
-        # The lists are read from Redis whether or not they were written in this step: the Redis
-        # account keys are the contract (upstream systems write them too).
-        config = step.config.for_asset(declared.name)
-        day, tenant = step.day, step.tenant
-        with step.recorded(key, declared.endpoint, config) as recorder:
-            accounts, scope = narrow(day_accounts(step.redis.sets, media, tenant, day, listings), config)
-            if not accounts:
-                names = ", ".join(listing.name for listing in listings)
-                keys = ", ".join(day_account_keys(step.redis.sets, media, tenant, day, listings))
-                empty(
-                    recorder,
-                    f"the day's {media.name} account lists ({names}) of tenant {tenant} for {day} are empty"
-                    f" (Redis keys {keys} are missing or empty)",
-                )
-            params = dict(declared.params(day))
-            variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
-            sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
-            run, observer = step.fetch_run(key, recorder)
-            spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
-            summary = run.fetch(
-                declared.endpoint,
-                sources,
-                to_rows=partial(dataset_rows, declared),
-                spool=spool,
-                total=len(accounts) * len(variants),
-            )
-            observer.flush()
-            if summary.failed_targets:
-                # Failed accounts keep the rows an earlier run stored: the IO manager only replaces
-                # (and prunes) rows of accounts that this run actually fetched.
-                spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
-            recorder.succeed(summary, f"{summary.rows} rows")
-        expected = len(accounts) * len(variants)
-        return PartResult(
-            spool=spool,
-            metadata=fetch_metadata(summary, media=media.name, expected=expected)
-            | {"accounts": len(accounts)}
-            | step.contract(declared.endpoint),
-            summary=summary,
-            completeness=completeness(key, summary, expected=expected),
-        )
+        try:
+            result, answered = _fetch(step, media, declared, table)
+        except BaseException as error:  # the levels that detail this one ask every account instead
+            step.exchange.fail(rows_name(declared.name), error)
+            raise
+        step.exchange.publish(rows_name(declared.name), answered)
+        return result
 
     return Part(name=declared.name, spec=spec, upstream=declared.upstream, fetches=True, work=work)
+
+
+def _fetch(
+    step: StepContext, media: MediaDefinition, declared: AccountDataset, table: str
+) -> tuple[PartResult, dict[str, bool]]:
+    """The dataset's rows for the partition (`DatasetFetch`), its bookkeeping, and its answers
+    (account -> had rows)."""
+    # The lists are read from Redis whether or not they were written in this step: the Redis
+    # account keys are the contract (upstream systems write them too).
+    listings = media.listings(declared.upstream)
+    key = asset_key(media, declared.name)
+    config = step.config.for_asset(declared.name)
+    day, tenant = step.day, step.tenant
+    with step.recorded(key, declared.endpoint, config) as recorder:
+        accounts, scope = narrow(day_accounts(step.redis.sets, media, tenant, day, listings), config)
+        if not accounts:
+            names = ", ".join(listing.name for listing in listings)
+            keys = ", ".join(day_account_keys(step.redis.sets, media, tenant, day, listings))
+            empty(
+                recorder,
+                f"the day's {media.name} account lists ({names}) of tenant {tenant} for {day} are empty"
+                f" (Redis keys {keys} are missing or empty)",
+            )
+        run, observer = step.fetch_run(key, recorder)
+        spool = RowSpool.create(table, day, tenant, scope_accounts=scope)
+        fetch = DatasetFetch(
+            step=step, declared=declared, run=run, spool=spool, accounts=accounts, sliced=scope is not None
+        )
+        summary = fetch.fetch()
+        observer.flush()
+        if summary.failed_targets:
+            # Failed accounts keep the rows an earlier run stored: the IO manager only replaces
+            # (and prunes) rows of accounts that this run actually fetched.
+            spool.scope_accounts = frozenset(scope or accounts) - summary.failed_targets
+        # what the media positively answered (rows, or none: an idle account is an answer)
+        spool.covered = frozenset(fetch.answered)
+        recorder.succeed(summary, f"{summary.rows} rows")
+    expected = len(accounts) * len(variants(declared, day))
+    return PartResult(
+        spool=spool,
+        metadata=fetch_metadata(summary, media=media.name, expected=expected)
+        | {"accounts": len(accounts)}
+        | step.contract(declared.endpoint),
+        summary=summary,
+        completeness=completeness(key, summary, expected=expected),
+    ), fetch.answered

@@ -50,6 +50,7 @@ from dagster import (
 
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
+from ark_assets.assets.bulk import BulkBook
 from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
 from ark_assets.assets.datasets import dataset_part
 from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
@@ -134,6 +135,7 @@ def media_step(
         if config.failed_only:
             chosen, config = _failed_only(context, media, chosen)
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
+        bulk = BulkBook(media=media, api=media_api, tenant=tenant, day=day, run_id=context.run.run_id)
         with FetchSession() as session:
             step = StepContext(
                 media=media,
@@ -148,8 +150,13 @@ def media_step(
                 io_manager=io_manager,
                 session=session,
                 log=messages.put,
+                chosen=frozenset(p.name for p in chosen),
+                bulk=bulk,
             )
-            yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
+            try:
+                yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
+            finally:
+                bulk.close()
         yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
 
     return _media
@@ -295,6 +302,8 @@ async def _run_parts(
                 done = _Done(part=part, reason=_reason(exc), error=exc)
             running.discard(part.name)
             done = replace(done, still=tuple(sorted(running)))
+        if done.result is None:  # what it would have handed the others will not come
+            step.exchange.abandon(part.name, done.reason)
         report(done)
         return done
 

@@ -54,6 +54,9 @@ class RowSpool:
         tenant: the partition's tenant.
         scope_accounts: for a slice re-run, the accounts the run was limited to: the IO manager
             replaces only their rows. None means the whole partition.
+        covered: the accounts the media positively answered for, with rows or with none (an
+            account its activity signal showed idle counts: it has nothing that day); a stored row
+            of an account outside it was not answered again. None: not said (every written account).
     """
 
     table: str
@@ -62,6 +65,7 @@ class RowSpool:
     path: Path
     scope_accounts: frozenset[str] | None = None
     rows: int = 0
+    covered: frozenset[str] | None = None
     _file: Any = field(default=None, repr=False)
 
     @classmethod

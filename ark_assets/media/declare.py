@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from ark_assets.core.tiers import AgentTier
+from ark_assets.media.bulk import Activity, AsyncReport
 from ark_assets.media.errors import MediaApiError
 
 DayParams = Callable[[date], Mapping[str, Any]]
@@ -52,6 +53,7 @@ class RowShape(StrEnum):
     """How one account's successful answer becomes HBase rows."""
 
     PER_RECORD_KIND = "per_record_kind"  # one row per record, kind = a record field (a fund type)
+    PER_RECORD_ACCOUNT = "per_record_account"  # one row per record of a batch, its account = id_field
     ONE_PER_ACCOUNT = "one_per_account"  # one row holding the single record (a one-object answer)
     RECORDS_PER_ACCOUNT = "records_per_account"  # one row holding the record list; none when empty
 
@@ -106,6 +108,12 @@ class EndpointSpec:
         source_int64: the source id (or batch of ids) travels as int64 JSON numbers, not text
             (`advertiser_ids=[1,2]`, not `["1","2"]`).
         row_quota: the media's limits on the rows this endpoint answers per account and level.
+        method: GET (parameters in the query) or POST (a JSON body; never retried nor hedged, since
+            a second POST may create a second thing).
+        download: the answer is a file (after the media's redirect), not an envelope: it is
+            streamed to local disk from the download base URL and its md5 taken; an envelope
+            answer is still read as one (an error).
+        bulk: the report's asynchronous path in this version (agency-level tasks), if it has one.
 
     A cursor-paged endpoint that answers in page mode (`page_info`, no cursor object) is walked
     on by page with `page` and `page_size`, the names every media here uses for page mode.
@@ -123,8 +131,13 @@ class EndpointSpec:
     call_params: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     source_int64: bool = False
     row_quota: RowQuota | None = None
+    method: str = "GET"
+    download: bool = False
+    bulk: AsyncReport | None = None
 
     def __post_init__(self) -> None:
+        if self.method not in ("GET", "POST"):
+            raise ValueError(f"endpoint {self.name!r}: method {self.method!r} must be GET or POST")
         if not self.path.startswith("/"):
             raise ValueError(f"endpoint {self.name!r}: path {self.path!r} must start with '/'")
         if self.paging is not Paging.NONE and not self.page_size:
@@ -373,6 +386,12 @@ class AccountDataset:
         versions: the API versions that serve it (a report level one version lacks, such as
             Tencent v3.0's campaigns); empty = every version. A deployment has the asset only when
             it speaks one of them.
+        batch: the endpoint takes up to this many account ids of one agent per call (its source
+            parameter a list; shape PER_RECORD_ACCOUNT); 0 = one account per call.
+        activity: fetched only for the accounts the media's activity signal (`MediaAssets.
+            activity`) does not show idle: an idle account has no rows to report.
+        detail_of: the dataset (in the same step) whose rows decide which accounts this one asks:
+            only those with rows there (a deeper level of the same report family).
     """
 
     name: str
@@ -387,6 +406,9 @@ class AccountDataset:
     id_field: str | None = None
     money_fields: tuple[str, ...] = ()
     versions: tuple[str, ...] = ()
+    batch: int = 0
+    activity: bool = False
+    detail_of: str = ""
 
     def served_by(self, version: str) -> bool:
         return not self.versions or version in self.versions
@@ -394,6 +416,10 @@ class AccountDataset:
     def __post_init__(self) -> None:
         if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
             raise ValueError(f"dataset {self.name!r}: kind_field goes with shape PER_RECORD_KIND (only)")
+        if (self.batch > 0) != (self.shape is RowShape.PER_RECORD_ACCOUNT and self.id_field is not None):
+            raise ValueError(
+                f"dataset {self.name!r}: batch goes with shape PER_RECORD_ACCOUNT and an id_field (only)"
+            )
         if self.group not in ("funds", "reports"):
             raise ValueError(f"dataset {self.name!r}: group must be 'funds' or 'reports', got {self.group!r}")
 
@@ -413,6 +439,7 @@ class MediaAssets:
     agent_lists: tuple[AgentList, ...]
     account_lists: tuple[AccountList, ...]
     datasets: tuple[AccountDataset, ...] = ()
+    activity: Activity | None = None  # which accounts had anything to report (`media/bulk.py`)
 
     def for_version(self, version: str) -> MediaAssets:
         """The assets a deployment speaking `version` has (datasets of other versions left out)."""
@@ -547,3 +574,16 @@ def _check_assets(media: MediaDefinition, api: ApiSpec) -> None:
             raise ValueError(
                 f"{where}: dataset {dataset.name!r} reads unknown account lists {sorted(unknown)}"
             )
+    names = {d.name for d in declared.datasets}
+    signal = declared.activity
+    if signal is not None and signal.endpoint:
+        api.endpoint(signal.endpoint)
+    if signal is not None and signal.dataset and signal.dataset not in names:
+        raise ValueError(f"{where}: the activity signal reads unknown dataset {signal.dataset!r}")
+    for dataset in declared.datasets:
+        if dataset.detail_of and dataset.detail_of not in names:
+            raise ValueError(
+                f"{where}: dataset {dataset.name!r} is a detail of unknown {dataset.detail_of!r}"
+            )
+        if dataset.activity and signal is None:
+            raise ValueError(f"{where}: dataset {dataset.name!r} reads an activity signal the media lacks")

@@ -29,6 +29,8 @@ from datetime import date
 from typing import Any
 
 from ark_assets.media import errors as e
+from ark_assets.media import tencent_async
+from ark_assets.media.bulk import Activity
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
@@ -183,6 +185,18 @@ def report_params(
     return derive
 
 
+# the type of each report field's values, as the per-account answer types them (the v3.0 structs):
+# how the asynchronous path's files are read
+FIELD_TYPES: dict[str, type] = {
+    "hour": int,
+    "account_id": int,
+    "adgroup_id": int,
+    "dynamic_creative_id": int,
+    **dict.fromkeys(REPORT_METRICS, int),
+    "ctr": float,
+}
+
+
 def funds_endpoint(version: str) -> EndpointSpec:
     return EndpointSpec(
         name="funds/get",
@@ -202,6 +216,7 @@ def reports_endpoint(kind: str, version: str, level_suffix: str = "") -> Endpoin
         page_size=REPORT_PAGE_SIZE,
         call_params=report_params(kind, version, level_suffix),
         row_quota=REPORT_ROWS,
+        bulk=tencent_async.async_report(kind, FIELD_TYPES) if version == V30 else None,
     )
 
 
@@ -240,7 +255,9 @@ def tencent_api(
         quota=QUOTA,
         translate_code=TRANSLATE,
         refresh=REFRESH,
-        endpoints=endpoints(*listings, funds_endpoint(version), *reports),
+        endpoints=endpoints(
+            *listings, funds_endpoint(version), *reports, *(tencent_async.ENDPOINTS if version == V30 else ())
+        ),
         roles=roles,
     )
 
@@ -272,6 +289,10 @@ REPORT_LEVELS = {
     "DYNAMIC_CREATIVE": (V30,),
 }
 TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
+ACCOUNT_LEVEL = "ADVERTISER"
+# an account is active when its account-level report shows impressions, clicks or cost; one without
+# rows there has none at any deeper level or hour (every level groups the same data)
+ACTIVITY = Activity(dataset="daily_report_advertiser", fields=("view_count", "valid_click_count", "cost"))
 
 
 def daily_report(level: str, versions: tuple[str, ...] = ()) -> AccountDataset:
@@ -289,6 +310,7 @@ def daily_report(level: str, versions: tuple[str, ...] = ()) -> AccountDataset:
         upstream=("advertisers",),
         params=params,
         versions=versions,
+        activity=level != ACCOUNT_LEVEL,  # the account level is the signal itself
     )
 
 
@@ -309,6 +331,7 @@ def hourly_report(level: str, versions: tuple[str, ...]) -> AccountDataset:
         params=params,
         time_lines=TIME_LINES,
         versions=versions,
+        activity=True,
     )
 
 
@@ -355,6 +378,7 @@ MEDIA = MediaDefinition(
             hourly_report("AD", LEGACY),
             hourly_report("DYNAMIC_CREATIVE", (V30,)),
         ),
+        activity=ACTIVITY,
     ),
     docs="docs/media/gdt.md",
     owners=("team:ads-tencent",),

@@ -24,6 +24,7 @@ from typing import Any
 
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media import errors as e
+from ark_assets.media.bulk import Activity
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
@@ -68,6 +69,15 @@ def ocean_day(day: date) -> dict[str, Any]:
 
 
 REPORT_PAGE_SIZE = 1000
+FUND_BATCH = 50  # account ids per account/fund/get call (the official SDK's maximum)
+# the agent report lists every advertiser of an agent with its day's totals, spending or not
+# (OE `models/model_report_agent_get_v2_v2_response_data_list_inner.go`): the activity signal
+ACTIVITY = Activity(
+    endpoint="report/agent/get_v2",
+    id_field="advertiser_id",
+    params=ocean_day,
+    fields=("show", "click", "cost"),
+)
 
 
 def _report_endpoint(level: str) -> EndpointSpec:
@@ -146,6 +156,15 @@ API = ApiSpec(
             source_param="advertiser_id",
             records="",
         ),
+        # v3.0's balances of up to 50 accounts per call (OE `api/api_account_fund_get_v30.go`: 1-50
+        # `[]int64`; BB's comment says 20): one record per account, `data.list`
+        EndpointSpec(
+            name="account/fund/get",
+            path="/open_api/v3.0/account/fund/get/",
+            source_param="account_ids",
+            source_int64=True,
+            fixed_params={"account_type": "AD"},
+        ),
         EndpointSpec(
             name="report/agent/get_v2",
             path="/open_api/2/report/agent/get_v2/",
@@ -191,6 +210,8 @@ def _report(level: str) -> AccountDataset:
         shape=RowShape.RECORDS_PER_ACCOUNT,
         upstream=UPSTREAM,
         params=params,
+        activity=True,
+        detail_of="report_campaign" if level == "ad" else "",
     )
 
 
@@ -212,6 +233,8 @@ def _custom_report(level: str) -> AccountDataset:
         shape=RowShape.RECORDS_PER_ACCOUNT,
         upstream=UPSTREAM,
         params=params,
+        activity=True,
+        detail_of="report_project" if level == "promotion" else "",
     )
 
 
@@ -265,19 +288,23 @@ MEDIA = MediaDefinition(
             ),
         ),
         datasets=(
+            # batches of an agent's accounts; the v3.0 record (int64 money) is a table of its own, not
+            # mixed into the v2 table's float-yuan records (docs/media/jrtt.md)
             AccountDataset(
                 name="funds",
-                dataset="advertiser_fund_get_v2",
-                endpoint="advertiser/fund/get",
-                shape=RowShape.ONE_PER_ACCOUNT,
+                dataset="account_fund_get_v3",
+                endpoint="account/fund/get",
+                shape=RowShape.PER_RECORD_ACCOUNT,
                 upstream=UPSTREAM,
                 group="funds",
-                id_field="advertiser_id",
+                id_field="account_id",
                 money_fields=("balance",),
+                batch=FUND_BATCH,
             ),
             *(_report(level) for level in ("advertiser", "campaign", "ad")),
             *(_custom_report(level) for level in ("project", "promotion")),
         ),
+        activity=ACTIVITY,
     ),
     docs="docs/media/jrtt.md",
     owners=("team:ads-oceanengine",),

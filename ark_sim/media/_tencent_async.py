@@ -404,7 +404,7 @@ def async_files(api: TencentApi, call: Call) -> Outgoing:
         raise ApiError(NOT_READY_CODE, f"task {task.task_id} has no file_id {a['file_id']}")
     key = _download_key(task, chosen[0])
     location = f"/{api.media}{DOWNLOAD_PREFIX}{task.task_id}/{chosen[0].file_id}/{key}"
-    return Outgoing(302, b"", "302", {"Location": location}, content_type="text/plain")
+    return Outgoing(302, b"", "0", {"Location": location}, content_type="text/plain")
 
 
 def download(api: TencentApi, state: Any, path: str) -> Outgoing:
@@ -416,7 +416,7 @@ def download(api: TencentApi, state: Any, path: str) -> Outgoing:
     if task is not None and task.files is not None and state.tasks.status(task) == COMPLETED:
         for file in task.files:
             if file.file_id == int(parts[1]) and _download_key(task, file) == parts[2]:
-                return Outgoing(200, file.body, "200", content_type="text/csv")
+                return Outgoing(200, file.body, "0", content_type="text/csv")
     return Outgoing(404, b"no such file", "404", content_type="text/plain")
 
 

@@ -1,0 +1,186 @@
+"""An agency's asynchronous report tasks: created one per cooldown, polled, their files downloaded.
+
+A media with an asynchronous path (`media/bulk.py AsyncReport`) prepares a report of every
+sub-customer of an agency as a file; it allows one new task per account id every `cooldown_s`.
+`run_agency` creates an agency's tasks in the order asked, each as soon as the agency's cooldown
+(shared through Redis by every run using the app, `TaskSlots`) allows, polls them together every
+`poll_s`, and downloads a finished task's files (checking each one's md5), handing each task's end
+to `done` as it comes: its files, or why it has none. Nothing here is retried blindly: a task
+that fails, expires, or is not done within `wait_s` ends without files, and the caller fetches its
+accounts one by one instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from ark_assets.fetch.outcome import Source
+from ark_assets.fetch.report import FetchObserver
+from ark_assets.fetch.summary import FetchSummary
+from ark_assets.media.bulk import DONE, FAILED, PENDING, AsyncReport
+
+ADD_ATTEMPTS = 3  # an add refused (a cooldown another client took, a lost answer) is tried this often
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """One report asked of an agency: `key` names it, `body` is the task's (less the agency's id
+    and the task's name)."""
+
+    key: str
+    body: Mapping[str, Any]
+    name: str  # the task's name (unique per run, so a lost answer's task can be found again)
+
+
+@dataclass
+class TaskEnd:
+    """How one task ended: its downloaded files (`{path, md5, bytes}`), or `reason` it has none."""
+
+    key: str
+    agency: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    summary: FetchSummary = field(default_factory=FetchSummary)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+    def discard(self) -> None:
+        for file in self.files:
+            try:
+                os.unlink(file["path"])
+            except FileNotFoundError:
+                pass
+
+
+class TaskSlots:
+    """One task per account id per cooldown, shared through Redis by every run using the app."""
+
+    def __init__(self, client: aioredis.Redis, *, media: str, app_id: str) -> None:
+        self._client = client
+        self._prefix = f"ark:async_task:{media}:{app_id}:"
+
+    async def take(self, account_id: str, cooldown_s: float) -> None:
+        """Wait until the account id may create a task, and take the slot."""
+        key, window = self._prefix + account_id, max(1, int(cooldown_s * 1000))
+        while not await self._client.set(key, str(time.time()), nx=True, px=window):
+            left = await self._client.pttl(key)
+            await asyncio.sleep(max(left, 50) / 1000)
+
+    async def restart(self, account_id: str, cooldown_s: float) -> None:
+        """The account id's cooldown starts again now (its task was just answered)."""
+        await self._client.set(self._prefix + account_id, str(time.time()), px=max(1, int(cooldown_s * 1000)))
+
+
+@dataclass(kw_only=True)
+class AgencyTasks:
+    """One agency's tasks on one engine (`call(endpoint, source, summary)` makes one call)."""
+
+    bulk: AsyncReport
+    agency: str
+    call: Callable[[str, Source, FetchSummary], Any]  # async -> Outcome
+    slots: TaskSlots
+    cooldown_s: float
+    poll_s: float
+    wait_s: float
+    observer: FetchObserver | None = None
+
+    async def run(self, requests: list[TaskRequest], done: Callable[[TaskEnd], None]) -> None:
+        """Create the tasks in order, poll them, download their files; `done` hears each end."""
+        pending: dict[str, tuple[TaskRequest, TaskEnd, float]] = {}  # task id -> (request, end, created)
+        created = asyncio.Event()
+        finished = False
+
+        async def create() -> None:
+            nonlocal finished
+            for request in requests:
+                end = TaskEnd(key=request.key, agency=self.agency)
+                task_id = await self._add(request, end)
+                if task_id is None:
+                    done(end)
+                else:
+                    pending[task_id] = (request, end, time.monotonic())
+                created.set()
+            finished = True
+            created.set()
+
+        async def poll() -> None:
+            while not finished or pending:
+                if not pending:
+                    created.clear()
+                    await created.wait()
+                    continue
+                await asyncio.sleep(self.poll_s)
+                await self._poll(pending, done)
+
+        await asyncio.gather(create(), poll())
+
+    async def _add(self, request: TaskRequest, end: TaskEnd) -> str | None:
+        """The new task's id, or None (its reason in `end`) after ADD_ATTEMPTS refusals."""
+        body = {**request.body, self.bulk.id_param: int(self.agency), self.bulk.name_param: request.name}
+        for _ in range(ADD_ATTEMPTS):
+            await self.slots.take(self.agency, self.cooldown_s)
+            outcome = await self.call(self.bulk.add, Source(self.agency, None, body), end.summary)
+            # the media's cooldown runs from when the task reached it: count ours from its answer
+            await self.slots.restart(self.agency, self.cooldown_s)
+            if outcome.ok and outcome.records:
+                return self.bulk.task_id(outcome.records[0])
+            found = await self._find(request.name, end.summary)  # the answer lost, the task made?
+            if found is not None:
+                return found
+            why = outcome.failure.message if outcome.failure else "no task id"
+            end.reason = f"{self.bulk.add} failed: {why}"
+        return None
+
+    async def _find(self, name: str, summary: FetchSummary) -> str | None:
+        params = {"filtering": [{"field": "task_name", "operator": "EQUALS", "values": [name]}]}
+        outcome = await self.call(self.bulk.get, Source(self.agency, self.agency, params), summary)
+        for record in outcome.records or []:
+            if record.get("task_name") == name:
+                return str(record.get("task_id"))
+        return None
+
+    async def _poll(
+        self, pending: dict[str, tuple[TaskRequest, TaskEnd, float]], done: Callable[[TaskEnd], None]
+    ) -> None:
+        ids = list(pending)
+        source = Source(self.agency, self.agency, self.bulk.listing(ids))
+        listed = await self.call(self.bulk.get, source, pending[ids[0]][1].summary)
+        states = {str(r.get("task_id")): r for r in listed.records or []}
+        now = time.monotonic()
+        for task_id in ids:
+            request, end, created = pending[task_id]
+            record = states.get(task_id)
+            state = self.bulk.state(record) if record is not None else PENDING
+            if state == PENDING and now - created < self.wait_s:
+                continue
+            del pending[task_id]
+            if state == DONE:
+                await self._download(task_id, record, end)
+            else:
+                why = "not done in time" if state == PENDING else (record or {}).get("status", FAILED)
+                end.reason = f"task {task_id} ({request.key}) ended without a file: {why}"
+            done(end)
+
+    async def _download(self, task_id: str, record: Mapping[str, Any], end: TaskEnd) -> None:
+        for file_id, md5 in self.bulk.files_of(record):
+            params = self.bulk.file_params(task_id, file_id)
+            outcome = await self.call(self.bulk.files, Source(self.agency, self.agency, params), end.summary)
+            got = (outcome.records or [{}])[0] if outcome.ok else {}
+            if not got or got.get("md5") != md5:
+                if got:
+                    os.unlink(got["path"])
+                end.discard()
+                end.files = []
+                why = outcome.failure.message if outcome.failure else f"md5 {got.get('md5')} is not {md5}"
+                end.reason = f"task {task_id}'s file {file_id} could not be downloaded whole: {why}"
+                return
+            end.files.append(got)
