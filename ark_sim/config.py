@@ -160,6 +160,7 @@ class AsyncReportLimits(StrictModel):
     file_rows: int = Field(default=0, ge=0)
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     drop_accounts: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_levels: list[str] = []  # the levels whose files drop_accounts applies to; empty = every level
 
 
 class QuotaConfig(StrictModel):

@@ -70,19 +70,33 @@ class TaskBook:
         fault_seed: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._limits = limits
+        self._configured = limits
+        self._changes: dict[str, dict[str, Any]] = {}  # media -> knobs changed at run time
         self._seed = fault_seed
         self._clock = clock
         self._ids = itertools.count(FIRST_TASK_ID)
         self._tasks: dict[tuple[str, str, int], Task] = {}
         self._last: dict[tuple[str, str, int], float] = {}  # (media, tenant, account id) -> created
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # keep_files builds under it, and the builder reads the limits
+
+    def limits(self, media: str) -> AsyncReportLimits:
+        """The media's task knobs: its `[media.<m>.async_reports]` with the run-time changes."""
+        with self._lock:
+            changes = dict(self._changes.get(media, {}))
+        return self._configured(media).model_copy(update=changes)
+
+    def set_limits(self, media: str, **changes: Any) -> AsyncReportLimits:
+        """Change knobs at run time (a test's fault, a benchmark's delays); checked as the config is."""
+        AsyncReportLimits.model_validate(self._configured(media).model_dump() | changes)
+        with self._lock:
+            self._changes.setdefault(media, {}).update(changes)
+        return self.limits(media)
 
     def create(
         self, media: str, tenant: str, *, agent_id: int, account_id: int, name: str, spec: Mapping[str, Any]
     ) -> Task:
         """A new task, or Cooldown when `account_id` created one less than `cooldown_s` ago."""
-        limits = self._limits(media)
+        limits = self.limits(media)
         now = self._clock()
         with self._lock:
             last = self._last.get((media, tenant, account_id))
@@ -102,7 +116,7 @@ class TaskBook:
 
     def status(self, task: Task) -> str:
         """The task's state now, from its age."""
-        limits = self._limits(task.media)
+        limits = self.limits(task.media)
         age = self._clock() - task.created
         if age < limits.pending_s:
             return PENDING
@@ -137,6 +151,7 @@ class TaskBook:
             return task.files
 
     def clear(self) -> None:
+        """Forget every task and cooldown (the run-time knob changes stay, as quota changes do)."""
         with self._lock:
             self._tasks.clear()
             self._last.clear()

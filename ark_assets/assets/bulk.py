@@ -93,6 +93,14 @@ class BulkBook:
         run.session.submit(self._run_all(run, by_agency))
 
     async def _run_all(self, run: FetchRun, by_agency: dict[str, list[Planned]]) -> None:
+        try:
+            await self._run_agencies(run, by_agency)
+        finally:  # whatever stopped it (a bug, a cancelled step): every reader falls back
+            for (key, agency), future in self._ends.items():
+                if not future.done():
+                    future.set_result(TaskEnd(key=key, agency=agency, reason="the agency's tasks stopped"))
+
+    async def _run_agencies(self, run: FetchRun, by_agency: dict[str, list[Planned]]) -> None:
         engine = await run.engine()
         slots = TaskSlots(engine.client, media=self._media.name, app_id=engine.app.app_id)
         spec = self._api.api_spec(self._media)
@@ -127,13 +135,12 @@ class BulkBook:
 
         try:
             await tasks.run(requests, done)
-        except BaseException as error:  # a bug or a cancelled step: every reader falls back
+        except Exception as error:  # a bug in one agency's tasks: its readers fall back, the others go on
             for request in requests:
                 future = self._ends[(request.key, tasks.agency)]
                 if not future.done():
                     why = f"the agency's tasks stopped: {error!r}"
                     future.set_result(TaskEnd(key=request.key, agency=tasks.agency, reason=why))
-            raise
 
     def ends(self, key: str) -> dict[str, TaskEnd]:
         """Every agency's end of the request `key` (waits for them)."""

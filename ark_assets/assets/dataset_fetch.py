@@ -22,11 +22,13 @@ from typing import Any
 
 from ark_assets.assets.activity import activity_map, bulk_activity, rows_name
 from ark_assets.assets.bulk import BulkBook, Planned, request_key, variants
+from ark_assets.assets.families import first_tops, phase_name, remember, uncovered
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.records import BadRecord, dataset_rows
 from ark_assets.fetch.outcome import Failure, Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.rows import RowSpool
+from ark_assets.media.bulk import ReportFamilies, totals
 from ark_assets.media.declare import AccountDataset
 
 # a refused batch is split and asked again, down to single ids; a refused token is not worth it
@@ -45,6 +47,8 @@ class DatasetFetch:
     sliced: bool  # a slice re-run: per-account calls only, exactly its accounts
     summary: FetchSummary = field(default_factory=FetchSummary)
     answered: dict[str, bool] = field(default_factory=dict)
+    # account -> its rows' (show, click, cost) sums and row count, for a dataset a family reads
+    totals: dict[str, tuple[tuple[float, ...], int]] = field(default_factory=dict)
 
     def fetch(self) -> FetchSummary:
         if self.declared.batch:
@@ -54,10 +58,32 @@ class DatasetFetch:
         bulk = None if self.sliced else book.bulk(self.declared)
         if bulk is not None:
             book.start(self.run, self._planned(book), self.step.redis.sets)
+        families = self.step.media.assets.families
+        top = families is not None and self.declared.name in families.tops and not self.sliced
         for params in variants(self.declared, self.step.day):
             todo = self._from_bulk(book, params) if bulk is not None else dict(self.accounts)
-            self._per_account(self._narrowed(todo), params)
+            todo = self._narrowed(todo)
+            if top:
+                self._family_top(families, todo, params)
+            else:
+                self._per_account(todo, params)
         return self.summary
+
+    def _family_top(self, families: ReportFamilies, todo: dict[str, str], params: dict[str, Any]) -> None:
+        """A family's top level in two phases (`assets/families.py`)."""
+        name = self.declared.name
+        first = first_tops(self.step, families, todo)
+        mine = {a: g for a, g in todo.items() if first[a] == name}
+        self._per_account(mine, params)
+        found = {a: self.totals.get(a, ((0.0, 0.0, 0.0), 0)) for a in mine if a in self.answered}
+        self.step.exchange.publish(phase_name(name), found)
+        others, covered = uncovered(
+            self.step, families, name, {a: g for a, g in todo.items() if a not in mine}
+        )
+        for account in covered:
+            self._idle(account)
+        self._per_account(others, params)
+        remember(self.step, families, name, self.answered)
 
     # -- bulk answers -------------------------------------------------------------------------------
 
@@ -170,6 +196,11 @@ class DatasetFetch:
         rows = list(dataset_rows(self.declared, outcome))
         account = str(outcome.source.target)
         self.answered[account] = self.answered.get(account, False) or bool(rows)
+        families = self.step.media.assets.families
+        paths = families.totals.get(self.declared.name) if families is not None else None
+        if paths:
+            records = outcome.records or []
+            self.totals[account] = (totals(records, paths), len(records))
         return rows
 
     # -- batches of ids -------------------------------------------------------------------------------
@@ -189,7 +220,13 @@ class DatasetFetch:
         refused: dict[tuple[str, ...], Failure] = {}
 
         def rows(outcome: Outcome) -> list:
-            found = list(dataset_rows(self.declared, outcome))
+            try:
+                found = list(dataset_rows(self.declared, outcome))
+            except BadRecord as bad:  # the batch is refused: split, down to the account it names
+                refused[outcome.source.target] = Failure(
+                    media=self.step.media.name, kind="BadRecord", code=bad.field, message=str(bad), attempts=1
+                )
+                raise
             answered.update(row.account_id for row in found)
             return found
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from ark_assets.assets.activity import rows_name
 from ark_assets.assets.bulk import variants
 from ark_assets.assets.dataset_fetch import DatasetFetch
+from ark_assets.assets.families import totals_name
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
 from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata
@@ -34,11 +35,12 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
 
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
         try:
-            result, answered = _fetch(step, media, declared, table)
-        except BaseException as error:  # the levels that detail this one ask every account instead
-            step.exchange.fail(rows_name(declared.name), error)
+            result, fetched = _fetch(step, media, declared, table)
+        except BaseException as error:  # the levels that read this one ask every account instead
+            step.exchange.abandon(declared.name, f"{type(error).__name__}: {error}")
             raise
-        step.exchange.publish(rows_name(declared.name), answered)
+        step.exchange.publish(rows_name(declared.name), fetched.answered)
+        step.exchange.publish(totals_name(declared.name), fetched.totals)
         return result
 
     return Part(name=declared.name, spec=spec, upstream=declared.upstream, fetches=True, work=work)
@@ -46,9 +48,8 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset) -> Part:
 
 def _fetch(
     step: StepContext, media: MediaDefinition, declared: AccountDataset, table: str
-) -> tuple[PartResult, dict[str, bool]]:
-    """The dataset's rows for the partition (`DatasetFetch`), its bookkeeping, and its answers
-    (account -> had rows)."""
+) -> tuple[PartResult, DatasetFetch]:
+    """The dataset's rows for the partition, its bookkeeping, and its fetch (what it answered)."""
     # The lists are read from Redis whether or not they were written in this step: the Redis
     # account keys are the contract (upstream systems write them too).
     listings = media.listings(declared.upstream)
@@ -87,4 +88,4 @@ def _fetch(
         | step.contract(declared.endpoint),
         summary=summary,
         completeness=completeness(key, summary, expected=expected),
-    ), fetch.answered
+    ), fetch

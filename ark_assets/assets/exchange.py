@@ -22,6 +22,7 @@ class Exchange:
 
     def __init__(self) -> None:
         self._values: dict[str, concurrent.futures.Future[Any]] = {}
+        self._abandoned: dict[str, BaseException] = {}  # producer -> why its values will not come
         self._lock = threading.Lock()
 
     def _future(self, name: str) -> tuple[concurrent.futures.Future[Any], bool]:
@@ -31,6 +32,10 @@ class Exchange:
                 return self._values[name], False
             future: concurrent.futures.Future[Any] = concurrent.futures.Future()
             self._values[name] = future
+            producer = name.partition(":")[2]
+            if producer in self._abandoned:  # asked after its producer stopped: it never comes
+                future.set_exception(self._abandoned[producer])
+                return future, False
             return future, True
 
     def publish(self, name: str, value: Any) -> None:
@@ -60,9 +65,11 @@ class Exchange:
         return future.result()
 
     def abandon(self, producer: str, reason: str) -> None:
-        """Every value a part publishes under its name (`<what>:<part>`) will not come."""
-        error = RuntimeError(f"{producer} did not run: {reason}")
+        """Every value a part publishes under its name (`<what>:<part>`) will not come: its readers,
+        now and later, get the reason (values it already published stay)."""
+        error = RuntimeError(f"{producer} did not finish: {reason}")
         with self._lock:
-            names = [n for n in self._values if n.endswith(f":{producer}")]
-        for name in {*names, f"rows:{producer}", f"activity:{producer}"}:
+            self._abandoned[producer] = error
+            names = [n for n in self._values if n.partition(":")[2] == producer]
+        for name in names:
             self.fail(name, error)

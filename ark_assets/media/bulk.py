@@ -91,3 +91,46 @@ def active(record: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return True
     return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportFamilies:
+    """Report levels in families an account reports in one of: Ocean Engine's legacy accounts
+    (campaign -> ad, the v2 reports) and upgraded ones (project -> promotion, the custom report).
+
+    Each active account is asked first the family it reported in last time (`memory`, one Redis set
+    per family's top level: the accounts whose last answer there had rows); the other family only
+    when the first one's rows do not add up to the account-level totals (show, click, cost), so a
+    moved or mixed account still gets every row. An account no memory knows is asked in `tops`
+    order.
+
+    Args:
+        account_level: the dataset whose rows hold each account's totals (every family's spend).
+        tops: each family's top dataset (its deeper levels detail it: `AccountDataset.detail_of`).
+        totals: dataset -> its records' fields (dotted paths) of show, click and cost, in that order.
+        memory: the Redis set of a top's accounts, with `{tenant}` and `{family}` (the top's name).
+    """
+
+    account_level: str
+    tops: tuple[str, ...]
+    totals: Mapping[str, tuple[str, ...]]
+    memory: str
+
+
+def totals(records: list[Mapping[str, Any]], paths: tuple[str, ...]) -> tuple[float, ...]:
+    """The sums of `paths` (dotted: `metrics.show_cnt`) over `records` (a missing value is 0)."""
+    sums = [0.0] * len(paths)
+    for record in records:
+        for i, path in enumerate(paths):
+            value: Any = record
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                sums[i] += value
+    return tuple(sums)
+
+
+def covers(account: tuple[float, ...], family: tuple[float, ...], rows: int) -> bool:
+    """A family's sums add up to the account's totals (money within a cent per row)."""
+    slack = 0.01 * max(rows, 1) + 1e-6
+    return all(abs(a - f) <= slack for a, f in zip(account, family, strict=True))

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from ark_assets.core.tiers import AgentTier
-from ark_assets.media.bulk import Activity, AsyncReport
+from ark_assets.media.bulk import Activity, AsyncReport, ReportFamilies
 from ark_assets.media.errors import MediaApiError
 
 DayParams = Callable[[date], Mapping[str, Any]]
@@ -440,6 +440,7 @@ class MediaAssets:
     account_lists: tuple[AccountList, ...]
     datasets: tuple[AccountDataset, ...] = ()
     activity: Activity | None = None  # which accounts had anything to report (`media/bulk.py`)
+    families: ReportFamilies | None = None  # report levels an account has rows in one of
 
     def for_version(self, version: str) -> MediaAssets:
         """The assets a deployment speaking `version` has (datasets of other versions left out)."""

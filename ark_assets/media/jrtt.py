@@ -24,7 +24,7 @@ from typing import Any
 
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media import errors as e
-from ark_assets.media.bulk import Activity
+from ark_assets.media.bulk import Activity, ReportFamilies
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
@@ -238,6 +238,21 @@ def _custom_report(level: str) -> AccountDataset:
     )
 
 
+# a legacy account reports in campaign -> ad, an upgraded one in project -> promotion, and the
+# account level (report/advertiser/get) covers both: an account is asked the family it had rows in
+# last time, the other only when that one's rows fall short of the account's show, click and cost
+V2_TOTALS = ("show", "click", "cost")
+FAMILIES = ReportFamilies(
+    account_level="report_advertiser",
+    tops=("report_campaign", "report_project"),
+    totals={
+        "report_advertiser": V2_TOTALS,
+        "report_campaign": V2_TOTALS,
+        "report_project": ("metrics.show_cnt", "metrics.click_cnt", "metrics.stat_cost"),
+    },
+    memory="jrtt_report_family_{family}_{tenant}",
+)
+
 MEDIA = MediaDefinition(
     name="jrtt",
     title="Toutiao / Ocean Engine",
@@ -305,6 +320,7 @@ MEDIA = MediaDefinition(
             *(_custom_report(level) for level in ("project", "promotion")),
         ),
         activity=ACTIVITY,
+        families=FAMILIES,
     ),
     docs="docs/media/jrtt.md",
     owners=("team:ads-oceanengine",),

@@ -442,14 +442,15 @@ def build_files(api: TencentApi, call: Call, task: Task) -> list[TaskFile]:
         filters=[(item["field"], set(item["values"])) for item in spec["filtering"] or ()],
     )
     world, state = call.state.world, call.state
-    limits = state.config.media[api.media].async_reports
+    limits = state.tasks.limits(api.media)
     if world.find_agent(api.media, task.tenant, task.account_id) is not None:
         accounts = sorted(a.account_id for a in world.agent_accounts(api.media, task.tenant, task.account_id))
     else:
         accounts = [task.account_id]
     rows = []
+    drops = limits.drop_accounts if not limits.drop_levels or spec["level"] in limits.drop_levels else 0.0
     for account in accounts:
-        if unit(state.config.fault_seed, api.media, task.task_id, account, "drop") < limits.drop_accounts:
+        if unit(state.config.fault_seed, api.media, task.task_id, account, "drop") < drops:
             continue
         rows.extend(report.rows(world, api.media, account, [spec["date"]], spec["time_line"]))
     size = limits.file_rows or max(1, len(rows))
