@@ -627,10 +627,11 @@ API_CASES = [
         ApiCase(
             "jrtt",
             "jrtt/funds",
-            "advertiser/fund/get",
+            "account/fund/get",
             {"code": 47000},
             ("code 47000 is not in jrtt's code table",),
-            "advertiser_fund_get_v2",
+            "account_fund_get_v3",
+            one_account=False,  # every batch refused, split down to each account, each refused
         ),
         id="jrtt-unknown-code",
     ),

@@ -17,6 +17,7 @@ covered (`RowSpool.covered`): a stored row may go only where the media positivel
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,15 @@ class DatasetFetch:
         return self.step.media_api.api_spec(self.step.media).version
 
     def _from_bulk(self, book: BulkBook, params: dict[str, Any]) -> dict[str, str]:
-        """Rows of every agency's file for this call; the accounts still to ask one by one."""
+        """Rows of every agency's file for this call; the accounts still to ask one by one. The
+        part's seconds include the wait for the files (what its step spends on it)."""
+        started = time.monotonic()
+        try:
+            return self._read_bulk(book, params)
+        finally:
+            self.summary.seconds += time.monotonic() - started
+
+    def _read_bulk(self, book: BulkBook, params: dict[str, Any]) -> dict[str, str]:
         key = request_key(self.declared, params)
         by_agency: dict[str, list[str]] = {}
         for account, agency in self.accounts.items():
@@ -115,7 +124,7 @@ class DatasetFetch:
         ends = book.ends(key)
         todo = {a: g for a, g in self.accounts.items() if g not in ends}  # agencies no task covered
         for agency, end in ends.items():
-            self.summary.calls_of(end.summary)  # its calls; its accounts are counted below
+            self.summary.calls_of(end.summary, seconds=False)  # its calls; its accounts are counted below
             members = by_agency.get(agency, [])
             grouped = book.grouped(key, agency)
             if grouped is None:  # no file (failed, expired, unreadable): every account one by one

@@ -84,18 +84,11 @@ class FetchSummary:
         self.requested += 1
         self._failed(agent_id, target, failure)
 
-    def calls_of(self, other: FetchSummary) -> None:
-        """Fold only `other`'s calls (its sources are accounted for elsewhere: per account of a batch)."""
-        for name in (
-            "requests",
-            "throttles",
-            "retries",
-            "timeouts",
-            "hedges",
-            "hedge_wins",
-            "refreshes",
-            "seconds",
-        ):
+    def calls_of(self, other: FetchSummary, *, seconds: bool = True) -> None:
+        """Fold only `other`'s calls (its sources are accounted for elsewhere: per account of a batch),
+        and its seconds unless the caller times the whole of it itself."""
+        names = ("requests", "throttles", "retries", "timeouts", "hedges", "hedge_wins", "refreshes")
+        for name in (*names, "seconds") if seconds else names:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def _failed(self, agent_id: str, target: str | tuple[str, ...] | None, failure: Failure) -> None:

@@ -2,9 +2,10 @@
 
 A media with an asynchronous path (`media/bulk.py AsyncReport`) prepares a report of every
 sub-customer of an agency as a file; it allows one new task per account id every `cooldown_s`.
-`run_agency` creates an agency's tasks in the order asked, each as soon as the agency's cooldown
-(shared through Redis by every run using the app, `TaskSlots`) allows, polls them together every
-`poll_s`, and downloads a finished task's files (checking each one's md5), handing each task's end
+`AgencyTasks.run` creates an agency's tasks in the order asked, each as soon as the agency's cooldown
+(shared through Redis by every run using the app, `TaskSlots`) allows, polls them together (a task
+first `poll_s` after it is made, then twice as late each time: few calls whether the media take
+seconds or minutes), and downloads a finished task's files (checking each one's md5), handing each task's end
 to `done` as it comes: its files, or why it has none. Nothing here is retried blindly: a task
 that fails, expires, or is not done within `wait_s` ends without files, and the caller fetches its
 accounts one by one instead.
@@ -22,11 +23,11 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from ark_assets.fetch.outcome import Source
-from ark_assets.fetch.report import FetchObserver
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.media.bulk import DONE, FAILED, PENDING, AsyncReport
 
 ADD_ATTEMPTS = 3  # an add refused (a cooldown another client took, a lost answer) is tried this often
+POLL_MAX_S = 60.0  # a task is asked about `poll_s` after it is made, then twice as late each time, up to this
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,17 @@ class TaskEnd:
                 pass
 
 
+@dataclass
+class _Pending:
+    """A task made and not ended: when it was made, and when it is next asked about."""
+
+    request: TaskRequest
+    end: TaskEnd
+    created: float
+    next_check: float
+    delay: float
+
+
 class TaskSlots:
     """One task per account id per cooldown, shared through Redis by every run using the app."""
 
@@ -91,11 +103,10 @@ class AgencyTasks:
     cooldown_s: float
     poll_s: float
     wait_s: float
-    observer: FetchObserver | None = None
 
     async def run(self, requests: list[TaskRequest], done: Callable[[TaskEnd], None]) -> None:
         """Create the tasks in order, poll them, download their files; `done` hears each end."""
-        pending: dict[str, tuple[TaskRequest, TaskEnd, float]] = {}  # task id -> (request, end, created)
+        pending: dict[str, _Pending] = {}
         created = asyncio.Event()
         finished = False
 
@@ -107,18 +118,23 @@ class AgencyTasks:
                 if task_id is None:
                     done(end)
                 else:
-                    pending[task_id] = (request, end, time.monotonic())
+                    now = time.monotonic()
+                    pending[task_id] = _Pending(request, end, now, now + self.poll_s, self.poll_s)
                 created.set()
             finished = True
             created.set()
 
         async def poll() -> None:
             while not finished or pending:
-                if not pending:
+                due = min((p.next_check for p in pending.values()), default=None)
+                wait = None if due is None else due - time.monotonic()
+                if wait is None or wait > 0:  # nothing due yet: sleep until then, or a new task
                     created.clear()
-                    await created.wait()
+                    try:
+                        await asyncio.wait_for(created.wait(), timeout=wait)
+                    except TimeoutError:
+                        pass
                     continue
-                await asyncio.sleep(self.poll_s)
                 await self._poll(pending, done)
 
         await asyncio.gather(create(), poll())
@@ -148,27 +164,30 @@ class AgencyTasks:
                 return str(record.get("task_id"))
         return None
 
-    async def _poll(
-        self, pending: dict[str, tuple[TaskRequest, TaskEnd, float]], done: Callable[[TaskEnd], None]
-    ) -> None:
+    async def _poll(self, pending: dict[str, _Pending], done: Callable[[TaskEnd], None]) -> None:
+        """One listing of every pending task; a due one still pending is asked again twice as late
+        (up to POLL_MAX_S), one past `wait_s` ends without a file."""
         ids = list(pending)
         source = Source(self.agency, self.agency, self.bulk.listing(ids))
-        listed = await self.call(self.bulk.get, source, pending[ids[0]][1].summary)
+        listed = await self.call(self.bulk.get, source, pending[ids[0]].end.summary)
         states = {str(r.get("task_id")): r for r in listed.records or []}
         now = time.monotonic()
         for task_id in ids:
-            request, end, created = pending[task_id]
+            task = pending[task_id]
             record = states.get(task_id)
             state = self.bulk.state(record) if record is not None else PENDING
-            if state == PENDING and now - created < self.wait_s:
+            if state == PENDING and now - task.created < self.wait_s:
+                if task.next_check <= now:
+                    task.delay = min(2 * task.delay, max(POLL_MAX_S, self.poll_s))
+                    task.next_check = now + task.delay
                 continue
             del pending[task_id]
             if state == DONE:
-                await self._download(task_id, record, end)
+                await self._download(task_id, record, task.end)
             else:
                 why = "not done in time" if state == PENDING else (record or {}).get("status", FAILED)
-                end.reason = f"task {task_id} ({request.key}) ended without a file: {why}"
-            done(end)
+                task.end.reason = f"task {task_id} ({task.request.key}) ended without a file: {why}"
+            done(task.end)
 
     async def _download(self, task_id: str, record: Mapping[str, Any], end: TaskEnd) -> None:
         for file_id, md5 in self.bulk.files_of(record):
