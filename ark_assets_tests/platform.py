@@ -148,8 +148,13 @@ class Platform:
         tenant = tenant or new_tenant()
         self.tenants.append(tenant)
         self.instance.add_dynamic_partitions("tenants", [tenant])
-        if seed:
-            seed(self.sim.world, tenant, day or self.day, self.mysql)
+        if seed:  # the module's `seed`, which the argument hides
+            seed_tenant(
+                self.sim.world,
+                tenant,
+                day or self.day,
+                mysql=MySQLTarget(eton_database=self.mysql.eton_database),
+            )
         return tenant
 
     def reseed(self, day: date | None = None) -> None:

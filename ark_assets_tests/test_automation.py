@@ -35,6 +35,7 @@ from ark_assets.automation.schedules import LOOKBACK_DAYS, daily_yesterday, repo
 from ark_assets.automation.sensors import build_sensors
 from ark_assets.core.days import GMT8
 from ark_assets.media.registry import all_media, media
+from ark_assets.resources.media_api import deployed_assets
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
@@ -186,7 +187,8 @@ def test_account_lists_arriving_in_redis_trigger_that_medias_funds_and_reports(t
     with build_sensor_context(instance=instance, resources={"redis": RedisResource()}) as context:
         [request] = sensor(context)
     assert request.partition_key == f"{_yesterday()}|{tenant}"
-    assert set(request.asset_selection) == {AssetKey(["gdt", d.name]) for d in media("gdt").assets.datasets}
+    datasets = deployed_assets(media("gdt")).datasets  # the configured API version's
+    assert set(request.asset_selection) == {AssetKey(["gdt", d.name]) for d in datasets}
     assert request.tags == {"media": "gdt"}
 
 

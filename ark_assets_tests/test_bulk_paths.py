@@ -10,18 +10,24 @@ account level only for accounts the activity signal shows active:
   a second run asks each active jrtt account in the report family it had rows in (3 calls);
 - a failed task, an expired file, a file that leaves accounts out and a refused batch each end in
   per-account calls (or smaller batches) for exactly what they lacked: the tables still equal the
-  truth, and every completeness check passes.
+  truth, and every completeness check passes;
+- tasks made ahead of the step (the `async_tasks_ahead` sensor's passes) are the step's: it makes
+  none, a re-run makes fresh ones, and nothing is made twice.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
+from ark_assets.assets.bulk import bulk_plans
 from ark_assets.assets.sources import day_accounts
+from ark_assets.assets.tasks_ahead import make_ahead
+from ark_assets.clients.errors import TableNotFound
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.media_api import configured_version
 from ark_assets_tests.platform import DAY, Platform, api_versions, running_platform
@@ -111,7 +117,7 @@ def test_a_task_without_its_file_is_fetched_per_account(platform: Platform, faul
     finally:
         for media in ("gdt", "wx"):
             platform.sim.set_async_reports(
-                media, fail_rate=0.0, expire_s=3600.0, drop_accounts=0.0, drop_levels=[]
+                media, fail_rate=0.0, expire_s=86400.0, drop_accounts=0.0, drop_levels=[]
             )
     _assert_truth(platform)
     per_account = calls.get("gdt daily_reports/get", 0) + calls.get("gdt hourly_reports/get", 0)
@@ -138,3 +144,52 @@ def test_a_refused_batch_is_split_and_asked_again(platform: Platform) -> None:
         platform.sim.clear_tampering()
     _assert_truth(platform)
     assert calls["jrtt account/fund/get"] >= len({*accounts.values()}) + 2  # the refused one, then halves
+
+
+def test_tasks_made_ahead_are_the_steps_and_nothing_is_made_twice(platform: Platform) -> None:
+    """The `async_tasks_ahead` sensor's pass, repeated while a run waits, makes each agency's tasks
+    one per cooldown; the step then makes none, finds their files and stores the truth; a re-run
+    of the partition makes fresh tasks (an earlier run's are never taken again)."""
+    assert BULK, "the async path is Tencent v3.0's: run this module with the default API versions"
+    tenant = platform.add_tenant()
+    api, redis = platform.resources["media_api"], platform.resources["redis"].sets
+    wanted = [(media_named(m), tenant, DAY) for m in ("gdt", "wx")]
+    agencies = {m: {str(g) for _, g in platform.sim.world.accounts(m, tenant)} for m in ("gdt", "wx")}
+    tasks = {m: len(bulk_plans(media_named(m), api, DAY)) * len(agencies[m]) for m in agencies}
+    before = platform.sim.counters()["requests"]
+    made, deadline = 0, time.monotonic() + 60
+    while made < sum(tasks.values()) and time.monotonic() < deadline:
+        made += make_ahead(wanted, api, redis)
+        time.sleep(0.3)
+    assert made == sum(tasks.values())
+    assert make_ahead(wanted, api, redis) == 0  # every agency's tasks made: nothing more
+    adds = _calls_since(platform, before, "async_reports/add")
+    assert adds == tasks
+    before = platform.sim.counters()["requests"]
+    _run_tenant(platform, tenant, first=True)
+    assert _calls_since(platform, before, "async_reports/add") == {"gdt": 0, "wx": 0}
+    before = platform.sim.counters()["requests"]
+    _run_tenant(platform, tenant, first=False)  # a re-run: fresh tasks
+    assert _calls_since(platform, before, "async_reports/add") == tasks
+    assert make_ahead(wanted, api, redis) == 0  # taken over by the steps: nothing made ahead
+
+
+def _calls_since(platform: Platform, before: dict, endpoint: str) -> dict[str, int]:
+    after = platform.sim.counters()["requests"]
+    key = lambda m: f"{m} {endpoint}"  # noqa: E731
+    return {
+        m: sum(after.get(key(m), {}).values()) - sum(before.get(key(m), {}).values()) for m in ("gdt", "wx")
+    }
+
+
+def _run_tenant(platform: Platform, tenant: str, *, first: bool) -> None:
+    """Materialize the other tenant's partition: its first run adds its truth to the day's tables,
+    a re-run replaces its rows with the same."""
+    theirs = truth(platform.sim.world, tenant, DAY, api_versions())["tables"]
+    try:
+        before = platform.tables()
+    except TableNotFound:  # this test alone: nothing stored yet
+        before = dict.fromkeys(theirs, 0)
+    result = platform.run(tenant=tenant)
+    assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert platform.tables() == {t: n + (theirs[t] if first else 0) for t, n in before.items()}

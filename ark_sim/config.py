@@ -155,7 +155,7 @@ class AsyncReportLimits(StrictModel):
 
     pending_s: float = Field(default=2.0, ge=0.0)
     processing_s: float = Field(default=5.0, ge=0.0)
-    expire_s: float = Field(default=3600.0, gt=0.0)
+    expire_s: float = Field(default=86400.0, gt=0.0)
     cooldown_s: float = Field(default=300.0, ge=0.0)
     file_rows: int = Field(default=0, ge=0)
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)

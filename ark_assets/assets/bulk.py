@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,9 +22,9 @@ from typing import Any
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.sources import day_accounts
 from ark_assets.fetch.report_file import BadFile, GroupedFile
-from ark_assets.fetch.tasks import AgencyTasks, TaskEnd, TaskRequest, TaskSlots
+from ark_assets.fetch.tasks import AgencyTasks, TaskBook, TaskEnd, TaskRequest, TaskSlots
 from ark_assets.media.bulk import AsyncReport
-from ark_assets.media.declare import AccountDataset, MediaDefinition
+from ark_assets.media.declare import AccountDataset, ApiSpec, MediaDefinition
 from ark_assets.resources.media_api import MediaApiResource
 
 _UNREADABLE = "unreadable"
@@ -51,6 +51,72 @@ class Planned:
     @property
     def key(self) -> str:
         return request_key(self.dataset, self.params)
+
+
+def bulk_plans(
+    media: MediaDefinition, api: MediaApiResource, day: date, names: Iterable[str] | None = None
+) -> list[Planned]:
+    """The reports of `media` (those `names`, else all) that have an agency-level path in the spoken
+    version when the deployment uses bulk paths, once per time line; the activity signal's first."""
+    if not api.bulk_reports:
+        return []
+    spec, signal = api.api_spec(media), media.assets.activity
+    datasets = [d for d in media.assets_for(spec.version).datasets if names is None or d.name in names]
+    datasets.sort(key=lambda d: signal is None or d.name != signal.dataset)
+    return [
+        Planned(dataset=d, params=params, bulk=bulk)
+        for d in datasets
+        if (bulk := spec.endpoint(d.endpoint).bulk) is not None
+        for params in variants(d, day)
+    ]
+
+
+def task_requests(spec: ApiSpec, plans: list[Planned], prefix: str) -> list[TaskRequest]:
+    """The tasks of `plans` an agency is asked for, named `prefix` and the report's key."""
+    return [
+        TaskRequest(
+            key=plan.key,
+            body=plan.bulk.task(_with_derived(spec.endpoint(plan.dataset.endpoint), plan.params)),
+            name=f"{prefix}-{plan.key.replace('|', '-').strip('-')}"[:120],
+        )
+        for plan in plans
+    ]
+
+
+def by_agency(
+    redis: Any, media: MediaDefinition, tenant: str, day: date, plans: list[Planned]
+) -> dict[str, list[Planned]]:
+    """Agency -> the plans of its accounts (the day's account lists each plan's dataset reads)."""
+    found: dict[str, list[Planned]] = {}
+    for plan in plans:
+        accounts = day_accounts(redis, media, tenant, day, media.listings(plan.dataset.upstream))
+        for agency in sorted(set(accounts.values())):
+            found.setdefault(agency, []).append(plan)
+    return found
+
+
+def agency_tasks(
+    media: MediaDefinition, api: MediaApiResource, run: FetchRun, engine: Any, tenant: str, day: date
+) -> Callable[[str, AsyncReport], AgencyTasks]:
+    """agency, its path -> its tasks on `engine` at the deployment's pace, noted in the day's book."""
+    slots = TaskSlots(engine.client, media=media.name, app_id=engine.app.app_id)
+    book = TaskBook(
+        engine.client, media=media.name, app_id=engine.app.app_id, tenant=tenant, day=f"{day:%Y%m%d}"
+    )
+
+    def tasks(agency: str, bulk: AsyncReport) -> AgencyTasks:
+        return AgencyTasks(
+            bulk=bulk,
+            agency=agency,
+            call=run.call,
+            slots=slots,
+            cooldown_s=bulk.cooldown_s if api.task_cooldown_s is None else api.task_cooldown_s,
+            poll_s=api.task_poll_s,
+            wait_s=api.task_wait_s,
+            book=book,
+        )
+
+    return tasks
 
 
 class BulkBook:
@@ -80,17 +146,15 @@ class BulkBook:
             if self._started:
                 return
             self._started = True
-            by_agency: dict[str, list[Planned]] = {}
+            agencies = by_agency(redis, self._media, self._tenant, self._day, planned)
             for plan in planned:
-                listings = self._media.listings(plan.dataset.upstream)
-                accounts = day_accounts(redis, self._media, self._tenant, self._day, listings)
-                agencies = set(accounts.values())
-                self._agencies[plan.key] = agencies
                 self._planned[plan.key] = plan
-                for agency in sorted(agencies):
-                    by_agency.setdefault(agency, []).append(plan)
+                self._agencies[plan.key] = set()
+            for agency, plans in agencies.items():
+                for plan in plans:
+                    self._agencies[plan.key].add(agency)
                     self._ends[(plan.key, agency)] = concurrent.futures.Future()
-        run.session.submit(self._run_all(run, by_agency))
+        run.session.submit(self._run_all(run, agencies))
 
     async def _run_all(self, run: FetchRun, by_agency: dict[str, list[Planned]]) -> None:
         try:
@@ -100,41 +164,23 @@ class BulkBook:
                 if not future.done():
                     future.set_result(TaskEnd(key=key, agency=agency, reason="the agency's tasks stopped"))
 
-    async def _run_agencies(self, run: FetchRun, by_agency: dict[str, list[Planned]]) -> None:
+    async def _run_agencies(self, run: FetchRun, agencies: dict[str, list[Planned]]) -> None:
         engine = await run.engine()
-        slots = TaskSlots(engine.client, media=self._media.name, app_id=engine.app.app_id)
+        tasks = agency_tasks(self._media, self._api, run, engine, self._tenant, self._day)
         spec = self._api.api_spec(self._media)
-        jobs = []
-        for agency, plans in by_agency.items():
-            bulk = plans[0].bulk
-            tasks = AgencyTasks(
-                bulk=bulk,
-                agency=agency,
-                call=run.call,
-                slots=slots,
-                cooldown_s=bulk.cooldown_s
-                if self._api.task_cooldown_s is None
-                else self._api.task_cooldown_s,
-                poll_s=self._api.task_poll_s,
-                wait_s=self._api.task_wait_s,
+        await asyncio.gather(
+            *(
+                self._agency(tasks(agency, plans[0].bulk), task_requests(spec, plans, f"ark-{self._run[:8]}"))
+                for agency, plans in agencies.items()
             )
-            requests = [
-                TaskRequest(
-                    key=plan.key,
-                    body=plan.bulk.task(_with_derived(spec.endpoint(plan.dataset.endpoint), plan.params)),
-                    name=f"ark-{self._run[:8]}-{plan.key.replace('|', '-').strip('-')}"[:120],
-                )
-                for plan in plans
-            ]
-            jobs.append(self._agency(tasks, requests))
-        await asyncio.gather(*jobs)
+        )
 
     async def _agency(self, tasks: AgencyTasks, requests: list[TaskRequest]) -> None:
         def done(end: TaskEnd) -> None:
             self._ends[(end.key, end.agency)].set_result(end)
 
         try:
-            await tasks.run(requests, done)
+            await tasks.run(requests, done, run_id=self._run)
         except Exception as error:  # a bug in one agency's tasks: its readers fall back, the others go on
             for request in requests:
                 future = self._ends[(request.key, tasks.agency)]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ark_assets.assets.activity import activity_map, bulk_activity, rows_name
-from ark_assets.assets.bulk import BulkBook, Planned, request_key, variants
+from ark_assets.assets.bulk import BulkBook, Planned, bulk_plans, request_key, variants
 from ark_assets.assets.families import first_tops, phase_name, remember, uncovered
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.records import BadRecord, dataset_rows
@@ -90,18 +90,12 @@ class DatasetFetch:
 
     def _planned(self, book: BulkBook) -> list[Planned]:
         """Every chosen dataset's calls that have a bulk path, the account level's first."""
-        signal = self.step.media.assets.activity
-        datasets = [
-            d for d in self.step.media.assets_for(self._version()).datasets if d.name in self.step.chosen
-        ]
-        datasets.sort(key=lambda d: signal is None or d.name != signal.dataset)
+        config = self.step.config
         return [
-            Planned(dataset=d, params=params, bulk=bulk)
-            for d in datasets
-            if not self.step.config.for_asset(d.name).account_list
-            and not self.step.config.for_asset(d.name).agents_list
-            and (bulk := book.bulk(d)) is not None
-            for params in variants(d, self.step.day)
+            plan
+            for plan in bulk_plans(self.step.media, self.step.media_api, self.step.day, self.step.chosen)
+            if not config.for_asset(plan.dataset.name).account_list
+            and not config.for_asset(plan.dataset.name).agents_list
         ]
 
     def _version(self) -> str:

@@ -9,6 +9,11 @@ seconds or minutes), and downloads a finished task's files (checking each one's 
 to `done` as it comes: its files, or why it has none. Nothing here is retried blindly: a task
 that fails, expires, or is not done within `wait_s` ends without files, and the caller fetches its
 accounts one by one instead.
+
+An agency's tasks follow one another by the cooldown (six a day take 25 minutes at Tencent's five):
+a step that made them itself would hold its process that long. `AgencyTasks.ahead` makes the next
+one as soon as the cooldown allows, from outside any step (the `async_tasks_ahead` sensor), and
+notes it in the `TaskBook`; a step takes a noted task that is still alive instead of making one.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from ark_assets.media.bulk import DONE, FAILED, PENDING, AsyncReport
 
 ADD_ATTEMPTS = 3  # an add refused (a cooldown another client took, a lost answer) is tried this often
 POLL_MAX_S = 60.0  # a task is asked about `poll_s` after it is made, then twice as late each time, up to this
+BOOK_TTL_S = 3 * 86400  # a day's noted tasks outlive the media's keeping of them
+STEP = "(step)"  # the book's field naming the step that took an agency's tasks over
 
 
 @dataclass(frozen=True)
@@ -87,9 +94,58 @@ class TaskSlots:
             left = await self._client.pttl(key)
             await asyncio.sleep(max(left, 50) / 1000)
 
+    async def try_take(self, account_id: str, cooldown_s: float) -> bool:
+        """Take the slot if the account id may create a task now."""
+        window = max(1, int(cooldown_s * 1000))
+        return bool(await self._client.set(self._prefix + account_id, str(time.time()), nx=True, px=window))
+
     async def restart(self, account_id: str, cooldown_s: float) -> None:
         """The account id's cooldown starts again now (its task was just answered)."""
         await self._client.set(self._prefix + account_id, str(time.time()), px=max(1, int(cooldown_s * 1000)))
+
+    async def release(self, account_id: str) -> None:
+        """Give back a slot taken and not used (another made the task meanwhile)."""
+        await self._client.delete(self._prefix + account_id)
+
+
+class TaskBook:
+    """The tasks made for one (media, app, tenant, day), by steps or ahead of them: request key ->
+    task id per agency, in one Redis hash (fields `agency|key`)."""
+
+    def __init__(self, client: aioredis.Redis, *, media: str, app_id: str, tenant: str, day: str) -> None:
+        self._client = client
+        self._key = f"ark:async_tasks:{media}:{app_id}:{tenant}:{day}"
+
+    async def made(self, agency: str) -> dict[str, str]:
+        """The agency's noted tasks: request key -> task id."""
+        found = await self._client.hgetall(self._key)
+        prefix = f"{agency}|"
+        return {
+            _text(k)[len(prefix) :]: _text(v)
+            for k, v in found.items()
+            if _text(k).startswith(prefix) and _text(k) != prefix + STEP
+        }
+
+    async def note(self, agency: str, key: str, task_id: str) -> None:
+        await self._client.hset(self._key, f"{agency}|{key}", task_id)
+        await self._client.expire(self._key, BOOK_TTL_S)
+
+    async def forget(self, agency: str, key: str) -> None:
+        await self._client.hdel(self._key, f"{agency}|{key}")
+
+    async def take_over(self, agency: str, run_id: str) -> bool:
+        """A step takes the agency's tasks over: True for the day's first (it uses what was made
+        ahead), False for a later one (a re-run makes fresh tasks); nothing is made ahead after."""
+        first = await self._client.hsetnx(self._key, f"{agency}|{STEP}", run_id)
+        await self._client.expire(self._key, BOOK_TTL_S)
+        return bool(first)
+
+    async def taken(self, agency: str) -> bool:
+        return bool(await self._client.hexists(self._key, f"{agency}|{STEP}"))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(kw_only=True)
@@ -103,23 +159,51 @@ class AgencyTasks:
     cooldown_s: float
     poll_s: float
     wait_s: float
+    book: TaskBook | None = None
 
-    async def run(self, requests: list[TaskRequest], done: Callable[[TaskEnd], None]) -> None:
-        """Create the tasks in order, poll them, download their files; `done` hears each end."""
+    async def ahead(self, requests: list[TaskRequest], summary: FetchSummary) -> str | None:
+        """Make the first of `requests` not noted yet if the agency's cooldown allows it now, once
+        (a refusal waits for the next try); its key, or None (nothing made)."""
+        if self.book is None or await self.book.taken(self.agency):
+            return None
+        made = await self.book.made(self.agency)
+        request = next((r for r in requests if r.key not in made), None)
+        if request is None or not await self.slots.try_take(self.agency, self.cooldown_s):
+            return None
+        outcome = await self.call(self.bulk.add, self._add_source(request), summary)
+        await self.slots.restart(self.agency, self.cooldown_s)
+        task_id = self.bulk.task_id(outcome.records[0]) if outcome.ok and outcome.records else None
+        if task_id is None:
+            task_id = await self._find(request.name, summary)
+        if task_id is None:
+            return None
+        await self.book.note(self.agency, request.key, task_id)
+        return request.key
+
+    async def run(
+        self, requests: list[TaskRequest], done: Callable[[TaskEnd], None], run_id: str = ""
+    ) -> None:
+        """Create the tasks in order (the day's first step takes those made ahead), poll them,
+        download their files; `done` hears each end."""
+        if self.book is not None and not await self.book.take_over(self.agency, run_id):
+            self.book = None  # a re-run: fresh tasks, none of the earlier ones
         pending: dict[str, _Pending] = {}
         created = asyncio.Event()
         finished = False
 
         async def create() -> None:
             nonlocal finished
+            ends = {r.key: TaskEnd(key=r.key, agency=self.agency) for r in requests}
+            alive = await self._alive(ends)
             for request in requests:
-                end = TaskEnd(key=request.key, agency=self.agency)
-                task_id = await self._add(request, end)
+                end = ends[request.key]
+                task_id = alive.get(request.key) or await self._add(request, end)
                 if task_id is None:
                     done(end)
                 else:
                     now = time.monotonic()
-                    pending[task_id] = _Pending(request, end, now, now + self.poll_s, self.poll_s)
+                    first = now if request.key in alive else now + self.poll_s
+                    pending[task_id] = _Pending(request, end, now, first, self.poll_s)
                 created.set()
             finished = True
             created.set()
@@ -139,18 +223,44 @@ class AgencyTasks:
 
         await asyncio.gather(create(), poll())
 
-    async def _add(self, request: TaskRequest, end: TaskEnd) -> str | None:
-        """The new task's id, or None (its reason in `end`) after ADD_ATTEMPTS refusals."""
+    async def _alive(self, ends: dict[str, TaskEnd]) -> dict[str, str]:
+        """The agency's tasks noted in the book (made ahead) that the media still list and have
+        not failed: request key -> task id (one listing; a dead one is forgotten and made again)."""
+        made = (
+            {k: t for k, t in (await self.book.made(self.agency)).items() if k in ends} if self.book else {}
+        )
+        if not made:
+            return {}
+        source = Source(self.agency, self.agency, self.bulk.listing(list(made.values())))
+        listed = await self.call(self.bulk.get, source, next(iter(ends.values())).summary)
+        states = {str(r.get("task_id")): self.bulk.state(r) for r in listed.records or []}
+        alive = {k: t for k, t in made.items() if states.get(t) in (PENDING, DONE)}
+        for key in set(made) - set(alive):
+            await self.book.forget(self.agency, key)
+        return alive
+
+    def _add_source(self, request: TaskRequest) -> Source:
         body = {**request.body, self.bulk.id_param: int(self.agency), self.bulk.name_param: request.name}
+        return Source(self.agency, None, body)
+
+    async def _add(self, request: TaskRequest, end: TaskEnd) -> str | None:
+        """The new task's id (or one made ahead meanwhile), or None (its reason in `end`) after
+        ADD_ATTEMPTS refusals."""
         for _ in range(ADD_ATTEMPTS):
             await self.slots.take(self.agency, self.cooldown_s)
-            outcome = await self.call(self.bulk.add, Source(self.agency, None, body), end.summary)
+            noted = (await self.book.made(self.agency)).get(request.key) if self.book else None
+            if noted is not None:  # made ahead while this waited for the slot: use it, free the slot
+                await self.slots.release(self.agency)
+                return noted
+            outcome = await self.call(self.bulk.add, self._add_source(request), end.summary)
             # the media's cooldown runs from when the task reached it: count ours from its answer
             await self.slots.restart(self.agency, self.cooldown_s)
-            if outcome.ok and outcome.records:
-                return self.bulk.task_id(outcome.records[0])
-            found = await self._find(request.name, end.summary)  # the answer lost, the task made?
+            found = self.bulk.task_id(outcome.records[0]) if outcome.ok and outcome.records else None
+            # the answer lost, the task made?
+            found = found if found is not None else await self._find(request.name, end.summary)
             if found is not None:
+                if self.book is not None:
+                    await self.book.note(self.agency, request.key, found)
                 return found
             why = outcome.failure.message if outcome.failure else "no task id"
             end.reason = f"{self.bulk.add} failed: {why}"

@@ -287,7 +287,8 @@ def get_contract() -> EndpointContract:
         notes=(
             "A task is PENDING `pending_s`, PROCESSING `processing_s`, then COMPLETED, or FAIL for "
             "`fail_rate` of tasks; EXPIRED (its file gone) `expire_s` after it completed "
-            "(`[media.<m>.async_reports]`): how long the media take has no source (the simulator's choice).",
+            "(`[media.<m>.async_reports]`; vendor: a file may be downloaded for 24 hours, D-rget3): how "
+            "long the media take has no source (the simulator's choice).",
         ),
     )
 

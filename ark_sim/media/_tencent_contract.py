@@ -111,6 +111,11 @@ SOURCES = tuple(
             "of its own on the pages seen)",
         ),
         (
+            "D-rget3",
+            "https://developers.e.qq.com/v3.0/docs/api/async_reports/get (its usage notes: tasks are listed "
+            "for 7 days; a task's file may be downloaded for 24 hours)",
+        ),
+        (
             "D-files3",
             "https://developers.e.qq.com/v3.0/docs/api/async_report_files/get (host `dl.e.qq.com`; answers a "
             "redirect to the file; download the whole file, then parse it)",
