@@ -218,7 +218,14 @@ class BulkBook:
     def keys_of(self, agency: str) -> list[str]:
         return [key for (key, a) in self._ends if a == agency]
 
+    def __enter__(self) -> BulkBook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Remove the step's downloaded and grouped files."""
         for found in self._grouped.values():
             if isinstance(found, GroupedFile):
                 found.discard()

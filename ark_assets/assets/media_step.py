@@ -33,6 +33,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from dagster import (
     AssetCheckKey,
@@ -136,30 +137,36 @@ def media_step(
             chosen, config = _failed_only(context, media, chosen)
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
         bulk = BulkBook(media=media, api=media_api, tenant=tenant, day=day, run_id=context.run.run_id)
-        with FetchSession() as session:
+        with FetchSession() as session, bulk:
+            resources = {"mysql": mysql, "redis": redis, "run_log": run_log, "io_manager": io_manager}
             step = StepContext(
-                media=media,
-                day=day,
-                tenant=tenant,
-                run_id=context.run.run_id,
-                config=config,
-                mysql=mysql,
-                redis=redis,
+                **_step_of(context, media, config, chosen),
                 media_api=media_api,
-                run_log=run_log,
-                io_manager=io_manager,
                 session=session,
                 log=messages.put,
-                chosen=frozenset(p.name for p in chosen),
                 bulk=bulk,
+                **resources,
             )
-            try:
-                yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
-            finally:
-                bulk.close()
+            yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
         yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
 
     return _media
+
+
+def _step_of(
+    context: AssetExecutionContext, media: MediaDefinition, config: MediaRunConfig, chosen: list[Part]
+) -> dict[str, Any]:
+    """The step's partition, run, slice and chosen parts, as `StepContext` takes them."""
+    day, tenant = split_key(context.partition_key)
+    chosen_names = frozenset(p.name for p in chosen)
+    return {
+        "media": media,
+        "day": day,
+        "tenant": tenant,
+        "run_id": context.run.run_id,
+        "config": config,
+        "chosen": chosen_names,
+    }
 
 
 def _check_version(media: MediaDefinition, version: str, media_api: MediaApiResource) -> None:

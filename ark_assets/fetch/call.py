@@ -125,6 +125,14 @@ class Caller:
             # aiohttp's text names host:port ("Cannot connect to host 127.0.0.1:8600 ...")
             message = f"{type(exc).__name__}: {exc}"[:300]
             raise self._failed(exchange, report, e.TransportError, "reset", message) from exc
+        return await self._answered(endpoint, exchange, answer, report)
+
+    async def _answered(
+        self, endpoint: Endpoint, exchange: _Exchange, answer: _Answer, report: StreamReport
+    ) -> Any:
+        """An answer's data (a download's file), its quota signal fed to the governor; raises
+        what its body code stands for."""
+        governor = endpoint.governor
         exchange.status, exchange.trace_id = answer.status, answer.trace_id
         report.add(requests=1)
         if (
