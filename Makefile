@@ -11,10 +11,17 @@
 #   make prod-local    the production topology on loopback: Postgres storage, the run queue, dagster-webserver
 #                      on http://127.0.0.1:3001, dagster-daemon and two Celery workers (steps run in them)
 #   make prod-local-down  stop what `make prod-local` started (by pid file; the stack stays up)
+#   make prod-hosts    the production topology on four hosts (network, mount and UTS namespaces on a bridge of
+#                      their own, 10.213.0.0/24; root): services (its own PostgreSQL, Redis, MariaDB, HBase +
+#                      Thrift, Kafka, the simulator) 10.213.0.10, control (web server, daemon) .11, workers .12,
+#                      .13; the UI at http://10.213.0.11:3000 from `ip netns exec ph<id>-control ...` (it prints
+#                      the name); installs iproute2, util-linux and socat when missing
+#   make prod-hosts-down  stop every process of `make prod-hosts`, remove its namespaces and links (logs stay)
 #   make browser       apt-install Debian's chromium if missing (the browser test's browser)
-#   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback
+#   make hosts-tools   apt-install iproute2, util-linux and socat if missing (prod-hosts and its tests)
+#   make stack         install and start Redis, MariaDB, PostgreSQL, HBase (+ Thrift), Kafka and HDFS on loopback
 #   make stack-down    stop what `make stack` started (by pid file; nothing else)
-#   make stack-status  a status table of the five services (exit 1 if one is unhealthy)
+#   make stack-status  a status table of the six services (exit 1 if one is unhealthy)
 #   make stack-reset   stop the stack and delete its data
 #   make validate      check that Dagster (and the `dg` CLI) can load the code location
 #   make dev           the Dagster web UI and daemon on http://127.0.0.1:3000
@@ -34,7 +41,8 @@
 #                      -> its section of bench/RESULTS.md and bench/results/orchestration.json
 #   make bench-capacity  the capacity plan: 100 tenants a day modelled from the declarations and quotas and played
 #                      through the run queue, pools and Celery workers; its run and step costs measured on the
-#                      prod-local topology, the model checked against a simulated day with scaled-down quotas
+#                      multi-host topology of prod-hosts, the model checked against a simulated day with
+#                      scaled-down quotas (root; `python -m bench.capacity` without --hosts: on loopback)
 #                      -> docs/CAPACITY.md and bench/results/capacity.json (~15 minutes)
 #   make bench         the five benchmarks (not bench-capacity)
 
@@ -43,7 +51,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv browser demo demo-down test test-notes test-unit prod-local prod-local-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
+.PHONY: venv browser hosts-tools demo demo-down test test-notes test-unit prod-local prod-local-down prod-hosts prod-hosts-down stack stack-down stack-status stack-reset validate dev lint format clean bench-fetch bench-io bench-partition bench-load bench-orchestration bench-capacity bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,7 +87,11 @@ browser:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-test: stack browser
+# The multi-host tests need iproute2 (ip netns), util-linux (nsenter, unshare) and socat.
+hosts-tools: venv
+	$(BIN)/ark-stack prod-hosts tools
+
+test: stack browser hosts-tools
 	$(BIN)/pytest
 	ARK_API_VERSIONS=notes $(BIN)/pytest -m api_paths
 
@@ -101,6 +113,13 @@ prod-local: stack
 
 prod-local-down: venv
 	$(BIN)/ark-stack prod-local down
+
+# Its own services on the services host: needs no loopback stack, only the packages and jars.
+prod-hosts: hosts-tools
+	$(BIN)/ark-stack prod-hosts up
+
+prod-hosts-down: venv
+	$(BIN)/ark-stack prod-hosts down
 
 dev: stack
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.stack/dagster_home}; mkdir -p $$DAGSTER_HOME; \
@@ -134,7 +153,7 @@ bench-load: stack
 bench-orchestration: stack
 	$(BIN)/python -m bench.orchestration_bench
 
-bench-capacity: stack
-	$(BIN)/python -m bench.capacity
+bench-capacity: stack hosts-tools
+	$(BIN)/python -m bench.capacity --hosts
 
 bench: bench-fetch bench-io bench-partition bench-load bench-orchestration

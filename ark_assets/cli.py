@@ -2,7 +2,9 @@
 
 - `ark-assets db upgrade` / `db current`: the `nyfz` log schema (alembic), once per deploy;
 - `ark-assets check-partition KEY`: why a (date, tenant) key is or is not a partition;
-- `ark-assets rerun-failed KEY`: what failed in a partition, re-fetched in one action.
+- `ark-assets rerun-failed KEY`: what failed in a partition, re-fetched in one action;
+- `ark-assets backfill JOB --from D --to D`: a range as one Dagster backfill, leaving out (and
+  naming) the partitions the media no longer serve.
 
 Configuration is the platform's: `ARK_MYSQL_*` (and `DAGSTER_HOME` for the instance).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 
 import click
@@ -119,6 +122,48 @@ def rerun_failed_command(key: str, dry_run: bool) -> None:
         )
     )
     sys.exit(0 if result.success and not still else 1)
+
+
+@main.command("backfill")
+@click.argument("job")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day.")
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
+@click.option("--tenant", "tenants", multiple=True, help="A tenant (repeat it); default: every tenant.")
+@click.option(
+    "--workspace", default="workspace.yaml", show_default=True, help="The code location's workspace."
+)
+@click.option("--dry-run", is_flag=True, help="Only say what would be launched and skipped.")
+def backfill_command(job: str, first, last, tenants: tuple[str, ...], workspace: str, dry_run: bool) -> None:
+    """Backfill JOB over the days --from..--to as one Dagster backfill (the daemon runs it), leaving
+    out the partitions a selected asset's media no longer serve (each named with the reason)."""
+    from ark_assets.automation.backfill import days_between, plan_backfill
+    from ark_assets.core.days import today
+    from ark_assets.definitions import defs
+
+    try:
+        days = days_between(first.date(), last.date())
+        job_def = defs.resolve_job_def(job)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    chosen = list(tenants) or _known_tenants() or []
+    if not chosen:
+        raise click.ClickException(
+            "no tenants: give --tenant, or set DAGSTER_HOME to an instance that has them"
+        )
+    plan = plan_backfill(job_def, days, chosen, today())
+    for line in plan.lines(job):
+        click.echo(line)
+    if not plan.launch:
+        click.echo("nothing to launch")
+        return
+    click.echo(
+        f"{'would launch' if dry_run else 'launching'} {len(plan.launch)} partitions: {','.join(plan.launch)}"
+    )
+    if dry_run:
+        return
+    command = [sys.executable, "-m", "dagster", "job", "backfill", "-w", workspace, "-j", job, "--noprompt"]
+    done = subprocess.run([*command, "--partitions", ",".join(plan.launch)], check=False)  # noqa: S603
+    sys.exit(done.returncode)
 
 
 def _known_tenants() -> list[str] | None:

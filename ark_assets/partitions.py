@@ -51,6 +51,14 @@ START_DATE = start_date()
 daily_partitions = DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8_NAME)
 tenant_partitions = DynamicPartitionsDefinition(name="tenants")
 date_tenant_partitions = MultiPartitionsDefinition({"date": daily_partitions, "tenant": tenant_partitions})
+# INCR (assets/intraday.py): the same days and tenants plus today, which the intraday group refreshes
+# while it is still running; the daily assets' partitions end with the last finished day.
+intraday_partitions = MultiPartitionsDefinition(
+    {
+        "date": DailyPartitionsDefinition(start_date=START_DATE, timezone=GMT8_NAME, end_offset=1),
+        "tenant": tenant_partitions,
+    }
+)
 
 
 def partition_key(day: date | str, tenant: str) -> MultiPartitionKey:

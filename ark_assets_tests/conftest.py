@@ -1,7 +1,7 @@
 """Shared test set-up: two tiers, and the stack tier fails loudly (never skips) without the stack.
 
 - Tests marked `stack` run against the real local services (Redis, MariaDB, HBase with its
-  Thrift servers, Kafka): if one is not listening, each such test fails with the command that
+  Thrift servers, Kafka, HDFS): if one is not listening, each such test fails with the command that
   starts it.
 - Every other test needs no service at all: `make test-unit` runs them (`pytest -m "not stack"`),
   without the stack, in well under a minute.
@@ -27,6 +27,7 @@ SERVICES = {
     "HBase Thrift": 9090,
     "HBase Thrift2": 9091,
     "Kafka": 9092,
+    "HDFS (WebHDFS)": 9870,
 }
 
 

@@ -148,7 +148,7 @@ class Platform:
         tenant = tenant or new_tenant()
         self.tenants.append(tenant)
         self.instance.add_dynamic_partitions("tenants", [tenant])
-        if seed:  # the module's `seed`, which the argument hides
+        if seed:  # (the parameter hides the module's `seed`)
             seed_tenant(
                 self.sim.world,
                 tenant,

@@ -26,8 +26,7 @@ from ark_assets.assets.build import media_assets
 from ark_assets.clients.redis_keys import accounts_key
 from ark_assets.core.tables import table_name
 from ark_assets.core.tiers import AgentTier
-from ark_assets.definitions import defs
-from ark_assets.media import gdt, wx
+from ark_assets.media import gdt, tencent_reports, wx
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
@@ -104,9 +103,9 @@ def test_deleted_and_upgraded_entities_are_all_in_jrtt_reports(platform: Platfor
 # default set the notes' jobs stored
 RECORD_FIELDS = {
     ("gdt", "daily_report_advertiser_v3"): {
-        "v1.1": {"date", *gdt.REPORT_METRICS},
-        "v1.3": {"date", "account_id", *gdt.REPORT_METRICS},
-        "v3.0": {"date", "account_id", *gdt.REPORT_METRICS},
+        "v1.1": {"date", *tencent_reports.REPORT_METRICS},
+        "v1.3": {"date", "account_id", *tencent_reports.REPORT_METRICS},
+        "v3.0": {"date", "account_id", *tencent_reports.REPORT_METRICS},
     },
     ("gdt", "funds_get_v2"): {
         "v1.1": {"fund_type", "balance", "fund_status", "today_cost"},
@@ -121,17 +120,28 @@ RECORD_FIELDS = {
 }
 
 
+ENDPOINT = {  # what each table's rows are fetched with (a role for wx's listing)
+    ("gdt", "daily_report_advertiser_v3"): "daily_reports/get",
+    ("gdt", "funds_get_v2"): "funds/get",
+    ("wx", "wechat_advertiser_get_v1.1"): "accounts",
+}
+
+
 @pytest.mark.parametrize(("media", "dataset"), list(RECORD_FIELDS))
 def test_stored_records_are_the_configured_versions(platform: Platform, media: str, dataset: str) -> None:
-    version = platform.resources["media_api"].api_spec(media).version
+    api = platform.resources["media_api"].api_spec(media)
     with platform.hbase.connection() as conn:
         table = conn.table(platform.hbase.full_name(table_name(media, dataset)))
-        values = [
-            json.loads(v[b"info:data"])["data"]
-            for _, v in table.scan(row_start=b"0|20261125", row_stop=b"9|20261126")
-        ]
+        rows = list(table.scan(row_start=b"0|20261125", row_stop=b"9|20261126"))
+    values = [json.loads(v[b"info:data"])["data"] for _, v in rows]
     records = [r for value in values for r in (value if isinstance(value, list) else [value])]
-    assert records and {frozenset(r) for r in records} == {frozenset(RECORD_FIELDS[media, dataset][version])}
+    assert records and {frozenset(r) for r in records} == {
+        frozenset(RECORD_FIELDS[media, dataset][api.version])
+    }
+    # and every row says which contract it came from, beside info:data (the value keeps its shape)
+    path = api.endpoint(ENDPOINT[media, dataset]).path
+    assert {v[b"info:api"].decode() for _, v in rows} == {f"{api.version} {path}"}
+    assert all(set(json.loads(v[b"info:data"])) == {"tenant_alias", "data", "timestamp"} for _, v in rows)
 
 
 def test_the_seeds_redis_account_keys_are_written(platform: Platform) -> None:
@@ -164,7 +174,7 @@ def test_run_log_rows_hold_the_seeds_parameters_and_no_token(platform: Platform)
         )
         rows = cur.fetchall()
     conn.close()
-    fetch_assets = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if "agents" not in k.path[-1]]
+    fetch_assets = [k for a in ASSETS for k in a.keys if "agents" not in k.path[-1]]  # the daily ones
     assert {r[0] for r in rows} >= {"/".join(k.path) for k in fetch_assets}
     assert {r[1] for r in rows} == {"SUCCEEDED"}
     assert all(r[3] == 0 for r in rows)

@@ -62,11 +62,19 @@ def test_the_lineage_reads_agents_advertisers_then_funds_and_reports() -> None:
     current = _specs()
     assert current["gdt/advertisers"]["deps"] == ["gdt/agents"]
     assert current["jrtt/funds"]["deps"] == ["jrtt/advertisers_first_tier", "jrtt/advertisers_second_tier"]
-    assert {v["group"] for v in current.values()} == {"gdt", "jrtt", "wx"}
+    assert {v["group"] for v in current.values()} == {"gdt", "jrtt", "wx", "intraday"}
     assert all(v["checks"] for v in current.values())  # every asset is checked
+    # the intraday twins (INCR) have no lineage edge: they read the previous day's Redis lists
+    assert (
+        current["gdt/intraday_funds"]["deps"] == [] and current["gdt/intraday_funds"]["group"] == "intraday"
+    )
 
 
 def test_a_partition_runs_in_one_step_per_media() -> None:
     steps = {name: spec["step"] for name, spec in _specs().items()}
-    assert {name.split("/")[0] for name in steps} == set(steps.values())
-    assert all(step == name.split("/")[0] for name, step in steps.items())
+    # one step per media for a day's partition; the intraday twins in one step of their own per media
+    assert all(
+        step == name.split("/")[0] + ("_intraday" if "/intraday_" in name else "")
+        for name, step in steps.items()
+    )
+    assert {step for step in steps.values() if not step.endswith("_intraday")} == {"gdt", "jrtt", "wx"}

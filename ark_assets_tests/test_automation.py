@@ -187,8 +187,9 @@ def test_account_lists_arriving_in_redis_trigger_that_medias_funds_and_reports(t
     with build_sensor_context(instance=instance, resources={"redis": RedisResource()}) as context:
         [request] = sensor(context)
     assert request.partition_key == f"{_yesterday()}|{tenant}"
-    datasets = deployed_assets(media("gdt")).datasets  # the configured API version's
-    assert set(request.asset_selection) == {AssetKey(["gdt", d.name]) for d in datasets}
+    assert set(request.asset_selection) == {
+        AssetKey(["gdt", d.name]) for d in deployed_assets(media("gdt")).datasets
+    }
     assert request.tags == {"media": "gdt"}
 
 

@@ -28,7 +28,10 @@ from ark_assets.assets.bulk import bulk_plans
 from ark_assets.assets.sources import day_accounts
 from ark_assets.assets.tasks_ahead import make_ahead
 from ark_assets.clients.errors import TableNotFound
+from ark_assets.core.rowkey import RowKey
+from ark_assets.core.tables import table_name
 from ark_assets.media.registry import media as media_named
+from ark_assets.resources.hbase import DATA_COLUMN
 from ark_assets.resources.media_api import configured_version
 from ark_assets_tests.platform import DAY, Platform, api_versions, running_platform
 from ark_sim.media import jrtt as sim_jrtt
@@ -193,3 +196,30 @@ def _run_tenant(platform: Platform, tenant: str, *, first: bool) -> None:
     result = platform.run(tenant=tenant)
     assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert platform.tables() == {t: n + (theirs[t] if first else 0) for t, n in before.items()}
+
+
+def test_a_rerun_prunes_what_an_idle_account_no_longer_has_and_nothing_else(platform: Platform) -> None:
+    """The accounts the media answered are one set for both uses (`assets/dataset_fetch.py`,
+    `io/coverage.py`): an account the activity signal shows idle is asked no deeper level, and that
+    answer (no rows that day) lets a re-run delete what an earlier run stored for it there; a row
+    of an account nobody was asked about (in no list of the day) stays."""
+    world, tenant = platform.sim.world, platform.tenant
+    idle = [(str(a), str(g)) for a, g in world.accounts("jrtt", tenant) if not world.spends("jrtt", a, DAY)][
+        :3
+    ]
+    stray = ("1999999999999999", idle[0][1])  # an account of no list: nobody answered for it
+    table = table_name("jrtt", "report_campaign_v2")
+    keys = {account: str(RowKey(account, DAY, agent, tenant)).encode() for account, agent in [*idle, stray]}
+    platform.hbase.ensure_table(table)
+    with platform.hbase.writer(table) as writer:
+        for key in keys.values():
+            writer.put(
+                key, {DATA_COLUMN: json.dumps({"tenant_alias": tenant, "data": [{"stale": 1}]}).encode()}
+            )
+
+    calls = _run(platform)
+
+    assert calls["jrtt report/campaign/get"] > 0  # the level was fetched, for the active accounts
+    assert {a for a, key in keys.items() if platform.hbase.row(table, key)} == {stray[0]}
+    with platform.hbase.writer(table) as writer:  # (the table is the platform's own)
+        writer.delete(keys[stray[0]])

@@ -148,7 +148,7 @@ def test_its_assets_lineage_checks_and_job_come_from_the_declaration() -> None:
     assert keys == {"toy/agents", "toy/advertisers", "toy/funds"}
     assert graph.get(AssetKey(["toy", "funds"])).parent_keys == {AssetKey(["toy", "advertisers"])}
     assert graph.get(AssetKey(["toy", "funds"])).metadata["hbase_table"] == "tenant_toy_balance_v1"
-    assert {c.name for c in graph.asset_check_keys} == {"completeness", "row_keys"}
+    assert {c.name for c in graph.asset_check_keys} == {"completeness", "row_keys", "volume"}
     component = MediaAssets(media="toy").build_defs(context=None)  # what defs/toy/defs.yaml would give
     assert [j.name for j in component.jobs] == ["toy_daily"]
     assert "toy" in [m.name for m in all_media()]

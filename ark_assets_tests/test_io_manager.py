@@ -3,9 +3,10 @@
 The contract: an asset returns `Output(RowSpool)` and declares `layout_metadata(table, kind=…,
 suffix=…)`; the IO manager stores each row at the seed's salted row key with the seed's value
 JSON, and a downstream asset gets the partition's rows back (read with ten salted scans) exactly
-as they were spooled. A materialization replaces its (date, tenant) partition: rows it writes
-again are overwritten, rows it no longer has are deleted (only within `scope_accounts` for a
-slice run), and other tenants' rows on the same date are never touched. FILE mode writes the
+as they were spooled. A materialization writes its (date, tenant) partition: rows it writes
+again are overwritten, rows it no longer has are deleted only where the spool's coverage says
+the media answered for them (`io/coverage.py`) and kept everywhere else, and other tenants'
+rows on the same date are never touched. FILE mode writes the
 seed's file layout (index files of bounded size) and replaces it the same way; NONE keeps
 nothing. The spool file is always removed; misuse fails with messages naming what is wrong.
 """
@@ -32,6 +33,7 @@ from pydantic import ValidationError
 
 from ark_assets.clients.errors import TableNotFound
 from ark_assets.core.rowkey import DayKeys, RowKey, parse
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.hbase_io_manager import HBaseIOManager, hbase_io_manager_from_env
 from ark_assets.io.layout import RowEncoder, TableLayout, layout_metadata
 from ark_assets.io.rows import Row, RowSpool
@@ -53,7 +55,7 @@ class Plan:
     """What the producers spool in the next materialization, and what the consumers loaded."""
 
     rows: list[Row] = field(default_factory=list)
-    scope: frozenset[str] | None = None
+    covered: Coverage = field(default_factory=Coverage.everything)
     table: str | None = None  # spool for another table than the asset declares
     day_shift: int = 0  # spool for another day than the run's partition
     spools: list[Path] = field(default_factory=list)
@@ -66,7 +68,7 @@ PLAN = Plan()
 def _spool(table: str, partition: str) -> Output[RowSpool]:
     day, tenant = split_key(partition)
     day += timedelta(days=PLAN.day_shift)
-    spool = RowSpool.create(PLAN.table or table, day, tenant, scope_accounts=PLAN.scope)
+    spool = RowSpool.create(PLAN.table or table, day, tenant, covered=PLAN.covered)
     for row in PLAN.rows:
         spool.write(row)
     PLAN.spools.append(spool.path)
@@ -141,11 +143,12 @@ def _run(
     rows: list[Row],
     *,
     tenant: str = T1,
-    scope: set[str] | None = None,
+    covered: Coverage | None = None,
     select=funds,
     raise_on_error: bool = True,
 ):
-    PLAN.rows, PLAN.scope = rows, frozenset(scope) if scope is not None else None
+    """Materialize `select` for (day, tenant) spooling `rows`; `covered` defaults to the whole partition."""
+    PLAN.rows, PLAN.covered = rows, covered if covered is not None else Coverage.everything()
     return materialize(
         ASSETS,
         selection=[select],
@@ -363,7 +366,7 @@ def test_rematerializing_the_same_rows_keeps_the_row_count(hbase, instance, day)
 
 
 @pytest.mark.stack
-def test_accounts_gone_upstream_are_deleted_on_rerun(hbase, instance, day) -> None:
+def test_rows_a_whole_partitions_answer_lacks_are_deleted(hbase, instance, day) -> None:
     io_manager = HBaseIOManager(hbase=hbase, batch_size=7)  # deletes span several batches
     _run(io_manager, instance, day, _fund_rows(_accounts(30)))
     second = _run(io_manager, instance, day, _fund_rows(_accounts(18)))
@@ -379,7 +382,13 @@ def test_a_slice_run_replaces_only_its_accounts(hbase, instance, day) -> None:
     everyone = _accounts(20)
     _run(io_manager, instance, day, _fund_rows(everyone, balance=1.0))
     # the slice: accounts 0-4; account 4 is gone upstream, 0-3 have new balances
-    result = _run(io_manager, instance, day, _fund_rows(everyone[:4], balance=2.0), scope=set(everyone[:5]))
+    result = _run(
+        io_manager,
+        instance,
+        day,
+        _fund_rows(everyone[:4], balance=2.0),
+        covered=Coverage.answered(everyone[:5]),
+    )
 
     assert _meta(result)["stale_rows_deleted"] == 2
     balances = {row.account_id: row.data["balance"] for row in _load(io_manager, instance, day)}
@@ -387,6 +396,57 @@ def test_a_slice_run_replaces_only_its_accounts(hbase, instance, day) -> None:
     # the catalog's keys: the table, and the partition's rows after the slice (19 accounts x 2 funds)
     assert _meta(result)["dagster/table_name"] == hbase.full_name(FUNDS)
     assert _meta(result)["dagster/partition_row_count"] == len(_load(io_manager, instance, day)) == 38
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("output", ["HBASE", "FILE"])
+def test_a_stored_row_goes_only_when_the_media_answered_for_its_account_without_it(
+    hbase, instance, day, tmp_path, output
+) -> None:
+    io_manager = HBaseIOManager(hbase=hbase, output=output, file_dir=str(tmp_path))
+    everyone = _accounts(12)
+    _run(io_manager, instance, day, _fund_rows(everyone, balance=1.0))
+    # the re-run: 0-5 answered with new balances, 6-8 failed, 9-10 left the day's lists (not
+    # asked), 11 answered with no funds at all
+    answered = Coverage.answered(everyone[:9] + everyone[11:], failed=everyone[6:9])
+    rerun = _run(io_manager, instance, day, _fund_rows(everyone[:6], balance=2.0), covered=answered)
+
+    meta = _meta(rerun)
+    assert meta["stale_rows_deleted"] == 2  # account 11's two fund rows, and nothing else
+    assert meta["rows_kept"] == 2 * 5  # 6-8 and 9-10, as an earlier run stored them
+    assert meta["covered_accounts"] == 7
+    balances = {(row.account_id, row.kind): row.data["balance"] for row in _load(io_manager, instance, day)}
+    assert {account for account, _ in balances} == set(everyone[:11])
+    assert {balances[(a, "FUND_TYPE_CASH")] for a in everyone[:6]} == {2.0}
+    assert {balances[(a, "FUND_TYPE_CASH")] for a in everyone[6:11]} == {1.0}
+    assert meta["dagster/partition_row_count"] == len(balances) == 2 * 11
+
+
+@pytest.mark.stack
+def test_a_run_that_answered_for_nobody_deletes_nothing(hbase, instance, day) -> None:
+    io_manager = HBaseIOManager(hbase=hbase)
+    _run(io_manager, instance, day, _fund_rows(_accounts(6)))
+    empty = _run(io_manager, instance, day, [], covered=Coverage())
+
+    assert (_meta(empty)["stale_rows_deleted"], _meta(empty)["rows_kept"]) == (0, 12)
+    assert hbase.count_date(FUNDS, day) == 12
+
+
+@pytest.mark.stack
+def test_a_listing_agent_answers_for_its_accounts_a_failed_one_keeps_its_rows(hbase, instance, day) -> None:
+    io_manager = HBaseIOManager(hbase=hbase)
+    listed, other = _accounts(4), _accounts(3, start=20_000_000)
+    rows = _fund_rows(listed, agent="1001") + _fund_rows(other, agent="2002")
+    _run(io_manager, instance, day, rows)
+    # agent 1001 answered without account 3 and account 2's details failed; agent 2002 failed
+    covered = Coverage(
+        accounts=frozenset(listed[:2]), agents=frozenset({"1001"}), excluded=frozenset(listed[2:3])
+    )
+    rerun = _run(io_manager, instance, day, _fund_rows(listed[:2], agent="1001"), covered=covered)
+
+    assert _meta(rerun)["stale_rows_deleted"] == 2  # account 3, gone from agent 1001's listing
+    kept = {row.account_id for row in _load(io_manager, instance, day)}
+    assert kept == {*listed[:3], *other}
 
 
 @pytest.mark.stack
@@ -460,7 +520,13 @@ def test_file_mode_rerun_replaces_the_files_and_a_slice_keeps_other_accounts(
     assert sorted(_files(tmp_path, day)) == [f"{FUNDS}_{day:%Y%m%d}_0.json", f"{FUNDS}_{day:%Y%m%d}_1.json"]
 
     # slice: accounts 0-1 in scope, account 1 gone; account 2 untouched
-    sliced = _run(io_manager, instance, day, _fund_rows(everyone[:1], balance=2.0), scope=set(everyone[:2]))
+    sliced = _run(
+        io_manager,
+        instance,
+        day,
+        _fund_rows(everyone[:1], balance=2.0),
+        covered=Coverage.answered(everyone[:2]),
+    )
     assert _meta(sliced)["stale_rows_deleted"] == 2
     lines = [line for lines in _files(tmp_path, day).values() for line in lines]
     assert sorted((line["row_key"].split("|")[2], line["data"]["balance"]) for line in lines) == [

@@ -122,6 +122,7 @@ def test_one_selected_asset_runs_alone_in_its_medias_step(platform: Platform) ->
     assert set(_checks(result)) == {
         ("wx/daily_report_adgroup", "completeness"),
         ("wx/daily_report_adgroup", "row_keys"),
+        ("wx/daily_report_adgroup", "volume"),
     }
     assert platform.tables() == before
 
@@ -135,7 +136,7 @@ def test_a_slice_can_be_given_to_one_asset_of_the_step(platform: Platform) -> No
     assert result.success, step_errors(result)
     found = _materialized(result)
     assert found["gdt/funds"][1]["accounts_requested"] == 1  # its own slice
-    assert found["gdt/funds"][1]["scope_accounts"] == 1
+    assert found["gdt/funds"][1]["covered_accounts"] == 1  # only its rows could be replaced
     total = len(platform.sim.world.accounts("gdt", platform.tenant))
     assert found["gdt/daily_report_adgroup"][1]["accounts_requested"] == total  # the whole partition
     assert platform.tables() == before

@@ -25,7 +25,9 @@ Celery task. The contract:
 - a worker SIGKILLed mid-step: its step is handed to the other worker and the run succeeds; a
   re-run then leaves exactly the truth (nothing lost, nothing duplicated, every key parses);
 - PostgreSQL restarted mid-run: the daemon carries on and the run ends (succeeds, or fails with
-  a message saying what happened); a re-run completes the partition.
+  a message saying what happened); a re-run completes the partition;
+- FILE output on the stack's HDFS (run config, as a launchpad sets it): both workers write one
+  day's files side by side, and HDFS holds the same keys as HBase.
 The single-partition runs are launched as the UI's "Materialize" launches them (GraphQL
 `launchPipelineExecution`): a backfill would add the backfill daemon's 30 s cadence twice.
 """
@@ -41,27 +43,26 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 import pytest
 import redis
-import requests
-from dagster import DagsterEventType, EventLogEntry
-from dagster._serdes import deserialize_value
+from dagster import DagsterEventType
 
 from ark_assets.assets.media_step import pool_of
 from ark_assets.automation.freshness import CHECK as FRESHNESS_CHECK
+from ark_assets.automation.token_health import CHECK as TOKEN_HEALTH_CHECK
+from ark_assets.clients.webhdfs import WebHdfsFiles
+from ark_assets.io.file_sink import FileSink
 from ark_assets.media.registry import media as media_named
 from ark_assets.partitions import partition_key
 from ark_assets.resources.hbase import HBaseResource
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets_tests.dagster_ui import ROOT, wait_for
-from ark_assets_tests.fault_matrix import assert_equals_truth
+from ark_assets_tests.fault_matrix import table_of
 from ark_assets_tests.platform import drop_owned, new_tenant, seed
+from ark_assets_tests.prod_topology import DAY, Prod, peak_overlap
 from ark_sim.config import SimConfig
 from ark_sim.world import World
 from ark_stack.paths import StackPaths
@@ -69,216 +70,27 @@ from ark_stack.process import free_port
 from ark_stack.prod_local import Topology, free_broker_db
 from ark_stack.progress import Reporter
 from ark_stack.service import StackError
-from ark_stack.services.postgres import PostgresService, query
+from ark_stack.services.hdfs import URL as HDFS_URL
+from ark_stack.services.postgres import PostgresService
 
-DAY = date(2026, 11, 25)
 # gdt and wx, agents → advertisers → funds: two media, so two steps per partition (few, on purpose).
 GDT = ["gdt/agents", "gdt/advertisers", "gdt/funds"]
 WX = ["wx/agents", "wx/advertisers", "wx/funds"]
 STEPS = {"gdt", "wx"}  # a media's step key is its name
 # A run launched as the UI launches it also runs the checks of its assets that the jobs leave out:
-# the freshness check, one step of its own (no pool).
-CHECK_STEPS = {FRESHNESS_CHECK}
+# the freshness check and the agent lists' token health, each one step of its own (no pool).
+CHECK_STEPS = {FRESHNESS_CHECK, TOKEN_HEALTH_CHECK}
 NARROWED = {pool_of(media_named(m)): 1 for m in STEPS}  # the pools during the backfill
 SHIPPED_POOL_LIMIT = 4  # deploy/dagster.production.yaml: concurrency.pools.default_limit
 RUN_TAG_LIMIT = 4  # deploy/dagster.production.yaml: runs with tag media=<m>
 # A taken step's task is redelivered this long after a worker vanished (the shipped default is
 # 900 s); every step here is far shorter, so none is ever redelivered while it still runs.
 VISIBILITY_TIMEOUT_S = 30
-BACKFILL_TIMEOUT_S = 600
 APPS = {"gdt": 1119301, "jrtt": 1709301, "wx": 1119302}
-TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 ARTIFACTS = ROOT / "artifacts" / "prod-topology"  # the processes' logs of the last run (git-ignored)
 # The module's fixture brings up a whole topology and runs a backfill: more than setup.cfg's 300 s
 # per test may be needed on a slow machine.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
-
-
-@dataclass
-class Prod:
-    topology: Topology
-    pg: PostgresService
-    world: World
-    hbase: HBaseResource
-    sim_url: str
-    tenants: list[str] = field(default_factory=list)
-
-    # ----- Postgres, queried directly
-
-    def sql(self, text: str, args: tuple = ()) -> list[tuple]:
-        """Rows of a query in this topology's Postgres database."""
-        return query(text, args, port=self.pg.port, database=self.topology.pg_database)
-
-    def runs(self, backfill_id: str) -> list[dict[str, Any]]:
-        """The backfill's runs from Postgres: id, status, created, started, ended (epoch seconds)."""
-        rows = self.sql(
-            """SELECT r.run_id FROM runs r JOIN run_tags t ON t.run_id = r.run_id
-               WHERE t.key = 'dagster/backfill' AND t.value = %s""",
-            (backfill_id,),
-        )
-        return sorted((self.run(run_id) for (run_id,) in rows), key=lambda r: r["start"])
-
-    def events(self, run_ids: list[str], *types: DagsterEventType) -> list[EventLogEntry]:
-        rows = self.sql(
-            """SELECT event FROM event_logs WHERE run_id = ANY(%s) AND dagster_event_type = ANY(%s)
-               ORDER BY id""",
-            (run_ids, [t.value for t in types]),
-        )
-        return [deserialize_value(body, EventLogEntry) for (body,) in rows]
-
-    def materialized(self, run_id: str, asset: str) -> bool:
-        """The run stored `asset` (its step goes on with the assets downstream of it)."""
-        return any(
-            e.dagster_event.step_materialization_data.materialization.asset_key.to_user_string() == asset
-            for e in self.events([run_id], DagsterEventType.ASSET_MATERIALIZATION)
-        )
-
-    def celery_hosts(self, run_ids: list[str]) -> list[tuple[str, str, str]]:
-        """(run, step, worker) for every step a Celery worker took, in order (from its engine event)."""
-        found = []
-        for entry in self.events(run_ids, DagsterEventType.ENGINE_EVENT):
-            data = entry.dagster_event.engine_event_data
-            if "Celery worker" in data.metadata:
-                found.append((entry.run_id, entry.step_key, data.metadata["Celery worker"].value))
-        return found
-
-    # ----- GraphQL, as the UI
-
-    def backfill(self, keys: list[str], assets: list[str]) -> str:
-        data = self.topology.graphql(
-            """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
-                 __typename ... on LaunchBackfillSuccess { backfillId }
-                 ... on PythonError { message } ... on InvalidSubsetError { message } } }""",
-            {"p": {"partitionNames": keys, "assetSelection": [{"path": a.split("/")} for a in assets]}},
-        )["launchPartitionBackfill"]
-        assert data["__typename"] == "LaunchBackfillSuccess", data
-        return data["backfillId"]
-
-    def launch(self, key: str, assets: list[str], tags: dict[str, str] | None = None) -> str:
-        """One partition's run of `assets`, as the UI's "Materialize" launches it; returns its id."""
-        day, tenant = key.split("|")
-        partition = {
-            "dagster/partition": key,
-            "dagster/partition/date": day,
-            "dagster/partition/tenant": tenant,
-        }
-        data = self.topology.graphql(
-            """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
-                 __typename ... on LaunchRunSuccess { run { runId } }
-                 ... on PythonError { message } ... on InvalidSubsetError { message }
-                 ... on RunConfigValidationInvalid { errors { message } } } }""",
-            {
-                "p": {
-                    "selector": {
-                        **self.topology.repository(),
-                        "pipelineName": "__ASSET_JOB",
-                        "assetSelection": [{"path": a.split("/")} for a in assets],
-                    },
-                    "executionMetadata": {
-                        "tags": [{"key": k, "value": v} for k, v in {**partition, **(tags or {})}.items()]
-                    },
-                }
-            },
-        )["launchPipelineExecution"]
-        assert data["__typename"] == "LaunchRunSuccess", data
-        return data["run"]["runId"]
-
-    def schedule(self, name: str, *, on: bool) -> dict[str, str]:
-        """Switch a schedule on or off as the UI's toggle does; returns its state (id, status)."""
-        if on:
-            selector = {
-                "repositoryLocationName": self.topology.repository()["repositoryLocationName"],
-                "repositoryName": self.topology.repository()["repositoryName"],
-                "scheduleName": name,
-            }
-            mutation = """mutation($s: ScheduleSelector!) { result: startSchedule(scheduleSelector: $s) {
-                 __typename ... on ScheduleStateResult { scheduleState { id status } }
-                 ... on PythonError { message } } }"""
-            variables: dict[str, Any] = {"s": selector}
-        else:
-            state = self.schedule_state(name)
-            mutation = """mutation($id: String!) { result: stopRunningSchedule(id: $id) {
-                 __typename ... on ScheduleStateResult { scheduleState { id status } }
-                 ... on PythonError { message } } }"""
-            variables = {"id": state["id"]}
-        data = self.topology.graphql(mutation, variables)["result"]
-        assert data["__typename"] == "ScheduleStateResult", data
-        return data["scheduleState"]
-
-    def schedule_state(self, name: str) -> dict[str, str]:
-        data = self.topology.graphql(
-            """query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {
-                 ... on Schedule { scheduleState { id status } } } }""",
-            {"s": {**self.topology.repository(), "scheduleName": name}},
-        )
-        return data["scheduleOrError"]["scheduleState"]
-
-    def run(self, run_id: str) -> dict[str, Any] | None:
-        """A run's row in Postgres (status, created, started, ended), None while the server is down."""
-        try:
-            rows = self.sql(
-                "SELECT status, create_timestamp, start_time, end_time FROM runs WHERE run_id = %s", (run_id,)
-            )
-        except psycopg2.OperationalError:
-            return None
-        status, created, start, end = rows[0]
-        return {
-            "run_id": run_id,
-            "status": status,
-            "created": created.replace(tzinfo=UTC).timestamp(),
-            "start": start,
-            "end": end,
-        }
-
-    def wait_run(
-        self, run_id: str, timeout: float = BACKFILL_TIMEOUT_S, *, killed: tuple[str, ...] = ()
-    ) -> dict:
-        def done() -> dict | None:
-            self.topology.alive(but=killed)  # a web server, daemon or worker that died fails now
-            run = self.run(run_id)
-            return run if run and run["status"] in TERMINAL else None
-
-        return wait_for(f"run {run_id} to end", done, timeout=timeout, every=1)
-
-    def backfill_status(self, backfill_id: str) -> str | None:
-        try:
-            data = self.topology.graphql(
-                """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
-                     ... on PartitionBackfill { status } } }""",
-                {"id": backfill_id},
-                timeout=10,
-            )
-        except (requests.RequestException, StackError):
-            return None
-        return data["partitionBackfillOrError"]["status"]
-
-    def wait_backfill(self, backfill_id: str, timeout: float = BACKFILL_TIMEOUT_S) -> str:
-        def done() -> str | None:
-            self.topology.alive()  # a web server, daemon or worker that died fails now
-            status = self.backfill_status(backfill_id)
-            return status if status not in (None, "REQUESTED") else None
-
-        return wait_for(f"backfill {backfill_id}", done, timeout=timeout, every=2)
-
-    # ----- the simulator
-
-    def set_quota(self, media: str, endpoint: str, **limits: float) -> None:
-        body = {"media": media, "endpoint": endpoint, **limits}
-        requests.post(f"{self.sim_url}/admin/quotas", json=body, timeout=10).raise_for_status()
-
-    def assert_truth(self, tenant: str, assets: list[str]) -> dict[str, set[bytes]]:
-        """Per asset: the tenant's rows of the day = `ark-sim truth`, every key valid; returns the keys."""
-        return assert_equals_truth(self.world, self.hbase, tenant, DAY, assets)
-
-
-def peak_overlap(intervals: list[tuple[float, float]]) -> int:
-    """Most intervals open at one instant (an interval ending where another starts does not overlap)."""
-    edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    peak = current = 0
-    for _, step in edges:
-        current += step
-        peak = max(peak, current)
-    return peak
 
 
 def _sim_toml(path: Path) -> None:
@@ -515,11 +327,42 @@ def test_a_worker_killed_mid_step_hands_the_step_over_and_a_rerun_leaves_the_tru
     assert prod.assert_truth(tenant, GDT) == before
 
 
-def _why(entry: EventLogEntry) -> str:
-    """An event's message and, for a step failure, the error it carries (the message is generic)."""
-    data = entry.dagster_event.event_specific_data if entry.dagster_event else None
-    error = getattr(data, "error", None)
-    return f"{entry.message or ''} {error.to_string() if error else ''}"
+def test_two_workers_write_one_day_to_hdfs(prod: Prod, backfill: dict[str, Any]) -> None:
+    # FILE output on the stack's HDFS for three partitions' runs at once, switched on per run as a
+    # launchpad would (run config): six media steps in flight, more than one worker holds (two step
+    # processes each), so both write into the same day's directory side by side
+    root = f"/ark-test/prod-{secrets.token_hex(4)}"
+    file_output = {"output": "FILE", "hdfs_url": HDFS_URL, "file_dir": root}
+    tenants = prod.tenants[:3]
+    for media in STEPS:  # each step's funds take several seconds: the steps overlap
+        prod.set_quota(media, "funds/get", per_minute=600, burst_seconds=1)
+    try:
+        with ThreadPoolExecutor(max_workers=len(tenants)) as pool:
+            run_ids = list(
+                pool.map(
+                    lambda t: prod.launch(
+                        str(partition_key(DAY, t)),
+                        GDT + WX,
+                        run_config={"resources": {"io_manager": {"config": file_output}}},
+                    ),
+                    tenants,
+                )
+            )
+        runs = [prod.wait_run(run_id) for run_id in run_ids]
+        assert [r["status"] for r in runs] == ["SUCCESS"] * 3, runs
+        writers = {host.split("@")[0] for _, step, host in prod.celery_hosts(run_ids) if step in STEPS}
+        assert writers == set(prod.topology.workers), writers
+        # HDFS holds each partition's rows: the same keys the backfill stored in HBase (= the truth)
+        sink = FileSink(WebHdfsFiles(HDFS_URL), root)
+        for tenant in tenants:
+            stored = prod.assert_truth(tenant, GDT + WX)
+            for asset, keys in stored.items():
+                table = table_of(asset)[0]
+                assert set(sink.scan_keys(table, DAY, tenant)) == {k.decode() for k in keys}, asset
+    finally:
+        for media in STEPS:
+            prod.set_quota(media, "funds/get", per_minute=20000, burst_seconds=10)
+        WebHdfsFiles(HDFS_URL).remove_tree(root)
 
 
 def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod) -> None:
@@ -535,11 +378,10 @@ def test_postgres_restarted_mid_run_is_survived_and_a_rerun_completes(prod: Prod
         prod.pg.wait_ready()
     finally:
         prod.set_quota("wx", "funds/get", per_minute=20000, burst_seconds=10)
-    run = prod.wait_run(run_id)
-    if run["status"] != "SUCCESS":  # it may fail, but must say why
-        failure = prod.events([run_id], DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE)
-        messages = " ".join(_why(e) for e in failure)
-        assert re.search(r"connect|server closed|terminating connection|OperationalError", messages), messages
+    # it may fail, but must say why
+    prod.wait_run_ended_or_failed_saying(
+        run_id, r"connect|server closed|terminating connection|OperationalError"
+    )
     # the daemon lived through it and heartbeats again (on the restarted server)
     assert prod.topology.process("daemon").process() is not None
     wait_for(

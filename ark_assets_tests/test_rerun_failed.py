@@ -20,6 +20,7 @@ from ark_assets.assets.failures import FAILED_JSON, FAILED_TABLE
 from ark_assets.automation.freshness import freshness_checks
 from ark_assets.automation.jobs import rerun_failed_job
 from ark_assets.automation.rerun import partition_failures, rerun_failed
+from ark_assets.automation.token_health import token_health_checks
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media.registry import all_media
 from ark_assets.partitions import partition_key
@@ -78,7 +79,7 @@ def test_failed_accounts_are_json_and_one_job_reruns_exactly_them(platform: Plat
 
     job = Definitions(  # the shipped job, on the platform's resources
         assets=ASSETS,
-        asset_checks=[freshness_checks(all_media())],
+        asset_checks=[freshness_checks(all_media()), token_health_checks(all_media())],
         jobs=[rerun_failed_job(all_media())],
         resources=platform.with_resources(None),
     ).resolve_job_def("rerun_failed")

@@ -215,7 +215,20 @@ VALID: dict[str, Callable[[World, EndpointContract], dict[str, Any]]] = {
             "start_date": DAY,
             "end_date": DAY,
         }
-        for level in ("advertiser", "campaign", "ad", "integrated")
+        for level in ("advertiser", "integrated")
+    },
+    # deleted entities kept (an account whose only spend was on a deleted ad has rows then)
+    "report/campaign/get": lambda w, c: {
+        "advertiser_id": w.spending_legacy,
+        "start_date": DAY,
+        "end_date": DAY,
+        "filtering": {"status": "CAMPAIGN_STATUS_ALL"},
+    },
+    "report/ad/get": lambda w, c: {
+        "advertiser_id": w.spending_legacy,
+        "start_date": DAY,
+        "end_date": DAY,
+        "filtering": {"status": "AD_STATUS_ALL"},
     },
     "report/custom/get": lambda w, c: {
         "advertiser_id": w.spending_upgraded,

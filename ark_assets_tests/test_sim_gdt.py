@@ -312,6 +312,17 @@ _REPORT_CASES = [
         {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "2024-01-01", "end_date": "2024-01-01"}},
         31057,
     ),
+    # daily data of the last 365 days, the 365th included (docs/insights/ad_insights/daily)
+    (
+        "daily",
+        {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "2023-04-30", "end_date": "2023-04-30"}},
+        0,
+    ),
+    (
+        "daily",
+        {"level": "REPORT_LEVEL_AD", "date_range": {"start_date": "2023-04-29", "end_date": "2023-04-29"}},
+        31057,
+    ),
     # filtering values are strings (TGo FilteringStruct `values []string`): a number is refused
     (
         "daily",

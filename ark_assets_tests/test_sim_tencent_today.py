@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -43,12 +43,12 @@ def client(sim: RunningSimulator) -> Iterator[SimClient]:
         yield c
 
 
-def _spending(sim: RunningSimulator, media: str, tenant: str) -> tuple[str, int]:
-    """(token, account) of an agent's account that spent on DAY."""
+def _spending(sim: RunningSimulator, media: str, tenant: str, day: date | None = None) -> tuple[str, int]:
+    """(token, account) of an agent's account that spent on `day` (DAY)."""
     world = sim.world
     for agent in world.agents(media, tenant):
         for account, _ in world.accounts(media, tenant, agent_id=agent.agent_id):
-            if world.spends(media, account, date.fromisoformat(DAY)):
+            if world.spends(media, account, day or date.fromisoformat(DAY)):
                 return world.initial_tokens(media, tenant)[agent.agent_id][0], account
     raise AssertionError(f"no spending {media} account")
 
@@ -82,6 +82,39 @@ def test_v30_reports_refuse_the_retired_contract(
     assert body["code"] == code, body
     if named:
         assert body["errors"][0]["common_param_exception_spec"]["error_fields"] == [named]
+
+
+@pytest.mark.parametrize(
+    ("kind", "days_back", "code"),
+    [
+        (
+            "daily",
+            365,
+            0,
+        ),  # the 365th day back is served (developers.e.qq.com/docs/insights/ad_insights/daily)
+        ("daily", 366, 31057),
+        ("hourly", 200, 0),  # v3.0 hourly: 365 days (v3.0/docs/api/hourly_reports/get), v1.x 90
+        ("hourly", 366, 31057),
+    ],
+)
+def test_v30_reports_refuse_a_date_past_their_retention(
+    sim: RunningSimulator, client: SimClient, kind: str, days_back: int, code: int
+) -> None:
+    token, account = _spending(sim, "gdt", "Tv3old")
+    day = (TODAY - timedelta(days=days_back)).isoformat()
+    time_key = "date" if kind == "daily" else "hour"
+    body = _get(
+        client,
+        "gdt",
+        f"/v3.0/{kind}_reports/get",
+        token,
+        account_id=account,
+        level="REPORT_LEVEL_ADVERTISER",
+        date_range={"start_date": day, "end_date": day},
+        group_by=[time_key],
+        fields=[time_key, "cost"],
+    )
+    assert body["code"] == code, body
 
 
 def _rows(
@@ -169,19 +202,22 @@ def test_a_v1x_report_without_the_flag_has_no_rows_after_the_cut_over(
     assert after - before == 2  # the emptied answers are counted apart from the good ones
 
 
-def test_a_span_across_the_cut_over_keeps_the_old_days(sim: RunningSimulator, client: SimClient) -> None:
-    token, account = _spending(sim, "gdt", "Tspan")
-    span = {"start_date": "2024-04-29", "end_date": "2024-05-02"}
-    rows = _get(
-        client,
-        "gdt",
-        "/v1.1/daily_reports/get",
-        token,
-        account_id=account,
-        level="REPORT_LEVEL_ADVERTISER",
-        date_range=span,
-    )["data"]["list"]
-    assert {r["date"] for r in rows} <= {"2024-04-29", "2024-04-30"}
+def test_a_span_across_the_cut_over_keeps_the_old_days() -> None:
+    # days around the cut-over are served only within the daily reports' 365 days: a clock of 2024
+    config = SimConfig.load(overrides={"clock": {"today": "2024-05-10"}})
+    with running_simulator(config) as sim, SimClient(sim.base_url) as client:
+        token, account = _spending(sim, "gdt", "Tspan", day=date(2024, 4, 29))
+        span = {"start_date": "2024-04-29", "end_date": "2024-05-02"}
+        rows = _get(
+            client,
+            "gdt",
+            "/v1.1/daily_reports/get",
+            token,
+            account_id=account,
+            level="REPORT_LEVEL_ADVERTISER",
+            date_range=span,
+        )["data"]["list"]
+    assert rows and {r["date"] for r in rows} <= {"2024-04-29", "2024-04-30"}
 
 
 # ##### retired endpoints

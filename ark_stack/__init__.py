@@ -1,4 +1,4 @@
-"""The local stack: Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback (dev, demo, CI).
+"""The local stack: Redis, MariaDB, PostgreSQL, HBase (+ Thrift), Kafka and HDFS on loopback (dev, demo, CI).
 
 `ark-stack up` (what `make stack` runs) installs what is missing -- Redis, MariaDB and PostgreSQL from apt,
 HBase and Kafka jars from Maven Central into a cache outside the git tree -- starts everything

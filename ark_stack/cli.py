@@ -14,7 +14,7 @@ from ark_stack.stack import Stack, status_table
 
 @click.group()
 def main() -> None:
-    """Run Redis, MariaDB, PostgreSQL, HBase (+ Thrift) and Kafka on loopback for Ark Assets."""
+    """Run Redis, MariaDB, PostgreSQL, HBase (+ Thrift), Kafka and HDFS on loopback for Ark Assets."""
 
 
 @main.command()
@@ -85,3 +85,45 @@ def prod_local_down() -> None:
     paths = StackPaths.from_env()
     stopped = Topology.local(paths).down()
     Reporter().step(f"stopped: {', '.join(stopped)}" if stopped else "nothing of prod-local was running")
+
+
+@main.group("prod-hosts")
+def prod_hosts() -> None:
+    """The production topology on several hosts (make prod-hosts): network namespaces on a bridge,
+    a services host, a control host (web server, daemon) and two worker hosts."""
+
+
+@prod_hosts.command("up")
+def prod_hosts_up() -> None:
+    """Create the hosts, start their services and processes, seed the demo tenant; print the hosts."""
+    from datetime import timedelta
+
+    from ark_assets.core.days import yesterday
+    from ark_stack.demo import SEED_DAYS, TENANT
+    from ark_stack.prod_hosts import ProdHosts
+
+    days = [yesterday() - timedelta(days=back) for back in range(SEED_DAYS)]
+    try:
+        ProdHosts(StackPaths.from_env()).up(tenant=TENANT, days=days)
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@prod_hosts.command("tools")
+def prod_hosts_tools() -> None:
+    """apt-install iproute2, util-linux and socat when `ip`, `nsenter`, `unshare` or `socat` is missing."""
+    from ark_stack.prod_hosts import install_tools
+
+    try:
+        install_tools(Reporter())
+    except StackError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@prod_hosts.command("down")
+def prod_hosts_down() -> None:
+    """Stop every process of `prod-hosts up` and remove its namespaces and links (the logs stay)."""
+    from ark_stack.prod_hosts import ProdHosts
+
+    stopped = ProdHosts(StackPaths.from_env()).down()
+    Reporter().step(f"stopped: {', '.join(stopped)}" if stopped else "nothing of prod-hosts was running")

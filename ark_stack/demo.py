@@ -137,7 +137,10 @@ def up() -> None:
 
     # Schedules are off until someone switches them on; the demo's daemon should run them.
     _run([_bin("dagster"), "schedule", "start", "--start-all", "-w", "workspace.yaml"], env)
-    reporter.step("schedules on: daily_yesterday (08:00 GMT+8), reports_lookback (12:00 GMT+8)")
+    reporter.step(
+        "schedules on: daily_yesterday (08:00 GMT+8), reports_lookback (12:00 GMT+8), "
+        "<media>_intraday (today so far, every incr_min minutes)"
+    )
 
     if port_open(UI_PORT):
         if procs["dagster-dev"].process() is None:
@@ -171,25 +174,29 @@ def down() -> None:
 
 
 def _materialized(key: str) -> bool:
-    """True when every asset has a materialization of partition `key` in the instance."""
+    """True when every daily asset has a materialization of partition `key` in the instance."""
     from dagster import DagsterInstance
 
+    instance = DagsterInstance.get()
+    return all(key in instance.get_materialized_partitions(asset) for asset in _daily_keys())
+
+
+def _daily_keys() -> list:
+    """Every daily asset (the intraday twins refresh only today, on their schedules)."""
+    from ark_assets.assets.specs import INTRADAY_GROUP
     from ark_assets.definitions import defs
 
-    instance = DagsterInstance.get()
-    return all(
-        key in instance.get_materialized_partitions(asset)
-        for asset in defs.resolve_asset_graph().get_all_asset_keys()
-    )
+    graph = defs.resolve_asset_graph()
+    return sorted(k for k in graph.get_all_asset_keys() if graph.get(k).group_name != INTRADAY_GROUP)
 
 
 def _materialize(key: str, env: dict[str, str], paths: StackPaths, reporter: Reporter) -> None:
-    """`dagster asset materialize` of every asset for `key`, with the assets done so far as progress."""
-    from ark_assets.definitions import defs
-
-    total = len(defs.resolve_asset_graph().get_all_asset_keys())
+    """`dagster asset materialize` of every daily asset for `key`, with the assets done so far as progress."""
+    keys = _daily_keys()
+    total = len(keys)
     log_path = paths.logs / "demo-materialize.log"
-    argv = [_bin("dagster"), "asset", "materialize", "-m", "ark_assets.definitions", "--select", "*"]
+    select = ",".join(k.to_user_string() for k in keys)
+    argv = [_bin("dagster"), "asset", "materialize", "-m", "ark_assets.definitions", "--select", select]
     done: list[str] = []
     failed: list[str] = []
     with (
@@ -254,7 +261,6 @@ def _summary(day: date, key: str) -> Table:
     step's wall time (a media's assets run in one step, side by side)."""
     from dagster import AssetRecordsFilter, DagsterInstance
 
-    from ark_assets.definitions import defs
     from ark_assets.media.registry import all_media
     from ark_assets.resources.media_api import configured_version
     from ark_sim.config import SimConfig
@@ -270,7 +276,7 @@ def _summary(day: date, key: str) -> Table:
     for column in ("media", "asset", "HBase table", "accounts", "rows (expected)", "throttles", "failed"):
         table.add_column(column)
     table.add_column("seconds", justify="right")
-    keys = sorted(defs.resolve_asset_graph().get_all_asset_keys())
+    keys = _daily_keys()
     for media in sorted({k.path[0] for k in keys}):
         totals = {"accounts": 0, "rows": 0, "expected": 0, "throttles": 0, "failed": 0}
         spans: list[tuple[float, float]] = []

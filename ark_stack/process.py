@@ -13,9 +13,22 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+
+class Launcher(Protocol):
+    """Where a process runs when it is not this machine's own namespaces (`ark_stack.hosts.Host`):
+    a host with its own `address` on a private `subnet` (CIDR)."""
+
+    address: str
+    subnet: str
+
+    def wrap(self, argv: list[str], *, cwd: Path | None = None, user: str | None = None) -> list[str]:
+        """`argv` as a command that runs it there, in `cwd`, as OS user `user`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,8 @@ class ManagedProcess:
     # runs `celery` as a child and does not forward signals; `dagster-webserver` and
     # `dagster-daemon` run code servers (and the daemon's runs) as children.
     stop_tree: bool = False
+    # None: here; a Host: inside that host's namespaces (its network, filesystem view, hostname).
+    launcher: Launcher | None = None
 
     def start(
         self,
@@ -45,6 +60,8 @@ class ManagedProcess:
 
         `user` runs it as that OS user (root only): PostgreSQL refuses to run as root.
         """
+        if self.launcher is not None:
+            argv, cwd, user = self.launcher.wrap(argv, cwd=cwd, user=user), None, None
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self.pid_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:

@@ -24,12 +24,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import requests
@@ -42,10 +42,12 @@ from ark_assets.partitions import partition_key, tenant_partitions
 from ark_sim.process import SimulatorProcess, SimulatorStartError
 from ark_stack import task_speed
 from ark_stack.paths import StackPaths
-from ark_stack.process import ManagedProcess, port_open, port_owner, wait_until
+from ark_stack.process import Launcher, ManagedProcess, port_open, port_owner, wait_until
 from ark_stack.progress import Reporter
-from ark_stack.service import StackError
+from ark_stack.service import LOOPBACK, StackError
 from ark_stack.services import postgres
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_YAML = ROOT / "deploy" / "dagster.production.yaml"
@@ -94,37 +96,71 @@ class Topology:
     profile: str = "small"
     prefix: str = "prod-local"
     inherit_ark_env: bool = True
+    make: str = "prod-local"  # the make target that brings it up (and `-down` stops it)
 
     @classmethod
     def local(cls, paths: StackPaths) -> Topology:
         """What `make prod-local` runs: `.stack/prod_home`, the UI on 127.0.0.1:3001."""
         return cls(paths=paths, home=paths.root / "prod_home")
 
+    # ----- where each role runs: every role on this machine's loopback, sharing one DAGSTER_HOME.
+    # A role is "services" (Postgres, Redis, the simulator), "control" (web server, daemon) or a
+    # worker's name; ark_stack.prod_hosts.HostsTopology puts each on a host of its own.
+
+    def address(self, role: str) -> str:
+        """The address `role`'s processes listen on and are reached at."""
+        return LOOPBACK
+
+    def host(self, role: str) -> Launcher | None:
+        """The host `role`'s processes run in (None: here)."""
+        return None
+
+    def home_of(self, role: str) -> Path:
+        """`role`'s DAGSTER_HOME (each host has its own copy of dagster.yaml)."""
+        return self.home
+
+    def workdir(self, role: str) -> Path:
+        """`role`'s processes' working directory."""
+        return ROOT
+
+    def sim_config_on(self, role: str) -> Path | None:
+        """Where `role`'s host reads the simulator's knobs (`sim_config`) from."""
+        return self.sim_config
+
+    def client(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` where a client reaches the topology (here: anywhere on this machine)."""
+        return fn(*args)
+
+    def node(self, worker: str) -> str:
+        """A worker's Celery node name: dagster-celery names it NAME@<hostname>."""
+        return f"{worker}@{socket.gethostname()}"
+
     # ----- what every process gets
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.ui_port}"
+        return f"http://{self.address('control')}:{self.ui_port}"
 
     @property
     def broker_url(self) -> str:
-        return f"redis://127.0.0.1:6379/{self.broker_db}"
+        return f"redis://{self.address('services')}:6379/{self.broker_db}"
 
-    @property
-    def worker_yaml(self) -> Path:
-        return self.home / "celery-worker.yaml"
+    def worker_yaml(self, worker: str) -> Path:
+        return self.home_of(worker) / "celery-worker.yaml"
 
-    def env(self) -> dict[str, str]:
-        """The environment of the web server, the daemon, the workers (and so of every run and step)."""
+    def env(self, role: str = "control") -> dict[str, str]:
+        """The environment of `role`'s processes: the web server, the daemon, the workers (and so of
+        every run and step)."""
         user, password, _ = postgres.credentials()
-        media = {f"ARK_{m.upper()}_BASE_URL": f"http://127.0.0.1:{self.sim_port}/{m}" for m in media_names()}
+        sim = self.address("services")
+        media = {f"ARK_{m.upper()}_BASE_URL": f"http://{sim}:{self.sim_port}/{m}" for m in media_names()}
         # the virtualenv's bin first: `dagster-celery worker start` runs `celery` from PATH
         path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
         return {
             **_inherited(self.inherit_ark_env),
             "PATH": path,
-            "DAGSTER_HOME": str(self.home),
-            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_HOME": str(self.home_of(role)),
+            "DAGSTER_PG_HOST": self.address("services"),
             "DAGSTER_PG_PORT": str(self.pg_port),
             "DAGSTER_PG_USERNAME": user,
             "DAGSTER_PG_PASSWORD": password,
@@ -141,7 +177,11 @@ class Topology:
         """`sim`, `webserver`, `daemon` or `worker-<name>`: its pid file and log."""
         name = f"{self.prefix}-{role}"
         return ManagedProcess(
-            name, self.paths.pids / f"{name}.pid", self.paths.logs / f"{name}.log", stop_tree=True
+            name,
+            self.paths.pids / f"{name}.pid",
+            self.paths.logs / f"{name}.log",
+            stop_tree=True,
+            launcher=self.host(_placed(role)),
         )
 
     def processes(self) -> dict[str, ManagedProcess]:
@@ -153,11 +193,16 @@ class Topology:
     def prepare(self) -> None:
         """The Postgres database, DAGSTER_HOME with the shipped dagster.yaml, the worker YAML."""
         self.paths.make_dirs()
-        postgres.ensure_database(self.pg_database, self.pg_port)
-        self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PRODUCTION_YAML, self.home / "dagster.yaml")  # verbatim: what production loads
-        config = worker_config(self.env())
-        self.worker_yaml.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        self.client(
+            lambda: postgres.ensure_database(self.pg_database, self.pg_port, host=self.address("services"))
+        )
+        for role in ("control", *self.workers):
+            home = self.home_of(role)
+            home.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(PRODUCTION_YAML, home / "dagster.yaml")  # verbatim: what production loads
+        for worker in self.workers:
+            config = worker_config(self.env(worker))
+            self.worker_yaml(worker).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         # The schemas once, before any process starts, as a deploy migrates them: a web server and
         # a daemon creating the tables of a fresh database at the same moment race, and one of them
         # exits; the steps write run-log rows into a log schema they never create themselves.
@@ -188,7 +233,8 @@ class Topology:
 
     def start(self) -> None:
         """Spawn what is not running yet: web server, daemon, workers (readiness: `wait_ready`)."""
-        env = self.env()
+        env, workdir = self.env("control"), self.workdir("control")
+        workspace = str(ROOT / "workspace.yaml")
         webserver = self.process("webserver")
         if webserver.process() is None:
             self._port_free(self.ui_port, "the web server")
@@ -196,18 +242,18 @@ class Topology:
                 [
                     _bin("dagster-webserver"),
                     "-w",
-                    "workspace.yaml",
+                    workspace,
                     "-h",
-                    "127.0.0.1",
+                    self.address("control"),
                     "-p",
                     str(self.ui_port),
                 ],
-                cwd=ROOT,
+                cwd=workdir,
                 env=env,
             )
         daemon = self.process("daemon")
         if daemon.process() is None:
-            daemon.start([_bin("dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=ROOT, env=env)
+            daemon.start([_bin("dagster-daemon"), "run", "-w", workspace], cwd=workdir, env=env)
         for name in self.workers:
             self.start_worker(name)
 
@@ -223,13 +269,13 @@ class Topology:
             "-A",
             "dagster_celery.app",
             "-y",
-            str(self.worker_yaml),
+            str(self.worker_yaml(name)),
             "-n",
             name,  # dagster-celery appends "@%h": the node is NAME@<host>
             "--",
             f"--concurrency={WORKER_CONCURRENCY}",
         ]
-        proc.start(argv, cwd=ROOT, env=self.env())
+        proc.start(argv, cwd=self.workdir(name), env=self.env(name))
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Until the web server answers GraphQL with the code location loaded, the daemon's
@@ -247,12 +293,16 @@ class Topology:
 
     def worker_ready(self, name: str) -> bool:
         """The worker answers a ping through the broker (a real round trip, not a log line)."""
-        app = Celery(broker=self.broker_url)
-        try:
-            node = f"{name}@{socket.gethostname()}"
-            return any(node in reply for reply in app.control.ping(destination=[node], timeout=1.0))
-        finally:
-            app.close()
+
+        def ping() -> bool:
+            app = Celery(broker=self.broker_url)
+            try:
+                node = self.node(name)
+                return any(node in reply for reply in app.control.ping(destination=[node], timeout=1.0))
+            finally:
+                app.close()
+
+        return self.client(ping)
 
     def seed(self, tenant: str, days: list[date]) -> None:
         """A tenant's data as `make demo` seeds it (`ark-sim seed`: eton rows, Redis tokens and
@@ -269,7 +319,7 @@ class Topology:
                 self.profile,
             ]
             if self.sim_config is not None:
-                argv += ["--config", str(self.sim_config)]
+                argv += ["--config", str(self.sim_config_on("control"))]
             self._run(argv, f" for {day}")
 
     def set_pool(self, pool: str, limit: int) -> None:
@@ -292,12 +342,15 @@ class Topology:
     def up(self, reporter: Reporter, *, tenant: str, days: list[date]) -> None:
         """prepare, simulator, processes, readiness, the seeded tenant; prints where things are."""
         self.prepare()
-        reporter.step(f"media simulator on 127.0.0.1:{self.sim_port} (profile {self.profile})")
+        reporter.step(
+            f"media simulator on {self.address('services')}:{self.sim_port} (profile {self.profile})"
+        )
         self.start_simulator()
         with reporter.waiting(f"seeding tenant {tenant} for {len(days)} days (eton rows, Redis keys)"):
             self.seed(tenant, days)
         reporter.step(
-            f"starting dagster-webserver (127.0.0.1:{self.ui_port}), dagster-daemon and Celery workers "
+            f"starting dagster-webserver ({self.address('control')}:{self.ui_port}), dagster-daemon and "
+            f"Celery workers "
             f"{', '.join(self.workers)} (broker {self.broker_url}, Postgres database {self.pg_database})"
         )
         self.start()
@@ -307,8 +360,8 @@ class Topology:
         self.add_tenant(tenant)
         example = partition_key(days[0], tenant)
         reporter.step(f"web UI: {self.url}  (runs execute their steps in the Celery workers)")
-        reporter.step(f"logs: {self.paths.logs}/{self.prefix}-*.log; DAGSTER_HOME: {self.home}")
-        reporter.step(f"materialize e.g. partition {example} from the UI; stop with `make prod-local-down`")
+        reporter.step(f"logs: {self.paths.logs}/{self.prefix}-*.log; DAGSTER_HOME: {self.home_of('control')}")
+        reporter.step(f"materialize e.g. partition {example} from the UI; stop with `make {self.make}-down`")
 
     # ----- down
 
@@ -329,8 +382,10 @@ class Topology:
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None, *, timeout: float = 30) -> dict:
         """One GraphQL request to the web server (what the UI sends); raises on GraphQL errors."""
-        response = requests.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
+        response = self.client(
+            lambda: requests.post(
+                f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
+            )
         )
         if response.status_code != 200:
             raise StackError(
@@ -390,15 +445,19 @@ class Topology:
     def _run(self, argv: list[str], what: str = "") -> None:
         """One command in this topology's environment; a StackError with its output's end if it fails
         (`what`, e.g. " for 2026-11-25", says what the command was for)."""
+        host = self.host("control")  # an operator's command: where the web server and daemon run
+        if host is not None:
+            argv = host.wrap(argv, cwd=self.workdir("control"))
         result = subprocess.run(argv, env=self.env(), cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
             command = " ".join([Path(argv[0]).name, *argv[1:]])
             raise StackError(f"`{command}`{what} failed: {result.stderr.strip()[-1500:]}")
 
     def _port_free(self, port: int, what: str) -> None:
-        if port_open(port):
+        address = self.address("control")
+        if self.client(port_open, port, address):
             raise StackError(
-                f"127.0.0.1:{port} (for {what}) is taken by {port_owner(port)}; stop it or free the port"
+                f"{address}:{port} (for {what}) is taken by {port_owner(port)}; stop it or free the port"
             )
 
 
@@ -409,6 +468,13 @@ def free_broker_db() -> int:
     if not free:
         raise StackError("no empty Redis db among 6-15 for a Celery broker; flush a stale one")
     return secrets.choice(free)
+
+
+def _placed(process_role: str) -> str:
+    """The role whose host runs a process: `sim` on services, web server and daemon on control."""
+    if process_role.startswith("worker-"):
+        return process_role.removeprefix("worker-")
+    return "services" if process_role.startswith("sim") else "control"
 
 
 def _tail(proc: ManagedProcess, lines: int = 25) -> str:

@@ -7,8 +7,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from ark_stack.paths import StackPaths
-from ark_stack.process import ManagedProcess, port_open, port_owner
+from ark_stack.process import Launcher, ManagedProcess, port_open, port_owner
 from ark_stack.progress import Reporter
+
+LOOPBACK = "127.0.0.1"
 
 
 class StackError(RuntimeError):
@@ -26,21 +28,29 @@ class ServiceStatus:
 
 
 class Service(ABC):
-    """One service of the local stack, listening on `port` (its client-facing port)."""
+    """One service of the local stack, listening on `port` (its client-facing port).
+
+    The local stack's services listen on loopback. Given a `host` (`ark_stack.hosts.Host`: the
+    multi-host topology's services host), a service runs inside it, listens on its `address`
+    only, and lets in clients of its `subnet`.
+    """
 
     name: str
     port: int
 
-    def __init__(self, paths: StackPaths, reporter: Reporter) -> None:
+    def __init__(self, paths: StackPaths, reporter: Reporter, *, host: Launcher | None = None) -> None:
         self.paths = paths
         self.reporter = reporter
+        self.host = host
+        self.address = host.address if host else LOOPBACK
+        self.clients = host.subnet if host else None  # CIDR of the clients let in; None: loopback
 
     # ----- what each service defines
 
     @property
     def endpoint(self) -> str:
         """host:port (or several) a client connects to, for the status table."""
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     @abstractmethod
     def processes(self) -> list[ManagedProcess]:
@@ -72,21 +82,25 @@ class Service(ABC):
     # ----- shared behaviour
 
     def managed(self, name: str) -> ManagedProcess:
-        return ManagedProcess(name, self.paths.pids / f"{name}.pid", self.paths.logs / f"{name}.log")
+        return ManagedProcess(
+            name, self.paths.pids / f"{name}.pid", self.paths.logs / f"{name}.log", launcher=self.host
+        )
 
     def owned(self) -> list[ManagedProcess]:
         return [p for p in self.processes() if p.process() is not None]
 
     def running_externally(self) -> bool:
         """Something that is not ours already listens on the service's port."""
-        return not self.owned() and port_open(self.port)
+        if self.host is not None:
+            return False  # a host's namespaces are new: only what this code starts runs there
+        return not self.owned() and port_open(self.port, self.address)
 
     def status(self) -> ServiceStatus:
         owned = self.owned()
         if owned:
             pids = ",".join(str(p.process().pid) for p in owned if p.process())
             owner = f"stack (pid {pids})"
-        elif port_open(self.port):
+        elif port_open(self.port, self.address):
             owner = "external"
         else:
             return ServiceStatus(self.name, self.endpoint, False, "-", None, "not running")
@@ -105,7 +119,7 @@ class Service(ABC):
         return [p.name for p in reversed(self.processes()) if p.stop()]
 
     def ensure_port_free_or_ours(self, port: int) -> None:
-        if not any(p.process() for p in self.processes()) and port_open(port):
+        if not any(p.process() for p in self.processes()) and port_open(port, self.address):
             raise StackError(
                 f"{self.name}: port {port} is already taken by {port_owner(port)}, which does not answer "
                 f"as {self.name}; stop it or free the port, then run `make stack` again"

@@ -13,6 +13,7 @@ from ark_stack.paths import StackPaths
 from ark_stack.progress import Reporter
 from ark_stack.service import Service, ServiceStatus, StackError
 from ark_stack.services.hbase import HBaseService
+from ark_stack.services.hdfs import HdfsService
 from ark_stack.services.kafka import KafkaService
 from ark_stack.services.mariadb import MariaDBService
 from ark_stack.services.postgres import PostgresService
@@ -20,14 +21,22 @@ from ark_stack.services.redis import RedisService
 
 
 class Stack:
-    """The five services, started in order: Redis, MariaDB, PostgreSQL, then HBase and Kafka side by side."""
+    """The six services, started in order: Redis, MariaDB, PostgreSQL, then HBase, Kafka and HDFS
+    side by side."""
 
     def __init__(self, paths: StackPaths | None = None, reporter: Reporter | None = None) -> None:
         self.paths = paths or StackPaths.from_env()
         self.reporter = reporter or Reporter()
         self.services: list[Service] = [
             cls(self.paths, self.reporter)
-            for cls in (RedisService, MariaDBService, PostgresService, HBaseService, KafkaService)
+            for cls in (
+                RedisService,
+                MariaDBService,
+                PostgresService,
+                HBaseService,
+                KafkaService,
+                HdfsService,
+            )
         ]
 
     def up(self) -> list[ServiceStatus]:
@@ -39,7 +48,7 @@ class Stack:
             self.reporter.step("Everything is already up; nothing to do.")
             return statuses
         down = [svc for svc, st in zip(self.services, statuses, strict=True) if not st.healthy]
-        self._install_packages(down)
+        install_packages(down, self.reporter)
         to_start: list[Service] = []
         for svc in down:
             if svc.running_externally():
@@ -79,23 +88,28 @@ class Stack:
         self.down()
         shutil.rmtree(self.paths.root / "data", ignore_errors=True)
 
-    def _install_packages(self, services: list[Service]) -> None:
-        packages = sorted(
-            {pkg for svc in services if not svc.running_externally() for pkg in svc.apt_packages()}
-        )
-        if not packages:
-            return
-        prefix = [] if os.geteuid() == 0 else ["sudo"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        with self.reporter.waiting(f"Installing {', '.join(packages)} from Debian's packages") as update:
-            for argv in (
-                ["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-            ):
-                update(" ".join(argv[:2]))
-                result = subprocess.run(prefix + argv, env=env, capture_output=True, text=True)
-                if result.returncode != 0:
-                    raise StackError(f"`{' '.join(argv)}` failed: {result.stderr.strip()[-800:]}")
+
+def install_packages(services: list[Service], reporter: Reporter) -> None:
+    """apt-get install the Debian packages `services` need and lack."""
+    packages = sorted({pkg for svc in services if not svc.running_externally() for pkg in svc.apt_packages()})
+    apt_install(packages, reporter)
+
+
+def apt_install(packages: list[str], reporter: Reporter) -> None:
+    """apt-get update and install `packages` from Debian (sudo unless root); nothing if none."""
+    if not packages:
+        return
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with reporter.waiting(f"Installing {', '.join(packages)} from Debian's packages") as update:
+        for argv in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        ):
+            update(" ".join(argv[:2]))
+            result = subprocess.run(prefix + argv, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise StackError(f"`{' '.join(argv)}` failed: {result.stderr.strip()[-800:]}")
 
 
 def status_table(statuses: list[ServiceStatus]) -> Table:

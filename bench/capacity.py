@@ -36,10 +36,12 @@ import yaml
 
 from ark_sim.config import SimConfig, deep_merge
 from ark_sim.world import World
+from ark_stack.paths import StackPaths
 from bench import capacity_model as model
 from bench.capacity_day import APPS, DAY, SimulatedDay
 from bench.capacity_report import END_MARK, START_MARK, render
 from bench.capacity_sim import Overheads, Shape, quota_bound_s, simulate
+from bench.dormant import NO_SPEND_RATE, dormant_knobs
 from bench.limits import quota_calls
 from bench.partition_bench import wait_for_quiet
 from bench.results_md import cpu_model, write_section
@@ -48,7 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results" / "capacity.json"
 CAPACITY_MD = ROOT / "docs" / "CAPACITY.md"
 PRODUCTION_YAML = ROOT / "deploy" / "dagster.production.yaml"
-COMMAND = "make bench-capacity   # runs: .venv/bin/python -m bench.capacity (after `make stack`)"
+COMMAND = "make bench-capacity   # runs: .venv/bin/python -m bench.capacity --hosts (after `make stack`)"
+LOOPBACK_COMMAND = (
+    ".venv/bin/python -m bench.capacity   # the loopback topology of prod-local (after `make stack`)"
+)
 TENANTS_PER_DAY = 100
 WINDOW_S = 8 * 3600  # GMT+8: the day closes at midnight and must be in by 08:00
 WORKER_COUNTS = range(1, 9)
@@ -70,18 +75,9 @@ CALIBRATION = {
 
 
 BASELINE_CALLS = 168_571  # one seed-sized tenant-day before the bulk paths (this page, 2026-12-01)
-NO_SPEND_RATE = 0.25  # the profiles' share of accounts without activity on a day (sim.toml)
 # (workers, pool limit) of the day played without tasks made ahead: each Tencent step waits out
 # its agencies' cooldowns holding a process and a pool slot
 SENSOR_STOPPED_SHAPES = ((3, 4), (8, 4), (6, 16), (12, 16))
-
-
-def dormant_knobs(dormant: float) -> dict[str, float]:
-    """Profile knobs for `dormant`, the share of accounts without activity on the day: the shipped
-    per-day share (`no_spend_rate`) plus a long tail dormant every day (`dormant_share`)."""
-    if not NO_SPEND_RATE <= dormant < 1:
-        raise click.BadParameter(f"--dormant {dormant}: expected a share from {NO_SPEND_RATE} to below 1")
-    return {"dormant_share": round(1 - (1 - dormant) / (1 - NO_SPEND_RATE), 4)}
 
 
 def shape(workers: int, pool_limit: int | None = None) -> Shape:
@@ -259,10 +255,23 @@ def inputs() -> dict[str, Any]:
     }
 
 
-def run_day(tenants: int, keep: bool, notes: list[str], knobs: dict[str, float]) -> dict[str, Any]:
+def _command(*, hosts: bool, dormant: float) -> str:
+    """The command line that made a result (`make bench-capacity` is `--hosts` at the shipped share)."""
+    if hosts and dormant == NO_SPEND_RATE:
+        return COMMAND
+    flags = (" --hosts" if hosts else "") + ("" if dormant == NO_SPEND_RATE else f" --dormant {dormant:g}")
+    return f".venv/bin/python -m bench.capacity{flags}   # (after `make stack`)"
+
+
+def run_day(
+    tenants: int, keep: bool, notes: list[str], knobs: dict[str, float], *, hosts: bool = False
+) -> dict[str, Any]:
     """Calibration, validation, calibration again on a topology of its own; what they measured."""
-    workdir = Path(tempfile.mkdtemp(prefix="ark-bench-capacity-"))
-    day = SimulatedDay(tenants, workdir, knobs)
+    # on hosts, not under /tmp: each host mounts a /tmp of its own over it
+    parent = StackPaths.from_env().root if hosts else None
+    workdir = Path(tempfile.mkdtemp(prefix="ark-bench-capacity-", dir=parent))
+    workdir.chmod(0o755)  # PostgreSQL and MariaDB run as their own OS users below it
+    day = SimulatedDay(tenants, workdir, knobs, hosts=hosts)
     try:
         day.up()
         before = day.phase("calibration", CALIBRATION, notes)
@@ -281,6 +290,7 @@ def run_day(tenants: int, keep: bool, notes: list[str], knobs: dict[str, float])
     error = (predicted["wall_s"] - validation["wall_s"]) / validation["wall_s"]
     served = served_calls(validation["sim"])
     return {
+        "topology": "hosts" if hosts else "loopback",
         "tenants": tenants,
         "accounts_per_tenant": {m: day.world.account_count(m, day.tenants[0]) for m in APPS},
         "quotas": VALIDATION,
@@ -321,6 +331,11 @@ def run_day(tenants: int, keep: bool, notes: list[str], knobs: dict[str, float])
 )
 @click.option("--keep", is_flag=True, help="Keep the work directory (logs, DAGSTER_HOME).")
 @click.option(
+    "--hosts",
+    is_flag=True,
+    help="Check the model on the multi-host topology of `make prod-hosts` (namespaces; root).",
+)
+@click.option(
     "--no-write", is_flag=True, help="Print the numbers only; leave capacity.json and CAPACITY.md alone."
 )
 @click.option(
@@ -328,7 +343,9 @@ def run_day(tenants: int, keep: bool, notes: list[str], knobs: dict[str, float])
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Only rewrite docs/CAPACITY.md's generated section from a capacity.json (no run).",
 )
-def main(tenants: int, dormant: float, keep: bool, no_write: bool, render_from: Path | None) -> None:
+def main(
+    tenants: int, dormant: float, keep: bool, hosts: bool, no_write: bool, render_from: Path | None
+) -> None:
     """Model a day of 100 tenants, calibrate it on the prod-local topology, check it on a simulated day."""
     if render_from is not None:
         write_section(
@@ -343,7 +360,7 @@ def main(tenants: int, dormant: float, keep: bool, no_write: bool, render_from: 
     )
     when = datetime.now(UTC)
     knobs = dormant_knobs(dormant)
-    validation = run_day(tenants, keep, notes, knobs)
+    validation = run_day(tenants, keep, notes, knobs, hosts=hosts)
     overheads = Overheads(**validation["overheads"])
     seed = production(
         overheads, validation["cpu_step_s"], validation["per_partition"], validation["bytes_per_row"], knobs
@@ -351,7 +368,7 @@ def main(tenants: int, dormant: float, keep: bool, no_write: bool, render_from: 
     partition_bench = json.loads((model.RESULTS / "partition.json").read_text())
     modelled_calls = seed["calls_per_tenant"]["first_day"]  # the partition bench runs a first day
     result = {
-        "command": COMMAND + ("" if dormant == NO_SPEND_RATE else f" --dormant {dormant:g}"),
+        "command": _command(hosts=hosts, dormant=dormant),
         "dormant": dormant,
         "when": f"{when:%Y-%m-%d %H:%M} UTC",
         "machine": f"{os.cpu_count()} CPU ({cpu_model()}), {psutil.virtual_memory().total / 2**30:.1f} GiB",

@@ -38,7 +38,9 @@ from ark_sim.world import World
 from ark_stack import task_speed
 from ark_stack.paths import StackPaths
 from ark_stack.process import free_port
+from ark_stack.prod_hosts import HostsTopology, ServicesHost
 from ark_stack.prod_local import Topology, free_broker_db
+from ark_stack.progress import Reporter
 from ark_stack.services import postgres
 from bench import capacity_model as model
 from bench.fetch_bench import _toml
@@ -93,8 +95,11 @@ def sim_config(path: Path, dormant: dict[str, float]) -> dict[str, Any]:
 class SimulatedDay:
     """One simulated day on a prod-local topology of its own: tenants, phases, measurements."""
 
-    def __init__(self, tenants: int, workdir: Path, dormant: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, tenants: int, workdir: Path, dormant: dict[str, float] | None = None, *, hosts: bool = False
+    ) -> None:
         unique = uuid.uuid4().hex[:8]
+        self.hosts = hosts
         self.prefix = f"cap{unique}"
         self.tenants = [f"TCAP{unique[:4].upper()}{n}" for n in range(tenants)]
         self.mysql = MySQLResource(
@@ -106,15 +111,14 @@ class SimulatedDay:
         self.config = SimConfig.load(self.config_path)
         self.world = World(self.config)
         self.sim_port = free_port()
-        self.topology = Topology(
-            paths=StackPaths(root=workdir / "stack", cache=StackPaths.from_env().cache),
-            home=workdir / "dagster_home",
-            ui_port=free_port(),
-            sim_port=self.sim_port,
-            broker_db=self.broker_db,
-            pg_database=f"dagster_cap_{unique}",
-            workers=(f"w1c{unique}", f"w2c{unique}"),
-            extra_env={
+        self.services: ServicesHost | None = None
+        settings: dict[str, Any] = {
+            "ui_port": free_port(),
+            "sim_port": self.sim_port,
+            "broker_db": self.broker_db,
+            "pg_database": f"dagster_cap_{unique}",
+            "workers": (f"w1c{unique}", f"w2c{unique}"),
+            "extra_env": {
                 "ARK_HBASE_TABLE_PREFIX": self.prefix,
                 "ARK_KAFKA_TOPIC_PREFIX": f"{self.prefix}_",
                 "ARK_KAFKA_SPOOL_DIR": str(workdir / "kafka-spool"),
@@ -124,11 +128,24 @@ class SimulatedDay:
                 **{f"ARK_{m.upper()}_APP_SECRET": f"{m}-capacity-secret" for m in APPS},
                 **task_speed.TASK_ENV,
             },
-            sim_config=self.config_path,
-            profile="capacity",
-            prefix=self.prefix,
-            inherit_ark_env=False,
-        )
+            "sim_config": self.config_path,
+            "profile": "capacity",
+            "prefix": self.prefix,
+            "inherit_ark_env": False,
+        }
+        if hosts:  # the multi-host topology of `make prod-hosts`, on namespaces of its own
+            # each worker host spools undelivered Kafka events in its own working directory: a
+            # directory of this bench's is read-only there, as another machine's disk would be absent
+            del settings["extra_env"]["ARK_KAFKA_SPOOL_DIR"]
+            self.topology: Topology = HostsTopology.build(workdir / "hosts", f"cap{unique[:4]}", **settings)
+            self.services = ServicesHost(self.topology.host("services"), Reporter())
+        else:
+            self.topology = Topology(
+                paths=StackPaths(root=workdir / "stack", cache=StackPaths.from_env().cache),
+                home=workdir / "dagster_home",
+                **settings,
+            )
+        self.services_address = self.topology.address("services")
 
     def steps(self, *, warm: bool = True) -> list[list[model.StepPlan]]:
         """Each tenant's run: its media steps, from the declarations (`warm`: the report families'
@@ -141,10 +158,17 @@ class SimulatedDay:
     # ----- up and down
 
     def up(self) -> None:
+        if self.services is not None:
+            assert isinstance(self.topology, HostsTopology) and self.topology.network is not None
+            self.topology.network.up()
+            self.services.up()
+        self.topology.prepare()
         eton = MySQLTarget(eton_database=self.mysql.eton_database)
         for tenant in self.tenants:  # before the daemon: its sensors read the eton tables
-            seed_tenant(self.world, tenant, DAY, mysql=eton)
-        self.topology.prepare()
+            if self.services is None:
+                seed_tenant(self.world, tenant, DAY, mysql=eton)
+            else:  # `ark-sim seed` on the control host, to the services host's MySQL and Redis
+                self.topology.seed(tenant, [DAY])
         self.topology.start_simulator()
         self.topology.start()
         self.topology.wait_ready()
@@ -153,7 +177,19 @@ class SimulatedDay:
 
     def down(self, notes: list[str]) -> None:
         """Stop the topology and remove everything it made; what fails is reported, not raised."""
-        steps = (
+        if self.services is not None:  # everything is the hosts': stop them, remove them
+            assert isinstance(self.topology, HostsTopology) and self.topology.network is not None
+            steps: tuple[Any, ...] = (self.topology.down, self.services.down, self.topology.network.down)
+        else:
+            steps = self._loopback_clean_up()
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:  # clean-up is best effort; what failed is reported
+                notes.append(f"clean-up step failed: {type(exc).__name__}: {exc}")
+
+    def _loopback_clean_up(self) -> tuple[Any, ...]:
+        return (
             self.topology.down,
             lambda: postgres.drop_database(self.topology.pg_database),
             lambda: remove_hbase_tables(re.compile(re.escape(f"{self.prefix}_"))),
@@ -162,11 +198,6 @@ class SimulatedDay:
             lambda: redis.Redis(db=self.broker_db).flushdb(),
             self.forget,
         )
-        for step in steps:
-            try:
-                step()
-            except Exception as exc:  # clean-up is best effort; what failed is reported
-                notes.append(f"clean-up step failed: {type(exc).__name__}: {exc}")
 
     def forget(self) -> None:
         """This bench's tenants' Redis keys and its apps' governor state."""
@@ -197,7 +228,7 @@ class SimulatedDay:
                 f"[{name}] runs did not succeed: {failed}; logs in {self.topology.paths.logs}"
             )
         measured = measure(self._events(list(launched)), runs, launched, self.steps())
-        counters = requests.get(f"http://127.0.0.1:{self.sim_port}/admin/counters", timeout=10).json()
+        counters = self.topology.client(self._counters)
         click.echo(f"[{name}] wall {measured['wall_s']} s, run start {measured['run_start_s']} s")
         return measured | {
             "phase": name,
@@ -207,13 +238,20 @@ class SimulatedDay:
             "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         }
 
+    def _counters(self) -> dict[str, Any]:
+        url = f"http://{self.services_address}:{self.sim_port}/admin/counters"
+        return requests.get(url, timeout=10).json()
+
     def _reset_quotas(self, quotas: dict[str, dict[str, float]]) -> None:
-        base = f"http://127.0.0.1:{self.sim_port}/admin"
+        self.topology.client(self._reset_quotas_here, quotas)
+
+    def _reset_quotas_here(self, quotas: dict[str, dict[str, float]]) -> None:
+        base = f"http://{self.services_address}:{self.sim_port}/admin"
         for media, limits in quotas.items():
             body = {"media": media, "per_second": 0, "per_minute": 0, "burst_seconds": 10.0, **limits}
             requests.post(f"{base}/quotas", json=body, timeout=10).raise_for_status()
         requests.post(f"{base}/reset", json={}, timeout=10).raise_for_status()  # counters, buckets
-        raw = redis.Redis(db=2)
+        raw = redis.Redis(host=self.services_address, db=2)
         for app_id in APPS.values():  # every phase starts with cold rate governors
             for key in raw.scan_iter(match=f"ark:*:{app_id}:*", count=1000):
                 raw.delete(key)
@@ -250,7 +288,8 @@ class SimulatedDay:
         raise click.ClickException(f"the runs did not end within {PHASE_TIMEOUT_S} s: {self._runs(run_ids)}")
 
     def _sql(self, text: str, args: tuple = ()) -> list[tuple]:
-        return postgres.query(text, args, database=self.topology.pg_database)
+        database, host = self.topology.pg_database, self.services_address
+        return self.topology.client(lambda: postgres.query(text, args, database=database, host=host))
 
     def _runs(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
         rows = self._sql(
@@ -288,7 +327,10 @@ class SimulatedDay:
 
     def stored(self) -> dict[str, dict[str, list[int]]]:
         """Per table and tenant: rows of the day and their logical bytes (row key + `info:data`)."""
-        hbase = HBaseResource(table_prefix=self.prefix)
+        return self.topology.client(self._stored)
+
+    def _stored(self) -> dict[str, dict[str, list[int]]]:
+        hbase = HBaseResource(host=self.services_address, table_prefix=self.prefix)
         found: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         try:
             for table in model.all_tables():
@@ -314,10 +356,16 @@ class SimulatedDay:
 
     def per_partition_logs(self) -> dict[str, float]:
         """Kafka events and run-log rows per (date, tenant) partition so far (one phase's worth)."""
+        return self.topology.client(self._per_partition_logs)
+
+    def _per_partition_logs(self) -> dict[str, float]:
         import pymysql
         from kafka import KafkaConsumer, TopicPartition
 
-        consumer = KafkaConsumer(bootstrap_servers=os.environ.get("ARK_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+        bootstrap = os.environ.get("ARK_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        if self.hosts:
+            bootstrap = self.topology.env()["ARK_KAFKA_BOOTSTRAP"]
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap)
         try:
             events = 0
             for media in APPS:
@@ -326,7 +374,7 @@ class SimulatedDay:
                 events += sum(consumer.end_offsets(parts).values()) if parts else 0
         finally:
             consumer.close()
-        conn = pymysql.connect(host="127.0.0.1", user="ark", password="ark")
+        conn = pymysql.connect(host=self.services_address, user="ark", password="ark")
         try:
             with conn.cursor() as cur:
                 cur.execute(f"SELECT COUNT(*) FROM `{self.mysql.log_database}`.`api_result_log`")  # noqa: S608

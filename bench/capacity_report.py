@@ -113,8 +113,15 @@ def _validation_lines(v: dict[str, Any]) -> list[str]:
     lines = [
         f"{v['tenants']} tenants of the `capacity` profile ({sizes} accounts each), one `all_media_daily` "
         "run per tenant launched at once over GraphQL (as `daily_yesterday` launches them), on a "
-        "topology of its own built by `ark_stack.prod_local.Topology` (the shipped dagster.yaml on "
-        "Postgres, dagster-daemon, two Celery workers × 2 processes).",
+        "topology of its own built by "
+        + (
+            "`ark_stack.prod_hosts.HostsTopology`, the multi-host topology of `make prod-hosts` (a services "
+            "host with its own PostgreSQL, Redis, MariaDB, HBase, Kafka and simulator, a control host, two "
+            "worker hosts; network namespaces on a bridge; "
+            if v.get("topology") == "hosts"
+            else "`ark_stack.prod_local.Topology` ("
+        )
+        + "the shipped dagster.yaml on Postgres, dagster-daemon, two Celery workers × 2 processes).",
         "",
         "| phase | quotas per endpoint | measured wall | predicted wall | error "
         "| the bound: busiest endpoint at its quota | measured / bound |",
@@ -270,7 +277,9 @@ def render(r: dict[str, Any], others: list[dict[str, Any]] | None = None) -> str
         "",
         *_stopped_rows(p),
         "",
-        "### The model against a simulated day on the prod-local topology",
+        "### The model against a simulated day on the "
+        + ("multi-host (prod-hosts)" if r["validation"].get("topology") == "hosts" else "prod-local")
+        + " topology",
         "",
         *_validation_lines(r["validation"]),
         *(f"- {n}" for n in r["notes"]),

@@ -11,18 +11,21 @@ from datetime import date
 from dagster import AutomationCondition
 
 from ark_assets.assets.activity import agent_rows_name
+from ark_assets.assets.expected import expected_agents
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.records import record_id
 from ark_assets.assets.specs import asset_key, asset_spec, completeness, empty, fetch_metadata, slice_note
 from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.core.days import yesterday
 from ark_assets.core.tables import table_name
 from ark_assets.fetch.outcome import Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.bulk import active
-from ark_assets.media.declare import AccountList, MediaDefinition
+from ark_assets.media.declare import AccountList, MediaDefinition, no_params
 
 NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
 
@@ -84,27 +87,30 @@ def _list_accounts(
         sources = [Source(a, a if declared.by_agent_id else None, params) for a in chosen]
         run, observer = step.fetch_run(key, recorder)
         spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
+        spool.source = step.contract_label(declared.endpoint)
         found: dict[str, str] = {}
-        signal = media.assets.activity
-        reads_signal = signal is not None and signal.endpoint == declared.endpoint
-        activity: dict[str, bool] | None = {} if reads_signal else None
-        to_rows = _listing_rows(declared, found, activity, signal.fields if signal else ())
-        summary = run.fetch(declared.endpoint, sources, to_rows=to_rows, spool=spool)
-        if activity is not None:  # the agent report is the activity signal: handed to the reports
-            step.exchange.publish(
-                agent_rows_name(declared.name), (set(chosen) - summary.failed_agents, activity)
-            )
-        expected = len(sources)
+        summary = _fetch_listings(step, media, declared, run, sources, spool, found)
+        # one listing per agent of the Redis agent key, counted apart from the agents fetched (expected.py)
+        agents = expected_agents(
+            step.redis.sets, media, tenant, declared.tier, fetched=chosen, agents_list=config.agents_list
+        )
+        expected = agents.sources
         if declared.details_endpoint:
             details = _details(run, declared, found, spool)
             summary.add(details)
             expected += details.requested  # one outcome per batch of ids
         observer.flush()
-        if summary.failed or config.agents_list:
-            # A failed agent's accounts are unknown this run: keep what earlier runs stored for it;
-            # so are the rows of accounts whose details batch failed. A slice of agents replaces
-            # only its agents' accounts, never the other agents' rows.
-            spool.scope_accounts = frozenset(found) - summary.failed_targets
+        # An agent whose listing succeeded answered for all of its accounts: its stored rows of
+        # accounts it no longer lists may go. A failed agent's accounts are unknown this run, and
+        # so are those whose details batch failed: their rows are kept, as are the rows of agents
+        # a slice did not choose. A listing without a date answers for now, not for an older day:
+        # it then only adds and overwrites.
+        answers_for_day = declared.params is not no_params or day >= yesterday()
+        spool.covered = Coverage(
+            accounts=frozenset(found) - summary.failed_targets,
+            agents=frozenset(chosen) - summary.failed_agents if answers_for_day else frozenset(),
+            excluded=frozenset(summary.failed_targets),
+        )
         _write_account_key(
             step.redis.sets,
             media,
@@ -122,8 +128,31 @@ def _list_accounts(
         | {"accounts_listed": len(found)}
         | step.contract(declared.endpoint),
         summary=summary,
-        completeness=completeness(key, summary, expected=expected),
+        completeness=completeness(key, summary, expected=expected, **agents.metadata()),
     )
+
+
+def _fetch_listings(
+    step: StepContext,
+    media: MediaDefinition,
+    declared: AccountList,
+    run: FetchRun,
+    sources: list[Source],
+    spool: RowSpool,
+    found: dict[str, str],
+) -> FetchSummary:
+    """Every chosen agent's listing, into `spool` and `found`; when the listing is the media's
+    activity signal (jrtt's agent report), who was active is handed to the reports."""
+    signal = media.assets.activity
+    activity: dict[str, bool] | None = (
+        {} if signal is not None and signal.endpoint == declared.endpoint else None
+    )
+    to_rows = _listing_rows(declared, found, activity, signal.fields if signal else ())
+    summary = run.fetch(declared.endpoint, sources, to_rows=to_rows, spool=spool)
+    if activity is not None:
+        answered = {s.agent_id for s in sources} - summary.failed_agents
+        step.exchange.publish(agent_rows_name(declared.name), (answered, activity))
+    return summary
 
 
 def _listing_rows(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.specs import asset_spec
 from ark_assets.core.tables import table_name
+from ark_assets.io.coverage import Coverage
 from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.declare import AgentList, MediaDefinition
 
@@ -35,7 +36,10 @@ def agents_part(media: MediaDefinition, declared: AgentList) -> Part:
         ]
         tokens = step.redis.sets.tokens(media, step.tenant)
         step.redis.sets.write_agents(media, step.tenant, [a.agent_id for a in agents], tier=tier)
-        spool = RowSpool.create(table_name(media.name, declared.dataset), step.day, step.tenant)
+        # eton is the source of record of a tenant's agents: its answer covers the whole partition
+        spool = RowSpool.create(
+            table_name(media.name, declared.dataset), step.day, step.tenant, covered=Coverage.everything()
+        )
         kind = str(tier or "agent")
         rows = []
         for agent in agents:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetsDefinition
 
+from ark_assets.assets.intraday import intraday_datasets
 from ark_assets.assets.media_step import media_step
 from ark_assets.media.declare import MediaDefinition
 
@@ -20,3 +21,11 @@ def media_assets(
             (`ARK_<MEDIA>_API_VERSION`, `ARK_API_VERSIONS`).
     """
     return [media_step(media, compare_prefix, api_version)]
+
+
+def intraday_assets(media: MediaDefinition, api_version: str | None = None) -> list[AssetsDefinition]:
+    """The media's intraday twins (INCR, `intraday.py`) as one multi-asset; none when it declares
+    no dataset `intraday` (in its configured API version)."""
+    if not intraday_datasets(media, api_version):
+        return []
+    return [media_step(media, api_version=api_version, intraday=True)]

@@ -11,24 +11,28 @@ For each of its calls (per time line, if it has them) a dataset's accounts end i
   there is no bulk path.
 
 `answered` ends as account -> whether it had rows (accounts whose fetch failed are not in it): the
-part publishes it for the levels that detail this one, and hands the IO manager the accounts it
-covered (`RowSpool.covered`): a stored row may go only where the media positively answered.
+part publishes it for the levels that detail this one, and it is the spool's coverage
+(`RowSpool.covered`, `io/coverage.py`): a stored row may go only where the media positively
+answered, an idle account included (it has nothing that day), never where a fetch failed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ark_assets.assets.activity import activity_map, bulk_activity, rows_name
 from ark_assets.assets.bulk import BulkBook, Planned, bulk_plans, request_key, variants
+from ark_assets.assets.drift import by_policy
 from ark_assets.assets.families import first_tops, phase_name, remember, uncovered
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.records import BadRecord, dataset_rows
 from ark_assets.fetch.outcome import Failure, Outcome, Source
 from ark_assets.fetch.summary import FetchSummary
-from ark_assets.io.rows import RowSpool
+from ark_assets.io.rows import Row, RowSpool
 from ark_assets.media.bulk import ReportFamilies, totals
 from ark_assets.media.declare import AccountDataset
 
@@ -45,22 +49,31 @@ class DatasetFetch:
     run: FetchRun
     spool: RowSpool
     accounts: dict[str, str]  # account -> agent
-    sliced: bool  # a slice re-run: per-account calls only, exactly its accounts
+    # a slice re-run or an intraday refresh: no bulk answer, nothing skipped as idle (batches of
+    # ids stay: they answer exactly the accounts asked)
+    direct: bool
     summary: FetchSummary = field(default_factory=FetchSummary)
     answered: dict[str, bool] = field(default_factory=dict)
     # account -> its rows' (show, click, cost) sums and row count, for a dataset a family reads
     totals: dict[str, tuple[tuple[float, ...], int]] = field(default_factory=dict)
+    _rows: Callable[[Outcome], Iterable[Row]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # an outcome's rows, for every path: complete hours only in an intraday refresh, record
+        # fields under the media's drift policy (`drift.py`)
+        rows = partial(dataset_rows, self.declared, before_hour=self.step.intraday_hour)
+        self._rows = by_policy(rows, self.step, self.declared, self.spool.fields)
 
     def fetch(self) -> FetchSummary:
         if self.declared.batch:
             self._batches(dict(self.accounts))
             return self.summary
         book: BulkBook = self.step.bulk
-        bulk = None if self.sliced else book.bulk(self.declared)
+        bulk = None if self.direct else book.bulk(self.declared)
         if bulk is not None:
             book.start(self.run, self._planned(book), self.step.redis.sets)
         families = self.step.media.assets.families
-        top = families is not None and self.declared.name in families.tops and not self.sliced
+        top = families is not None and self.declared.name in families.tops and not self.direct
         for params in variants(self.declared, self.step.day):
             todo = self._from_bulk(book, params) if bulk is not None else dict(self.accounts)
             todo = self._narrowed(todo)
@@ -145,7 +158,7 @@ class DatasetFetch:
                 Source(agency, account, params), records, None, attempts=0, throttles=0, pages=0
             )
             try:
-                rows = list(dataset_rows(self.declared, outcome))
+                rows = list(self._rows(outcome))
             except BadRecord:
                 continue  # asked again per account, where a bad record fails just that account
             for row in rows:
@@ -164,7 +177,7 @@ class DatasetFetch:
 
     def _narrowed(self, todo: dict[str, str]) -> dict[str, str]:
         """`todo` less what the activity signal (and the level this one details) say is idle."""
-        if self.sliced:
+        if self.direct:
             return todo
         if self.declared.activity:
             known = activity_map(self.step, self.run, self.summary)
@@ -196,7 +209,7 @@ class DatasetFetch:
         self.summary.add(fetched)
 
     def _noting(self, outcome: Outcome) -> list:
-        rows = list(dataset_rows(self.declared, outcome))
+        rows = list(self._rows(outcome))
         account = str(outcome.source.target)
         self.answered[account] = self.answered.get(account, False) or bool(rows)
         families = self.step.media.assets.families
@@ -224,7 +237,7 @@ class DatasetFetch:
 
         def rows(outcome: Outcome) -> list:
             try:
-                found = list(dataset_rows(self.declared, outcome))
+                found = list(self._rows(outcome))
             except BadRecord as bad:  # the batch is refused: split, down to the account it names
                 refused[outcome.source.target] = Failure(
                     media=self.step.media.name, kind="BadRecord", code=bad.field, message=str(bad), attempts=1

@@ -13,17 +13,23 @@ How a step runs (`run_step`):
   runs the part's work in a thread of its own; the fetches of every part go to that same loop:
   one engine, one rate governor per (app, endpoint), so a media's endpoints are fetched in
   parallel, each paced by its own quota;
-- when a part is done, the parts waiting for it start, and this thread (the op's) writes its rows
-  (the IO manager) and evaluates its checks: `completeness` from its fetch's summary, `row_keys`
-  (and the comparison, when configured) by reading back what was just written;
+- before anything runs, the selected assets whose endpoint no longer serves the partition's day
+  are refused (`retention.py`): each fails at once with the reason, nothing of it is fetched;
+- when a part is done, the parts waiting for it start, and this thread (the op's) records the
+  fields its records carried (`drift.py`: a drift is reported; under policy `fail` the part is
+  not written), writes its rows (the IO manager) and evaluates its checks (`step_checks.py`):
+  `completeness` from its fetch's summary, `row_keys` (and the comparison, when configured) by
+  reading back what was just written, `volume` against the tenant's trailing days;
 - a part that fails does not stop the others: the parts downstream of it in the step do not run,
   the others complete and are materialized, and the step fails at the end naming what failed
   (with `ARK_COMPLETENESS_BLOCKING`, a part whose completeness check failed holds back the parts
   downstream of it the same way, as a failed blocking check holds back downstream steps);
 - the parts' progress lines (every ~10 s per fetch, `progress.py`) reach the run's log through
   this thread, which alone writes to the step's Dagster log;
-- a check selected without its asset is evaluated alone: `row_keys` reads HBase, `completeness`
-  the partition's latest materialization.
+- when the step ends, it is announced on the Redis channel when one is configured
+  (`announce.py`, the seed's `redis_channel`);
+- a check selected without its asset is evaluated alone: `row_keys` reads what the output mode
+  stored (`io/sinks.py`), `completeness` and `volume` the partition's latest materialization.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's parameter annotations as types.
@@ -33,14 +39,10 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
 
 from dagster import (
-    AssetCheckKey,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     Failure,
     MetadataValue,
@@ -51,24 +53,26 @@ from dagster import (
 
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
+from ark_assets.assets.announce import StepAnnouncement, publisher
 from ark_assets.assets.bulk import BulkBook
-from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, compare_prefix, comparison, row_keys
+from ark_assets.assets.checks import compare_prefix
 from ark_assets.assets.datasets import dataset_part
-from ark_assets.assets.failures import last_failures, latest_materialization, rerun_slice
+from ark_assets.assets.drift import drift_gate
+from ark_assets.assets.failures import last_failures, rerun_slice
 from ark_assets.assets.fetching import FetchSession
+from ark_assets.assets.intraday import intraday_datasets, refresh_hour
 from ark_assets.assets.parts import Part, PartResult, StepContext
+from ark_assets.assets.retention import refuse_outside_retention
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import (
-    COMPLETENESS,
-    completeness,
     completeness_blocking,
-    completeness_spec,
-    stored_summary,
 )
+from ark_assets.assets.step_checks import checks_alone, emit, step_check_specs
+from ark_assets.core.days import today
 from ark_assets.io.hbase_io_manager import HBaseIOManager
+from ark_assets.io.sinks import Sink
 from ark_assets.media.declare import MediaDefinition
-from ark_assets.partitions import date_tenant_partitions, split_key
-from ark_assets.resources.hbase import HBaseResource
+from ark_assets.partitions import date_tenant_partitions, intraday_partitions, split_key
 from ark_assets.resources.media_api import MediaApiResource, configured_version, deployed_assets
 from ark_assets.resources.mysql import MySQLResource
 from ark_assets.resources.redis_store import RedisResource
@@ -86,87 +90,119 @@ def media_parts(media: MediaDefinition, api_version: str | None = None) -> list[
     ]
 
 
+def intraday_parts(media: MediaDefinition, api_version: str | None = None) -> list[Part]:
+    """The intraday twins of the datasets the media declares `intraday` (INCR, `intraday.py`), of
+    its configured API version."""
+    return [dataset_part(media, d, intraday=True) for d in intraday_datasets(media, api_version)]
+
+
 def pool_of(media: MediaDefinition) -> str:
     """The concurrency pool of a media's steps: the quotas of its app (deploy/*.yaml size it)."""
     return f"media_{media.name}"
 
 
 def media_step(
-    media: MediaDefinition, comparison_prefix: str | None = None, api_version: str | None = None
+    media: MediaDefinition,
+    comparison_prefix: str | None = None,
+    api_version: str | None = None,
+    *,
+    intraday: bool = False,
 ) -> AssetsDefinition:
-    """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline.
-
-    Args:
-        comparison_prefix: the table set `matches_comparison_table` compares with; None reads
-            `ARK_COMPARE_TABLE_PREFIX`, "" turns the comparison off.
-        api_version: the API version whose assets it holds; None = the configured one.
-    """
+    """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline:
+    `comparison_prefix` the table set `matches_comparison_table` compares with (None: read
+    `ARK_COMPARE_TABLE_PREFIX`; "": none), `api_version` the API version it holds (None: the
+    configured one), `intraday` its intraday twins instead (op `<media>_intraday`, `intraday.py`)."""
     version = configured_version(media, api_version)
-    parts = media_parts(media, version)
-    prefix = compare_prefix(comparison_prefix)
-    checks = [
-        *(completeness_spec(p.key) for p in parts if p.fetches),
-        *(check for p in parts for check in check_specs(p.spec, prefix)),
-    ]
+    parts = intraday_parts(media, version) if intraday else media_parts(media, version)
+    prefix = None if intraday else compare_prefix(comparison_prefix)
 
     @multi_asset(
-        name=media.name,
+        name=f"{media.name}_intraday" if intraday else media.name,
         specs=[p.spec for p in parts],
-        check_specs=checks,
+        check_specs=step_check_specs(parts, prefix, intraday=intraday),
         can_subset=True,
-        partitions_def=date_tenant_partitions,
+        partitions_def=intraday_partitions if intraday else date_tenant_partitions,
         pool=pool_of(media),
-        description=f"{media.title}: every selected asset of the media for one (day, tenant), in one "
-        "step; the media's endpoints are fetched in parallel, each within its own quota.",
+        description=_about(media, intraday=intraday),
     )
     def _media(
         context: AssetExecutionContext,
         config: MediaRunConfig,
         mysql: MySQLResource,
         redis: RedisResource,
-        hbase: HBaseResource,
         media_api: MediaApiResource,
         run_log: RunLogResource,
         io_manager: ResourceParam[HBaseIOManager],
     ) -> Iterator[Output | AssetCheckResult]:
         day, tenant = split_key(context.partition_key)
         _check_version(media, version, media_api)
-        chosen = [p for p in parts if p.key in context.selected_asset_keys]
-        _check_config(media, parts, chosen, config)
-        if config.failed_only:
-            chosen, config = _failed_only(context, media, chosen)
+        hour = refresh_hour(context, media, day) if intraday else None
+        if intraday and hour is None:
+            return  # yielded to a daily run of the media
+        chosen, config = _chosen(context, media, parts, config, media_api)
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
-        bulk = BulkBook(media=media, api=media_api, tenant=tenant, day=day, run_id=context.run.run_id)
-        with FetchSession() as session, bulk:
-            resources = {"mysql": mysql, "redis": redis, "run_log": run_log, "io_manager": io_manager}
+        where = {"media": media, "day": day, "tenant": tenant, "run_id": context.run.run_id}
+        services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
+        with FetchSession() as session, BulkBook(api=media_api, **where) as bulk:  # its files go at the end
             step = StepContext(
-                **_step_of(context, media, config, chosen),
-                media_api=media_api,
+                **services,
+                **where,
+                config=config,
+                io_manager=io_manager,
                 session=session,
                 log=messages.put,
+                intraday_hour=hour,
+                chosen=frozenset(p.name for p in chosen),
                 bulk=bulk,
-                **resources,
             )
-            yield from run_step(context, step, chosen, messages, hbase=hbase, prefix=prefix)
-        yield from _checks_alone(context, parts, hbase=hbase, prefix=prefix)
+            yield from _announced(context, step, chosen, messages, prefix=prefix)
+        yield from checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
 
     return _media
 
 
-def _step_of(
-    context: AssetExecutionContext, media: MediaDefinition, config: MediaRunConfig, chosen: list[Part]
-) -> dict[str, Any]:
-    """The step's partition, run, slice and chosen parts, as `StepContext` takes them."""
-    day, tenant = split_key(context.partition_key)
-    chosen_names = frozenset(p.name for p in chosen)
-    return {
-        "media": media,
-        "day": day,
-        "tenant": tenant,
-        "run_id": context.run.run_id,
-        "config": config,
-        "chosen": chosen_names,
-    }
+def _about(media: MediaDefinition, *, intraday: bool) -> str:
+    about = (
+        f"{media.title}: every selected asset of the media for one (day, tenant), in one step; the "
+        "media's endpoints are fetched in parallel, each within its own quota."
+    )
+    return about + (" Today's data so far (INCR), refreshed every incr_min minutes." if intraday else "")
+
+
+def _announced(
+    context: AssetExecutionContext,
+    step: StepContext,
+    chosen: list[Part],
+    messages: "queue.SimpleQueue[str | _Done | None]",
+    *,
+    prefix: str | None,
+) -> Iterator[Output | AssetCheckResult]:
+    """`run_step`, announced on the Redis channel when it ends (`announce.py`)."""
+    sink = step.io_manager.sink
+    announcement = StepAnnouncement(
+        step.media.name, step.day, step.tenant, step.run_id, sink.mode, [p.key for p in chosen]
+    )
+    yield from announcement.watch(
+        run_step(context, step, chosen, messages, sink=sink, prefix=prefix),
+        publisher(step.redis, context.log),
+    )
+
+
+def _chosen(
+    context: AssetExecutionContext,
+    media: MediaDefinition,
+    parts: list[Part],
+    config: MediaRunConfig,
+    media_api: MediaApiResource,
+) -> tuple[list[Part], MediaRunConfig]:
+    """The selected parts and their config, checked (with `failed_only`: what failed last time),
+    less the assets of a date the media no longer serves (refused, `retention.py`)."""
+    chosen = [p for p in parts if p.key in context.selected_asset_keys]
+    _check_config(media, parts, chosen, config)
+    if config.failed_only:
+        chosen, config = _failed_only(context, media, chosen)
+    day = split_key(context.partition_key)[0]
+    return refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today()), config
 
 
 def _check_version(media: MediaDefinition, version: str, media_api: MediaApiResource) -> None:
@@ -239,7 +275,7 @@ def run_step(
     chosen: list[Part],
     messages: queue.SimpleQueue[str | _Done | None],
     *,
-    hbase: HBaseResource,
+    sink: Sink,
     prefix: str | None,
 ) -> Iterator[Output | AssetCheckResult]:
     """Run the chosen parts, each as soon as its upstream in the step is done; yield each one's
@@ -264,7 +300,15 @@ def run_step(
                     context.log.error(f"{name} failed; the media's other assets go on:\n{trace}")
             else:
                 context.log.info(_progress(message))
-                yield from _emit(context, step, message.part, message.result, hbase=hbase, prefix=prefix)
+                refused = (
+                    drift_gate(context, step, message.part, message.result) if message.part.fetches else None
+                )
+                if refused:  # drift policy `fail`: not written
+                    message.result.spool.discard()
+                    failed[message.part.name] = refused
+                    context.log.error(refused)
+                    continue
+                yield from emit(context, step, message.part, message.result, sink=sink, prefix=prefix)
         running.result()  # re-raises a bug in the scheduling itself
     finally:
         step.session.close()  # cancels fetches still running if we got here by an error
@@ -338,60 +382,6 @@ def _progress(done: _Done) -> str:
     return f"{done.part.key.to_user_string()} fetched ({counts}); writing its rows" + (
         f"; still fetching: {still}" if still else ""
     )
-
-
-def _emit(
-    context: AssetExecutionContext,
-    step: StepContext,
-    part: Part,
-    result: PartResult,
-    *,
-    hbase: HBaseResource,
-    prefix: str | None,
-) -> Iterator[Output | AssetCheckResult]:
-    """The part's output (the IO manager writes it while this generator waits), then its checks."""
-    checks = context.selected_asset_check_keys
-    yield Output(result.spool, output_name=part.key.to_python_identifier(), metadata=result.metadata)
-    if result.completeness is not None and AssetCheckKey(part.key, COMPLETENESS) in checks:
-        yield result.completeness
-    if AssetCheckKey(part.key, ROW_KEYS) in checks:
-        yield row_keys(hbase, part.spec, step.day, step.tenant)
-    if prefix and AssetCheckKey(part.key, COMPARISON) in checks:
-        yield comparison(hbase, part.spec, step.day, step.tenant, prefix)
-
-
-def _checks_alone(
-    context: AssetExecutionContext, parts: list[Part], *, hbase: HBaseResource, prefix: str | None
-) -> Iterator[AssetCheckResult]:
-    """Checks selected without their asset (the UI's "Execute check"): evaluated on what is stored."""
-    day, tenant = split_key(context.partition_key)
-    by_key = {p.key: p for p in parts}
-    for check in sorted(context.selected_asset_check_keys, key=lambda c: (c.asset_key.path, c.name)):
-        if check.asset_key in context.selected_asset_keys:
-            continue
-        part = by_key[check.asset_key]
-        if check.name == ROW_KEYS:
-            yield row_keys(hbase, part.spec, day, tenant)
-        elif check.name == COMPARISON and prefix:
-            yield comparison(hbase, part.spec, day, tenant, prefix)
-        elif check.name == COMPLETENESS:
-            yield _stored_completeness(context, check.asset_key)
-
-
-def _stored_completeness(context: AssetExecutionContext, key: AssetKey) -> AssetCheckResult:
-    """`completeness` of the partition's latest materialization, from its metadata."""
-    latest = latest_materialization(context.instance, key, context.partition_key)
-    if latest is None:
-        return AssetCheckResult(
-            asset_key=key,
-            check_name=COMPLETENESS,
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"reason": "the partition was never materialized"},
-        )
-    summary, expected = stored_summary(latest.asset_materialization.metadata)
-    about = {"evaluated_from": f"the materialization of run {latest.run_id}"}
-    return completeness(key, summary, expected=expected, **about)
 
 
 def _reason(exc: BaseException) -> str:

@@ -51,6 +51,10 @@ class StepContext:
     chosen: frozenset[str] = frozenset()  # the parts this step runs (by name)
     exchange: Exchange = field(default_factory=Exchange)  # what the parts hand each other
     bulk: BulkBook | None = None  # the step's asynchronous report tasks
+    # An intraday refresh (INCR) of today: the GMT+8 hour it runs in. Its account lists are the
+    # previous day's (Redis holds finished days' lists) and hourly records from this hour on
+    # (the hour still running) are left out.
+    intraday_hour: int | None = None
 
     @contextmanager
     def recorded(self, key: AssetKey, endpoint: str, config: FetchConfig) -> Iterator[RunRecorder]:
@@ -64,6 +68,7 @@ class StepContext:
             endpoint=endpoint,
             config=config,
             run_log=self.run_log,
+            output=self.io_manager.sink.mode,
         ) as recorder:
             yield recorder
 
@@ -72,6 +77,11 @@ class StepContext:
         of `endpoint` (a name or role) in it, e.g. `v3.0`, `/v3.0/daily_reports/get`."""
         api = self.media_api.api_spec(self.media)
         return {"api_version": api.version, "api_path": api.endpoint(endpoint).path}
+
+    def contract_label(self, endpoint: str) -> str:
+        """`contract` as one text, what a row's `info:api` holds (`v3.0 /v3.0/daily_reports/get`)."""
+        contract = self.contract(endpoint)
+        return f"{contract['api_version']} {contract['api_path']}"
 
     def fetch_run(self, key: AssetKey, recorder: RunRecorder) -> tuple[FetchRun, LoggingObserver]:
         """An asset's fetches on the step's session, logged to `recorder`; flush the observer after."""

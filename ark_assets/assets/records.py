@@ -58,10 +58,17 @@ def record_money(record: Any, name: str, where: str) -> None:
         raise BadRecord(where, name, value, "a number (in the media's unit; negative allowed)")
 
 
-def dataset_rows(dataset: AccountDataset, outcome: Outcome) -> Iterable[Row]:
-    """The HBase rows of one account's successful outcome; a BadRecord fails the whole account."""
+def dataset_rows(
+    dataset: AccountDataset, outcome: Outcome, *, before_hour: int | None = None
+) -> Iterable[Row]:
+    """The HBase rows of one account's successful outcome; a BadRecord fails the whole account.
+
+    `before_hour` (an intraday refresh): an hourly dataset keeps only the records of complete
+    hours, those whose `hour_field` is below it."""
     account, agent = str(outcome.source.target), outcome.source.agent_id
     records = outcome.records or []
+    if before_hour is not None and dataset.hour_field is not None:
+        records = [r for r in records if not isinstance(r, dict) or _hour(r, dataset, account) < before_hour]
     suffix = outcome.source.params.get("time_line") if dataset.time_lines else None
     for number, record in enumerate(records, 1):
         where = f"{dataset.endpoint} record {number} of account {account}"
@@ -95,3 +102,11 @@ def dataset_rows(dataset: AccountDataset, outcome: Outcome) -> Iterable[Row]:
     if dataset.shape is RowShape.ONE_PER_ACCOUNT:
         return [Row(account, agent, r, suffix=suffix) for r in records[:1]]
     return [Row(account, agent, records, suffix=suffix)] if records else []
+
+
+def _hour(record: dict, dataset: AccountDataset, account: str) -> int:
+    value = record.get(dataset.hour_field, _MISSING)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 23:
+        where = f"{dataset.endpoint} record of account {account}"
+        raise BadRecord(where, dataset.hour_field or "", value, "an hour, 0-23")
+    return value

@@ -24,7 +24,7 @@ def recorded_run(
     endpoint: str,
     config: FetchConfig,
     run_log: RunLogResource,
-    output: str = "HBASE",
+    output: str,
 ) -> Iterator[RunRecorder]:
     """The run's bookkeeping around the `with` block, with the seed's job parameters (tokens are
     never among them): started on entry; an exception escaping the block is recorded as the
@@ -34,6 +34,8 @@ def recorded_run(
     Args:
         job: the seed's `cur_job_name`, the asset key (`media/asset`).
         run_id: the Dagster run (the seed's `batch_key`).
+        output: the output mode the rows are written in (HBASE / FILE / NONE), as the seed's
+            `output` parameter recorded it.
     """
     agent_id = config.agents_list[0] if config.agents_list else 0
     params = {

@@ -28,6 +28,8 @@ from ark_assets.media.declare import MediaDefinition
 
 IO_MANAGER_KEY = "io_manager"
 COMPLETENESS = "completeness"
+INTRADAY_GROUP = "intraday"
+INTRADAY_PREFIX = "intraday_"
 
 
 def asset_key(media: MediaDefinition, name: str) -> AssetKey:
@@ -60,6 +62,19 @@ def asset_spec(
         automation_condition=automation_condition,
         skippable=True,  # a subset of the step materializes only what is selected
     ).with_io_manager_key(IO_MANAGER_KEY)
+
+
+def intraday_spec(spec: AssetSpec, endpoint: str, table: str) -> AssetSpec:
+    """A dataset's intraday twin (INCR, `intraday.py`): its own group, today's partitions only, no
+    lineage edge (it reads the previous day's account lists in Redis), the same table."""
+    return spec.replace_attributes(
+        deps=[],
+        group_name=INTRADAY_GROUP,
+        tags={**spec.tags, "layer": INTRADAY_GROUP},
+        description=f"Today's `{endpoint}` so far (up to the last complete hour), refreshed every "
+        f"incr_min minutes, for every account of the previous day's Redis account lists; stored in "
+        f"`{table}` under today's date (the next morning's daily run replaces it with the whole day).",
+    )
 
 
 def completeness_blocking() -> bool:

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from ark_assets.automation.freshness import not_in_jobs
+from ark_assets.assets.specs import INTRADAY_GROUP
+from ark_assets.automation import freshness, token_health
 from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import all_media
+
+
+def not_in_jobs(media: list[MediaDefinition]) -> AssetSelection:
+    """The checks sensors evaluate, which no job runs: `in_by_0900` and `token_health`."""
+    return freshness.not_in_jobs(media) | token_health.not_in_jobs(media)
+
+
+# The intraday twins (INCR) have partitions of their own, including today; their jobs are theirs.
+_DAILY = AssetSelection.all() - AssetSelection.groups(INTRADAY_GROUP)
 
 # Every asset of every media for one (day, tenant): what the seed's scheduler ran as ~35 jobs.
 all_media_daily = define_asset_job(
     "all_media_daily",
-    selection=AssetSelection.all() - not_in_jobs(all_media()),
+    selection=_DAILY - not_in_jobs(all_media()),
     description="Every media's agents, advertisers, funds and reports for one (day, tenant) partition.",
 )
 
@@ -41,7 +51,7 @@ def rerun_failed_job(media: list[MediaDefinition]):  # -> an unresolved asset jo
     shell: `ark-assets rerun-failed KEY`."""
     return define_asset_job(
         "rerun_failed",
-        selection=AssetSelection.all() - not_in_jobs(media),
+        selection=_DAILY - not_in_jobs(media),
         config={"ops": {m.name: {"config": {"failed_only": True}} for m in media}},
         description="Re-fetch exactly the accounts (an advertiser list: the agents) that failed in each "
         "asset's latest materialization of one (day, tenant) partition; assets where nothing failed "

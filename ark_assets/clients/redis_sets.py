@@ -131,6 +131,16 @@ class RedisSets:
         remember_secret(token)
         return token
 
+    def refresh_tokens(self, media: MediaDefinition | str, tenant: str) -> dict[str, str]:
+        """agent id -> refresh token, every agent of the tenant's `media` (each remembered as a secret)."""
+        key = redis_keys.refresh_token_key(media, tenant)
+        with self._errors():
+            raw = self._redis().hgetall(key)
+        tokens = {_decode(key, agent): _decode(key, token, shown=False) for agent, token in raw.items()}
+        for token in tokens.values():
+            remember_secret(token)
+        return tokens
+
     def rotate_tokens(
         self,
         media: MediaDefinition | str,
@@ -254,6 +264,27 @@ class RedisSets:
             if remove:
                 pipe.srem(key, *sorted(remove))
             pipe.execute()
+
+    def client(self) -> redis.Redis:
+        """This process's client, for a neighbour that keeps keys of its own beside the seed's
+        (`token_health.py`); wrap calls in `errors()`."""
+        return self._redis()
+
+    def errors(self):  # noqa: ANN201 -- a context manager
+        """Connection failures as `ServiceUnavailable` naming host:port and the variables."""
+        return self._errors()
+
+    def keys_matching(self, pattern: str) -> list[str]:
+        """The keys matching a glob `pattern` (SCAN, never KEYS: the seed's Redis is shared)."""
+        with self._errors():
+            return sorted(k.decode() for k in self._redis().scan_iter(match=pattern, count=1000))
+
+    # -- announcements ----------------------------------------------------------------------------
+
+    def publish(self, channel: str, message: str) -> int:
+        """PUBLISH `message` on `channel` (the seed's `redis_channel`); returns how many listened."""
+        with self._errors():
+            return self._redis().publish(channel, message)
 
     # -- plumbing ---------------------------------------------------------------------------------
 

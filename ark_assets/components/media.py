@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ark_assets.assets.build import media_assets
+from ark_assets.assets.build import intraday_assets, media_assets
 from ark_assets.automation.jobs import media_daily
 from ark_assets.components.catalog import catalogued
 from ark_assets.media.registry import media as media_named
@@ -16,7 +16,8 @@ from ark_assets.media.registry import media as media_named
 
 class MediaAssets(dg.Component, dg.Model, dg.Resolvable):
     """Every asset of one media (agents → advertisers → funds and reports) with its checks, run as
-    one step per partition (`assets/media_step.py`), and its `<media>_daily` job.
+    one step per partition (`assets/media_step.py`), its intraday twins (`assets/intraday.py`),
+    and its `<media>_daily` job.
 
     Attributes:
         media: a media of the registry (`ark_assets.media.registry.names()`).
@@ -26,5 +27,5 @@ class MediaAssets(dg.Component, dg.Model, dg.Resolvable):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         declared = media_named(self.media)
-        assets = catalogued(declared, media_assets(declared))
+        assets = catalogued(declared, media_assets(declared) + intraday_assets(declared))
         return dg.Definitions(assets=assets, jobs=[media_daily(declared)])

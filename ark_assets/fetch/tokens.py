@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
+from ark_assets.clients.errors import ServiceUnavailable
 from ark_assets.clients.redis_sets import RedisSets
+from ark_assets.clients.token_health import TokenHealth
 from ark_assets.media.declare import ApiSpec
 from ark_assets.media.errors import RefreshFailed
 
@@ -52,6 +56,7 @@ class TokenBook:
         self._app = (app_id, app_secret)
         self._tokens: dict[str, str] = {}
         self._refused: dict[str, RefreshFailed] = {}  # agents whose refresh failed in this run
+        self._health = TokenHealth(store)  # what the token-health sensor reads (clients/token_health.py)
         self.refreshes = 0
 
     async def load(self) -> Mapping[str, str]:
@@ -85,6 +90,7 @@ class TokenBook:
                     return await self._rotate(agent_id)
                 except RefreshFailed as exc:
                     self._refused[agent_id] = exc
+                    await self._noted(self._note_refusal, agent_id, exc)
                     raise
         except LockError as exc:
             raise self._failed(agent_id, "lock", f"could not take the refresh lock: {exc}") from exc
@@ -129,6 +135,7 @@ class TokenBook:
         )
         self._tokens[agent_id] = access
         self.refreshes += 1
+        await self._noted(self._note_refresh, agent_id, refresh_token if kept else renewed, data, not kept)
         logger.info(
             "refreshed the %s token of agent %s (tenant %s)%s",
             self._spec.media,
@@ -137,6 +144,39 @@ class TokenBook:
             "; the answer had no new refresh token, the stored one is kept" if kept else "",
         )
         return access
+
+    async def _noted(self, note: Callable[..., None], *args: Any) -> None:
+        """Record a refresh's answer or refusal for the token-health sensor; never fails the fetch."""
+        try:
+            await asyncio.to_thread(note, *args)
+        except (ServiceUnavailable, RedisError, ValueError) as exc:
+            logger.warning("token health of a %s agent not recorded: %s", self._spec.media, exc)
+
+    def _note_refresh(
+        self, agent_id: str, refresh_token: str, answer: Mapping[str, Any], renewed: bool
+    ) -> None:
+        self._health.refreshed(
+            str(self._spec.media),
+            self._tenant,
+            agent_id,
+            refresh_token=refresh_token,
+            answer=answer,
+            life=self._spec.refresh.life,
+            renewed=renewed,
+            now=time.time(),
+        )
+
+    def _note_refusal(self, agent_id: str, exc: RefreshFailed) -> None:
+        media = str(self._spec.media)
+        self._health.refused(
+            media,
+            self._tenant,
+            agent_id,
+            refresh_token=self._store.refresh_token(media, self._tenant, agent_id),
+            code=str(exc.code),
+            kind=type(exc).__name__,
+            now=time.time(),
+        )
 
     def _failed(self, agent_id: str, code: int | str, message: str) -> RefreshFailed:
         return RefreshFailed(

@@ -1,30 +1,20 @@
-"""The HBase IO manager: persists an asset's `RowSpool` under the seed's row-key design.
+"""The IO manager: persists an asset's `RowSpool` in the configured output mode, loads rows back.
 
 Assets spool their rows to a local JSON-lines file and return `Output(RowSpool)`; this IO
-manager streams that file out in one of the seed's three output modes (`ARK_OUTPUT`):
+manager streams that file out through the `Sink` of the seed's output mode (`ARK_OUTPUT`,
+`sinks.py`): HBASE (`hbase_sink.py`, the default), FILE (`file_sink.py`: the seed's files in
+`ARK_OUTPUT_DIR`, or on HDFS with `ARK_HDFS_URL`) or NONE (a dry run). Downstream assets get
+the partition's rows back through the same sink, and the asset checks read it too.
 
-- HBASE: each row is put at `RowKey(account, date, agent, tenant, kind, suffix)` with the seed's
-  value `{"tenant_alias", "data", "timestamp"}` in `info:data`, in batches of `batch_size`, into
-  a table created on first use as the seed's are (families info/col, SNAPPY, pre-split 1| … 9|).
-- FILE: the seed's files, `{file_dir}/{yyyymmdd}/{tenant}/{table}/{table}_{yyyymmdd}_{index}.json`
-  (see `file_output`).
-- NONE: the rows are read (and their keys checked) and counted; nothing is kept.
-
-Idempotency. A materialization *replaces* its partition (date × tenant) of the table: keys it
-writes again are overwritten in place, and keys of that date and tenant that it did not write
-are deleted (reported as `stale_rows_deleted`). We chose deletion because the spool is the
-partition's complete answer: an account that disappeared upstream (closed, moved to another
-agent, no spend any more) must not keep yesterday's answer alive in a re-run, and a re-run must
-leave the table exactly as a first run would. The existing keys are read *before* writing
-(ten salted key scans of that date, keeping only keys whose tenant part is this partition's
-tenant), so a first materialization costs ten empty scans, and deletes are sent only after
-every put went out. Rows of other tenants on the same date, and keys that do not split under
-the table's layout (written by something else), are never touched.
-
-Slice re-runs. When `RowSpool.scope_accounts` is set, only keys of those accounts are candidates
-for deletion; the rest of the partition is left as it is. An asset whose fetch failed for some
-accounts can use the same mechanism (scope = the accounts it did fetch) so that a partial
-re-run never deletes good rows it could not refresh.
+Idempotency, and history kept. A materialization writes its partition (date × tenant) of the
+table: rows it writes again are overwritten (same keys). A stored row of that date and tenant
+that it did not write is deleted (`stale_rows_deleted`) only when the media answered, completely,
+for that row's account (or listing agent) without it: the spool's `covered` (`coverage.py`),
+which each asset fills from its fetch. Rows of accounts that failed, that left the day's lists,
+or that a slice re-run did not select are kept (`rows_kept`): a re-run never deletes what it
+could not refresh, and a date the media no longer serve is refused before any call
+(`assets/retention.py`). Rows of other tenants on the same date, and keys that do not split
+under the table's layout (written by something else), are never touched.
 
 Layout. The row key cannot be split without knowing whether the table's keys carry a kind and a
 suffix, so every persisting asset declares `layout_metadata(table, kind=…, suffix=…)` as its
@@ -37,12 +27,9 @@ most its row count: ~25k short byte strings for a seed-sized tenant).
 
 from __future__ import annotations
 
-import gc
-import json
+import os
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -54,54 +41,43 @@ from dagster import (
     MultiPartitionsDefinition,
     OutputContext,
 )
-from pydantic import field_validator
+from pydantic import PrivateAttr, field_validator
 
 from ark_assets.clients.outages import ride_out
-from ark_assets.io.file_output import IndexedWriter, line_key, partition_dir, read_lines
-from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_metadata, stored_row
+from ark_assets.clients.webhdfs import WebHdfsFiles
+from ark_assets.io.file_sink import FileSink
+from ark_assets.io.files import LocalFiles
+from ark_assets.io.hbase_sink import HBaseSink
+from ark_assets.io.layout import META_TABLE, RowEncoder, TableLayout, layout_metadata
 from ark_assets.io.rows import Row, RowSpool
+from ark_assets.io.sinks import OUTPUT_MODES, NoSink, Sink, Written
 from ark_assets.partitions import split_key
 from ark_assets.resources.env import env_str
-from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource, hbase_resource_from_env
+from ark_assets.resources.hbase import HBaseResource, hbase_resource_from_env
 
-OUTPUT_MODES = ("HBASE", "FILE", "NONE")
 DEFAULT_FILE_DIR = ".stack/output"
+DEFAULT_HDFS_FILE_DIR = "/ark/output"
 
 __all__ = ["OUTPUT_MODES", "HBaseIOManager", "hbase_io_manager_from_env", "layout_metadata"]
 
 
-@dataclass
-class _Written:
-    """What one handle_output did, for the output metadata."""
-
-    rows: int = 0
-    rows_written: int = 0
-    stale_rows_deleted: int = 0
-    row_key_example: str | None = None
-    foreign_keys: int = 0
-    kept_outside_scope: int = 0  # the partition's rows a slice run left as they were
-    files: int | None = None
-    path: str | None = None
-
-    @property
-    def partition_rows(self) -> int:
-        """Rows the partition holds after this write (what the catalog plots per partition)."""
-        return self.rows_written + self.kept_outside_scope
-
-
 class HBaseIOManager(ConfigurableIOManager):
-    """Stores `RowSpool` outputs in HBase (or the seed's files, or nowhere) and loads them back as rows.
+    """Stores `RowSpool` outputs through the output mode's sink (HBase by default) and loads them back.
 
     Args:
-        hbase: the HBase the rows go to (and come back from).
+        hbase: the HBase the rows go to (and come back from) in mode HBASE.
         output: HBASE, FILE or NONE (the seed's `output` parameter; case does not matter).
-        file_dir: FILE mode's root directory.
+        file_dir: FILE mode's root directory (on HDFS when `hdfs_url` is set).
         file_rows_per_index: FILE mode's lines per `…_{index}.json` file.
+        hdfs_url: FILE mode on HDFS: the NameNode's WebHDFS address, `http://host:port`
+            (empty: files on local disk).
+        hdfs_user: the HDFS user files are written as (WebHDFS `user.name`; clusters without
+            Kerberos).
         batch_size: puts (and deletes) sent per HBase batch.
-        write_retry_s: how long a write keeps retrying while the HBase Thrift server is
-            unreachable (killed and restarted mid-run, see docs/RELIABILITY.md); each retry
-            rewrites the partition from the spool, which is idempotent (same keys).
-        start_retry_s: how long the check at start waits for an unreachable server (a restart
+        write_retry_s: how long a write keeps retrying while its service is unreachable (HBase's
+            Thrift server or HDFS killed and restarted mid-run, see docs/RELIABILITY.md); each
+            retry rewrites the partition from the spool, which is idempotent (same keys).
+        start_retry_s: how long the check at start waits for an unreachable service (a restart
             takes seconds) before the run fails, before any media call.
     """
 
@@ -109,16 +85,46 @@ class HBaseIOManager(ConfigurableIOManager):
     output: str = "HBASE"
     file_dir: str = DEFAULT_FILE_DIR
     file_rows_per_index: int = 10_000
+    hdfs_url: str = ""
+    hdfs_user: str = "ark"
     batch_size: int = 1000
     write_retry_s: float = 120.0
     start_retry_s: float = 10.0
 
+    _sink: Sink | None = PrivateAttr(default=None)
+    _written: dict[str, Written] = PrivateAttr(default_factory=dict)
+
+    def written(self, asset: str) -> Written | None:
+        """What this IO manager's last write of `asset` (`media/name`) did, in this process: what
+        the checks evaluated right after it read (the volume check's rows and accounts)."""
+        return self._written.get(asset)
+
+    @property
+    def sink(self) -> Sink:
+        """Where the output mode's rows are: what writes, loads and the asset checks go through."""
+        if self._sink is None:
+            self._sink = self._build_sink()
+        return self._sink
+
+    def _build_sink(self) -> Sink:
+        if self.output == "HBASE":
+            return HBaseSink(self.hbase, self.batch_size)
+        if self.output == "NONE":
+            return NoSink()
+        if not self.hdfs_url:
+            return FileSink(LocalFiles(), self.file_dir, self.file_rows_per_index)
+        if not self.file_dir.startswith("/"):
+            raise ValueError(
+                f"ARK_OUTPUT_DIR={self.file_dir!r}: on HDFS (ARK_HDFS_URL) the output directory must be "
+                f"an absolute path, e.g. {DEFAULT_HDFS_FILE_DIR}"
+            )
+        return FileSink(WebHdfsFiles(self.hdfs_url, self.hdfs_user), self.file_dir, self.file_rows_per_index)
+
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        # Connect once at start (happybase's habit): an HBase that is down fails the run (or the
+        # Connect once at start (happybase's habit): a store that is down fails the run (or the
         # step) now, with its host:port and the fix, before any media quota is spent on rows it
         # could not keep. Dagster sets resources up before a step's compute runs.
-        if self.output == "HBASE":
-            self._retrying(context.log, self.hbase.check_reachable, self.start_retry_s, "connecting")
+        self._retrying(context.log, self.sink.check_reachable, self.start_retry_s, "connecting")
 
     # Validated when built and again when Dagster resolves an EnvVar at run time.
     @field_validator("output", mode="before")
@@ -159,136 +165,53 @@ class HBaseIOManager(ConfigurableIOManager):
             _check_partition(context, obj, asset)
             encoder = RowEncoder(layout, obj.data_date, obj.tenant, int(time.time()), asset)
             started = time.monotonic()
-            if self.output == "HBASE":
-                written = self._retrying(
-                    context.log,
-                    lambda: self._write_hbase(obj, encoder),
-                    self.write_retry_s,
-                    "writing the partition",
-                )
-            elif self.output == "FILE":
-                written = self._write_files(obj, encoder)
-            else:
-                written = self._consume(obj, encoder)
-            seconds = time.monotonic() - started
+            written = self._retrying(
+                context.log,
+                lambda: self.sink.write(obj, encoder),
+                self.write_retry_s,
+                "writing the partition",
+            )
             if written.foreign_keys:
                 context.log.warning(
                     f"{written.foreign_keys} keys of {obj.data_date} in {obj.table} do not split as "
                     f"{layout}; they were left alone"
                 )
-            metadata: dict[str, Any] = {
-                "table": self.hbase.full_name(obj.table) if self.output == "HBASE" else obj.table,
-                "output": self.output,
-                "rows_spooled": written.rows,
-                "rows_written": written.rows_written,
-                "stale_rows_deleted": written.stale_rows_deleted,
-                "row_key_example": written.row_key_example,
-                "write_seconds": round(seconds, 3),
-            }
-            if self.output != "NONE":
-                # the keys the catalog knows: the table beside the asset, a row count plotted per partition
-                metadata["dagster/table_name"] = metadata["table"]
-                metadata["dagster/partition_row_count"] = written.partition_rows
-            if obj.scope_accounts is not None:
-                metadata["scope_accounts"] = len(obj.scope_accounts)
-            if written.path is not None:
-                metadata |= {"path": written.path, "files": written.files}
-            context.add_output_metadata(metadata)
+            context.add_output_metadata(self._metadata(obj, written, time.monotonic() - started))
+            self._written[asset] = written
         finally:
             obj.discard()
 
+    def _metadata(self, spool: RowSpool, written: Written, seconds: float) -> dict[str, Any]:
+        sink = self.sink
+        metadata: dict[str, Any] = {
+            "table": sink.location(spool.table),
+            "output": sink.mode,
+            "rows_spooled": written.rows,
+            "rows_written": written.rows_written,
+            "stale_rows_deleted": written.stale_rows_deleted,
+            "active_accounts": written.accounts,
+            "row_key_example": written.row_key_example,
+            "write_seconds": round(seconds, 3),
+        }
+        if sink.stores:
+            # the keys the catalog knows: the table beside the asset, a row count plotted per partition
+            metadata["dagster/table_name"] = metadata["table"]
+            metadata["dagster/partition_row_count"] = written.partition_rows
+        metadata["rows_kept"] = written.rows_kept
+        metadata |= spool.covered.metadata()
+        if written.path is not None:
+            metadata |= {"path": written.path, "files": written.files}
+        return metadata
+
     def _retrying(self, log: Any, call: Any, window_s: float, what: str) -> Any:
-        """`call()`, retried (1 s doubling to 8 s) while HBase is unreachable, for `window_s`."""
+        """`call()`, retried (1 s doubling to 8 s) while the sink's service is unreachable, for `window_s`."""
 
         def before_retry(exc: BaseException, wait_s: float) -> None:
             if log is not None:
                 log.warning(f"{exc}; {what} again in {wait_s:.0f} s")
-            self.hbase.close()  # the pooled connections died with the server
+            self.sink.reset()
 
         return ride_out(call, window_s=window_s, first_wait_s=1.0, max_wait_s=8.0, before_retry=before_retry)
-
-    def _write_hbase(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
-        self.hbase.ensure_table(spool.table)
-        stale, written = self._existing_keys(spool, encoder.layout)
-        with self.hbase.writer(spool.table, batch_size=self.batch_size) as writer, _gc_paused():
-            for account_id, agent_id, kind, suffix, data in spool.read_encoded():
-                key = encoder.key(account_id, agent_id, kind, suffix).encode()
-                writer.put(key, {DATA_COLUMN: encoder.value(data).encode()})
-                stale.discard(key)
-                if written.row_key_example is None:
-                    written.row_key_example = key.decode()
-            # Only after every put went out (a failed write leaves the old rows in place).
-            for key in sorted(stale):
-                writer.delete(key)
-        written.rows = written.rows_written = writer.puts
-        written.stale_rows_deleted = writer.deletes
-        return written
-
-    def _existing_keys(self, spool: RowSpool, layout: TableLayout) -> tuple[set[bytes], _Written]:
-        """This partition's keys already in the table (those of `scope_accounts` only, when set)."""
-        written = _Written()
-        keys: set[bytes] = set()
-        tenant, scope = spool.tenant, spool.scope_accounts
-        # Values come along (happybase has no keys-only scan); each is dropped at once.
-        for key, _ in self.hbase.scan_date(spool.table, spool.data_date, columns=[DATA_COLUMN]):
-            try:
-                parsed = layout.parse(key)
-            except ValueError:
-                written.foreign_keys += 1
-                continue
-            if parsed.tenant != tenant:
-                continue
-            if scope is None or parsed.account_id in scope:
-                keys.add(key)
-            else:
-                written.kept_outside_scope += 1
-        return keys, written
-
-    def _write_files(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
-        layout, scope = encoder.layout, spool.scope_accounts
-        target = partition_dir(self.file_dir, spool.table, spool.data_date, spool.tenant)
-        written = _Written(path=str(target))
-        stale: set[str] = set()  # old keys this run replaces unless it writes them again
-        kept: set[str] = set()  # old keys outside a slice run's scope: copied into the new files
-        if target.exists():
-            for line in read_lines(target):
-                key = line_key(line)
-                if scope is None:
-                    stale.add(key)
-                    continue
-                try:
-                    account = layout.parse(key).account_id
-                except ValueError:
-                    account = None
-                (stale if account in scope else kept).add(key)
-        written.kept_outside_scope = len(kept)
-        with IndexedWriter(target, spool.table, spool.data_date, self.file_rows_per_index) as out:
-            for account_id, agent_id, kind, suffix, data in spool.read_encoded():
-                key = encoder.key(account_id, agent_id, kind, suffix)
-                out.write(encoder.file_line(key, data))
-                stale.discard(key)
-                kept.discard(key)
-                if written.row_key_example is None:
-                    written.row_key_example = key
-            written.rows = written.rows_written = out.lines
-            if kept:
-                for line in read_lines(target):  # the old directory is swapped out only on exit
-                    key = line_key(line)
-                    if key in kept:
-                        out.write(line)
-                        kept.discard(key)
-        written.files = out.files
-        written.stale_rows_deleted = len(stale)
-        return written
-
-    def _consume(self, spool: RowSpool, encoder: RowEncoder) -> _Written:
-        written = _Written()
-        for account_id, agent_id, kind, suffix, _ in spool.read_encoded():
-            key = encoder.key(account_id, agent_id, kind, suffix)  # a dry run still catches bad rows
-            if written.row_key_example is None:
-                written.row_key_example = key
-            written.rows += 1
-        return written
 
     # ----- inputs
 
@@ -304,14 +227,14 @@ class HBaseIOManager(ConfigurableIOManager):
                 f"but this input has no partition"
             )
         keys = list(context.asset_partition_keys)
-        loaded = {str(key): self._load(layout, *split_key(key)) for key in keys}
+        loaded = {str(key): self.sink.read(layout, *split_key(key)) for key in keys}
         return loaded[str(keys[0])] if len(keys) == 1 else loaded
 
     def load_partition(self, metadata: Mapping[str, Any], asset: str, day: date, tenant: str) -> list[Row]:
         """The stored rows of one (day, tenant) partition of an asset declaring `metadata` (its
         `layout_metadata`): what `load_input` gives a downstream asset, for code that runs in the
         asset's own step (a media's account lists reading its agent lists)."""
-        return self._load(self._readable(metadata, asset), day, tenant)
+        return self.sink.read(self._readable(metadata, asset), day, tenant)
 
     def _readable(self, metadata: Mapping[str, Any], asset: str) -> TableLayout:
         layout = TableLayout.from_metadata(metadata, asset)
@@ -320,46 +243,24 @@ class HBaseIOManager(ConfigurableIOManager):
                 f"asset {asset} declares no {META_TABLE!r} definition metadata, so its rows cannot be found; "
                 f"add @asset(metadata=layout_metadata(table, kind=..., suffix=...))"
             )
-        if self.output == "NONE":
+        if not self.sink.stores:
             raise LookupError(
-                f"output mode NONE keeps no rows, so asset {asset}'s rows cannot be loaded; "
+                f"output mode {self.sink.mode} keeps no rows, so asset {asset}'s rows cannot be loaded; "
                 f"materialize it with output HBASE or FILE (ARK_OUTPUT)"
             )
         return layout
 
-    def _load(self, layout: TableLayout, day: date, tenant: str) -> list[Row]:
-        rows: list[Row] = []
-        if self.output == "FILE":
-            directory = partition_dir(self.file_dir, layout.table, day, tenant)
-            if not directory.is_dir():
-                raise FileNotFoundError(
-                    f"no files for table {layout.table!r}, {day}, tenant {tenant} at {directory} "
-                    f"(the partition was never materialized with output FILE)"
-                )
-            for line in read_lines(directory):
-                record = json.loads(line)
-                parsed, row = stored_row(layout, record["row_key"], record["data"])
-                if parsed.tenant == tenant:
-                    rows.append(row)
-            return rows
-        # A missing table raises the resource's TableNotFound from the first scan.
-        for key, value in self.hbase.scan_date(layout.table, day, columns=[DATA_COLUMN]):
-            try:
-                parsed = layout.parse(key)
-            except ValueError:
-                continue  # not this table's layout: not an asset's row
-            if parsed.tenant == tenant and parsed.data_date == day:
-                rows.append(stored_row(layout, key, json.loads(value[DATA_COLUMN])["data"])[1])
-        return rows
-
 
 def hbase_io_manager_from_env(*, hbase: HBaseResource | None = None) -> HBaseIOManager:
-    """ARK_OUTPUT (HBASE / FILE / NONE), ARK_OUTPUT_DIR (FILE mode), and the ARK_HBASE_* of the HBase
-    (or `hbase`)."""
+    """ARK_OUTPUT (HBASE / FILE / NONE), ARK_OUTPUT_DIR (FILE mode), ARK_HDFS_URL and ARK_HDFS_USER
+    (FILE mode on HDFS), and the ARK_HBASE_* of the HBase (or `hbase`)."""
+    on_hdfs = bool(os.environ.get("ARK_HDFS_URL"))
     return HBaseIOManager(
         hbase=hbase or hbase_resource_from_env(),
         output=env_str("ARK_OUTPUT", "HBASE"),
-        file_dir=env_str("ARK_OUTPUT_DIR", DEFAULT_FILE_DIR),
+        file_dir=env_str("ARK_OUTPUT_DIR", DEFAULT_HDFS_FILE_DIR if on_hdfs else DEFAULT_FILE_DIR),
+        hdfs_url=env_str("ARK_HDFS_URL", ""),
+        hdfs_user=env_str("ARK_HDFS_USER", "ark"),
     )
 
 
@@ -370,25 +271,6 @@ def _asset_name(context: OutputContext | InputContext) -> str:
     except Exception:  # a bare context built outside a run
         pass
     return str(getattr(context, "name", None) or "<unknown>")
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while rows stream out.
-
-    The write loop makes ~10 short-lived objects per row and no reference cycles (refcounting
-    frees them all), but its allocations trigger collections, and in a process holding Dagster's
-    hundreds of thousands of objects a full one costs ~0.1 s: in 8 + 8 warm 25k-row writes, 3
-    without the pause took 0.25 s of CPU instead of 0.15 s (bench/io_bench.py's data). The
-    previous state is restored on exit, also on error.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _check_partition(context: OutputContext, spool: RowSpool, asset: str) -> None:

@@ -24,6 +24,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ark_assets.io.coverage import Coverage
+from ark_assets.io.fields import FieldTally
+
 
 @dataclass(frozen=True)
 class Row:
@@ -52,20 +55,20 @@ class RowSpool:
         table: the HBase table (bare name; the naming rule lives in `tables.py`).
         data_date: the partition's GMT+8 day.
         tenant: the partition's tenant.
-        scope_accounts: for a slice re-run, the accounts the run was limited to: the IO manager
-            replaces only their rows. None means the whole partition.
-        covered: the accounts the media positively answered for, with rows or with none (an
-            account its activity signal showed idle counts: it has nothing that day); a stored row
-            of an account outside it was not answered again. None: not said (every written account).
+        covered: whose stored rows this spool replaces entirely (`coverage.py`): a stored row
+            of the partition that the spool does not hold is deleted only when it is covered.
+            Nothing is covered until the asset says what the media answered for (an account
+            its activity signal proved idle counts: it has nothing that day).
     """
 
     table: str
     data_date: date
     tenant: str
     path: Path
-    scope_accounts: frozenset[str] | None = None
+    covered: Coverage = field(default_factory=Coverage)
     rows: int = 0
-    covered: frozenset[str] | None = None
+    source: str = ""  # the API contract the rows came from (HBASE stores it in `info:api`)
+    fields: FieldTally = field(default_factory=FieldTally)  # the record fields the rows carry (fields.py)
     _file: Any = field(default=None, repr=False)
 
     @classmethod
@@ -75,18 +78,19 @@ class RowSpool:
         data_date: date,
         tenant: str,
         *,
-        scope_accounts: frozenset[str] | None = None,
+        covered: Coverage | None = None,
         directory: Path | None = None,
     ) -> RowSpool:
         fd, name = tempfile.mkstemp(prefix=f"{table}_{tenant}_", suffix=".jsonl", dir=directory)
         os.close(fd)
-        return cls(table, data_date, tenant, Path(name), scope_accounts)
+        return cls(table, data_date, tenant, Path(name), covered or Coverage())
 
     def write(self, row: Row) -> None:
         if self._file is None:
             self._file = self.path.open("a", encoding="utf-8")
         header = json.dumps([row.account_id, row.agent_id, row.kind, row.suffix], ensure_ascii=False)
         self._file.write(f"{header}\t{json.dumps(row.data, ensure_ascii=False)}\n")
+        self.fields.add(row.data)
         self.rows += 1
 
     def close(self) -> None:

@@ -30,6 +30,8 @@ from typing import Any
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media.bulk import Activity, AsyncReport, ReportFamilies
 from ark_assets.media.errors import MediaApiError
+from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 DayParams = Callable[[date], Mapping[str, Any]]
 CodeTranslator = Callable[[int, str], "type[MediaApiError] | None"]  # None = success
@@ -114,6 +116,8 @@ class EndpointSpec:
             streamed to local disk from the download base URL and its md5 taken; an envelope
             answer is still read as one (an error).
         bulk: the report's asynchronous path in this version (agency-level tasks), if it has one.
+        retention: how far back a dated endpoint serves data (`retention.py`): a partition day
+            before it is refused before any call; None = no limit declared.
 
     A cursor-paged endpoint that answers in page mode (`page_info`, no cursor object) is walked
     on by page with `page` and `page_size`, the names every media here uses for page mode.
@@ -134,6 +138,7 @@ class EndpointSpec:
     method: str = "GET"
     download: bool = False
     bulk: AsyncReport | None = None
+    retention: Retention | None = None
 
     def __post_init__(self) -> None:
         if self.method not in ("GET", "POST"):
@@ -153,6 +158,7 @@ class RefreshSpec:
         method: GET (parameters in the query) or POST (a JSON body).
         build: (app_id, secret, refresh_token) -> the parameters or body, typed as the media wants
             (a ValueError naming the app id when it cannot be typed so).
+        life: how long the tokens live and where the answer says so (`token_life.py`).
 
     An answer without a new refresh token (optional in some media's answers) keeps the stored one.
     """
@@ -160,6 +166,7 @@ class RefreshSpec:
     path: str
     method: str
     build: Callable[[str, str, str], Mapping[str, Any]]
+    life: TokenLife | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -392,6 +399,10 @@ class AccountDataset:
             activity`) does not show idle: an idle account has no rows to report.
         detail_of: the dataset (in the same step) whose rows decide which accounts this one asks:
             only those with rows there (a deeper level of the same report family).
+        intraday: also refreshed during the day (the seed's INCR): today's data so far, every
+            `incr_min` minutes, in the intraday group (`assets/intraday.py`).
+        hour_field: for an hourly dataset refreshed intraday, the record field holding the hour
+            (0-23): records of the current, incomplete hour are left out.
     """
 
     name: str
@@ -409,11 +420,15 @@ class AccountDataset:
     batch: int = 0
     activity: bool = False
     detail_of: str = ""
+    intraday: bool = False
+    hour_field: str | None = None
 
     def served_by(self, version: str) -> bool:
         return not self.versions or version in self.versions
 
     def __post_init__(self) -> None:
+        if self.hour_field is not None and not self.intraday:
+            raise ValueError(f"dataset {self.name!r}: hour_field is for a dataset refreshed intraday")
         if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
             raise ValueError(f"dataset {self.name!r}: kind_field goes with shape PER_RECORD_KIND (only)")
         if (self.batch > 0) != (self.shape is RowShape.PER_RECORD_ACCOUNT and self.id_field is not None):
@@ -471,6 +486,8 @@ class MediaDefinition:
         docs: the media's behaviour page, relative to the repository root.
         owners: who answers for its assets (Dagster owners: `team:<name>` or an email), shown in
             the catalog and on every asset of the media.
+        incr_min: minutes between intraday refreshes of its `intraday` datasets (the seed's
+            `incr_min`): a divisor of 60, or whole hours.
     """
 
     name: str
@@ -485,10 +502,15 @@ class MediaDefinition:
     current_version: str = ""
     notes_version: str = ""
     owners: tuple[str, ...] = ()
+    incr_min: int = 60
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"media name {self.name!r} must be lower-case letters and digits")
+        if not (0 < self.incr_min <= 1440 and (60 % self.incr_min == 0 or self.incr_min % 60 == 0)):
+            raise ValueError(
+                f"media {self.name!r}: incr_min {self.incr_min} is not a divisor of 60 or whole hours"
+            )
         specs = (self.api, *self.api_versions)
         for spec in specs:
             if spec.media != self.name:

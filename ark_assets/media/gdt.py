@@ -24,7 +24,6 @@ report calls also count rows per account and level (12,000 rows/s, 40,000 per 10
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -50,6 +49,17 @@ from ark_assets.media.declare import (
     code_table,
     endpoints,
 )
+from ark_assets.media.tencent_reports import (
+    DAILY_RETENTION,
+    FIELD_TYPES,
+    HOURLY_RETENTION,
+    LEGACY,
+    V11,
+    V13,
+    V30,
+    report_params,
+)
+from ark_assets.media.token_life import TokenLife
 
 # Body code -> error class (research: the v3.0 code table plus v1.x 10000/10001).
 CODES: dict[int, type[e.MediaApiError]] = {
@@ -103,11 +113,18 @@ REPORT_ROWS = RowQuota(per_second=12_000, per_window=40_000, window_s=10.0)
 QUOTA = QuotaHeader(name="X-RateLimit-Remaining", minute_pct=_minute_pct)
 TRACE_HEADER = "X-TSA-Trace-Id"
 TRANSLATE = code_table(CODES, e.UnknownCode)
-REFRESH = RefreshSpec(path="/oauth/token", method="GET", build=refresh_params)
-V11, V13, V30 = "v1.1", "v1.3", "v3.0"
-LEGACY = (V11, V13)  # the old hierarchy's versions (campaign -> adgroup -> ad)
-UPGRADE_FLAG = "adq_accounts_upgrade_enabled"  # v1.x: the new metric system (news/info/20240416)
-
+REFRESH = RefreshSpec(
+    path="/oauth/token",
+    method="GET",
+    build=refresh_params,
+    # the answer's access_token_expires_in 86400 and refresh_token_expires_in 2592000 (30 days)
+    life=TokenLife(
+        access_s=86_400,
+        refresh_s=2_592_000,
+        source="https://developers.e.qq.com/v3.0/docs/api/oauth/refresh_token (应答示例); TencentAd "
+        "marketing-api-go-sdk pkg/model/model_oauth_token_response_data.go",
+    ),
+)
 # The record fields every call names, from the SDK models (docs/media/gdt.md tabulates them).
 ADVERTISER_FIELDS = (
     "account_id",
@@ -121,79 +138,6 @@ FUND_FIELDS = {
     V13: ("fund_type", "balance", "fund_status", "realtime_cost"),  # pkg/model/model_funds_get_list_struct.go
     # pkg/model/v3/model_funds_get_list_struct.go
     V30: ("fund_type", "balance", "bill_deposit_amount", "fund_status", "realtime_cost", "effect_funds"),
-}
-# the new metric system's names, the same in v1.3's and v3.0's report structs
-REPORT_METRICS = (
-    "view_count",
-    "valid_click_count",
-    "cost",
-    "ctr",
-    "cpc",
-    "thousand_display_price",
-    "conversions_count",
-    "conversions_cost",
-    "download_count",
-    "activated_count",
-)
-# the ids and names a level's rows carry, per version (v1.1's rows have no names and no account_id)
-_IDS_V1 = {
-    "CAMPAIGN": ("campaign_id", "campaign_name"),
-    "ADGROUP": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name"),
-    "AD": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "ad_name"),
-    "PROMOTED_OBJECT": ("promoted_object_type", "promoted_object_id"),
-}
-_IDS_V3 = {
-    "ADGROUP": ("adgroup_id", "adgroup_name"),
-    "DYNAMIC_CREATIVE": ("adgroup_id", "adgroup_name", "dynamic_creative_id", "dynamic_creative_name"),
-}
-# v3.0's required group_by: one row per day (hour) and entity of the level, as v1.x's default
-_GROUP_BY_V3 = {
-    "ADVERTISER": (),
-    "ADGROUP": ("adgroup_id",),
-    "DYNAMIC_CREATIVE": ("dynamic_creative_id",),
-}
-
-
-def _ids(level: str, version: str) -> tuple[str, ...]:
-    if version == V30:
-        return _IDS_V3.get(level, ())
-    ids = _IDS_V1.get(level, ())
-    return tuple(i for i in ids if not i.endswith("_name")) if version == V11 else ids
-
-
-def report_params(
-    kind: str, version: str, level_suffix: str = ""
-) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """A report call's parameters from a dataset's (`level` = the base level, e.g. `ADGROUP`): the
-    level in the version's spelling, the level's `fields`, v3.0's `group_by`, v1.x's upgrade flag."""
-    time_key = "date" if kind == "daily" else "hour"
-
-    def derive(params: Mapping[str, Any]) -> dict[str, Any]:
-        level = str(params["level"])
-        ids = _ids(level, version)
-        account = () if version == V11 else ("account_id",)
-        derived: dict[str, Any] = {
-            "level": f"REPORT_LEVEL_{level}{level_suffix if version in LEGACY else ''}",
-            "fields": [time_key, *account, *ids, *REPORT_METRICS],
-        }
-        if version == V30:
-            derived["group_by"] = [time_key, *_GROUP_BY_V3[level]]
-        else:
-            derived[UPGRADE_FLAG] = True
-        return derived
-
-    return derive
-
-
-# the type of each report field's values, as the per-account answer types them (the v3.0 structs):
-# how the asynchronous path's files are read
-FIELD_TYPES: dict[str, type] = {
-    "hour": int,
-    "account_id": int,
-    "adgroup_id": int,
-    "dynamic_creative_id": int,
-    **dict.fromkeys(REPORT_METRICS, int),
-    "ctr": float,
 }
 
 
@@ -217,6 +161,7 @@ def reports_endpoint(kind: str, version: str, level_suffix: str = "") -> Endpoin
         call_params=report_params(kind, version, level_suffix),
         row_quota=REPORT_ROWS,
         bulk=tencent_async.async_report(kind, FIELD_TYPES) if version == V30 else None,
+        retention=DAILY_RETENTION if kind == "daily" else HOURLY_RETENTION[version],
     )
 
 
@@ -332,6 +277,8 @@ def hourly_report(level: str, versions: tuple[str, ...]) -> AccountDataset:
         time_lines=TIME_LINES,
         versions=versions,
         activity=True,
+        intraday=True,  # today's hours so far (INCR)
+        hour_field="hour",
     )
 
 
@@ -345,6 +292,7 @@ FUNDS = AccountDataset(
     kind_field="fund_type",
     money_fields=("balance",),
     group="funds",
+    intraday=True,
 )
 
 MEDIA = MediaDefinition(

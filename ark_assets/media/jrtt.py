@@ -42,6 +42,8 @@ from ark_assets.media.declare import (
     code_table,
     endpoints,
 )
+from ark_assets.media.retention import Retention
+from ark_assets.media.token_life import TokenLife
 
 CODES: dict[int, type[e.MediaApiError]] = {
     40100: e.Throttled,
@@ -78,6 +80,13 @@ ACTIVITY = Activity(
     params=ocean_day,
     fields=("show", "click", "cost"),
 )
+# Ocean Engine states no rolling retention for its reports, only the first day they serve (and a
+# query span of 30 days at most, which one-day partitions never reach)
+REPORT_RETENTION = Retention(
+    earliest=date(2016, 10, 26),
+    source="bububa/oceanengine marketing-api/model/report/get_request.go and model/report/v3/custom_get.go "
+    "(只支持查询2016-10-26及以后的日期)",
+)
 
 
 def _report_endpoint(level: str) -> EndpointSpec:
@@ -87,6 +96,7 @@ def _report_endpoint(level: str) -> EndpointSpec:
         source_param="advertiser_id",
         paging=Paging.PAGE,
         page_size=REPORT_PAGE_SIZE,
+        retention=REPORT_RETENTION,
     )
 
 
@@ -121,7 +131,21 @@ API = ApiSpec(
     message_key="message",
     trace_key="request_id",
     translate_code=code_table(CODES, e.UnknownCode),
-    refresh=RefreshSpec(path="/open_api/oauth2/refresh_token/", method="POST", build=refresh_body),
+    refresh=RefreshSpec(
+        path="/open_api/oauth2/refresh_token/",
+        method="POST",
+        build=refresh_body,
+        # access 1 day, refresh 30 days, both reset by every refresh (the answer's expires_in and
+        # refresh_token_expires_in: oceanengine/ad_open_sdk_go
+        # models/model_oauth2_refresh_token_response_data.go)
+        life=TokenLife(
+            access_s=86_400,
+            refresh_s=30 * 86_400,
+            access_field="expires_in",
+            source="bububa/oceanengine marketing-api/api/oauth/refresh_token.go "
+            "(Access_Token有效期(默认1天), Refresh_Token有效期是30天)",
+        ),
+    ),
     endpoints=endpoints(
         EndpointSpec(
             name="agent/advertiser/select",
@@ -185,6 +209,7 @@ API = ApiSpec(
             page_size=REPORT_PAGE_SIZE,
             records="rows",
             fixed_params={"data_topic": "BASIC_DATA", "filters": [], "order_by": []},
+            retention=REPORT_RETENTION,
         ),
     ),
 )
@@ -315,6 +340,7 @@ MEDIA = MediaDefinition(
                 id_field="account_id",
                 money_fields=("balance",),
                 batch=FUND_BATCH,
+                intraday=True,
             ),
             *(_report(level) for level in ("advertiser", "campaign", "ad")),
             *(_custom_report(level) for level in ("project", "promotion")),

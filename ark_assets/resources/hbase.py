@@ -25,6 +25,11 @@ from ark_assets.resources.env import env_int, env_str
 
 SEED_FAMILIES = ("info", "col")
 DATA_COLUMN = b"info:data"
+# beside info:data: which API contract a row came from (`v3.0 /v3.0/daily_reports/get`), so a
+# reader tells a v3.0 row from a v1.x one without the row key or the value's fields changing
+API_COLUMN = b"info:api"
+# Keys only: the server drops every value (and every cell but the first) before sending.
+KEYS_ONLY = b"FirstKeyOnlyFilter() AND KeyOnlyFilter()"
 _ENV_HINT = "ARK_HBASE_HOST/ARK_HBASE_PORT"
 
 
@@ -167,18 +172,30 @@ class HBaseResource(ConfigurableResource):
             return hbase_table.row(as_bytes(key))
 
     def scan_date(
-        self, table: str, day: date, *, columns: list[bytes] | None = None, batch_size: int = 1000
+        self,
+        table: str,
+        day: date,
+        *,
+        columns: list[bytes] | None = None,
+        batch_size: int = 1000,
+        scan_filter: bytes | None = None,
     ) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
-        """Every row of `day`, read with ten salted range scans (`{i}|{day}` … `{i}|{day + 1}`)."""
+        """Every row of `day`, read with ten salted range scans (`{i}|{day}` … `{i}|{day + 1}`).
+
+        `scan_filter` is an HBase filter string applied by the server (e.g. keys only)."""
         for row_start, row_stop in salted_date_ranges(day):
             with self._reading(table) as hbase_table:
                 yield from hbase_table.scan(
-                    row_start=row_start, row_stop=row_stop, columns=columns, batch_size=batch_size
+                    row_start=row_start,
+                    row_stop=row_stop,
+                    columns=columns,
+                    batch_size=batch_size,
+                    filter=scan_filter,
                 )
 
     def count_date(self, table: str, day: date) -> int:
         """Rows of `day` (the seed's production-vs-test comparison); keys only, no values."""
-        return sum(1 for _ in self.scan_date(table, day, columns=[DATA_COLUMN]))
+        return sum(1 for _ in self.scan_date(table, day, scan_filter=KEYS_ONLY))
 
     # ----- writes
 

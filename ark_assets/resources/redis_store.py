@@ -23,6 +23,11 @@ class RedisResource(ConfigurableResource):
     db: int = Field(default=2, description="Database number; the seed keeps everything in db 2.")
     password: str = Field(default="", description="Password; empty when Redis has none.")
     socket_timeout: float = Field(default=5.0, description="Seconds to wait for a connect or a reply.")
+    channel: str = Field(
+        default="",
+        description="The seed's redis_channel: each finished media step publishes a JSON message "
+        "on it (assets/announce.py); empty: no announcement.",
+    )
 
     _sets: RedisSets | None = PrivateAttr(default=None)
 
@@ -46,7 +51,7 @@ class RedisResource(ConfigurableResource):
 
 
 def redis_resource_from_env() -> RedisResource:
-    """The resource configured by ARK_REDIS_HOST/PORT/DB/PASSWORD, loopback defaults otherwise.
+    """The resource configured by ARK_REDIS_HOST/PORT/DB/PASSWORD/CHANNEL, loopback defaults otherwise.
 
     Set variables arrive as `EnvVar`s that Dagster resolves at run time; outside Dagster call
     `.process_config_and_initialize()` on the result first.
@@ -56,4 +61,5 @@ def redis_resource_from_env() -> RedisResource:
         port=env_int("ARK_REDIS_PORT", 6379),
         db=env_int("ARK_REDIS_DB", 2),
         password=env_str("ARK_REDIS_PASSWORD", ""),
+        channel=env_str("ARK_REDIS_CHANNEL", ""),
     )

@@ -50,8 +50,10 @@ SOURCES = tuple(
             "project -> promotion), whose data is read through `report/custom/get`",
         ),
         ("DH", "donghaic/taotiao-marketing-api-java-sdk @33ce9f9 (community; the only code table)"),
-        ("MA", "the project's research notes from the vendor's doc pages (not re-verified)"),
-        ("notes", "the design notes of the legacy jobs (the project's seed)"),
+        (
+            "legacy",
+            "what the legacy jobs this platform replaces send or read (quoted where cited; no public source)",
+        ),
     )
 )
 VERSION_ROWS = (
@@ -83,7 +85,7 @@ CONVENTIONS = (
     Row(
         point="JSON body on a GET",
         value="accepted as the parameters (an id may then be a JSON number or a digit string)",
-        source='notes §1.3.2 (the legacy jobs send `{"advertiser_id": "1664757665615880"}` as a body)',
+        source='legacy (the legacy jobs send `{"advertiser_id": "1664757665615880"}` as a body)',
     ),
     Row(
         point="envelope",
@@ -932,7 +934,7 @@ def custom_report() -> EndpointContract:
 
 
 def integrated_report() -> EndpointContract:
-    source = "BB `marketing-api/api/report/integrated_get.go` (not in OE); notes §1.3.2"
+    source = "BB `marketing-api/api/report/integrated_get.go` (not in OE); legacy"
     return _get(
         "report/integrated/get",
         source,
@@ -1081,19 +1083,19 @@ CODES = (
     Code(
         code=51007,
         meaning="material query error",
-        source="MA §2.3 (no source in the repositories read)",
+        source=NO_SOURCE + " (named by other clients, in no SDK above)",
         emitted=_TAMPER,
     ),
     Code(
         code=61002,
         meaning="the developer's daily call limit",
-        source="MA §2.3 (no source in the repositories read)",
+        source=NO_SOURCE + " (named by other clients, in no SDK above)",
         emitted="the daily quota",
     ),
     Code(
         code=61003,
         meaning="restricted across same-subject accounts",
-        source="MA §2.3 (no source in the repositories read)",
+        source=NO_SOURCE + " (named by other clients, in no SDK above)",
         emitted=_TAMPER,
     ),
 )
@@ -1105,6 +1107,6 @@ QUOTA = (
         source="OE, BB (grep: no RateLimit)",
     ),
     Row(point="throttle", value="body code 40100", source=_DH),
-    Row(point="daily cap", value="body code 61002", source="MA §2.3"),
+    Row(point="daily cap", value="body code 61002", source=NO_SOURCE + " (as code 61002 above)"),
     Row(point="limits", value="`[media.<m>.quota]` in sim.toml", source=NO_SOURCE),
 )

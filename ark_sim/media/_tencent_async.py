@@ -49,7 +49,7 @@ TASK_FIELDS = ("task_id", "task_name", "status", "created_time", "result")
 COOLDOWN_CODE = 11019
 # a task id, file id or download address that names nothing (or a file not ready): no source names it
 NOT_READY_CODE = 31002
-# the result code of a TASK_STATUS_FAIL task: MA §1.3's "unable to process fetching reports"
+# the result code of a TASK_STATUS_FAIL task: "unable to process fetching reports" (D-err3)
 FAILED_CODE = 51001
 
 

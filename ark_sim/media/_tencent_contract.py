@@ -44,9 +44,9 @@ PARAM_CODES = ParamCodes(
     not_in_enum=18009,
     unknown=18002,
 )
-# `fields` has codes of its own: not a non-empty JSON array 12008, an unknown name 12009 (MA §1.2)
+# `fields` has codes of its own: not a non-empty JSON array 12008, an unknown name 12009 (D-err3)
 FIELDS_CODES = {"wrong_type": 12008, "bad_json": 12008, "below_min": 12008, "not_in_enum": 12009}
-# an account id that is no id at all is "account_id invalid", as an unknown one is (MA §1.3)
+# an account id that is no id at all is "account_id invalid", as an unknown one is (D-err3)
 ACCOUNT_CODES = {"wrong_type": 12201, "below_min": 12201}
 
 TGO = "TGo"
@@ -92,6 +92,12 @@ SOURCES = tuple(
         ("D-err", "https://developers.e.qq.com/docs/reference/errorcode (the `errors[]` structure)"),
         ("D-err3", "https://developers.e.qq.com/v3.0/docs/errors (the code table)"),
         ("D-hr11", "https://developers.e.qq.com/docs/api/insights/ad_insights/hourly_reports_get (V1.1)"),
+        ("D-hr3", "https://developers.e.qq.com/v3.0/docs/api/hourly_reports/get"),
+        (
+            "D-daily",
+            "https://developers.e.qq.com/docs/insights/ad_insights/daily (daily data of the last 365 days, "
+            "365 included)",
+        ),
         ("D-req", "https://developers.e.qq.com/docs/start/request (current version, quotas)"),
         (
             "D-async",
@@ -122,8 +128,13 @@ SOURCES = tuple(
         ),
         ("Mirror-tok", "https://7j0rt64lfd.apifox.cn/api-121269362 (third-party mirror of oauth/token)"),
         ("I#27", "TencentAd/marketing-api-go-sdk issue #27 (2022-01-05)"),
-        ("MA", "the project's research notes from the vendor's doc pages (not re-verified)"),
-        ("notes", "the design notes of the legacy jobs (the project's seed)"),
+        ("D-daily11", "https://developers.e.qq.com/docs/api/insights/ad_insights/daily_reports_get (V1.1)"),
+        ("D-daily3", "https://developers.e.qq.com/v3.0/docs/api/daily_reports/get"),
+        ("D-funds3", "https://developers.e.qq.com/v3.0/docs/api/funds/get"),
+        (
+            "legacy",
+            "what the legacy jobs this platform replaces send or read (quoted where cited; no public source)",
+        ),
     )
 )
 VERSION_ROWS = (
@@ -131,7 +142,7 @@ VERSION_ROWS = (
         point=V11,
         value="the notes' version, the platform's default: paths `/v1.1/...`",
         source=(
-            "notes §5 (`https://api.e.qq.com/v1.1/funds/get`); TPHP@a21b7259 "
+            "legacy (`https://api.e.qq.com/v1.1/funds/get`); TPHP@a21b7259 "
             "`src/TencentAds/Configuration.php:84`"
         ),
     ),
@@ -192,7 +203,7 @@ CONVENTIONS = (
     Row(
         point="trace id",
         value="header `X-TSA-Trace-Id` on every answer",
-        source="TJava `ApiClient.java:708`; notes §5",
+        source="TJava `ApiClient.java:708`; legacy",
     ),
     Row(
         point="money",
@@ -229,7 +240,7 @@ AUTH = (
     ),
 )
 
-# ----- report shapes (v1.x group_by per level: MA §1.2; which fields a level shows: the v1.3 model;
+# ----- report shapes (v1.x group_by per level: D-daily11, D-hr11; which fields a level shows: the v1.3 model;
 # v3.0: `_tencent_v3.py`)
 
 GROUP_BY_V1 = {
@@ -283,7 +294,10 @@ FILTER_FIELDS = {
 }
 REPORT_PAGE_SIZE_MAX = {"v1": 1000, V30: 2000}
 REPORT_ROWS_MAX = 10_000  # page * page_size (N-rows2)
-HOURLY_LOOKBACK_DAYS = 90
+# How far back a report's date may be, in days before today (GMT+8): daily 365 (D-daily); hourly
+# 90 in v1.x (D-hr11: 最多支持查询 90 天内的数据), 365 in v3.0 (D-hr3: 最早支持查询 1 年内(365 天)的数据)
+DAILY_LOOKBACK_DAYS = 365
+HOURLY_LOOKBACK_DAYS = {V11: 90, V13: 90, V30: 365}
 ADVERTISER_NORMAL_ROWS = 1000
 
 _V11_DAILY = "TPHP@a21b7259 `src/TencentAds/Model/DailyReportsGetListStruct.php`"
@@ -395,6 +409,12 @@ def report_contract(
         V13: f"TGo `pkg/api/api_{kind}_reports.go:64-110`",
         V30: f"TGo3 `pkg/api/v3/api_{kind}_reports.go`",
     }[version]
+    # the vendor's page of this report (per level group_by, filtering, paging)
+    doc = (
+        {"daily": "D-daily3", "hourly": "D-hr3"}[kind]
+        if version == V30
+        else {"daily": "D-daily11", "hourly": "D-hr11"}[kind]
+    )
     group_keys = tuple(dict.fromkeys(k for keys in groups.values() for k in keys))
     metric_names = {f.name for f in _metric_fields(kind, version)}
 
@@ -434,13 +454,15 @@ def report_contract(
             return "hourly reports take a single day: start_date must equal end_date"
         return None
 
+    lookback = DAILY_LOOKBACK_DAYS if kind == "daily" else HOURLY_LOOKBACK_DAYS[version]
+
     def recent(args: Args, today: date) -> str | None:
-        if args["date_range"]["start_date"] < today - timedelta(days=HOURLY_LOOKBACK_DAYS):
-            return f"hourly reports reach back {HOURLY_LOOKBACK_DAYS} days only"
+        if args["date_range"]["start_date"] < today - timedelta(days=lookback):
+            return f"{kind} reports reach back {lookback} days only"
         return None
 
     rules = [
-        Rule(text="`group_by` holds only the level's keys", code=18009, source="MA §1.2", check=groups_fit),
+        Rule(text="`group_by` holds only the level's keys", code=18009, source=doc, check=groups_fit),
         Rule(
             text="`fields` holds only what the level shows (its dimensions and the metrics)",
             code=12009,
@@ -448,7 +470,16 @@ def report_contract(
             check=fields_fit,
         ),
         Rule(text="page × page_size ≤ 10,000", code=18003, source="N-rows2", check=rows_cap),
-        Rule(text="start_date ≤ end_date", code=31057, source="MA §1.3", check=ordered),
+        Rule(text="start_date ≤ end_date", code=31057, source="D-err3", check=ordered),
+        Rule(
+            text=f"within the last {lookback} days",
+            code=31057,
+            source=("D-daily" if kind == "daily" else "D-hr3" if version == V30 else "D-hr11")
+            + "; the code: the date rules' ("
+            + NO_SOURCE
+            + ")",
+            check=recent,
+        ),
     ]
     if version in LEGACY:
         rules.append(
@@ -462,7 +493,6 @@ def report_contract(
     if kind == "hourly":
         rules += [
             Rule(text="one day: start_date = end_date", code=31057, source="D-hr11", check=one_day),
-            Rule(text="within the last 90 days", code=31057, source="D-hr11", check=recent),
         ]
     params = [
         Param(
@@ -504,11 +534,9 @@ def report_contract(
                     type=Type.ENUM,
                     required=True,
                     values=FILTER_FIELDS[family],
-                    source="MA §1.2",
+                    source=doc,
                 ),
-                Param(
-                    name="operator", type=Type.ENUM, required=True, values=("EQUALS", "IN"), source="MA §1.2"
-                ),
+                Param(name="operator", type=Type.ENUM, required=True, values=("EQUALS", "IN"), source=doc),
                 Param(
                     name="values",
                     type=Type.STRINGS,
@@ -518,7 +546,7 @@ def report_contract(
                 ),
             ),
             high=40,
-            source="TGo `pkg/model/model_filtering_struct.go`; ≤ 40 items: MA §1.2",
+            source=f"TGo `pkg/model/model_filtering_struct.go`; ≤ 40 items: {doc}",
         ),
         Param(
             name="group_by",
@@ -531,7 +559,7 @@ def report_contract(
                 if version == V30
                 else "the level's keys without site_set when absent (" + NO_SOURCE + "); v3.0: required"
             ),
-            source=f"{api_file} (per level: MA §1.2)",
+            source=f"{api_file} (per level: {doc})",
         ),
         Param(
             name="order_by",
@@ -554,11 +582,11 @@ def report_contract(
             source="TGo `pkg/model/model_order_by_struct.go`",
         ),
         *paging(
-            page_source="MA §1.2",
+            page_source=doc,
             size_source=(
-                "1–2000, default 10: MA §1.2 (v3.0)"
+                f"1–2000, default 10: {doc}"
                 if version == V30
-                else "default 10: MA §1.2 (v3); maximum 1000: " + NO_SOURCE
+                else f"default 10: {doc}; maximum 1000: " + NO_SOURCE
             ),
             size_high=REPORT_PAGE_SIZE_MAX[family],
             size_default=10,
@@ -584,7 +612,7 @@ def report_contract(
                 else f"absent: the group_by keys and {', '.join(DEFAULT_METRICS[version])} ({NO_SOURCE}); "
                 "v3.0: required"
             ),
-            source=f"{api_file}; unknown names 12009, not an array 12008: MA §1.2",
+            source=f"{api_file}; unknown names 12009, not an array 12008: D-err3",
         ),
     ]
     if version in LEGACY:
@@ -682,7 +710,7 @@ def funds_contract(version: str) -> EndpointContract:
                 required=True,
                 low=1,
                 codes=ACCOUNT_CODES,
-                note="an advertiser, or the token's own agency (its own funds: MA §1.2)",
+                note="an advertiser, or the token's own agency (its own funds: D-funds3)",
                 source=api_file,
             ),
             Param(
@@ -787,8 +815,7 @@ def advertiser_contract(version: str) -> EndpointContract:
         int64("page", "D-adv3", low=1, high=1000, default=1),
         int64(
             "page_size",
-            "D-adv3 (minimum 1); maximum 100, default 10: MA §1.2"
-            + ("; v3.0: required (TGo3)" if v30 else ""),
+            "D-adv3 (minimum 1; maximum 100, default 10)" + ("; v3.0: required (TGo3)" if v30 else ""),
             low=1,
             high=100,
             default=None if v30 else 10,
@@ -812,7 +839,7 @@ def advertiser_contract(version: str) -> EndpointContract:
             default=None if v30 else "PAGINATION_MODE_NORMAL",
             note="v3.0: required" if v30 else "",
             source=cursor_source
-            + ("; TGo `pkg/model/model_pagination_mode.go`; default: MA §1.2" if v13 else ""),
+            + ("; TGo `pkg/model/model_pagination_mode.go`; default: D-adv3" if v13 else ""),
         ),
         Param(name="cursor", type=Type.INT64, low=0, note="omit on the first call", source=cursor_source),
     ]
@@ -836,7 +863,7 @@ def advertiser_contract(version: str) -> EndpointContract:
         params=tuple(params),
         paging="normal: `page`, `page_size` → `data.page_info`, stop at `page ≥ total_page`, and "
         "only the first "
-        "1000 rows are served (MA §1.2: the true `total_number` is reported, later pages are empty); cursor "
+        "1000 rows are served (D-adv3; the true `total_number` is reported, later pages are empty); cursor "
         "(`pagination_mode=PAGINATION_MODE_CURSOR`): `page_size`, `cursor` → "
         "`data.cursor_page_info {page_size, "
         "total_number, has_more: bool, cursor: int64}`, stop at `has_more = false` (TGo "
@@ -859,7 +886,7 @@ def wechat_advertiser_contract() -> EndpointContract:
         params=(
             *paging(
                 page_source=source + "; limits: " + NO_SOURCE,
-                size_source=source + "; 1–100: MA §3.2; default: " + NO_SOURCE,
+                size_source=source + "; 1–100: D-adv3; default: " + NO_SOURCE,
                 size_high=100,
                 size_default=10,
                 page_high=99999,
@@ -954,15 +981,15 @@ def oauth_contract() -> EndpointContract:
     )
 
 
-# ----- codes (D-err3 where it states them; MA §1.3 otherwise)
+# ----- codes (D-err3, the v3.0 code table; v1.x's 10000 and 10001: D-err)
 
 _TAMPER = "on request: a tamper rule's `code` (`ark_sim/tamper.py`)"
 CODES = (
     Code(
         code=0, meaning="success", source="TGo `pkg/api/api_funds.go:101-105`", emitted="every good request"
     ),
-    Code(code=10000, meaning="system busy, retry", source="MA §1.3", emitted="fault `busy`"),
-    Code(code=10001, meaning="system maintenance", source="MA §1.3", emitted=_TAMPER),
+    Code(code=10000, meaning="system busy, retry", source="D-err", emitted="fault `busy`"),
+    Code(code=10001, meaning="system maintenance", source="D-err", emitted=_TAMPER),
     Code(code=11000, meaning="access_token expired", source="D-err3", emitted="an expired access token"),
     Code(code=11002, meaning="access_token invalid", source="D-err3", emitted="an unknown access token"),
     Code(code=11004, meaning="access_token malformed", source="D-err3", emitted=_TAMPER),
@@ -989,7 +1016,7 @@ CODES = (
     Code(
         code=11017,
         meaning="per-minute limit reached",
-        source="D-err3; notes §5",
+        source="D-err3; legacy",
         emitted="the per-minute quota",
     ),
     Code(code=11018, meaning="per-day limit reached", source="D-err3", emitted="the daily quota"),
@@ -1011,83 +1038,83 @@ CODES = (
     Code(
         code=12003,
         meaning="a parameter is not valid JSON",
-        source="MA §1.3",
+        source="D-err3",
         emitted="bad JSON in a structured parameter",
     ),
     Code(
         code=12007,
         meaning="unknown API or method",
-        source="MA §1.3; for a retired endpoint: " + NO_SOURCE + " (N-retire says only that it stops)",
+        source="D-err3; for a retired endpoint: " + NO_SOURCE + " (N-retire says only that it stops)",
         emitted="an unknown path (or one of another version); a retired endpoint after its last day",
     ),
-    Code(code=12008, meaning="`fields` is not a JSON array", source="MA §1.3", emitted="a bad `fields`"),
-    Code(code=12009, meaning="`fields` names an unknown field", source="MA §1.3", emitted="an unknown field"),
-    Code(code=12100, meaning="nonce reused", source="MA §1.3", emitted="a nonce seen within `nonce_ttl_s`"),
+    Code(code=12008, meaning="`fields` is not a JSON array", source="D-err3", emitted="a bad `fields`"),
+    Code(code=12009, meaning="`fields` names an unknown field", source="D-err3", emitted="an unknown field"),
+    Code(code=12100, meaning="nonce reused", source="D-err3", emitted="a nonce seen within `nonce_ttl_s`"),
     Code(
         code=12101,
         meaning="timestamp expired",
-        source="MA §1.3",
+        source="D-err3",
         emitted="a timestamp off by more than `timestamp_skew_s`",
     ),
     Code(
         code=12201,
         meaning="account_id invalid",
-        source="MA §1.3",
+        source="D-err3",
         emitted="an id that is no account of the tenant",
     ),
     Code(
         code=12203,
         meaning="no permission on account_id",
-        source="MA §1.3",
+        source="D-err3",
         emitted="another agency's account",
     ),
     Code(
         code=18001,
         meaning="required parameter missing",
-        source="MA §1.3",
+        source="D-err3",
         emitted="a required parameter absent",
     ),
     Code(
         code=18002,
         meaning="parameter of the wrong type",
-        source="MA §1.3",
+        source="D-err3",
         emitted="a mistyped (or undeclared) parameter",
     ),
     Code(
-        code=18003, meaning="parameter above its maximum", source="MA §1.3", emitted="a value above its limit"
+        code=18003, meaning="parameter above its maximum", source="D-err3", emitted="a value above its limit"
     ),
     Code(
-        code=18004, meaning="parameter below its minimum", source="MA §1.3", emitted="a value below its limit"
+        code=18004, meaning="parameter below its minimum", source="D-err3", emitted="a value below its limit"
     ),
     Code(
         code=18009,
         meaning="parameter not in its enumeration",
-        source="MA §1.3",
+        source="D-err3",
         emitted="a value outside its enum",
     ),
     Code(code=30104, meaning="request limit reached, retry after one minute", source="I#27", emitted=_TAMPER),
     Code(
         code=31002,
         meaning="invalid parameter (module-specific)",
-        source="MA §1.3; for an async report file: " + NO_SOURCE,
+        source="D-err3; for an async report file: " + NO_SOURCE,
         emitted="`async_report_files/get` of a task that is not completed (or expired), or of an unknown "
         "task or file",
     ),
     Code(
         code=51001,
         meaning="unable to process fetching reports, retry in one minute",
-        source="MA §1.3; as a failed task's `result.code`: " + NO_SOURCE,
+        source="D-err3; as a failed task's `result.code`: " + NO_SOURCE,
         emitted="the `result` of an async report task that failed (`async_reports.fail_rate`); else a "
         "tamper rule's `code`",
     ),
     Code(
         code=31057,
         meaning="invalid date range",
-        source="MA §1.3",
+        source="D-err3",
         emitted="a date range out of order, or an hourly one too long or old",
     ),
     *(
-        Code(code=c, meaning=m, source="MA §1.3", emitted=_TAMPER)
+        Code(code=c, meaning=m, source="D-err3", emitted=_TAMPER)
         for c, m in (
             (32211, "advertiser inactive"),
             (34109, "invalid parameter (module-specific)"),
@@ -1114,8 +1141,7 @@ QUOTA = (
             "on every answer, throttles included; floor(100·left/limit) per bucket, 100% where "
             "there is no limit"
         ),
-        source="notes §5 (the header and its reading); the formula and its presence on throttles: "
-        + NO_SOURCE,
+        source="legacy (the header and its reading); the formula and its presence on throttles: " + NO_SOURCE,
     ),
     Row(point="scope", value="per app and endpoint", source="D-req"),
     Row(point="throttle codes", value="11016 second, 11017 minute, 11018 day", source="D-err3"),

@@ -18,7 +18,7 @@ from ark_assets.clients.hbase_admin import HBaseAdminClient
 from ark_stack.jvm import java17, render_template, resolve_jars
 from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, port_open
-from ark_stack.service import Service, StackError
+from ark_stack.service import LOOPBACK, Service, StackError
 
 HBASE_VERSION = "2.6.1-hadoop3"
 # hbase-thrift and hbase-compression-aircompressor exist on Maven Central only as the plain build.
@@ -49,8 +49,10 @@ def jvm_common(conf: Path, lib: Path) -> list[str]:
     return [f"@{conf / 'jdk17.args'}", "-Djava.net.preferIPv4Stack=true", "-cp", f"{conf}:{lib}/*"]
 
 
-def thrift_argv(java: str, conf: Path, lib: Path, port: int, *, main: str = THRIFT1_MAIN) -> list[str]:
-    """The command line of one Thrift server JVM on 127.0.0.1:`port` against the stack's HBase.
+def thrift_argv(
+    java: str, conf: Path, lib: Path, port: int, *, main: str = THRIFT1_MAIN, address: str = LOOPBACK
+) -> list[str]:
+    """The command line of one Thrift server JVM on `address`:`port` against the stack's HBase.
 
     The stack starts its two with it; the fault tests start a private Thrift1 server on a free
     port with it, to kill and restart without touching the shared one.
@@ -66,7 +68,7 @@ def thrift_argv(java: str, conf: Path, lib: Path, port: int, *, main: str = THRI
         "-p",
         str(port),
         "-b",
-        "127.0.0.1",
+        address,
         "start",
     ]
 
@@ -79,10 +81,11 @@ def hbase_lib(paths: StackPaths) -> Path:
 class HBaseService(Service):
     name = "hbase"
     port = THRIFT_PORT
+    master_heap = "2g"  # the multi-host topology's second HBase runs with less (ark_stack/prod_hosts.py)
 
     @property
     def endpoint(self) -> str:
-        return f"127.0.0.1:{THRIFT_PORT} (thrift), :{THRIFT2_PORT} (thrift2), zk :{ZOOKEEPER_PORT}"
+        return f"{self.address}:{THRIFT_PORT} (thrift), :{THRIFT2_PORT} (thrift2), zk :{ZOOKEEPER_PORT}"
 
     def processes(self) -> list[ManagedProcess]:
         return [self.managed("hbase-master"), self.managed("hbase-thrift"), self.managed("hbase-thrift2")]
@@ -102,7 +105,9 @@ class HBaseService(Service):
         data = self.paths.data("hbase")
         data.mkdir(parents=True, exist_ok=True)
         (conf / "hbase-site.xml").write_text(
-            render_template("hbase-site.xml", data_dir=data, zookeeper_port=ZOOKEEPER_PORT)
+            render_template(
+                "hbase-site.xml", data_dir=data, zookeeper_port=ZOOKEEPER_PORT, address=self.address
+            )
         )
         (conf / "log4j2.properties").write_text(render_template("hbase-log4j2.properties"))
         (conf / "jdk17.args").write_text(render_template("jdk17.args"))
@@ -120,7 +125,7 @@ class HBaseService(Service):
                 self._java,
                 "-Dproc_master",
                 "-Xms256m",
-                "-Xmx2g",
+                f"-Xmx{self.master_heap}",
                 "-XX:+UseG1GC",
                 "-XX:OnOutOfMemoryError=kill -9 %p",
                 *common,
@@ -129,7 +134,7 @@ class HBaseService(Service):
             ]
         )
         for proc, main, port in ((thrift, THRIFT1_MAIN, THRIFT_PORT), (thrift2, THRIFT2_MAIN, THRIFT2_PORT)):
-            proc.start(thrift_argv(self._java, conf, self._lib, port, main=main))
+            proc.start(thrift_argv(self._java, conf, self._lib, port, main=main, address=self.address))
 
     def wait_ready(self) -> None:
         master = self.processes()[0]
@@ -142,7 +147,8 @@ class HBaseService(Service):
                     raise StackError(
                         f"HBase master failed to start ({fatal or 'process exited'}); see {master.log_file}"
                     )
-                if _READY_LINE in log and port_open(THRIFT_PORT) and port_open(THRIFT2_PORT):
+                thrift_up = all(port_open(p, self.address) for p in (THRIFT_PORT, THRIFT2_PORT))
+                if _READY_LINE in log and thrift_up:
                     break
                 if time.monotonic() > deadline:
                     raise StackError(f"HBase was not ready after {_START_TIMEOUT_S} s; see {master.log_file}")
@@ -165,7 +171,7 @@ class HBaseService(Service):
     def probe(self) -> str:
         """Create a SNAPPY table, put, get and drop it through happybase; check Thrift2 answers."""
         name = _PROBE_TABLE
-        conn = happybase.Connection("127.0.0.1", THRIFT_PORT, timeout=30_000)
+        conn = happybase.Connection(self.address, THRIFT_PORT, timeout=30_000)
         try:
             if name.encode() in conn.tables():  # left over from an interrupted probe
                 conn.delete_table(name, disable=True)
@@ -179,6 +185,6 @@ class HBaseService(Service):
                 conn.delete_table(name, disable=True)
         finally:
             conn.close()
-        with HBaseAdminClient("127.0.0.1", THRIFT2_PORT, timeout_ms=30_000) as admin:
+        with HBaseAdminClient(self.address, THRIFT2_PORT, timeout_ms=30_000) as admin:
             admin.table_exists(name)
         return "create/put/get/drop ok (SNAPPY), thrift2 ok"

@@ -45,7 +45,11 @@ class KafkaService(Service):
         data.mkdir(parents=True, exist_ok=True)
         (conf / "server.properties").write_text(
             render_template(
-                "kafka-server.properties", port=PORT, controller_port=CONTROLLER_PORT, data_dir=data
+                "kafka-server.properties",
+                port=PORT,
+                controller_port=CONTROLLER_PORT,
+                data_dir=data,
+                address=self.address,
             )
         )
         (conf / "log4j.properties").write_text(render_template("kafka-log4j.properties"))
@@ -97,7 +101,7 @@ class KafkaService(Service):
         proc = self.processes()[0]
         deadline = time.monotonic() + _START_TIMEOUT_S
         with self.reporter.waiting("Starting Kafka (KRaft)") as update:
-            while not (_READY_LINE in proc.log_since(self._log_offset) and port_open(PORT)):
+            while not (_READY_LINE in proc.log_since(self._log_offset) and port_open(PORT, self.address)):
                 if proc.process() is None:
                     raise StackError(f"Kafka exited while starting; see {proc.log_file}")
                 if time.monotonic() > deadline:
@@ -111,7 +115,7 @@ class KafkaService(Service):
         """Produce one JSON event to the probe topic and consume exactly that record back."""
         payload = {"probe": uuid.uuid4().hex}
         producer = KafkaProducer(
-            bootstrap_servers=f"127.0.0.1:{PORT}",
+            bootstrap_servers=f"{self.address}:{PORT}",
             max_block_ms=20_000,
             request_timeout_ms=20_000,
             value_serializer=lambda v: json.dumps(v).encode(),
@@ -121,7 +125,7 @@ class KafkaService(Service):
         finally:
             producer.close(timeout=5)
         consumer = KafkaConsumer(
-            bootstrap_servers=f"127.0.0.1:{PORT}", consumer_timeout_ms=20_000, group_id=None
+            bootstrap_servers=f"{self.address}:{PORT}", consumer_timeout_ms=20_000, group_id=None
         )
         try:
             partition = TopicPartition(_PROBE_TOPIC, sent.partition)

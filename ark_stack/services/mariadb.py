@@ -8,6 +8,7 @@ through its local socket as root if it does not exist yet.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -74,7 +75,7 @@ class MariaDBService(Service):
                 f"--socket={self.socket}",
                 f"--pid-file={data / 'mysqld.pid'}",
                 f"--port={self.port}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={self.address}",
                 "--skip-name-resolve",
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_unicode_ci",
@@ -85,7 +86,7 @@ class MariaDBService(Service):
         )
 
     def wait_ready(self) -> None:
-        if not wait_until(lambda: self.socket.exists() and port_open(self.port), timeout=60):
+        if not wait_until(lambda: self.socket.exists() and port_open(self.port, self.address), timeout=60):
             raise StackError(f"mariadb did not open port {self.port}; see {self.processes()[0].log_file}")
         self._ensure_user(self.socket)
 
@@ -109,7 +110,7 @@ class MariaDBService(Service):
     def probe(self) -> str:
         user, password = _credentials()
         conn = pymysql.connect(
-            host="127.0.0.1", port=self.port, user=user, password=password, connect_timeout=5
+            host=self.address, port=self.port, user=user, password=password, connect_timeout=5
         )
         try:
             with conn.cursor() as cur:
@@ -130,7 +131,7 @@ class MariaDBService(Service):
             f"CREATE USER IF NOT EXISTS '{quoted_user}'@'{host}' IDENTIFIED BY '{quoted_password}';"
             f"ALTER USER '{quoted_user}'@'{host}' IDENTIFIED BY '{quoted_password}';"
             f"GRANT ALL PRIVILEGES ON *.* TO '{quoted_user}'@'{host}';"
-            for host in ("127.0.0.1", "localhost")
+            for host in self._client_hosts()
         )
         result = subprocess.run(
             [client, f"--socket={sock}", "-uroot", "--batch"],
@@ -142,6 +143,14 @@ class MariaDBService(Service):
             raise StackError(
                 f"could not create the MySQL user {user!r} via {sock}: {result.stderr.strip()[-300:]}"
             )
+
+    def _client_hosts(self) -> list[str]:
+        """Where the platform's user may log in from: loopback, and the hosts' subnet when bound to one."""
+        hosts = ["127.0.0.1", "localhost"]
+        if self.clients:
+            network = ipaddress.ip_network(self.clients)
+            hosts.append(f"{network.network_address}/{network.netmask}")
+        return hosts
 
     @staticmethod
     def _user_args() -> list[str]:

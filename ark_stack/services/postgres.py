@@ -31,9 +31,9 @@ import psycopg2
 from psycopg2 import sql
 
 from ark_stack.paths import StackPaths
-from ark_stack.process import ManagedProcess, port_open, wait_until
+from ark_stack.process import Launcher, ManagedProcess, port_open, wait_until
 from ark_stack.progress import Reporter
-from ark_stack.service import Service, StackError
+from ark_stack.service import LOOPBACK, Service, StackError
 
 PORT = 5432
 _BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -63,11 +63,11 @@ def binaries() -> Path | None:
     return max(found, key=lambda p: int(p.parent.name)) if found else None
 
 
-def connect(port: int = PORT, database: str | None = None, *, timeout: int = 5):
-    """A psycopg2 connection as the platform's role over TCP on loopback."""
+def connect(port: int = PORT, database: str | None = None, *, timeout: int = 5, host: str = LOOPBACK):
+    """A psycopg2 connection as the platform's role over TCP (to loopback unless `host` says)."""
     user, password, default_db = credentials()
     return psycopg2.connect(
-        host="127.0.0.1",
+        host=host,
         port=port,
         user=user,
         password=password,
@@ -76,10 +76,12 @@ def connect(port: int = PORT, database: str | None = None, *, timeout: int = 5):
     )
 
 
-def query(sql_text: str, args: tuple = (), *, port: int = PORT, database: str | None = None) -> list[tuple]:
+def query(
+    sql_text: str, args: tuple = (), *, port: int = PORT, database: str | None = None, host: str = LOOPBACK
+) -> list[tuple]:
     """Rows of one query as the platform's role, on a connection of its own (so a restarted server
     is simply connected to again)."""
-    conn = connect(port, database)
+    conn = connect(port, database, host=host)
     try:
         with conn.cursor() as cur:
             cur.execute(sql_text, args)
@@ -88,11 +90,11 @@ def query(sql_text: str, args: tuple = (), *, port: int = PORT, database: str | 
         conn.close()
 
 
-def ensure_database(name: str, port: int = PORT) -> None:
+def ensure_database(name: str, port: int = PORT, *, host: str = LOOPBACK) -> None:
     """Create database `name` (owned by the platform's role) unless it exists: each Dagster
     instance (`make prod-local`, every topology test) keeps its storage in a database of its own."""
     _check_name("database", name)
-    conn = connect(port, database="postgres")
+    conn = connect(port, database="postgres", host=host)
     conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
     try:
         with conn.cursor() as cur:
@@ -103,10 +105,10 @@ def ensure_database(name: str, port: int = PORT) -> None:
         conn.close()
 
 
-def drop_database(name: str, port: int = PORT) -> None:
+def drop_database(name: str, port: int = PORT, *, host: str = LOOPBACK) -> None:
     """Drop database `name`, disconnecting whoever still uses it (the tests' clean-up)."""
     _check_name("database", name)
-    conn = connect(port, database="postgres")
+    conn = connect(port, database="postgres", host=host)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
@@ -130,8 +132,10 @@ class PostgresService(Service):
     name = "postgres"
     port = PORT
 
-    def __init__(self, paths: StackPaths, reporter: Reporter, *, port: int = PORT) -> None:
-        super().__init__(paths, reporter)
+    def __init__(
+        self, paths: StackPaths, reporter: Reporter, *, port: int = PORT, host: Launcher | None = None
+    ) -> None:
+        super().__init__(paths, reporter, host=host)
         self.port = port
 
     @property
@@ -145,6 +149,7 @@ class PostgresService(Service):
                 self.paths.pids / "postgres.pid",
                 self.paths.logs / "postgres.log",
                 stop_signal=signal.SIGINT,  # "fast" shutdown: clients are disconnected, data is flushed
+                launcher=self.host,
             )
         ]
 
@@ -180,6 +185,9 @@ class PostgresService(Service):
                 f"initdb of {self.pgdata} failed (as OS user {owner or _whoami()}): "
                 f"{result.stderr.strip()[-600:]}; every directory above it must be searchable by that user"
             )
+        if self.clients:  # initdb lets in loopback only: the platform's role from the hosts' subnet too
+            with open(self.pgdata / "pg_hba.conf", "a", encoding="utf-8") as hba:
+                hba.write(f"host all all {self.clients} scram-sha-256\n")
 
     def start(self) -> None:
         self.processes()[0].start(
@@ -190,7 +198,7 @@ class PostgresService(Service):
                 "-p",
                 str(self.port),
                 "-c",
-                "listen_addresses=127.0.0.1",
+                f"listen_addresses={self.address}",
                 "-c",
                 f"unix_socket_directories={self.pgdata}",
                 "-c",
@@ -205,9 +213,10 @@ class PostgresService(Service):
         process = self.processes()[0]
         socket = self.pgdata / f".s.PGSQL.{self.port}"
         wait_until(
-            lambda: process.process() is None or (socket.exists() and port_open(self.port)), _START_TIMEOUT_S
+            lambda: process.process() is None or (socket.exists() and port_open(self.port, self.address)),
+            _START_TIMEOUT_S,
         )
-        if process.process() is None or not port_open(self.port):
+        if process.process() is None or not port_open(self.port, self.address):
             raise StackError(f"postgres did not open port {self.port}; see {process.log_file}")
         # After an unclean stop the server opens its port and then replays its WAL, refusing
         # connections ("the database system is starting up") until it is done: wait that out.
@@ -245,7 +254,7 @@ class PostgresService(Service):
         )
 
     def probe(self) -> str:
-        conn = connect(self.port)
+        conn = connect(self.port, host=self.address)
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT 1, current_setting('server_version')")

@@ -1,4 +1,5 @@
-"""Redis from Debian's package, on 127.0.0.1:6379 (tokens and account lists live in db 2)."""
+"""Redis from Debian's package, on 127.0.0.1:6379 (tokens and account lists live in db 2), or a
+host's address (`Service`)."""
 
 from __future__ import annotations
 
@@ -32,24 +33,25 @@ class RedisService(Service):
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                self.address,
                 "--dir",
                 str(data),
                 "--daemonize",
                 "no",
+                # loopback only without a password; on a host, its private subnet is the firewall
                 "--protected-mode",
-                "yes",
+                "no" if self.clients else "yes",
                 "--logfile",
                 "",
             ]
         )
 
     def wait_ready(self) -> None:
-        if not wait_until(lambda: port_open(self.port), timeout=20):
+        if not wait_until(lambda: port_open(self.port, self.address), timeout=20):
             raise StackError(f"redis did not open port {self.port}; see {self.processes()[0].log_file}")
 
     def probe(self) -> str:
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=3, socket_connect_timeout=3)
+        client = redis.Redis(host=self.address, port=self.port, socket_timeout=3, socket_connect_timeout=3)
         try:
             if not client.ping():
                 raise StackError("PING did not answer PONG")
