@@ -322,6 +322,37 @@ def test_permission_errors_are_not_retried(tenant: str) -> None:
     assert outcome.failure.code == 12203 and outcome.attempts == 1
 
 
+def test_a_post_is_never_sent_twice(tenant: str) -> None:
+    """A POST creates something (Tencent's async report task): a 5xx or a lost answer is not
+    retried, nor hedged; the caller looks for what it may have made (`fetch/tasks.py`)."""
+    from datetime import timedelta
+
+    from ark_assets.assets.bulk import bulk_plans, task_requests
+    from ark_assets.media.registry import media as media_named
+
+    with _simulator() as sim:
+        seed_tokens(sim, "gdt", tenant)
+        agent = str(sim.world.agents("gdt", tenant)[0].agent_id)
+        api = media_api_resource_from_env(base_urls={"gdt": sim.url("gdt")}, api_versions={"gdt": "v3.0"})
+        day = sim.world.today() - timedelta(days=1)
+        [request] = task_requests(api.api_spec("gdt"), bulk_plans(media_named("gdt"), api, day)[:1], "ark-t")
+        body = {**request.body, "account_id": int(agent), "task_name": request.name}
+        sim.set_faults("gdt", http_5xx=1.0)
+        app = sim.config.media["gdt"].app
+        engine = FetchEngine(
+            api.api_spec("gdt"),
+            base_url=sim.url("gdt"),
+            tenant=tenant,
+            app=App(str(app.app_id), app.secret),
+            redis=RedisSets(),
+            settings=FAST,
+        )
+        [outcome] = _collect(engine, "async_reports/add", [Source(agent, None, body)])
+        served = sum(sim.counters()["requests"].get("gdt async_reports/add", {}).values())
+    assert outcome.failure is not None and outcome.attempts == 1
+    assert served == 1
+
+
 # Both rounds pace at a fixed 20 calls/s per governor against a quota of 25 calls/s whose bucket
 # holds 2 s of calls (50): a process that stalls for a moment and then sends its late slots at once
 # stays inside it; only a sustained rate above 25 calls/s is throttled.

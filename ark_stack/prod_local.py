@@ -40,6 +40,7 @@ from ark_assets.execution import BACKEND_VAR, BROKER_VAR, EXECUTOR_VAR, worker_c
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key, tenant_partitions
 from ark_sim.process import SimulatorProcess, SimulatorStartError
+from ark_stack import task_speed
 from ark_stack.paths import StackPaths
 from ark_stack.process import Launcher, ManagedProcess, port_open, port_owner, wait_until
 from ark_stack.progress import Reporter
@@ -168,6 +169,7 @@ class Topology:
             BROKER_VAR: self.broker_url,
             BACKEND_VAR: self.broker_url,
             **media,
+            **task_speed.TASK_ENV,  # the local simulator's async tasks (its SIM_TASKS), unless told
             **self.extra_env,
         }
 
@@ -216,7 +218,7 @@ class Topology:
         self._port_free(self.sim_port, "the simulator")
         sim = SimulatorProcess(
             config_path=self.sim_config,
-            overrides={"profile": self.profile},
+            overrides={"profile": self.profile, "media": task_speed.SIM_TASKS},
             port=self.sim_port,
             log_path=proc.log_file,
             env=self.env(),

@@ -40,6 +40,10 @@ class MediaConnection(Config):
         description="the API version spoken; empty = the configured one (ARK_<MEDIA>_API_VERSION, "
         "ARK_API_VERSIONS), else the media's default",
     )
+    download_url: str = Field(
+        default="",
+        description="the root of the media's file downloads (Tencent: https://dl.e.qq.com); empty = base_url",
+    )
 
 
 class MediaApiResource(ConfigurableResource):
@@ -52,6 +56,15 @@ class MediaApiResource(ConfigurableResource):
         timeout_s: per HTTP call.
         log_sample_rate: share of responses written to the MySQL request/response logs
             (errors and throttles are always logged).
+        bulk_reports: report levels a media offers as agency-level asynchronous tasks are fetched
+            that way, per-account calls only for what a task's file does not cover
+            (`ARK_BULK_REPORTS`, on by default).
+        activity_first: reports below the account level are asked only of accounts the media's
+            activity signal does not show idle (`ARK_ACTIVITY_FIRST`, on by default).
+        task_cooldown_s: one async task per account id this often; None = the media's declared
+            limit (`ARK_ASYNC_TASK_COOLDOWN_S`: match a simulator's shorter one).
+        task_poll_s / task_wait_s: how often an async task is polled, and how long it may take
+            before its accounts are fetched one by one instead.
     """
 
     media: dict[str, MediaConnection]
@@ -59,9 +72,18 @@ class MediaApiResource(ConfigurableResource):
     initial_rate: float = 100.0
     timeout_s: float = 30.0
     log_sample_rate: float = 0.01
+    bulk_reports: bool = True
+    activity_first: bool = True
+    task_cooldown_s: float | None = None
+    task_poll_s: float = 10.0
+    task_wait_s: float = 3600.0
 
     def base_url(self, media: MediaDefinition | str) -> str:
         return self._connection(media).base_url
+
+    def download_url(self, media: MediaDefinition | str) -> str:
+        connection = self._connection(media)
+        return connection.download_url or connection.base_url
 
     def app(self, media: MediaDefinition | str) -> App:
         connection = self._connection(media)
@@ -123,6 +145,7 @@ def default_connection(
         app_id=env_str(f"ARK_{upper}_APP_ID", media.app.app_id),
         app_secret=env_str(f"ARK_{upper}_APP_SECRET", media.app.secret),
         api_version=version,
+        download_url=env_str(f"ARK_{upper}_DOWNLOAD_URL", ""),
     )
 
 
@@ -140,5 +163,29 @@ def media_api_resource_from_env(
     declared = list(media) if media is not None else list(all_media())
     return MediaApiResource(
         media={m.name: default_connection(m, urls.get(m.name), versions.get(m.name)) for m in declared},
-        **({"max_in_flight": env_int("ARK_FETCH_MAX_IN_FLIGHT", 100)} | knobs),
+        **({"max_in_flight": env_int("ARK_FETCH_MAX_IN_FLIGHT", 100)} | _path_knobs() | knobs),
     )
+
+
+def _path_knobs() -> dict[str, object]:
+    """The bulk-path knobs set in the environment (`ARK_BULK_REPORTS`, `ARK_ACTIVITY_FIRST`,
+    `ARK_ASYNC_TASK_COOLDOWN_S` / `_POLL_S` / `_WAIT_S`); a value that is none fails naming it."""
+    knobs: dict[str, object] = {}
+    for name, knob in (("ARK_BULK_REPORTS", "bulk_reports"), ("ARK_ACTIVITY_FIRST", "activity_first")):
+        value = os.environ.get(name, "").strip().lower()
+        if value:
+            if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(f"{name}={value!r}: expected 1 / true / on or 0 / false / off")
+            knobs[knob] = value in ("1", "true", "yes", "on")
+    for name, knob in (
+        ("ARK_ASYNC_TASK_COOLDOWN_S", "task_cooldown_s"),
+        ("ARK_ASYNC_TASK_POLL_S", "task_poll_s"),
+        ("ARK_ASYNC_TASK_WAIT_S", "task_wait_s"),
+    ):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                knobs[knob] = float(value)
+            except ValueError:
+                raise ValueError(f"{name}={value!r}: expected a number of seconds") from None
+    return knobs
