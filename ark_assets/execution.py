@@ -19,10 +19,12 @@ The Celery settings both sides share (`celery_config`), and why:
   is idempotent: it rewrites its partition's rows under the same keys. A step whose *process*
   dies while the worker lives fails instead (Celery's WorkerLostError) and the run fails cleanly:
   a step that kills its process every time must not be redelivered forever.
-- `visibility_timeout` (`ARK_CELERY_VISIBILITY_TIMEOUT_S`, default 900 s): how long a taken task
+- `visibility_timeout` (`ARK_CELERY_VISIBILITY_TIMEOUT_S`, default 3600 s): how long a taken task
   may stay unacknowledged before it is redelivered. It must be longer than the longest step
-  (docs/CAPACITY.md), or a slow step would run twice at once. Workers look for such tasks every
-  10 s, so a lost worker's step resumes about visibility_timeout + 10 s after it was taken.
+  (docs/CAPACITY.md: a Tencent step that makes its agencies' six async report tasks itself waits
+  out five 5-minute cooldowns, ~26 min), or a slow step would run twice at once. Workers look
+  for such tasks every 10 s, so a lost worker's step resumes about visibility_timeout + 10 s
+  after it was taken.
 - dagster-celery's own defaults otherwise (one task prefetched per worker process).
 """
 

@@ -40,7 +40,7 @@ from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
 from ark_assets.resources.hbase import DATA_COLUMN, HBaseResource
 from ark_assets.resources.media_api import MediaApiResource, MediaConnection
-from ark_assets_tests.platform import ASSETS, Platform, api_versions, running_platform
+from ark_assets_tests.platform import ASSETS, TASK_KNOBS, Platform, api_versions, running_platform
 from ark_sim.truth import truth
 from ark_sim.world import World
 from ark_stack.jvm import java17
@@ -71,6 +71,7 @@ def fault_platform(
                 for m, a in apps.items()
             },
             max_in_flight=max_in_flight,
+            **TASK_KNOBS,
         )
         try:
             if baseline:

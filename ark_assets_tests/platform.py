@@ -33,6 +33,7 @@ from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.run_log import RunLogResource
 from ark_assets.resources.sentry import SentryResource, close_sdk
 from ark_assets_tests.sentry_sink import SentrySink
+from ark_sim.config import deep_merge
 from ark_sim.seed import MySQLTarget, seed_tenant
 from ark_sim.server import RunningSimulator, running_simulator
 from ark_sim.world import World
@@ -46,6 +47,15 @@ ASSETS = [a for media in all_media() for a in media_assets(media, compare_prefix
 HOURLY_REPORT = next(
     d.name for d in deployed_assets(media_named("gdt")).datasets if d.endpoint == "hourly_reports/get"
 )
+
+
+# async report tasks at test speed: a task ready in half a second, one per agency a second (the
+# vendor's cooldown is 5 minutes), and the platform pacing and polling to match
+FAST_TASKS = {
+    media: {"async_reports": {"pending_s": 0.2, "processing_s": 0.3, "cooldown_s": 1.0}}
+    for media in ("gdt", "wx")
+}
+TASK_KNOBS = {"task_cooldown_s": 1.0, "task_poll_s": 0.2}
 
 
 def all_tables() -> list[tuple[str, str]]:
@@ -167,7 +177,7 @@ def running_platform(
     mysql = MySQLResource(log_database=f"ark_t_{unique}_nyfz", eton_database=f"ark_t_{unique}_eton")
     hbase = HBaseResource(table_prefix=f"t{unique}")
     tenants = [tenant]  # every tenant the platform seeds; `add_tenant` appends
-    overrides = {"clock": {"today": "2026-11-26"}, **sim_overrides}
+    overrides = deep_merge({"clock": {"today": "2026-11-26"}, "media": FAST_TASKS}, sim_overrides)
     try:
         mysql.migrate()  # as a deploy would: the log schema at its newest revision
         with running_simulator(**overrides) as sim, SentrySink() as sink:
@@ -182,7 +192,7 @@ def running_platform(
                 ),
                 sentry=SentryResource(dsn=sink.dsn),
                 media_api=media_api_resource_from_env(
-                    base_urls={m: sim.url(m) for m in names()}, max_in_flight=max_in_flight
+                    base_urls={m: sim.url(m) for m in names()}, max_in_flight=max_in_flight, **TASK_KNOBS
                 ),
             )
             instance = DagsterInstance.ephemeral()

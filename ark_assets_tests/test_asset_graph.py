@@ -26,7 +26,7 @@ from ark_assets.assets.build import media_assets
 from ark_assets.clients.redis_keys import accounts_key
 from ark_assets.core.tables import table_name
 from ark_assets.core.tiers import AgentTier
-from ark_assets.media import gdt, wx
+from ark_assets.media import gdt, tencent_reports, wx
 from ark_assets.media.registry import media as media_named
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key
@@ -62,13 +62,20 @@ def test_every_table_holds_exactly_the_truth(platform: Platform) -> None:
 def test_the_configured_path_meets_none_of_the_media_refusals(platform: Platform) -> None:
     """Every call of a whole partition was answered with code 0: no retired endpoint (12007), no
     missing `fields` / `group_by` (18001), no level the version lacks (18009), no row quota
-    (11019, 18003), and no v1.x report emptied by the old metric system (`old_metrics`)."""
+    (11019, 18003), no async task inside its agency's cooldown (11019), and no v1.x report emptied
+    by the old metric system (`old_metrics`). Tencent v3.0's reports came through the agencies'
+    async tasks (no per-account report call at all on this clean day); v1.x's per account."""
     answers = platform.first_counters["requests"]
     outcomes = {(endpoint, outcome) for endpoint, counts in answers.items() for outcome in counts}
     assert {outcome for _, outcome in outcomes} == {"0"}, sorted(outcomes)
     reports = {e for e in answers if "report" in e}
-    assert {"gdt daily_reports/get", "gdt hourly_reports/get", "wx daily_reports/get"} <= reports
-    assert {"jrtt report/custom/get", "jrtt report/ad/get"} <= reports
+    for media in ("gdt", "wx"):
+        if api_versions()[media] == "v3.0":
+            assert {f"{media} async_reports/add", f"{media} async_report_files/get"} <= reports
+            assert not {f"{media} daily_reports/get", f"{media} hourly_reports/get"} & reports
+        else:
+            assert f"{media} daily_reports/get" in reports
+    assert {"jrtt report/custom/get", "jrtt report/ad/get", "jrtt account/fund/get"} <= reports | set(answers)
 
 
 def test_deleted_and_upgraded_entities_are_all_in_jrtt_reports(platform: Platform) -> None:
@@ -96,9 +103,9 @@ def test_deleted_and_upgraded_entities_are_all_in_jrtt_reports(platform: Platfor
 # default set the notes' jobs stored
 RECORD_FIELDS = {
     ("gdt", "daily_report_advertiser_v3"): {
-        "v1.1": {"date", *gdt.REPORT_METRICS},
-        "v1.3": {"date", "account_id", *gdt.REPORT_METRICS},
-        "v3.0": {"date", "account_id", *gdt.REPORT_METRICS},
+        "v1.1": {"date", *tencent_reports.REPORT_METRICS},
+        "v1.3": {"date", "account_id", *tencent_reports.REPORT_METRICS},
+        "v3.0": {"date", "account_id", *tencent_reports.REPORT_METRICS},
     },
     ("gdt", "funds_get_v2"): {
         "v1.1": {"fund_type", "balance", "fund_status", "today_cost"},

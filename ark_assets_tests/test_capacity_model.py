@@ -6,10 +6,16 @@ the topology's rules, and reads its calls from the declarations (no service need
   costs add to its calls;
 - a part starts when the parts of its step it reads are done (an account list before the
   datasets of its accounts);
-- a tenant's steps make one call per account (and time line) for each dataset, as declared.
+- a part's wait (an agency's async report tasks) takes time but no quota; an agency's tasks follow
+  one another by the media's cooldown and are polled at a backoff;
+- a tenant's steps make, for each dataset as declared: a task per agency and time line on a bulk
+  path, a call per batch of an agent's ids, else a call per account it asks (an activity-filtered
+  dataset asks no idle account) and time line.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
@@ -19,6 +25,8 @@ from ark_sim.world import World
 from bench import capacity_model as model
 from bench.capacity_sim import Overheads, Shape, quota_bound_s, simulate
 
+DAY = date(2024, 5, 1)
+TIMING = model.TaskTiming(cooldown_s=300.0, ready_s=7.0, poll_s=2.0)
 FREE = Overheads(run_start_s=0.0, step_s={"m": 0.0}, run_end_s=0.0)
 RATES = {("m", "list"): 10.0, ("m", "data"): 10.0}
 
@@ -66,17 +74,52 @@ def test_a_part_waits_for_the_part_it_reads() -> None:
     assert quota_bound_s([[_step(listing=50, data=100)]], RATES) == (pytest.approx(10.0), ("m", "data"))
 
 
+def _tenant(**knobs: float) -> model.Tenant:
+    config = SimConfig.load(overrides={"profile": "small", "profiles": {"small": knobs}})
+    return model.Tenant(World(config), config, "T100117", DAY, TIMING)
+
+
+def test_a_wait_takes_time_but_no_quota() -> None:
+    step = model.StepPlan("m", (model.PartPlan("report", (), ((model.WAIT, 30), ("data", 10))),))
+    day = simulate([[step], [step]], RATES, Shape(processes=2, pool_limit=4, max_runs=10), FREE)
+    assert day.wall_s == pytest.approx(32.0)  # both wait side by side, then share the rate
+    assert model.endpoint_calls([step]) == {("m", "data"): 10}
+
+
+def test_an_agencys_tasks_follow_one_another_by_the_cooldown() -> None:
+    assert TIMING.chain_s(3) == pytest.approx(2 * 300 + 14)  # polled at 2, 6, 14 s: ready at 7
+    assert TIMING.polls(3) == 9
+
+
 def test_a_tenants_calls_follow_the_declarations() -> None:
-    config = SimConfig.load(overrides={"profile": "small"})
-    world = World(config)
-    steps = {s.media: s for s in model.tenant_steps(world, config, "T100117")}
+    tenant = _tenant(dormant_share=0.4)
+    world = tenant.world
+    steps = {s.media: s for s in model.tenant_steps(tenant)}
     for media in all_media():
+        api, declared = media.api_for(None), media.assets_for(None)  # the default version's paths
         calls = {p.name: dict(p.calls) for p in steps[media.name].parts}
-        tiers = {listing.name: listing.tier for listing in media.assets.account_lists}
-        for dataset in media.assets.datasets:
-            accounts = sum(
-                len(world.accounts(media.name, "T100117", tier=tiers[u])) for u in dataset.upstream
-            )
-            endpoint = media.api.endpoint(dataset.endpoint).name
-            assert calls[dataset.name] == {endpoint: accounts * max(1, len(dataset.time_lines))}
-        assert all(not calls[a.name] for a in media.assets.agent_lists)  # agent lists call no API
+        tiers = {listing.name: listing.tier for listing in declared.account_lists}
+        for dataset in declared.datasets:
+            accounts = [
+                a for u in dataset.upstream for a in world.accounts(media.name, "T100117", tier=tiers[u])
+            ]
+            spec, lines = api.endpoint(dataset.endpoint), max(1, len(dataset.time_lines))
+            if spec.bulk is not None:  # a task per agency and time line, and its file
+                agencies = len({agent for _, agent in accounts})
+                assert calls[dataset.name][spec.bulk.add] == agencies * lines
+                assert calls[dataset.name][spec.bulk.files] == agencies * lines
+            elif dataset.batch:
+                assert calls[dataset.name] == {spec.name: _batches(accounts, dataset.batch)}
+            elif dataset.activity and declared.families is None:  # no idle account asked
+                active = sum(world.spends(media.name, a, DAY) for a, _ in accounts)
+                assert calls[dataset.name][spec.name] == active * lines
+            elif not dataset.activity:
+                assert calls[dataset.name] == {spec.name: len(accounts) * lines}
+        assert all(not calls[a.name] for a in declared.agent_lists)  # agent lists call no API
+
+
+def _batches(accounts: list[tuple[int, int]], size: int) -> int:
+    per_agent: dict[int, int] = {}
+    for _, agent in accounts:
+        per_agent[agent] = per_agent.get(agent, 0) + 1
+    return sum(-(-n // size) for n in per_agent.values())

@@ -45,7 +45,7 @@ def test_a_call_declares_the_fields_it_names() -> None:
     project = next(d for d in jrtt.MEDIA.assets.datasets if d.name == "report_project")
     assert {"dimensions.cdp_project_id", "metrics.stat_cost"} <= declared_fields(jrtt.API, project, DAY)
     funds = next(d for d in jrtt.MEDIA.assets.datasets if d.name == "funds")
-    assert declared_fields(jrtt.API, funds, DAY) is None  # advertiser/fund/get names no fields
+    assert declared_fields(jrtt.API, funds, DAY) is None  # account/fund/get names no fields
 
 
 def test_declared_only_keeps_what_is_named_and_notes_the_rest() -> None:

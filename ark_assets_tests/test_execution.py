@@ -92,7 +92,7 @@ def test_celery_is_dagster_celerys_executor_on_the_configured_broker(env) -> Non
     assert config["broker"] == {"env": "ARK_CELERY_BROKER_URL"}
     assert config["backend"] == {"env": "ARK_CELERY_BACKEND_URL"}
     assert config["config_source"]["task_acks_late"] is True
-    assert config["config_source"]["broker_transport_options"]["visibility_timeout"] == 900
+    assert config["config_source"]["broker_transport_options"]["visibility_timeout"] == 3600
 
 
 def test_every_job_runs_with_the_configured_executor(env) -> None:

@@ -147,21 +147,20 @@ def test_transient_faults_are_retried_within_the_run(
 
 
 def test_a_burst_of_5xx_is_ridden_out(platform: Platform) -> None:
-    """Every call fails with a gateway 5xx until 25 of them went by, then the media is back."""
+    """Every call fails with a gateway 5xx until 25 of them went by, then the media is back (gdt's
+    funds: a call per account; jrtt's come in a few batches)."""
     sim = platform.sim
-    sim.set_faults("jrtt", http_5xx=1.0)
+    sim.set_faults("gdt", http_5xx=1.0)
 
     def errors() -> int:
-        return sum(
-            n for o, n in _requests(platform, "jrtt", "advertiser/fund/get").items() if o.startswith("http_")
-        )
+        return sum(n for o, n in _requests(platform, "gdt", "funds/get").items() if o.startswith("http_"))
 
-    watcher = when(lambda: errors() >= 25, lambda: sim.set_faults("jrtt", http_5xx=0.0))
-    _, seen = _fault_run(platform, "jrtt/funds")
+    watcher = when(lambda: errors() >= 25, lambda: sim.set_faults("gdt", http_5xx=0.0))
+    _, seen = _fault_run(platform, "gdt/funds")
     watcher.join(timeout=5)
     assert errors() >= 25
     assert seen["outcome"].complete, seen
-    assert_rows_equal_truth(platform, ["jrtt/funds"])
+    assert_rows_equal_truth(platform, ["gdt/funds"])
 
 
 def test_a_throttle_storm_slows_the_run_down_but_loses_nothing(platform: Platform) -> None:
@@ -178,19 +177,19 @@ def test_a_token_expiring_mid_run_is_refreshed_once_and_rotated(platform: Platfo
     sim.set_faults("jrtt", median_ms=40)  # the run lasts long enough to expire tokens inside it
     old = redis.Redis(db=2).zrange(f"jrtt_new_access_token_{tenant}", 0, -1)
 
-    def ok_calls() -> int:
-        return _requests(platform, "jrtt", "advertiser/fund/get").get("0", 0)
+    def ok_calls() -> int:  # the account level: a call per active account (funds come in batches)
+        return _requests(platform, "jrtt", "report/advertiser/get").get("0", 0)
 
     watcher = when(lambda: ok_calls() >= 10, lambda: sim.expire_tokens("jrtt", tenant, refresh=False))
-    _, seen = _fault_run(platform, "jrtt/funds")
+    _, seen = _fault_run(platform, "jrtt/report_advertiser")
     watcher.join(timeout=5)
-    assert _requests(platform, "jrtt", "advertiser/fund/get").get("40102", 0) > 0  # "token expired" seen
+    assert _requests(platform, "jrtt", "report/advertiser/get").get("40102", 0) > 0  # "token expired" seen
     refreshes = seen["metadata"]["token_refreshes"]
     assert 1 <= refreshes <= len(old)  # at most once per agent, however many of its calls saw 40102
     assert seen["outcome"].complete, seen
     new = redis.Redis(db=2).zrange(f"jrtt_new_access_token_{tenant}", 0, -1)
     assert len(new) == len(old) and len(set(old) - set(new)) == refreshes  # rotated pairs are in Redis
-    assert_rows_equal_truth(platform, ["jrtt/funds"])
+    assert_rows_equal_truth(platform, ["jrtt/report_advertiser"])
 
 
 def test_a_huge_page_is_stored_whole(platform: Platform) -> None:

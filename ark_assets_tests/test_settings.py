@@ -31,6 +31,9 @@ REQUIRED_SERVICES = [
     "ARK_KAFKA_BOOTSTRAP",
 ]
 REQUIRED_PER_MEDIA = ["BASE_URL", "APP_ID", "APP_SECRET"]
+# with the bulk paths on, the media whose default API version downloads report files (Tencent's
+# async report files come from another host than its API: dl.e.qq.com)
+REQUIRED_DOWNLOADS = ["ARK_GDT_DOWNLOAD_URL", "ARK_WX_DOWNLOAD_URL"]
 
 
 @pytest.fixture
@@ -44,7 +47,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 def _required() -> list[str]:
     media = [f"ARK_{m.name.upper()}_{field}" for m in all_media() for field in REQUIRED_PER_MEDIA]
-    return REQUIRED_SERVICES + media
+    return REQUIRED_SERVICES + media + REQUIRED_DOWNLOADS
 
 
 def _production(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
@@ -53,6 +56,7 @@ def _production(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     values |= {"ARK_REDIS_HOST": "127.0.0.1", "ARK_MYSQL_HOST": "127.0.0.1", "ARK_HBASE_HOST": "127.0.0.1"}
     values |= {"ARK_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
     values |= {f"ARK_{m.name.upper()}_BASE_URL": f"http://127.0.0.1:9/{m.name}" for m in all_media()}
+    values |= {name: "http://127.0.0.1:9/files" for name in REQUIRED_DOWNLOADS}
     values |= {"ARK_ENV": "production"}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -99,7 +103,13 @@ def test_the_development_defaults_are_the_local_stack_and_the_simulator(clean_en
         "forkserver",
         "2026-11-01",
     )
-    assert (s.sensor_interval_s, s.token_health_interval_s, s.celery_visibility_timeout_s) == (60, 600, 900)
+    assert (s.sensor_interval_s, s.token_health_interval_s, s.celery_visibility_timeout_s) == (60, 600, 3600)
+    assert (s.bulk_reports, s.activity_first, s.async_task_cooldown_s, s.tasks_ahead_interval_s) == (
+        True,
+        True,
+        None,  # None: the media's declared cooldown
+        30,
+    )
     for media in all_media():
         own = media_settings(media.name)
         assert own.base_url == f"http://127.0.0.1:8600/{media.name}"  # the simulator
@@ -172,6 +182,18 @@ def test_in_production_bad_and_missing_variables_are_one_error(clean_env) -> Non
     assert problems[1] == "  - ARK_REDIS_PORT='redis': expected a port number"
     assert problems[2].startswith("  - ARK_ENV=production needs these variables set explicitly")
     assert problems[2].endswith(", ".join(_required()))
+
+
+def test_without_the_bulk_paths_production_needs_no_download_host(clean_env) -> None:
+    values = _production(clean_env)
+    for name in REQUIRED_DOWNLOADS:
+        clean_env.delenv(name)
+    with pytest.raises(SettingsError, match=f"set explicitly .*: {', '.join(REQUIRED_DOWNLOADS)}$"):
+        settings()
+    clean_env.setenv("ARK_BULK_REPORTS", "0")
+    assert settings().production and not settings().bulk_reports
+    assert media_api_resource_from_env().media["gdt"].base_url == EnvVar("ARK_GDT_BASE_URL")
+    assert values["ARK_ENV"] == "production"
 
 
 def test_production_has_no_simulator_default(clean_env) -> None:

@@ -234,6 +234,29 @@ def test_fund_get_is_floats_in_yuan(sim: RunningSimulator, client: SimClient) ->
     assert data["advertiser_id"] == tree.direct[0]
 
 
+def test_account_fund_get_answers_a_batch_of_balances(sim: RunningSimulator, client: SimClient) -> None:
+    """v3.0's `account/fund/get`: one record per id asked (≤ 50 ids), the v2 balances in fen;
+    an id outside the token's tree fails the whole batch (40002)."""
+    tree = Tree(sim, "TBATCHFUND")
+    ids = tree.child_accounts[:5]
+    token = tree.token(tree.child)
+    body = client.jrtt("/open_api/v3.0/account/fund/get/", token, account_ids=ids, account_type="AD").json()
+    assert body["code"] == 0 and [r["account_id"] for r in body["data"]["list"]] == ids
+    v2 = client.jrtt(FUND, token, advertiser_id=ids[0]).json()["data"]
+    assert body["data"]["list"][0]["balance"] == round(v2["balance"] * 100)
+    too_many = client.jrtt(
+        "/open_api/v3.0/account/fund/get/", token, account_ids=list(range(1, 52)), account_type="AD"
+    )
+    assert too_many.json()["code"] == 40001 and "account_ids" in too_many.json()["message"]
+    outside = client.jrtt(
+        "/open_api/v3.0/account/fund/get/",
+        token,
+        account_ids=[*ids, tree.other_accounts[0]],
+        account_type="AD",
+    ).json()
+    assert outside["code"] == 40002
+
+
 def test_agent_report_lists_second_tier_accounts(sim: RunningSimulator, client: SimClient) -> None:
     tree = Tree(sim, "Jagent")
     token, agent = tree.token(tree.parent), tree.child.agent_id  # a first-tier token reads its child

@@ -201,7 +201,7 @@ def test_truth_agrees_with_the_seeded_keys(raw: redis.Redis, seeded: dict) -> No
     assert truth["accounts"] == {"gdt": 30, "jrtt": 56, "wx": 20}
     # the platform's tables, named by its rule; e.g. one account-list row per gdt account
     assert truth["tables"]["tenant_gdt_advertiser_get_v1.1"] == 30
-    assert truth["tables"]["tenant_jrtt_advertiser_fund_get_v2"] == 56
+    assert truth["tables"]["tenant_jrtt_account_fund_get_v3"] == 56
 
 
 def test_serve_accepts_the_seeded_tokens(raw: redis.Redis, seeded: dict) -> None:

@@ -225,6 +225,28 @@ def test_about_a_quarter_of_accounts_do_not_spend() -> None:
     assert world.funds_records("gdt", quiet, DAY) >= 1  # funds exist for every account
 
 
+def test_dormant_accounts_and_accounts_shown_at_no_cost() -> None:
+    """`dormant_share` of accounts are never active; `shown_no_cost_share` of an active day's
+    accounts have impressions and clicks but no cost; both default to nothing, so the shipped
+    world (and its truth) is what it was."""
+    knobs = {"dormant_share": 0.5, "shown_no_cost_share": 0.3}
+    world = _world(profile="seed", profiles={"seed": knobs})
+    accounts = [a for a, _ in world.accounts("gdt", TENANT)[:2000]]
+    days = [DAY, DAY.replace(day=2)]
+    never = [a for a in accounts if not any(world.spends("gdt", a, d) for d in days)]
+    assert 0.48 < len(never) / len(accounts) < 0.58  # half dormant, a 16th of the rest idle on both days
+    shown = [a for a in accounts if world.spends("gdt", a, DAY) and world.shown_no_cost("gdt", a, DAY)]
+    assert shown
+    totals = world.daily_totals("gdt", shown[0], DAY)
+    assert totals["cost"] == 0 and totals["impression"] > 0 and totals["click"] > 0
+    shipped = _world(profile="seed")
+    assert [shipped.spends("gdt", a, DAY) for a in accounts[:300]] == [
+        _world(profile="seed", profiles={"seed": {"dormant_share": 0.0}}).spends("gdt", a, DAY)
+        for a in accounts[:300]
+    ]
+    assert not any(shipped.shown_no_cost("gdt", a, DAY) for a in accounts[:300])
+
+
 def test_funds_records_count() -> None:
     world = _world()
     counts = {world.funds_records("gdt", a, DAY) for a, _ in world.accounts("gdt", TENANT)}

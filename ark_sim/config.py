@@ -50,6 +50,10 @@ class ProfileConfig(StrictModel):
     model_config = ConfigDict(extra="allow")
 
     no_spend_rate: float = Field(default=0.25, ge=0.0, le=1.0)
+    # share of accounts dormant on every day (a real agency's long tail): no impressions, clicks or cost
+    dormant_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    # share of an active day's accounts shown (impressions, clicks) at no cost (e.g. billed per conversion)
+    shown_no_cost_share: float = Field(default=0.0, ge=0.0, le=1.0)
     inactive_agents: int = Field(default=2, ge=0)
     inactive_accounts: int = Field(default=3, ge=0)
     entities: EntitySizes = EntitySizes()
@@ -145,6 +149,20 @@ class RowLimits(StrictModel):
     window_s: float = Field(default=10.0, gt=0.0)
 
 
+class AsyncReportLimits(StrictModel):
+    """Tencent's asynchronous report tasks (`ark_sim/tasks.py`): how long a task waits and runs,
+    how long its file is kept, the per-id creation limit, and faults of its own."""
+
+    pending_s: float = Field(default=2.0, ge=0.0)
+    processing_s: float = Field(default=5.0, ge=0.0)
+    expire_s: float = Field(default=86400.0, gt=0.0)
+    cooldown_s: float = Field(default=300.0, ge=0.0)
+    file_rows: int = Field(default=0, ge=0)
+    fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_accounts: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_levels: list[str] = []  # the levels whose files drop_accounts applies to; empty = every level
+
+
 class QuotaConfig(StrictModel):
     default: QuotaLimits
     endpoints: dict[str, QuotaOverride] = {}
@@ -157,6 +175,7 @@ class MediaConfig(StrictModel):
     faults: FaultConfig = FaultConfig()
     quota: QuotaConfig
     rows: RowLimits = RowLimits()
+    async_reports: AsyncReportLimits = AsyncReportLimits()
 
 
 class ClockConfig(StrictModel):

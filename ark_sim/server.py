@@ -49,6 +49,7 @@ def build_app(
     app.router.add_post("/admin/tokens/expire", _admin_expire)
     app.router.add_post("/admin/faults", _admin_faults)
     app.router.add_post("/admin/quotas", _admin_quotas)
+    app.router.add_post("/admin/async_reports", _admin_async_reports)
     app.router.add_post("/admin/clock", _admin_clock)
     app.router.add_post("/admin/tamper", _admin_tamper)
     for spec in registry():
@@ -161,6 +162,18 @@ async def _admin_expire(request: web.Request) -> web.Response:
     except (KeyError, ValueError, TypeError) as exc:
         raise _bad_request(f"expected {{media, tenant, agent_id?, refresh?}}: {exc}") from exc
     return web.json_response({"expired": count})
+
+
+async def _admin_async_reports(request: web.Request) -> web.Response:
+    body = await _json(request)
+    try:
+        media = lookup(body.pop("media")).name
+        limits = request.app[_STATE].tasks.set_limits(media, **body)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise _bad_request(
+            f"expected {{media, pending_s?, processing_s?, expire_s?, cooldown_s?, ...}}: {exc}"
+        ) from exc
+    return web.json_response(limits.model_dump())
 
 
 async def _admin_faults(request: web.Request) -> web.Response:
@@ -298,6 +311,10 @@ class RunningSimulator:
 
     def set_faults(self, media: str, **changes: float) -> dict:
         return self.state.faults.update(lookup(media).name, **changes)
+
+    def set_async_reports(self, media: str, **changes: float) -> dict:
+        """Change the media's async report knobs (`[media.<m>.async_reports]`) while it runs."""
+        return self.state.tasks.set_limits(lookup(media).name, **changes).model_dump()
 
     def set_quotas(self, media: str, endpoint: str | None = None, **changes: float) -> None:
         self.state.quotas.update(lookup(media).name, endpoint, **changes)

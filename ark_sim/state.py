@@ -12,6 +12,7 @@ from ark_sim.config import SimConfig
 from ark_sim.faults import FaultInjector
 from ark_sim.quota import QuotaBook
 from ark_sim.rows import RowQuotas
+from ark_sim.tasks import TaskBook
 from ark_sim.tokens import Grant, TokenState, TokenStore, tenant_of_token
 from ark_sim.world import World
 
@@ -114,6 +115,7 @@ class SimState:
         )
         self.quotas = QuotaBook(config, today=self.clock.wall_date)
         self.rows = RowQuotas(lambda media: config.media[media].rows)
+        self.tasks = TaskBook(lambda media: config.media[media].async_reports, config.fault_seed)
         self.faults = FaultInjector(config)
         self.nonces = Nonces(config.nonce_ttl_s)
         self.counters = Counters()
@@ -159,6 +161,7 @@ class SimState:
         self.counters.clear()
         self.quotas.reset()
         self.rows.clear()
+        self.tasks.clear()
         self.nonces.clear()
         self.faults.reseed()
         if tokens:

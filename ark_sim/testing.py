@@ -49,7 +49,12 @@ class SimClient:
         url = f"{self.base_url}/{spec.name}{path}"
         return self.session.get(url, params=query, headers=headers, timeout=self.timeout)
 
-    def post(self, media: str, path: str, body: dict[str, Any]) -> requests.Response:
-        """An unsigned JSON POST below the media's base URL (jrtt's token refresh)."""
-        url = f"{self.base_url}/{lookup(media).name}{path}"
-        return self.session.post(url, json=body, timeout=self.timeout)
+    def post(
+        self, media: str, path: str, body: dict[str, Any], token: str | None = None
+    ) -> requests.Response:
+        """A JSON POST below the media's base URL: unsigned (jrtt's token refresh), or signed with
+        `token` as the media signs (Tencent's `async_reports/add`: the auth in the query)."""
+        spec = lookup(media)
+        query, headers = spec.sign(token, {}) if token is not None else ({}, {})
+        url = f"{self.base_url}/{spec.name}{path}"
+        return self.session.post(url, json=body, params=query, headers=headers, timeout=self.timeout)

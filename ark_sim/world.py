@@ -309,8 +309,17 @@ class World:
         return self._entities(lookup(media).name, account_id)
 
     def spends(self, media: str, account_id: int, day: date) -> bool:
-        """Whether the account had spend that day (about 1 - no_spend_rate of accounts do)."""
-        return unit(self.seed, lookup(media).name, account_id, day, "spend") >= self.profile.no_spend_rate
+        """Whether the account was active that day (impressions, clicks or cost): never a dormant
+        account (`dormant_share` of them), else about 1 - no_spend_rate of the others."""
+        name = lookup(media).name
+        if unit(self.seed, name, account_id, "dormant") < self.profile.dormant_share:
+            return False
+        return unit(self.seed, name, account_id, day, "spend") >= self.profile.no_spend_rate
+
+    def shown_no_cost(self, media: str, account_id: int, day: date) -> bool:
+        """Whether an active account was shown and clicked at no cost that day (`shown_no_cost_share`)."""
+        share = self.profile.shown_no_cost_share
+        return share > 0 and unit(self.seed, lookup(media).name, account_id, day, "no-cost") < share
 
     def atoms(self, media: str, account_id: int, day: date, time_line: str = DEFAULT_TIME_LINE) -> list[Atom]:
         """The account's hourly metric atoms for a day (empty for no-spend days and future dates)."""
@@ -398,6 +407,7 @@ class World:
         if not self.spends(media, account_id, day):
             return []
         entities = self.entities(media, account_id)
+        free = self.shown_no_cost(media, account_id, day)
         groups = {g.adgroup_id: g for g in entities.adgroups}
         hours_per_ad = self.profile.entities.active_hours
         text_day = day.isoformat()
@@ -415,7 +425,7 @@ class World:
                     impression = 50 + base % 3000
                     ctr = 0.005 + ((base >> 16) % 1000) / 1000 * 0.045
                     click = max(1, int(impression * ctr))
-                    cost = max(100, click * (30 + (base >> 32) % 270))
+                    cost = 0 if free else max(100, click * (30 + (base >> 32) % 270))
                     tl = stable_hash(self.seed, media, ad.ad_id, day, hour, site_set, time_line)
                     conversion = int(click * (0.02 + (tl % 1000) / 1000 * 0.13))
                     download = int(click * (0.05 + ((tl >> 16) % 1000) / 1000 * 0.2))

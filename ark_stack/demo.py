@@ -25,6 +25,7 @@ from rich.table import Table
 from ark_assets.core.days import GMT8
 from ark_assets.partitions import partition_key
 from ark_sim.process import SimulatorProcess, SimulatorStartError
+from ark_stack import task_speed
 from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, port_open, wait_until
 from ark_stack.progress import Reporter
@@ -35,6 +36,7 @@ SIM_PORT = 8600
 UI_PORT = int(os.environ.get("ARK_DEMO_UI_PORT", "3000"))
 SEED_DAYS = 3
 REFRESH = os.environ.get("ARK_DEMO_REFRESH", "") not in ("", "0")
+
 # One line of `dagster asset materialize` output per event: "... - <run id> - <pid> - <step> - <EVENT> - ...";
 # a step is a media (one step per media), a materialization names its asset: "Materialized value gdt/funds."
 _EVENT = re.compile(
@@ -73,14 +75,16 @@ def up() -> None:
     reporter, paths = Reporter(), StackPaths.from_env()
     paths.make_dirs()
     procs = _processes(paths)
-    env = {**os.environ, "DAGSTER_HOME": str(_dagster_home(paths))}
+    # the demo's async report tasks at a local machine's speed (the vendor's 5 minutes per agency
+    # would make the demo's partition take half an hour): ark_stack/task_speed.py
+    env = {**task_speed.TASK_ENV, **os.environ, "DAGSTER_HOME": str(_dagster_home(paths))}
     yesterday = datetime.now(GMT8).date() - timedelta(days=1)
 
     if not port_open(SIM_PORT):
         reporter.step(f"starting the media simulator (profile {PROFILE}) on 127.0.0.1:{SIM_PORT}")
         # detached: it outlives `ark-demo up`; `ark-demo down` stops it by its pid file
         sim = SimulatorProcess(
-            overrides={"profile": PROFILE},
+            overrides={"profile": PROFILE, "media": task_speed.SIM_TASKS},
             port=SIM_PORT,
             log_path=procs["ark-sim"].log_file,
             detached=True,

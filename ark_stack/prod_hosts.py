@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from ark_stack import task_speed
 from ark_stack.hosts import Host, Network
 from ark_stack.paths import StackPaths
 from ark_stack.process import ManagedProcess, wait_until
@@ -178,7 +179,9 @@ class HostsTopology(Topology):
         sim = self.process("sim")
         if sim.process() is None:
             argv = [_venv_bin("ark-sim"), "serve", "--port", str(self.sim_port)]
-            argv += ["--overrides", json.dumps({"profile": self.profile})]
+            # Tencent's async tasks at loopback speed, as the platform paces them (task_speed.py)
+            overrides = {"profile": self.profile, "media": task_speed.SIM_TASKS}
+            argv += ["--overrides", json.dumps(overrides)]
             if self.sim_config is not None:
                 argv += ["--config", str(self.sim_config_on("services"))]
             sim.start(argv, cwd=host.root, env=self.env("services"))

@@ -43,6 +43,7 @@ from ark_assets.media.registry import all_media
 from ark_assets.media.registry import names as media_names
 from ark_assets.partitions import partition_key, tenant_partitions
 from ark_sim.process import SimulatorProcess, SimulatorStartError
+from ark_stack import task_speed
 from ark_stack.paths import StackPaths
 from ark_stack.process import Launcher, ManagedProcess, port_open, port_owner, wait_until
 from ark_stack.progress import Reporter
@@ -155,7 +156,10 @@ class Topology:
         every run and step)."""
         user, password, _ = postgres.credentials()
         sim = self.address("services")
-        media = {f"ARK_{m.upper()}_BASE_URL": f"http://{sim}:{self.sim_port}/{m}" for m in media_names()}
+        media = {}
+        for name in media_names():  # the simulator serves the report files itself
+            url = f"http://{sim}:{self.sim_port}/{name}"
+            media |= {f"ARK_{name.upper()}_BASE_URL": url, f"ARK_{name.upper()}_DOWNLOAD_URL": url}
         # the virtualenv's bin first: `dagster-celery worker start` runs `celery` from PATH
         path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
         return {
@@ -172,6 +176,7 @@ class Topology:
             BROKER_VAR: self.broker_url,
             BACKEND_VAR: self.broker_url,
             **media,
+            **task_speed.TASK_ENV,  # the local simulator's async tasks (its SIM_TASKS), unless told
             **self.extra_env,
         }
 
@@ -242,7 +247,7 @@ class Topology:
         self._port_free(self.sim_port, "the simulator")
         sim = SimulatorProcess(
             config_path=self.sim_config,
-            overrides={"profile": self.profile},
+            overrides={"profile": self.profile, "media": task_speed.SIM_TASKS},
             port=self.sim_port,
             log_path=proc.log_file,
             env=self.env(),

@@ -35,6 +35,7 @@ from ark_sim.config import SimConfig
 from ark_sim.seed import MySQLTarget, seed_tenant
 from ark_sim.truth import truth
 from ark_sim.world import World
+from ark_stack import task_speed
 from ark_stack.paths import StackPaths
 from ark_stack.process import free_port
 from ark_stack.prod_hosts import HostsTopology, ServicesHost
@@ -62,18 +63,30 @@ PROFILE = {
         "second_tier_accounts": 1800,
     },
 }
+# Tencent's async report tasks on the simulated day, as `make prod-local` runs them: one per agency
+# a second, ready in 1.5 s (ark_stack/task_speed.py; the vendor's 5 minutes would make a three-tenant
+# day half an hour of waiting)
+TIMING = model.TaskTiming(
+    task_speed.COOLDOWN_S, task_speed.PENDING_S + task_speed.PROCESSING_S, task_speed.POLL_S
+)
 PHASE_TIMEOUT_S = 2400
 QUIET_WAIT_S = 300
 _TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 
 
-def sim_config(path: Path) -> dict[str, Any]:
-    """This bench's simulator: its own apps, the `capacity` profile, latency 0, no faults."""
+def sim_config(path: Path, dormant: dict[str, float]) -> dict[str, Any]:
+    """This bench's simulator: its own apps, the `capacity` profile (with `dormant`'s knobs),
+    latency 0, no faults, async tasks as `make prod-local` runs them."""
+    media: dict[str, Any] = {
+        m: {"app": {"app_id": a, "secret": f"{m}-capacity-secret"}} for m, a in APPS.items()
+    }
+    for m, knobs in task_speed.SIM_TASKS.items():
+        media[m] |= knobs
     config = {
         "profile": "capacity",
         "clock": {"today": (DAY + timedelta(days=1)).isoformat()},
-        "profiles": {"capacity": PROFILE},
-        "media": {m: {"app": {"app_id": a, "secret": f"{m}-capacity-secret"}} for m, a in APPS.items()},
+        "profiles": {"capacity": PROFILE | dormant},
+        "media": media,
     }
     path.write_text(_toml(config), encoding="utf-8")
     return config
@@ -82,7 +95,9 @@ def sim_config(path: Path) -> dict[str, Any]:
 class SimulatedDay:
     """One simulated day on a prod-local topology of its own: tenants, phases, measurements."""
 
-    def __init__(self, tenants: int, workdir: Path, *, hosts: bool = False) -> None:
+    def __init__(
+        self, tenants: int, workdir: Path, dormant: dict[str, float] | None = None, *, hosts: bool = False
+    ) -> None:
         unique = uuid.uuid4().hex[:8]
         self.hosts = hosts
         self.prefix = f"cap{unique}"
@@ -92,7 +107,7 @@ class SimulatedDay:
         )
         self.broker_db = free_broker_db()
         self.config_path = workdir / "sim.toml"
-        sim_config(self.config_path)
+        sim_config(self.config_path, dormant or {})
         self.config = SimConfig.load(self.config_path)
         self.world = World(self.config)
         self.sim_port = free_port()
@@ -111,6 +126,7 @@ class SimulatedDay:
                 "ARK_MYSQL_ETON_DB": self.mysql.eton_database,
                 **{f"ARK_{m.upper()}_APP_ID": str(a) for m, a in APPS.items()},
                 **{f"ARK_{m.upper()}_APP_SECRET": f"{m}-capacity-secret" for m in APPS},
+                **task_speed.TASK_ENV,
             },
             "sim_config": self.config_path,
             "profile": "capacity",
@@ -131,9 +147,13 @@ class SimulatedDay:
             )
         self.services_address = self.topology.address("services")
 
-    def steps(self) -> list[list[model.StepPlan]]:
-        """Each tenant's run: its media steps, from the declarations."""
-        return [model.tenant_steps(self.world, self.config, t) for t in self.tenants]
+    def steps(self, *, warm: bool = True) -> list[list[model.StepPlan]]:
+        """Each tenant's run: its media steps, from the declarations (`warm`: the report families'
+        memory knows every account, as after the first phase)."""
+        return [
+            model.tenant_steps(model.Tenant(self.world, self.config, t, DAY, TIMING, warm))
+            for t in self.tenants
+        ]
 
     # ----- up and down
 

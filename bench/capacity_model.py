@@ -82,44 +82,188 @@ def max_records_per_account(config: SimConfig, *, hourly: bool) -> int:
     return ads * (entities.active_hours if hourly else 1)
 
 
-def media_step(media: MediaDefinition, world: World, config: SimConfig, tenant: str) -> StepPlan:
-    """One media's step for one tenant, in the API version a deployment speaks by default."""
-    api = media.api
-    declared = media.assets
+@dataclass(frozen=True)
+class TaskTiming:
+    """How an agency's async report tasks take their time: one per `cooldown_s`, each ready
+    `ready_s` after it is made (the media's pending and processing), polled every `poll_s`; made
+    ahead of the step by the `async_tasks_ahead` sensor ticking every `ahead_tick_s` (0: by the step)."""
+
+    cooldown_s: float
+    ready_s: float
+    poll_s: float
+    ahead_tick_s: float = 0.0
+
+    def chain_s(self, tasks: int) -> float:
+        """From an agency's first task to its last file: the cooldowns between, then the last's wait
+        (made ahead: each task half a tick after its cooldown, on average; the step asks at once)."""
+        if self.ahead_tick_s:
+            return max(0, tasks - 1) * (self.cooldown_s + self.ahead_tick_s / 2) + self.ready_s
+        return max(0, tasks - 1) * self.cooldown_s + self._asked()[1]
+
+    def polls(self, tasks: int) -> int:
+        """An agency's task listings: each task asked `poll_s` after it is made, then twice as late
+        each time until it is ready (one listing covers every task pending at once); made ahead:
+        the step's one listing of them all."""
+        return 1 if self.ahead_tick_s else tasks * self._asked()[0]
+
+    def _asked(self) -> tuple[int, float]:
+        """How often a task is asked about, and when it is first seen ready (fetch/tasks.py)."""
+        asks, delay, waited = 1, self.poll_s, self.poll_s
+        while waited < self.ready_s:
+            delay = min(2 * delay, 60.0)
+            waited += delay
+            asks += 1
+        return asks, waited
+
+
+WAIT = "wait"  # a part's phase spent waiting (async tasks), not calling: it takes no quota
+WAIT_UNTIL = "wait until"  # waiting until that second of the day (tasks made ahead since the launch)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """What one tenant's day holds for the model: its world, day and the knobs of the paths."""
+
+    world: World
+    config: SimConfig
+    name: str
+    day: date
+    timing: TaskTiming
+    warm: bool = True  # the report families' memory knows every account (a steady day)
+
+
+def media_step(media: MediaDefinition, tenant: Tenant) -> StepPlan:
+    """One media's step for one tenant, in the API version a deployment speaks by default: its
+    listings, then each dataset's calls on the path it takes (`_dataset_calls`)."""
+    api, declared, world = media.api, media.assets_for(None), tenant.world
     parts = [PartPlan(a.name, ()) for a in declared.agent_lists]  # eton rows and Redis: no API
     for listing in declared.account_lists:
         listed = details = 0
-        for agent in world.agents(media.name, tenant, tier=listing.tier):
-            found = len(world.accounts(media.name, tenant, tier=listing.tier, agent_id=agent.agent_id))
+        for agent in world.agents(media.name, tenant.name, tier=listing.tier):
+            found = len(world.accounts(media.name, tenant.name, tier=listing.tier, agent_id=agent.agent_id))
             listed += pages(api, listing.endpoint, found)
             details += math.ceil(found / listing.details_batch) if listing.details_endpoint else 0
         calls = [(api.endpoint(listing.endpoint).name, listed)]
         if listing.details_endpoint:
             calls.append((api.endpoint(listing.details_endpoint).name, details))
         parts.append(PartPlan(listing.name, (listing.agents,), tuple(calls)))
-    tiers = {listing.name: listing.tier for listing in declared.account_lists}
+    bulk = [d for d in declared.datasets if api.endpoint(d.endpoint).bulk is not None]
+    tasks_per_agency = sum(max(1, len(d.time_lines)) for d in bulk)
     for dataset in declared.datasets:
-        accounts = sum(len(world.accounts(media.name, tenant, tier=tiers[u])) for u in dataset.upstream)
-        per_source = pages(
-            api, dataset.endpoint, max_records_per_account(config, hourly=bool(dataset.time_lines))
-        )
-        sources = accounts * max(1, len(dataset.time_lines))
-        endpoint = api.endpoint(dataset.endpoint).name
-        parts.append(PartPlan(dataset.name, dataset.upstream, ((endpoint, sources * per_source),)))
+        calls = _dataset_calls(media, tenant, dataset, tasks_per_agency)
+        parts.append(PartPlan(dataset.name, dataset.upstream, calls))
     return StepPlan(media.name, tuple(parts))
 
 
-def tenant_steps(world: World, config: SimConfig, tenant: str) -> list[StepPlan]:
+def _dataset_calls(
+    media: MediaDefinition, tenant: Tenant, dataset: Any, tasks_per_agency: int
+) -> tuple[tuple[str, int], ...]:
+    """One dataset's calls: a batch per `batch` ids of an agent; an async task per agency (and the
+    wait for the agency's files); else one call per account it asks, for every time line."""
+    api = media.api
+    accounts = _accounts(media, tenant, dataset.upstream)
+    spec = api.endpoint(dataset.endpoint)
+    if dataset.batch:
+        by_agent: dict[str, int] = defaultdict(int)
+        for agent in accounts.values():
+            by_agent[agent] += 1
+        return ((spec.name, sum(math.ceil(n / dataset.batch) for n in by_agent.values())),)
+    lines = max(1, len(dataset.time_lines))
+    if spec.bulk is not None:
+        agencies = len(set(accounts.values()))
+        signal = media.assets.activity is not None and media.assets.activity.dataset == dataset.name
+        polls = agencies * tenant.timing.polls(tasks_per_agency) if signal else 0
+        wait = round(tenant.timing.chain_s(tasks_per_agency))
+        return (
+            (WAIT_UNTIL if tenant.timing.ahead_tick_s else WAIT, wait),
+            (spec.bulk.add, agencies * lines),
+            (spec.bulk.get, polls),
+            (spec.bulk.files, agencies * lines),
+        )
+    asked = _asked(media, tenant, dataset, accounts)
+    per_source = pages(
+        api, dataset.endpoint, max_records_per_account(tenant.config, hourly=bool(dataset.time_lines))
+    )
+    calls = [(spec.name, len(asked) * lines * per_source)]
+    signal = media.assets.activity
+    if dataset.activity and signal is not None and signal.endpoint and _first_reader(media, dataset):
+        calls.insert(0, (api.endpoint(signal.endpoint).name, _signal_pages(media, tenant)))
+    return tuple(calls)
+
+
+def _accounts(media: MediaDefinition, tenant: Tenant, upstream: tuple[str, ...]) -> dict[str, str]:
+    tiers = {listing.name: listing.tier for listing in media.assets.account_lists}
+    found: dict[str, str] = {}
+    for name in upstream:
+        for account, agent in tenant.world.accounts(media.name, tenant.name, tier=tiers[name]):
+            found[str(account)] = str(agent)
+    return found
+
+
+def _asked(media: MediaDefinition, tenant: Tenant, dataset: Any, accounts: dict[str, str]) -> list[str]:
+    """The accounts a per-account dataset asks: the active ones for an activity-filtered one, and of
+    a report family's levels those whose family it is (a cold day: the first top asks them all)."""
+    world, day = tenant.world, tenant.day
+    asked = list(accounts)
+    if dataset.activity:
+        asked = [a for a in asked if world.spends(media.name, int(a), day)]
+    families = media.assets.families
+    if families is None:
+        return asked
+    parent = dataset.detail_of or dataset.name
+    if parent not in families.tops:
+        return asked
+    has = lambda top, a: _records(media, tenant, top, a) > 0  # noqa: E731
+    if parent == dataset.name and not tenant.warm and parent == families.tops[0]:
+        return asked
+    if parent == dataset.name and not tenant.warm:  # a later top asks what the first did not cover
+        return [a for a in asked if not has(families.tops[0], a)]
+    return [a for a in asked if has(parent, a)]
+
+
+def _records(media: MediaDefinition, tenant: Tenant, dataset_name: str, account: str) -> int:
+    from ark_sim.media import lookup
+
+    dataset = next(d for d in media.assets.datasets if d.name == dataset_name)
+    endpoint = media.api.endpoint(dataset.endpoint).name
+    return lookup(media.name).records(endpoint)(
+        tenant.world, media.name, int(account), tenant.day, "REQUEST_TIME"
+    )
+
+
+def _first_reader(media: MediaDefinition, dataset: Any) -> bool:
+    """The activity signal's calls are counted on the first dataset that reads it."""
+    return next(d for d in media.assets.datasets if d.activity).name == dataset.name
+
+
+def _signal_pages(media: MediaDefinition, tenant: Tenant) -> int:
+    """The agent report's pages for the agents whose accounts no account list reads it for."""
+    signal = media.assets.activity
+    reused = {listing.name for listing in media.assets.account_lists if listing.endpoint == signal.endpoint}
+    calls = 0
+    for listing in media.assets.account_lists:
+        if listing.name in reused:
+            continue
+        for agent in tenant.world.agents(media.name, tenant.name, tier=listing.tier):
+            found = len(
+                tenant.world.accounts(media.name, tenant.name, tier=listing.tier, agent_id=agent.agent_id)
+            )
+            calls += pages(media.api, signal.endpoint, found)
+    return calls
+
+
+def tenant_steps(tenant: Tenant) -> list[StepPlan]:
     """Every media's step of one tenant's partition (registry order)."""
-    return [media_step(media, world, config, tenant) for media in all_media()]
+    return [media_step(media, tenant) for media in all_media()]
 
 
 def endpoint_calls(steps: Iterable[StepPlan]) -> dict[Endpoint, int]:
-    """Calls per (media, endpoint) of some steps."""
+    """Calls per (media, endpoint) of some steps (waits are no calls)."""
     total: dict[Endpoint, int] = defaultdict(int)
     for step in steps:
         for endpoint, n in step.calls().items():
-            total[(step.media, endpoint)] += n
+            if endpoint not in (WAIT, WAIT_UNTIL) and n:
+                total[(step.media, endpoint)] += n
     return dict(total)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ark_assets.settings import default_of
+
 START_MARK, END_MARK = "<!-- capacity:start -->", "<!-- capacity:end -->"
-VISIBILITY_TIMEOUT_S = 900  # ARK_CELERY_VISIBILITY_TIMEOUT_S (ark_assets/settings/platform.py)
+VISIBILITY_TIMEOUT_S = default_of("celery_visibility_timeout_s")  # ARK_CELERY_VISIBILITY_TIMEOUT_S
 
 
 def _h(seconds: float) -> str:
@@ -180,9 +182,58 @@ def _validation_lines(v: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(r: dict[str, Any]) -> str:
-    """The generated section of docs/CAPACITY.md."""
+def _pct(n: int, of: int) -> str:
+    return f"{n / of:.1%}"
+
+
+def _bulk_lines(results: list[dict[str, Any]]) -> list[str]:
+    """The bulk paths' figures at every dormant share recorded: calls per tenant against the day
+    before them, the floor, the validation, rows lost, hedged copies."""
+    rows = [
+        "| accounts idle on the day | calls per seed tenant-day, steady (vs 168,571 before) "
+        "| its first day (families unknown) | 100-tenant quota floor | validation: error, tables "
+        "| hedged copies per call (validation) | command |",
+        "|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in sorted(results, key=lambda r: r.get("dormant", 0.25)):
+        p, v = r["production"], r["validation"]
+        calls = p["calls_per_tenant"]
+        lost = (
+            "0 rows lost (= truth)" if not v["mismatches"] else f"**differ**: {len(v['mismatches'])} tables"
+        )
+        rows.append(
+            f"| {r.get('dormant', 0.25):.0%} "
+            f"| **{calls['steady']:,}** ({_pct(calls['steady'], calls['baseline'])}) "
+            f"| {calls['first_day']:,} ({_pct(calls['first_day'], calls['baseline'])}) "
+            f"| **{_h(p['quota_bound_s'])}** (`{p['busiest_endpoint']}`) | {v['error']:+.1%}, {lost} "
+            f"| {v.get('hedges_per_call', 0):.2%} | `{r['command'].split('#')[0].strip()}` |"
+        )
+    return rows
+
+
+def _stopped_rows(p: dict[str, Any]) -> list[str]:
+    """The day if the steps made their own tasks: each Tencent step holds its process and pool slot
+    while its agencies' tasks wait out the cooldowns."""
+    if not p.get("sensor_stopped"):
+        return []
+    rows = [
+        "| workers (processes) | pool per media | wall time of the day | longest step | by 08:00 |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for d in p["sensor_stopped"]:
+        longest = max(c["longest_step_s"] for c in d["chains"].values())
+        fits = "yes" if d["fits_window"] else "**no**"
+        rows.append(
+            f"| {d['workers']} ({d['processes']}) | {d['pool_limit']} | **{_h(d['wall_s'])}** "
+            f"| {longest:.0f} s | {fits} |"
+        )
+    return rows
+
+
+def render(r: dict[str, Any], others: list[dict[str, Any]] | None = None) -> str:
+    """The generated section of docs/CAPACITY.md (`others`: results at other dormant shares)."""
     p, check = r["production"], r["calls_vs_partition_bench"]
+    timing = p.get("task_timing", {})
     sizes = ", ".join(f"{m} {n:,}" for m, n in p["accounts_per_tenant"].items())
     lines = [
         START_MARK,
@@ -195,12 +246,23 @@ def render(r: dict[str, Any]) -> str:
         + f" (fetch benchmark); {r['inputs']['cpu_ms_per_account']} ms CPU per account (partition "
         f"benchmark of {r['inputs']['partition_bench_when']}).",
         "",
+        "### The bulk paths: calls per tenant-day, the floor, rows lost",
+        "",
+        *_bulk_lines([r, *(others or [])]),
+        "",
+        "Steady: a day after another, when the report families' memory knows where each jrtt account "
+        "reports (the first day asks every active account's legacy reports first). The async tasks at "
+        f"the vendor's pace: one per agency every {timing.get('cooldown_s', 0):g} s, ready "
+        f"{timing.get('ready_s', 0):g} s after it is made (the simulator's; Tencent states no figure), "
+        f"made ahead by the `async_tasks_ahead` sensor (a tick every {timing.get('ahead_tick_s', 0):g} s) "
+        "from the runs' launch, so a step finds its files made.",
+        "",
         f"### Calls per media endpoint: one `seed`-sized tenant ({sizes} accounts), "
-        f"then {p['tenants']} tenants",
+        f"then {p['tenants']} tenants (steady, {r.get('dormant', 0.25):.0%} of accounts idle)",
         "",
         *_endpoint_rows(p),
         "",
-        f"The call model against the partition benchmark's measured requests of a seed tenant "
+        f"The call model (a first day) against the partition benchmark's measured requests of a seed tenant "
         f"(bench/results/partition.json): {check['model']:,} modelled, {check['measured']:,} measured "
         f"({check['difference']:+.1%}).",
         "",
@@ -208,6 +270,13 @@ def render(r: dict[str, Any]) -> str:
         f"{p['shape']['pool_limit']}, {p['shape']['max_runs']} runs at once), by number of workers",
         "",
         *_day_lines(p),
+        "",
+        "Without the tasks made ahead (the `async_tasks_ahead` sensor stopped), each Tencent step "
+        "would make its agencies' six tasks itself, one per cooldown, holding its process and pool "
+        "slot for the 25 minutes, spending no quota; larger pools (and `max_concurrent_runs` to fill "
+        "them) only help with as many processes:",
+        "",
+        *_stopped_rows(p),
         "",
         "### The model against a simulated day on the "
         + ("multi-host (prod-hosts)" if r["validation"].get("topology") == "hosts" else "prod-local")

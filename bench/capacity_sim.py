@@ -26,7 +26,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.capacity_model import Endpoint, PartPlan, StepPlan
+from bench.capacity_model import WAIT, WAIT_UNTIL, Endpoint, PartPlan, StepPlan, endpoint_calls
 
 _EPS = 1e-9
 
@@ -115,12 +115,19 @@ class _Clock:
     def _endpoint(self, part: _Part) -> Endpoint:
         return (part.step.plan.media, part.plan.calls[part.phase][0])
 
+    def _waits(self, part: _Part) -> bool:
+        """A phase of waiting (an agency's async tasks): seconds pass at one a second, no quota."""
+        return part.plan.calls[part.phase][0] in (WAIT, WAIT_UNTIL)
+
     def advance(self) -> list[Callable[[], None]] | None:
         """Move to the next event; its callbacks (None when nothing is left to happen)."""
         if not self.timers and not self.flows:
             return None
-        sharing = Counter(self._endpoint(p) for p in self.flows)
-        speed = {id(p): self.rates[self._endpoint(p)] / sharing[self._endpoint(p)] for p in self.flows}
+        sharing = Counter(self._endpoint(p) for p in self.flows if not self._waits(p))
+        speed = {
+            id(p): 1.0 if self._waits(p) else self.rates[self._endpoint(p)] / sharing[self._endpoint(p)]
+            for p in self.flows
+        }
         dt = min([t[0] for t in self.timers] + [p.left / speed[id(p)] for p in self.flows])
         self.now += dt
         for endpoint in sharing:
@@ -142,7 +149,8 @@ class _Clock:
         while part.phase < len(part.plan.calls) and part.plan.calls[part.phase][1] <= 0:
             part.phase += 1
         if part.phase < len(part.plan.calls):
-            part.left = float(part.plan.calls[part.phase][1])
+            what, n = part.plan.calls[part.phase]
+            part.left = max(_EPS, n - self.now) if what == WAIT_UNTIL else float(n)
             self.flows.append(part)
         else:
             part.done = True
@@ -228,10 +236,6 @@ def simulate(
 
 def quota_bound_s(runs: list[list[StepPlan]], rates: dict[Endpoint, float]) -> tuple[float, Endpoint]:
     """The day's floor whatever the topology: the busiest endpoint's calls at its rate."""
-    calls: Counter[Endpoint] = Counter()
-    for steps in runs:
-        for step in steps:
-            for endpoint, n in step.calls().items():
-                calls[(step.media, endpoint)] += n
+    calls: Counter[Endpoint] = Counter(endpoint_calls(s for steps in runs for s in steps))
     busiest = max(calls, key=lambda e: calls[e] / rates[e])
     return calls[busiest] / rates[busiest], busiest

@@ -47,8 +47,9 @@ import yaml
 
 from ark_sim.config import SimConfig
 from ark_sim.process import SimulatorProcess
+from ark_stack import task_speed
 from bench.dagster_env import platform_env as bench_env
-from bench.fetch_bench import _redis, _toml
+from bench.fetch_bench import GOAL_QUOTA_PER_USEFUL_CALL, _redis, _toml
 from bench.limits import cpu_bound, endpoint_limits, quota_bound
 from bench.partition_bench import (
     ark_sim_bin,
@@ -84,25 +85,34 @@ SERVICE_BASELINE_S = 20.0
 
 
 def sim_config(day: date, profile: str) -> dict[str, Any]:
-    """Seed sizes, latency 0, no faults, the shipped quotas (sim.toml), this bench's apps."""
+    """Seed sizes, latency 0, no faults, the shipped quotas (sim.toml), this bench's apps, Tencent's
+    async tasks at loopback speed (ark_stack/task_speed.py)."""
     media = {
-        name: {"app": {"app_id": app_id, "secret": secret}, "latency": {"median_ms": 0}}
+        name: {
+            "app": {"app_id": app_id, "secret": secret},
+            "latency": {"median_ms": 0},
+            **task_speed.SIM_TASKS.get(name, {}),
+        }
         for name, (app_id, secret) in APPS.items()
     }
     return {"profile": profile, "clock": {"today": (day + timedelta(days=1)).isoformat()}, "media": media}
 
 
 def platform_env(sim: SimulatorProcess, prefix: str, dagster_home: Path, workdir: Path) -> dict[str, str]:
-    """What the runs read: the simulator and this bench's apps, names of this bench only."""
-    return bench_env(
-        sim,
-        apps=APPS,
-        prefix=prefix,
-        dagster_home=dagster_home,
-        workdir=workdir,
-        log_db=LOG_DB,
-        eton_db=ETON_DB,
-    )
+    """What the runs read: the simulator and this bench's apps, names of this bench only, the
+    async tasks' pace to match the simulator's."""
+    return {
+        **task_speed.TASK_ENV,
+        **bench_env(
+            sim,
+            apps=APPS,
+            prefix=prefix,
+            dagster_home=dagster_home,
+            workdir=workdir,
+            log_db=LOG_DB,
+            eton_db=ETON_DB,
+        ),
+    }
 
 
 def ark_sim(command: str, config: Path, tenant: str, day: date, env: dict[str, str], profile: str) -> dict:
@@ -221,6 +231,7 @@ def run_report(dagster_home: Path, tenants: tuple[str, ...]) -> dict[str, Any]:
                     "accounts_failed",
                     "throttles",
                     "retries",
+                    "hedges",
                 ):
                     if name in metadata:
                         sums[name] += int(metadata[name].value)
@@ -385,6 +396,31 @@ def limits_report(
     }
 
 
+def quota_per_useful_call(counters: dict, tenants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Quota spent per useful call: the calls that took quota (the simulator's answers less its
+    throttle answers) over those less the hedged copies the runs sent (each counted as if it took
+    quota: an upper bound)."""
+    billed = int(counters.get("total", 0)) - sum(counters.get("throttles", {}).values())
+    hedges = sum(int(t.get("hedges", 0)) for t in tenants.values())
+    useful = billed - hedges
+    return {
+        "billed_calls": billed,
+        "hedges": hedges,
+        "quota_per_useful_call": round(billed / useful, 4) if useful > 0 else None,
+    }
+
+
+def _quota_line(r: dict[str, Any]) -> str:
+    per_call = r.get("quota_per_useful_call")
+    if per_call is None:
+        return "- Quota spent per useful call: not recorded."
+    met = "met" if per_call <= GOAL_QUOTA_PER_USEFUL_CALL else "**missed**"
+    return (
+        f"- Quota spent per useful call: **{per_call:.4f}** ({r['billed_calls']:,} calls took quota, "
+        f"{r['hedges']:,} of them hedged copies at most; goal <= {GOAL_QUOTA_PER_USEFUL_CALL}: {met})."
+    )
+
+
 def render(r: dict[str, Any]) -> str:
     lim = r["limits"]
     cpu = lim["cpu_s"]
@@ -429,6 +465,7 @@ def render(r: dict[str, Any]) -> str:
         f"answers: **{100 * lim['throttle_share']:.2f}%** (goal <= {100 * GOAL_THROTTLE_SHARE:g}%: "
         f"{met[lim['goal_throttle_met']]}); every one retried: "
         f"{'yes' if r['all_throttles_retried'] else '**no**'}.",
+        _quota_line(r),
         f"- Peak memory (PSS): **{r['peak_total_mb']:.0f} MB** for all runs' processes together; the largest "
         f"single process {r['peak_process_mb']:.0f} MB.",
         f"- Steps at once per pool (limit {r['pool_limit']}): "
@@ -616,6 +653,7 @@ def main(day: str, profile: str, keep: bool, no_write: bool) -> None:
         "pool_peak": report["pool_peak"],
         "sim_total": counters.get("total", 0),
         "sim_throttles": sim_throttles,
+        **quota_per_useful_call(counters, tenants),
         "all_throttles_retried": every_account_ok,
         "limits": limits,
         "services": per_service,

@@ -41,6 +41,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ import click
 import psutil
 
 from ark_sim.process import SimulatorProcess
+from ark_stack import task_speed
+from bench.dormant import NO_SPEND_RATE, dormant_knobs
 from bench.fetch_bench import _redis, _toml
 from bench.results_md import RESULTS_MD, cpu_model, write_section
 
@@ -108,9 +111,15 @@ OTHER_BENCHES = (
 
 
 def sim_overrides(
-    day: date, *, profile: str = "seed", apps: dict[str, tuple[int, str]] = APPS
+    day: date,
+    *,
+    profile: str = "seed",
+    apps: dict[str, tuple[int, str]] = APPS,
+    knobs: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The simulator config: seed sizes, latency 0, no faults, no binding quota, bench apps."""
+    """The simulator config: seed sizes, latency 0, no faults, no binding quota, bench apps, and
+    Tencent's async tasks at loopback speed (ark_stack/task_speed.py: the vendor's one per agency
+    per 5 minutes would make the partition half an hour of waiting)."""
     media: dict[str, Any] = {}
     for name, (app_id, secret) in apps.items():
         per_second = (
@@ -129,8 +138,10 @@ def sim_overrides(
                     "block_seconds": 0.0,
                 }
             },
+            **task_speed.SIM_TASKS.get(name, {}),
         }
-    return {"profile": profile, "clock": {"today": (day + timedelta(days=1)).isoformat()}, "media": media}
+    clock = {"today": (day + timedelta(days=1)).isoformat()}
+    return {"profile": profile, "clock": clock, "media": media, "profiles": {profile: knobs or {}}}
 
 
 def ark_sim_bin() -> str:
@@ -299,6 +310,47 @@ def measure_run(cmd: list[str], workdir: Path, sim: psutil.Process) -> dict:
         "machine_busy_cpu_s": _busy_cpu_s(machine_after) - _busy_cpu_s(machine_before),
         "log": str(log),
     }
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A run other than the record's: more accounts idle (`dormant`), or a day after another (`warm`)."""
+
+    dormant: float | None = None
+    warm: bool = False
+
+    def knobs(self) -> dict[str, float]:
+        return dormant_knobs(self.dormant) if self.dormant is not None else {}
+
+    @property
+    def file(self) -> Path | None:
+        if self.dormant is None and not self.warm:
+            return None
+        idle = f"-dormant{round(100 * self.dormant)}" if self.dormant is not None else ""
+        return RESULTS_JSON.with_name(f"partition{idle}{'-warm' if self.warm else ''}.json")
+
+    def warm_up(self, cmd: list[str], workdir: Path, sim: SimulatorProcess) -> int | None:
+        """With `warm`: the partition once, unmeasured; the requests the simulator served it."""
+        if not self.warm:
+            return None
+        click.echo("warm-up: the partition once, unmeasured (the report families' memory) ...")
+        out = cmd.index("--out") + 1
+        first = [*cmd[:out], str(workdir / "warm-up.json"), *cmd[out + 1 :]]
+        with (workdir / "warm-up.log").open("wb") as log:
+            subprocess.run(
+                first, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, check=True, timeout=RUN_DEADLINE_S
+            )
+        served = sum(sum(c.values()) for c in sim.counters()["requests"].values())
+        sim.reset()
+        return served
+
+    def describe(self, warm_up: int | None) -> dict[str, Any]:
+        return {
+            "accounts_idle_share": self.dormant if self.dormant is not None else NO_SPEND_RATE,
+            "knobs": self.knobs(),
+            "warm": self.warm,
+            "warm_up_requests": warm_up,
+        }
 
 
 # ----- the numbers
@@ -662,6 +714,18 @@ def other_benches() -> list[str]:
     help="Only these assets (e.g. jrtt/funds; repeatable), to profile one; implies --no-write.",
 )
 @click.option(
+    "--dormant",
+    type=float,
+    help=f"Share of accounts idle on the day (shipped: {NO_SPEND_RATE:g}; more adds a tail idle every "
+    "day); the result goes to partition-dormant<N>.json, not the record.",
+)
+@click.option(
+    "--warm",
+    is_flag=True,
+    help="Measure a day after another: the partition runs once unmeasured first (the report families' "
+    "memory set), then measured; the result goes to partition-...-warm.json, not the record.",
+)
+@click.option(
     "--no-write", is_flag=True, help="Print the numbers only; leave RESULTS.md and partition.json alone."
 )
 def main(
@@ -673,6 +737,8 @@ def main(
     render_from: Path | None,
     keep: bool,
     select: tuple[str, ...],
+    dormant: float | None,
+    warm: bool,
     no_write: bool,
 ) -> None:
     """Materialize a seed-sized partition of every media; write bench/results/partition.json, RESULTS.md."""
@@ -690,6 +756,7 @@ def main(
             keep=keep,
             select=select,
             no_write=no_write or bool(select),
+            variant=Variant(dormant, warm),
         )
 
 
@@ -703,6 +770,7 @@ def bench(
     keep: bool,
     select: tuple[str, ...],
     no_write: bool,
+    variant: Variant,
 ) -> None:
     """The whole benchmark (under the lock): set up, measure, count, clean up, write."""
     the_day = date.fromisoformat(day)
@@ -717,7 +785,7 @@ def bench(
     unique = uuid.uuid4().hex[:8]
     prefix, topic_prefix = f"benchp{unique}", f"benchp{unique}_"
     config = workdir / "sim.toml"
-    config.write_text(_toml(sim_overrides(the_day)), encoding="utf-8")
+    config.write_text(_toml(sim_overrides(the_day, knobs=variant.knobs())), encoding="utf-8")
     when = datetime.now(UTC)
     cleanup: list[str] = []
     try:
@@ -743,6 +811,7 @@ def bench(
             if cprofile:
                 cmd += ["--cprofile", str(workdir / "run.prof")]
             cmd += [a for s in select for a in ("--select", s)]
+            warm_up = variant.warm_up(cmd, workdir, sim)
             busy = busy or wait_for_quiet()  # seeding took a while: look again just before measuring
             click.echo(f"materializing {day}|{tenant}, all media, in one process ...")
             measured = measure_run(cmd, workdir, psutil.Process(sim.pid))
@@ -811,6 +880,7 @@ def bench(
         "dagster": dagster.__version__,
         "max_in_flight": child.get("max_in_flight"),
         "log_sample_rate": child.get("log_sample_rate"),
+        **variant.describe(warm_up),
         **numbers,
         "notes": notes,
     }
@@ -835,7 +905,10 @@ def bench(
         click.echo(profile_text)
         click.echo("(--cprofile: numbers inflated by the profiler; nothing written)")
         return
-    if not no_write:
+    if not no_write and variant.file is not None:  # a variant is recorded beside the record
+        variant.file.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        click.echo(f"wrote {variant.file}")
+    elif not no_write:
         RESULTS_JSON.parent.mkdir(exist_ok=True)
         RESULTS_JSON.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_section(START_MARK, END_MARK, render(result))

@@ -106,6 +106,7 @@ def run(
     from ark_assets.resources.mysql import MySQLResource
     from ark_assets.resources.redis_store import RedisResource
     from ark_assets.resources.sentry import SentryResource
+    from ark_stack import task_speed
 
     hbase = HBaseResource(table_prefix=table_prefix)
     connections = {
@@ -123,6 +124,9 @@ def run(
             media=connections,
             **({"max_in_flight": max_in_flight} if max_in_flight is not None else {}),
             log_sample_rate=log_sample_rate,
+            # Tencent's async tasks at loopback speed, as the simulator is told (partition_bench)
+            task_cooldown_s=task_speed.COOLDOWN_S,
+            task_poll_s=task_speed.POLL_S,
         ),
     )
     assets = [a for media in all_media() for a in media_assets(media)]

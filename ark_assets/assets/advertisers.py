@@ -10,6 +10,7 @@ from datetime import date
 
 from dagster import AutomationCondition
 
+from ark_assets.assets.activity import agent_rows_name
 from ark_assets.assets.expected import expected_agents
 from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.parts import Part, PartResult, StepContext
@@ -23,6 +24,7 @@ from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.coverage import Coverage
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
+from ark_assets.media.bulk import active
 from ark_assets.media.declare import AccountList, MediaDefinition, no_params
 
 NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
@@ -44,7 +46,11 @@ def advertisers_part(media: MediaDefinition, declared: AccountList) -> Part:
     )
 
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
-        return _list_accounts(step, media, declared, _chosen_agents(step, media, declared, upstream))
+        try:
+            return _list_accounts(step, media, declared, _chosen_agents(step, media, declared, upstream))
+        except BaseException as error:  # the activity signal asks these agents itself
+            step.exchange.fail(agent_rows_name(declared.name), error)
+            raise
 
     return Part(name=declared.name, spec=spec, upstream=(declared.agents,), fetches=True, work=work)
 
@@ -83,7 +89,7 @@ def _list_accounts(
         spool = RowSpool.create(table_name(media.name, declared.dataset), day, tenant)
         spool.source = step.contract_label(declared.endpoint)
         found: dict[str, str] = {}
-        summary = run.fetch(declared.endpoint, sources, to_rows=_listing_rows(declared, found), spool=spool)
+        summary = _fetch_listings(step, media, declared, run, sources, spool, found)
         # one listing per agent of the Redis agent key, counted apart from the agents fetched (expected.py)
         agents = expected_agents(
             step.redis.sets, media, tenant, declared.tier, fetched=chosen, agents_list=config.agents_list
@@ -126,8 +132,34 @@ def _list_accounts(
     )
 
 
-def _listing_rows(declared: AccountList, found: dict[str, str]):
-    """Rows of one agent's listing; every listed account is also noted in `found` (account -> agent).
+def _fetch_listings(
+    step: StepContext,
+    media: MediaDefinition,
+    declared: AccountList,
+    run: FetchRun,
+    sources: list[Source],
+    spool: RowSpool,
+    found: dict[str, str],
+) -> FetchSummary:
+    """Every chosen agent's listing, into `spool` and `found`; when the listing is the media's
+    activity signal (jrtt's agent report), who was active is handed to the reports."""
+    signal = media.assets.activity
+    activity: dict[str, bool] | None = (
+        {} if signal is not None and signal.endpoint == declared.endpoint else None
+    )
+    to_rows = _listing_rows(declared, found, activity, signal.fields if signal else ())
+    summary = run.fetch(declared.endpoint, sources, to_rows=to_rows, spool=spool)
+    if activity is not None:
+        answered = {s.agent_id for s in sources} - summary.failed_agents
+        step.exchange.publish(agent_rows_name(declared.name), (answered, activity))
+    return summary
+
+
+def _listing_rows(
+    declared: AccountList, found: dict[str, str], activity: dict[str, bool] | None, fields: tuple[str, ...]
+):
+    """Rows of one agent's listing; every listed account is also noted in `found` (account -> agent)
+    and, when the listing is the activity signal, in `activity` (account -> active).
 
     Every record is checked before any is taken: a bad one fails the agent's whole list.
     """
@@ -140,6 +172,8 @@ def _listing_rows(declared: AccountList, found: dict[str, str]):
             for n, r in enumerate(outcome.records or [], 1)
         ]
         found.update((account, agent) for account, _ in listed)
+        if activity is not None:
+            activity.update((account, active(record, fields)) for account, record in listed)
         if declared.details_endpoint is None:
             return [Row(account, agent, record) for account, record in listed]
         return []

@@ -8,13 +8,14 @@ the previous day's account lists, into the same table.
 
 from collections.abc import Mapping
 from datetime import date, timedelta
-from functools import partial
 
-from ark_assets.assets.drift import by_policy
+from ark_assets.assets.activity import rows_name
+from ark_assets.assets.bulk import variants
+from ark_assets.assets.dataset_fetch import DatasetFetch
 from ark_assets.assets.expected import expected_accounts
+from ark_assets.assets.families import totals_name
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.recording import RunRecorder
-from ark_assets.assets.records import dataset_rows
 from ark_assets.assets.run_config import FetchConfig
 from ark_assets.assets.sources import day_account_keys, day_accounts, narrow
 from ark_assets.assets.specs import (
@@ -27,17 +28,14 @@ from ark_assets.assets.specs import (
     intraday_spec,
 )
 from ark_assets.core.tables import table_name
-from ark_assets.fetch.outcome import Source
 from ark_assets.io.coverage import Coverage
 from ark_assets.io.rows import RowSpool
 from ark_assets.media.declare import AccountDataset, AccountList, MediaDefinition
 
 
 def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: bool = False) -> Part:
-    listings = media.listings(declared.upstream)
     table = table_name(media.name, declared.dataset)
     name = f"{INTRADAY_PREFIX}{declared.name}" if intraday else declared.name
-    key = asset_key(media, name)
     spec = asset_spec(
         media,
         name,
@@ -52,49 +50,59 @@ def dataset_part(media: MediaDefinition, declared: AccountDataset, *, intraday: 
     )
 
     def work(step: StepContext, upstream: Mapping[str, PartResult]) -> PartResult:
-        # The lists are read from Redis whether or not they were written in this step: the Redis
-        # account keys are the contract (upstream systems write them too).
-        config = step.config.for_asset(name)
-        day, tenant = step.day, step.tenant
-        lists_day = day - timedelta(days=1) if step.intraday_hour is not None else day
-        with step.recorded(key, declared.endpoint, config) as recorder:
-            accounts, scope = _listed(step, media, listings, lists_day, config, recorder)
-            params = dict(declared.params(day))
-            variants = [params | {"time_line": t} for t in declared.time_lines] or [params]
-            sources = (Source(agent, account, p) for p in variants for account, agent in accounts.items())
-            run, observer = step.fetch_run(key, recorder)
-            spool = RowSpool.create(table, day, tenant)
-            spool.source = step.contract_label(declared.endpoint)
-            rows = partial(dataset_rows, declared, before_hour=step.intraday_hour)
-            summary = run.fetch(
-                declared.endpoint,
-                sources,
-                to_rows=by_policy(rows, step, declared, spool.fields),  # the media's drift policy
-                spool=spool,
-                total=len(accounts) * len(variants),
-            )
-            observer.flush()
-            # only accounts answered for, completely, may lose stored rows (io/coverage.py)
-            spool.covered = Coverage.answered(accounts, summary.failed_targets)
-            recorder.succeed(summary, f"{summary.rows} rows")
-        # the sources expected, counted again from Redis (not from the list the fetch walked)
-        listed = expected_accounts(
-            step, listings, lists_day, fetched=accounts, scope=scope, variants=len(variants)
-        )
-        return PartResult(
-            spool=spool,
-            metadata=fetch_metadata(summary, media=media.name, expected=listed.sources)
-            | {"accounts": len(accounts)}
-            | step.contract(declared.endpoint)
-            | _intraday_metadata(step.intraday_hour, lists_day),
-            summary=summary,
-            completeness=completeness(key, summary, expected=listed.sources, **listed.metadata()),
-        )
+        try:
+            result, fetched = _fetch(step, media, declared, table=table, name=name)
+        except BaseException as error:  # the levels that read this one ask every account instead
+            step.exchange.abandon(declared.name, f"{type(error).__name__}: {error}")
+            raise
+        step.exchange.publish(rows_name(declared.name), fetched.answered)
+        step.exchange.publish(totals_name(declared.name), fetched.totals)
+        return result
 
     if intraday:
         spec = intraday_spec(spec, declared.endpoint, table)
     upstream = () if intraday else declared.upstream
     return Part(name=name, spec=spec, upstream=upstream, fetches=True, work=work)
+
+
+def _fetch(
+    step: StepContext, media: MediaDefinition, declared: AccountDataset, *, table: str, name: str
+) -> tuple[PartResult, DatasetFetch]:
+    """The dataset's rows for the partition, its bookkeeping, and its fetch (what it answered)."""
+    # The lists are read from Redis whether or not they were written in this step: the Redis
+    # account keys are the contract (upstream systems write them too).
+    listings, key = media.listings(declared.upstream), asset_key(media, name)
+    config = step.config.for_asset(name)
+    day, tenant = step.day, step.tenant
+    lists_day = day - timedelta(days=1) if step.intraday_hour is not None else day
+    with step.recorded(key, declared.endpoint, config) as recorder:
+        accounts, scope = _listed(step, media, listings, lists_day, config, recorder)
+        run, observer = step.fetch_run(key, recorder)
+        spool = RowSpool.create(table, day, tenant)
+        spool.source = step.contract_label(declared.endpoint)
+        # a slice re-run or an intraday refresh asks exactly its accounts, one by one
+        direct = scope is not None or step.intraday_hour is not None
+        fetch = DatasetFetch(
+            step=step, declared=declared, run=run, spool=spool, accounts=accounts, direct=direct
+        )
+        summary = fetch.fetch()
+        observer.flush()
+        # only accounts the media answered for, completely (an idle one included), may lose
+        # stored rows (io/coverage.py)
+        spool.covered = Coverage.answered(fetch.answered, summary.failed_targets)
+        recorder.succeed(summary, f"{summary.rows} rows")
+    # the sources expected, counted again from Redis (not from the list the fetch walked)
+    calls = len(variants(declared, day))
+    listed = expected_accounts(step, listings, lists_day, fetched=accounts, scope=scope, variants=calls)
+    return PartResult(
+        spool=spool,
+        metadata=fetch_metadata(summary, media=media.name, expected=listed.sources)
+        | {"accounts": len(accounts)}
+        | step.contract(declared.endpoint)
+        | _intraday_metadata(step.intraday_hour, lists_day),
+        summary=summary,
+        completeness=completeness(key, summary, expected=listed.sources, **listed.metadata()),
+    ), fetch
 
 
 def _listed(

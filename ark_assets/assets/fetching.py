@@ -156,26 +156,48 @@ class FetchRun:
         to_rows: Callable[[Outcome], Iterable[Row]],
         spool: RowSpool | None,
         total: int | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
     ) -> FetchSummary:
         """Fetch every source; write each success's rows to `spool` (if any); the fetch's summary.
 
-        `total`: how many sources there are, for the progress lines (when `sources` is lazy)."""
+        `total`: how many sources there are, for the progress lines (when `sources` is lazy);
+        `on_outcome` hears every outcome, failed ones too (before its rows are written)."""
         summary = FetchSummary()
         if total is None and isinstance(sources, list | tuple):
             total = len(sources)
-        self.session.run(self._stream(endpoint, sources, to_rows, spool, summary, total))
+        self.session.run(self._stream(endpoint, sources, to_rows, spool, summary, total, on_outcome))
         return summary
 
     def _engine(self) -> FetchEngine:
         return FetchEngine(
             self.api.api_spec(self.media),  # the configured API version's paths and parameters
             base_url=self.api.base_url(self.media),
+            download_url=self.api.download_url(self.media),
             tenant=self.tenant,
             app=self.api.app(self.media),
             redis=self.redis,
             settings=self.api.engine_settings(),
             observer=self.observer,
         )
+
+    async def engine(self) -> FetchEngine:
+        """The step's engine for this connection (one per API version: a version is a spec of its own)."""
+        spec = self.api.api_spec(self.media)
+        key = (
+            self.media.name,
+            self.tenant,
+            self.api.base_url(self.media),
+            self.api.app(self.media).app_id,
+            spec.version,
+        )
+        return await self.session.engine(key, self._engine)
+
+    async def call(self, endpoint: str, source: Source, summary: FetchSummary) -> Outcome:
+        """One source's outcome (every page of it), counted on `summary` (on the session's loop)."""
+        engine = await self.engine()
+        async for outcome in engine.stream(endpoint, [source], observer=self.observer, summary=summary):
+            return outcome
+        raise AssertionError("unreachable: a stream ends every source in one outcome")  # pragma: no cover
 
     async def _stream(
         self,
@@ -185,23 +207,17 @@ class FetchRun:
         spool: RowSpool | None,
         summary: FetchSummary,
         total: int | None,
+        on_outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
-        # one engine per connection the step's fetches use (an API version is a spec of its own)
-        spec = self.api.api_spec(self.media)
-        key = (
-            self.media.name,
-            self.tenant,
-            self.api.base_url(self.media),
-            self.api.app(self.media).app_id,
-            spec.version,
-        )
-        engine = await self.session.engine(key, self._engine)
+        engine = await self.engine()
         progress = None
         if self.log is not None:
             label = f"{self.label} {endpoint}".strip()
             rate = lambda: engine.rate(endpoint)  # noqa: E731
             progress = FetchProgress(log=self.log, label=label, summary=summary, total=total, rate=rate)
         async for outcome in engine.stream(endpoint, sources, observer=self.observer, summary=summary):
+            if on_outcome is not None:
+                on_outcome(outcome)
             if outcome.ok:
                 try:
                     # all of a source's rows, or none: a bad record fails the source, not the run

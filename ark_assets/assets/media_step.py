@@ -54,7 +54,8 @@ from dagster import (
 from ark_assets.assets.advertisers import NOT_PER_ACCOUNT, advertisers_part
 from ark_assets.assets.agents import agents_part
 from ark_assets.assets.announce import StepAnnouncement, publisher
-from ark_assets.assets.checks import check_specs, compare_prefix
+from ark_assets.assets.bulk import BulkBook
+from ark_assets.assets.checks import compare_prefix
 from ark_assets.assets.datasets import dataset_part
 from ark_assets.assets.drift import drift_gate
 from ark_assets.assets.failures import last_failures, rerun_slice
@@ -65,10 +66,8 @@ from ark_assets.assets.retention import refuse_outside_retention
 from ark_assets.assets.run_config import FetchConfig, MediaRunConfig
 from ark_assets.assets.specs import (
     completeness_blocking,
-    completeness_spec,
 )
-from ark_assets.assets.step_checks import checks_alone, emit
-from ark_assets.assets.volume import volume_spec
+from ark_assets.assets.step_checks import checks_alone, emit, step_check_specs
 from ark_assets.core.days import today
 from ark_assets.io.hbase_io_manager import HBaseIOManager
 from ark_assets.io.sinks import Sink
@@ -109,14 +108,10 @@ def media_step(
     *,
     intraday: bool = False,
 ) -> AssetsDefinition:
-    """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline.
-
-    Args:
-        comparison_prefix: the table set `matches_comparison_table` compares with (None: read
-            `ARK_COMPARE_TABLE_PREFIX`; "": no comparison).
-        api_version: the API version whose assets it holds; None = the configured one.
-        intraday: the media's intraday twins instead (op `<media>_intraday`, `intraday.py`).
-    """
+    """One media's assets as one subsettable multi-asset (op `<media>`), with every check inline:
+    `comparison_prefix` the table set `matches_comparison_table` compares with (None: read
+    `ARK_COMPARE_TABLE_PREFIX`; "": none), `api_version` the API version it holds (None: the
+    configured one), `intraday` its intraday twins instead (op `<media>_intraday`, `intraday.py`)."""
     version = configured_version(media, api_version)
     parts = intraday_parts(media, version) if intraday else media_parts(media, version)
     prefix = None if intraday else compare_prefix(comparison_prefix)
@@ -124,11 +119,7 @@ def media_step(
     @multi_asset(
         name=f"{media.name}_intraday" if intraday else media.name,
         specs=[p.spec for p in parts],
-        check_specs=[
-            *(completeness_spec(p.key) for p in parts if p.fetches),
-            *(check for p in parts for check in check_specs(p.spec, prefix)),
-            *(volume_spec(p.key) for p in parts if not intraday),  # today so far is no whole day
-        ],
+        check_specs=step_check_specs(parts, prefix, intraday=intraday),
         can_subset=True,
         partitions_def=intraday_partitions() if intraday else date_tenant_partitions(),
         pool=pool_of(media),
@@ -148,22 +139,21 @@ def media_step(
         hour = refresh_hour(context, media, day) if intraday else None
         if intraday and hour is None:
             return  # yielded to a daily run of the media
-        chosen, config = _chosen(context, media, parts, config)
-        chosen = refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today())  # too old
+        chosen, config = _chosen(context, media, parts, config, media_api)
         messages: queue.SimpleQueue[str | _Done | None] = queue.SimpleQueue()
-        with FetchSession() as session:
-            services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
+        where = {"media": media, "day": day, "tenant": tenant, "run_id": context.run.run_id}
+        services = {"mysql": mysql, "redis": redis, "media_api": media_api, "run_log": run_log}
+        with FetchSession() as session, BulkBook(api=media_api, **where) as bulk:  # its files go at the end
             step = StepContext(
                 **services,
-                media=media,
-                day=day,
-                tenant=tenant,
-                run_id=context.run.run_id,
+                **where,
                 config=config,
                 io_manager=io_manager,
                 session=session,
                 log=messages.put,
                 intraday_hour=hour,
+                chosen=frozenset(p.name for p in chosen),
+                bulk=bulk,
             )
             yield from _announced(context, step, chosen, messages, prefix=prefix)
         yield from checks_alone(context, parts, sink=io_manager.sink, prefix=prefix)
@@ -199,12 +189,20 @@ def _announced(
 
 
 def _chosen(
-    context: AssetExecutionContext, media: MediaDefinition, parts: list[Part], config: MediaRunConfig
+    context: AssetExecutionContext,
+    media: MediaDefinition,
+    parts: list[Part],
+    config: MediaRunConfig,
+    media_api: MediaApiResource,
 ) -> tuple[list[Part], MediaRunConfig]:
-    """The selected parts and their config, checked (with `failed_only`: what failed last time)."""
+    """The selected parts and their config, checked (with `failed_only`: what failed last time),
+    less the assets of a date the media no longer serves (refused, `retention.py`)."""
     chosen = [p for p in parts if p.key in context.selected_asset_keys]
     _check_config(media, parts, chosen, config)
-    return _failed_only(context, media, chosen) if config.failed_only else (chosen, config)
+    if config.failed_only:
+        chosen, config = _failed_only(context, media, chosen)
+    day = split_key(context.partition_key)[0]
+    return refuse_outside_retention(media, media_api.api_spec(media), chosen, day, today()), config
 
 
 def _check_version(media: MediaDefinition, version: str, media_api: MediaApiResource) -> None:
@@ -355,6 +353,8 @@ async def _run_parts(
                 done = _Done(part=part, reason=_reason(exc), error=exc)
             running.discard(part.name)
             done = replace(done, still=tuple(sorted(running)))
+        if done.result is None:  # what it would have handed the others will not come
+            step.exchange.abandon(part.name, done.reason)
         report(done)
         return done
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetKey, AssetSpec
 
+from ark_assets.assets.bulk import BulkBook
+from ark_assets.assets.exchange import Exchange
 from ark_assets.assets.fetching import FetchRun, FetchSession
 from ark_assets.assets.recording import LoggingObserver, RunRecorder
 from ark_assets.assets.run import recorded_run
@@ -46,6 +48,9 @@ class StepContext:
     io_manager: HBaseIOManager
     session: FetchSession
     log: Callable[[str], None]  # a line for the step's run log (any thread: the step's thread writes it)
+    chosen: frozenset[str] = frozenset()  # the parts this step runs (by name)
+    exchange: Exchange = field(default_factory=Exchange)  # what the parts hand each other
+    bulk: BulkBook | None = None  # the step's asynchronous report tasks
     # An intraday refresh (INCR) of today: the GMT+8 hour it runs in. Its account lists are the
     # previous day's (Redis holds finished days' lists) and hourly records from this hour on
     # (the hour still running) are left out.

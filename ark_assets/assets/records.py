@@ -74,7 +74,12 @@ def dataset_rows(
         where = f"{dataset.endpoint} record {number} of account {account}"
         if not isinstance(record, dict):
             raise BadRecord(where, "(record)", record, "a JSON object")
-        if dataset.id_field is not None and record_id(record, dataset.id_field, where) != account:
+        batch = dataset.shape is RowShape.PER_RECORD_ACCOUNT
+        if (
+            dataset.id_field is not None
+            and not batch
+            and record_id(record, dataset.id_field, where) != account
+        ):
             raise BadRecord(
                 where, dataset.id_field, record[dataset.id_field], f"the requested account {account}"
             )
@@ -82,6 +87,16 @@ def dataset_rows(
             record_money(record, name, where)
         if dataset.kind_field is not None:
             record_kind(record, dataset.kind_field, where)
+    if dataset.shape is RowShape.PER_RECORD_ACCOUNT:  # a batch: each record names its account
+        asked = set(outcome.source.target) if isinstance(outcome.source.target, tuple) else {account}
+        rows = []
+        for number, record in enumerate(records, 1):
+            where = f"{dataset.endpoint} record {number} of agent {agent}'s batch"
+            named = record_id(record, dataset.id_field or "", where)
+            if named not in asked:
+                raise BadRecord(where, dataset.id_field or "", named, "an account the batch asked for")
+            rows.append(Row(named, agent, record))
+        return rows
     if dataset.shape is RowShape.PER_RECORD_KIND:
         return [Row(account, agent, r, kind=r[dataset.kind_field], suffix=suffix) for r in records]
     if dataset.shape is RowShape.ONE_PER_ACCOUNT:

@@ -129,6 +129,8 @@ _METADATA = {
     "timeouts": "timeouts",
     "hedges": "hedges",
     "token_refreshes": "refreshes",
+    "accounts_from_bulk": "from_bulk",
+    "accounts_idle": "idle",
 }
 EXPECTED = "sources_expected"
 

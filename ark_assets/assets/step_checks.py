@@ -16,16 +16,17 @@ from dagster import (
     AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     Output,
 )
 
-from ark_assets.assets.checks import COMPARISON, ROW_KEYS, comparison, nothing_stored, row_keys
+from ark_assets.assets.checks import COMPARISON, ROW_KEYS, check_specs, comparison, nothing_stored, row_keys
 from ark_assets.assets.failures import latest_materialization
 from ark_assets.assets.parts import Part, PartResult, StepContext
-from ark_assets.assets.specs import COMPLETENESS, completeness, stored_summary
-from ark_assets.assets.volume import ACCOUNTS_KEY, ROWS_KEY, VOLUME, VolumeRule, trailing, volume
+from ark_assets.assets.specs import COMPLETENESS, completeness, completeness_spec, stored_summary
+from ark_assets.assets.volume import ACCOUNTS_KEY, ROWS_KEY, VOLUME, VolumeRule, trailing, volume, volume_spec
 from ark_assets.io.sinks import Sink, Written
 from ark_assets.partitions import split_key
 
@@ -122,3 +123,12 @@ def _stored_volume(context: AssetExecutionContext, key: AssetKey) -> AssetCheckR
     rule = VolumeRule.from_env()
     history = trailing(context.instance, key, day, tenant, rule.trailing_days)
     return volume(key, written, history, rule, evaluated_from=f"the materialization of run {latest.run_id}")
+
+
+def step_check_specs(parts: list[Part], prefix: str | None, *, intraday: bool) -> list[AssetCheckSpec]:
+    """Every part's checks: completeness for a fetch, the stored rows', the day's volume."""
+    return [
+        *(completeness_spec(p.key) for p in parts if p.fetches),
+        *(check for p in parts for check in check_specs(p.spec, prefix)),
+        *(volume_spec(p.key) for p in parts if not intraday),  # today so far is no whole day
+    ]

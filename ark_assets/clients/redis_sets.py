@@ -248,6 +248,23 @@ class RedisSets:
             raws = self._redis().zrangebyscore(key, score, score)
         return [_account(key, raw) for raw in raws]
 
+    def members(self, key: str) -> set[str]:
+        """A plain set's members (the platform's own keys, e.g. which accounts reported where)."""
+        with self._errors():
+            return {_decode(key, raw) for raw in self._redis().smembers(key)}
+
+    def update_members(self, key: str, *, add: set[str], remove: set[str]) -> None:
+        """Add and remove members of a plain set in one round trip."""
+        if not add and not remove:
+            return
+        with self._errors():
+            pipe = self._redis().pipeline()
+            if add:
+                pipe.sadd(key, *sorted(add))
+            if remove:
+                pipe.srem(key, *sorted(remove))
+            pipe.execute()
+
     def client(self) -> redis.Redis:
         """This process's client, for a neighbour that keeps keys of its own beside the seed's
         (`token_health.py`); wrap calls in `errors()`."""

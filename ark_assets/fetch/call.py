@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from ark_assets.core.redact import redact_text
+from ark_assets.fetch.download import save_download
 from ark_assets.fetch.governor import RateGovernor
 from ark_assets.fetch.hedge import hedged
 from ark_assets.fetch.latency import LatencyTracker, LoopLag
@@ -39,12 +40,13 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class _Answer:
-    """An HTTP answer as read off the wire."""
+    """An HTTP answer as read off the wire (a download's body went to `file` instead)."""
 
     status: int
     rate_header: str | None
     trace_id: str | None
     body: bytes
+    file: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)
@@ -62,11 +64,22 @@ class _Exchange:
 class Caller:
     """Sends calls of one (media, app) over one HTTP session."""
 
-    def __init__(self, api: ApiSpec, *, session: aiohttp.ClientSession, base_url: str, lag: LoopLag) -> None:
+    def __init__(
+        self,
+        api: ApiSpec,
+        *,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        lag: LoopLag,
+        download_url: str | None = None,
+        download_timeout_s: float = 600.0,
+    ) -> None:
         self._api = api
         self._media = str(api.media)
         self._session = session
         self._base_url = base_url
+        self._download_url = download_url or base_url
+        self._download_timeout_s = download_timeout_s
         self._lag = lag
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
@@ -81,10 +94,14 @@ class Caller:
         report: StreamReport,
     ) -> Any:
         """The answer's `data`; raises the media error its body code (or the transport) stands for."""
-        governor, tracker = endpoint.governor, endpoint.latency
+        governor, tracker, spec = endpoint.governor, endpoint.latency, endpoint.spec
         await governor.acquire()
-        timeout = tracker.timeout_s(attempt, self._lag.lag_s)
-        exchange = _Exchange(spec=endpoint.spec, source=source, attempt=attempt, started=time.monotonic())
+        timeout = self._download_timeout_s if spec.download else tracker.timeout_s(attempt, self._lag.lag_s)
+        # only a plain GET is hedged: a second POST may create a second task, a second download
+        # fetches the file twice
+        plain = spec.method == "GET" and not spec.download
+        after_s = tracker.hedge_after_s(timeout, self._lag.lag_s) if plain else None
+        exchange = _Exchange(spec=spec, source=source, attempt=attempt, started=time.monotonic())
 
         def on_copy() -> None:
             tracker.hedged()
@@ -93,7 +110,7 @@ class Caller:
         try:
             answer = await hedged(
                 lambda: self._send(endpoint.spec, token, params, timeout, tracker),
-                after_s=tracker.hedge_after_s(timeout, self._lag.lag_s),
+                after_s=after_s,
                 spare=governor.try_spare,
                 on_copy=on_copy,
                 on_win=lambda: report.add(hedge_wins=1),
@@ -108,6 +125,14 @@ class Caller:
             # aiohttp's text names host:port ("Cannot connect to host 127.0.0.1:8600 ...")
             message = f"{type(exc).__name__}: {exc}"[:300]
             raise self._failed(exchange, report, e.TransportError, "reset", message) from exc
+        return await self._answered(endpoint, exchange, answer, report)
+
+    async def _answered(
+        self, endpoint: Endpoint, exchange: _Exchange, answer: _Answer, report: StreamReport
+    ) -> Any:
+        """An answer's data (a download's file), its quota signal fed to the governor; raises
+        what its body code stands for."""
+        governor = endpoint.governor
         exchange.status, exchange.trace_id = answer.status, answer.trace_id
         report.add(requests=1)
         if (
@@ -115,6 +140,11 @@ class Caller:
             and (level := self._api.quota.minute_pct(answer.rate_header)) is not None
         ):
             await governor.observe_level(level)
+        if answer.file is not None:  # a download: its file is the data
+            self._notify(exchange, report, 0, "", "ok")
+            if self._api.quota is None:
+                await governor.observe_success()
+            return answer.file
         envelope = self._envelope(exchange, answer, report)
         throttled = self._translate(exchange, envelope, report)
         if throttled:
@@ -169,18 +199,30 @@ class Caller:
         timeout: float,
         tracker: LatencyTracker,
     ) -> _Answer:
-        """One HTTP GET, read to the end (a fresh timestamp and nonce each time it is sent)."""
-        query, headers = self._api.request_parts(token, params)
+        """One HTTP call, read to the end (a fresh timestamp and nonce each time it is sent): a GET
+        with the parameters in the query, or a POST with them as a JSON body; a download's file
+        (after the media's redirect) streamed to local disk."""
+        body: dict[str, Any] = {}
+        if spec.method == "POST":
+            query, headers = self._api.request_parts(token, {})
+            body = {"json": dict(params)}
+        else:
+            query, headers = self._api.request_parts(token, params)
+        url = (self._download_url if spec.download else self._base_url) + spec.path
         started = time.monotonic()
         async with self._session.request(
-            "GET", self._base_url + spec.path, params=query, headers=headers, timeout=self._timeout(timeout)
+            spec.method, url, params=query, headers=headers, timeout=self._timeout(timeout), **body
         ) as response:
             quota, trace = self._api.quota, self._api.trace_header
+            saved = None
+            if spec.download and response.content_type != "application/json" and response.status == 200:
+                saved = await save_download(response)
             answer = _Answer(
                 status=response.status,
                 rate_header=response.headers.get(quota.name) if quota is not None else None,
                 trace_id=response.headers.get(trace) if trace is not None else None,
-                body=await response.read(),
+                body=b"" if saved is not None else await response.read(),
+                file=saved,
             )
         tracker.observe(time.monotonic() - started)
         return answer

@@ -61,10 +61,12 @@ class FetchEngine:
         redis: RedisSets,
         settings: EngineSettings | None = None,
         observer: FetchObserver | None = None,
+        download_url: str | None = None,
     ) -> None:
         self.spec = spec
         self.media = str(spec.media)
         self.base_url = base_url.rstrip("/")
+        self.download_url = (download_url or base_url).rstrip("/")
         self.tenant = tenant
         self.app = app
         self.settings = settings or EngineSettings()
@@ -108,7 +110,14 @@ class FetchEngine:
             await self._client.aclose()
             raise
         self._quotas = DailyQuotas(self._client, media=self.media, app_id=self.app.app_id, tenant=self.tenant)
-        caller = Caller(self.spec, session=self._session, base_url=self.base_url, lag=self._lag)
+        caller = Caller(
+            self.spec,
+            session=self._session,
+            base_url=self.base_url,
+            lag=self._lag,
+            download_url=self.download_url,
+            download_timeout_s=self.settings.download_timeout_s,
+        )
         self._sources = SourceFetcher(
             media=self.media, caller=caller, tokens=self.tokens, quotas=self._quotas, settings=self.settings
         )
@@ -160,6 +169,11 @@ class FetchEngine:
                 # refreshes are the engine's (its streams share the tokens): those made meanwhile
                 summary.refreshes += self.tokens.refreshes - refreshed_before
                 summary.seconds += time.monotonic() - started
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The engine's Redis client (the governor's, the token lock's, the task slots')."""
+        return self._client
 
     async def rate(self, endpoint: str) -> float:
         """The rate (calls/s) the shared governor allows `endpoint` now."""

@@ -18,6 +18,7 @@ class EngineSettings:
     answered a few times, see `latency`). max_attempts: per page for transient errors (5xx,
     timeouts, resets, malformed bodies, system busy). max_throttled_attempts: per page when
     throttled. backoff_s / backoff_max_s: jittered exponential backoff between attempts.
+    download_timeout_s: per download of a file (an async report's): files are larger than answers.
     """
 
     max_in_flight: int = 100
@@ -26,5 +27,6 @@ class EngineSettings:
     max_throttled_attempts: int = 30
     backoff_s: float = 0.2
     backoff_max_s: float = 10.0
+    download_timeout_s: float = 600.0
     governor: GovernorSettings = field(default_factory=GovernorSettings)
     latency: LatencySettings = field(default_factory=LatencySettings)

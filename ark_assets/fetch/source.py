@@ -120,14 +120,21 @@ class SourceFetcher:
         """One page. The first attempt is a plain call (most succeed); only a retryable error
         builds tenacity's retry loop, which replays that error as its attempt 1 so the stop and
         backoff rules count it."""
+        once = endpoint.spec.method != "GET"  # a POST is never sent again, but with a fresh token
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, _RetryNow) or (
+                isinstance(exc, e.MediaApiError) and exc.retryable and not once
+            )
+
         try:
             return await self._attempt(endpoint, source, params, tally, report)
         except e.MediaApiError as exc:
-            if not exc.retryable:
+            if not retryable(exc):
                 raise
             first_error: e.MediaApiError | None = exc
         retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, e.MediaApiError) and exc.retryable),
+            retry=retry_if_exception(retryable),
             stop=self._stop,
             wait=self._wait,
             reraise=True,

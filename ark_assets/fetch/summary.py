@@ -31,6 +31,8 @@ class FetchSummary:
     hedges: int = 0  # stragglers sent a second time
     hedge_wins: int = 0  # ... whose second copy answered first
     refreshes: int = 0  # token refreshes while the fetch ran
+    from_bulk: int = 0  # sources answered by a bulk answer (an agency's report file), no call of their own
+    idle: int = 0  # sources the activity signal answered: nothing to report, no call of their own
     seconds: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)  # the first failures in full
     failed_targets: set[str] = field(default_factory=set)  # every failed account (not capped)
@@ -60,11 +62,34 @@ class FetchSummary:
         else:
             self._failed(outcome.source.agent_id, outcome.source.target, outcome.failure)
 
+    def answered(self, records: int, *, bulk: bool) -> None:
+        """A source answered without a call of its own: by a bulk answer, or idle per the activity
+        signal (no records)."""
+        self.requested += 1
+        self.succeeded += 1
+        self.records += records
+        if bulk:
+            self.from_bulk += 1
+        else:
+            self.idle += 1
+
     def spoiled(self, outcome: Outcome, failure: Failure) -> None:
         """A counted success whose records could not be stored (a bad record): now a failure."""
         self.succeeded -= 1
         self.records -= len(outcome.records or [])
         self._failed(outcome.source.agent_id, outcome.source.target, failure)
+
+    def failed_source(self, agent_id: str, target: str, failure: Failure) -> None:
+        """A source that ended failed without an outcome of its own (an account a batch did not answer)."""
+        self.requested += 1
+        self._failed(agent_id, target, failure)
+
+    def calls_of(self, other: FetchSummary, *, seconds: bool = True) -> None:
+        """Fold only `other`'s calls (its sources are accounted for elsewhere: per account of a batch),
+        and its seconds unless the caller times the whole of it itself."""
+        names = ("requests", "throttles", "retries", "timeouts", "hedges", "hedge_wins", "refreshes")
+        for name in (*names, "seconds") if seconds else names:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def _failed(self, agent_id: str, target: str | tuple[str, ...] | None, failure: Failure) -> None:
         self.failed += 1

@@ -8,12 +8,16 @@ the rows of an account that failed, of an account that is no longer in the day's
 asked the media about it), of a date the media no longer serves (refused before any call:
 `assets/retention.py`), nor of a run that fetched nothing. History is never lost to a re-run.
 
-Who fills it: each asset's work, after its fetch (`assets/datasets.py`: the accounts whose every
-source succeeded; `assets/advertisers.py`: the agents whose listing succeeded; the agent lists
-from `eton`, the source of record, cover the whole partition). A source that proves an account
-had nothing to answer that day without calling it (an activity signal that shows no spend for
-the account, issue 19's "activity first") adds the account to `accounts` the same way: its
-stored rows of a deeper report level may then be pruned although the level was not fetched.
+Who fills it: each asset's work, after its fetch (`assets/datasets.py`: the accounts its
+`DatasetFetch` found answered, less any with a failed source; `assets/advertisers.py`: the agents
+whose listing succeeded; the agent lists from `eton`, the source of record, cover the whole
+partition). A dataset's answered accounts are one notion for both uses: the same set decides
+which deeper levels are asked (`assets/dataset_fetch.py`) and which stored rows may go. An
+account answers by a per-account call, by a bulk answer (an agency's async report file, a batch
+of ids), or by proof it had nothing that day without a call of its own: the activity signal
+showed it idle, the level it details had no rows for it, or its rows are all in the other report
+family (`assets/families.py`). Its stored rows of that level may then be pruned although the
+level was not asked about it.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ class RowSpool:
         tenant: the partition's tenant.
         covered: whose stored rows this spool replaces entirely (`coverage.py`): a stored row
             of the partition that the spool does not hold is deleted only when it is covered.
-            Nothing is covered until the asset says what the media answered for.
+            Nothing is covered until the asset says what the media answered for (an account
+            its activity signal proved idle counts: it has nothing that day).
     """
 
     table: str

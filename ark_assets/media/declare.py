@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from ark_assets.core.tiers import AgentTier
+from ark_assets.media.bulk import Activity, AsyncReport, ReportFamilies
 from ark_assets.media.errors import MediaApiError
 from ark_assets.media.retention import Retention
 from ark_assets.media.token_life import TokenLife
@@ -54,6 +55,7 @@ class RowShape(StrEnum):
     """How one account's successful answer becomes HBase rows."""
 
     PER_RECORD_KIND = "per_record_kind"  # one row per record, kind = a record field (a fund type)
+    PER_RECORD_ACCOUNT = "per_record_account"  # one row per record of a batch, its account = id_field
     ONE_PER_ACCOUNT = "one_per_account"  # one row holding the single record (a one-object answer)
     RECORDS_PER_ACCOUNT = "records_per_account"  # one row holding the record list; none when empty
 
@@ -108,6 +110,12 @@ class EndpointSpec:
         source_int64: the source id (or batch of ids) travels as int64 JSON numbers, not text
             (`advertiser_ids=[1,2]`, not `["1","2"]`).
         row_quota: the media's limits on the rows this endpoint answers per account and level.
+        method: GET (parameters in the query) or POST (a JSON body; never retried nor hedged, since
+            a second POST may create a second thing).
+        download: the answer is a file (after the media's redirect), not an envelope: it is
+            streamed to local disk from the download base URL and its md5 taken; an envelope
+            answer is still read as one (an error).
+        bulk: the report's asynchronous path in this version (agency-level tasks), if it has one.
         retention: how far back a dated endpoint serves data (`retention.py`): a partition day
             before it is refused before any call; None = no limit declared.
 
@@ -127,9 +135,14 @@ class EndpointSpec:
     call_params: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
     source_int64: bool = False
     row_quota: RowQuota | None = None
+    method: str = "GET"
+    download: bool = False
+    bulk: AsyncReport | None = None
     retention: Retention | None = None
 
     def __post_init__(self) -> None:
+        if self.method not in ("GET", "POST"):
+            raise ValueError(f"endpoint {self.name!r}: method {self.method!r} must be GET or POST")
         if not self.path.startswith("/"):
             raise ValueError(f"endpoint {self.name!r}: path {self.path!r} must start with '/'")
         if self.paging is not Paging.NONE and not self.page_size:
@@ -380,6 +393,12 @@ class AccountDataset:
         versions: the API versions that serve it (a report level one version lacks, such as
             Tencent v3.0's campaigns); empty = every version. A deployment has the asset only when
             it speaks one of them.
+        batch: the endpoint takes up to this many account ids of one agent per call (its source
+            parameter a list; shape PER_RECORD_ACCOUNT); 0 = one account per call.
+        activity: fetched only for the accounts the media's activity signal (`MediaAssets.
+            activity`) does not show idle: an idle account has no rows to report.
+        detail_of: the dataset (in the same step) whose rows decide which accounts this one asks:
+            only those with rows there (a deeper level of the same report family).
         intraday: also refreshed during the day (the seed's INCR): today's data so far, every
             `incr_min` minutes, in the intraday group (`assets/intraday.py`).
         hour_field: for an hourly dataset refreshed intraday, the record field holding the hour
@@ -398,6 +417,9 @@ class AccountDataset:
     id_field: str | None = None
     money_fields: tuple[str, ...] = ()
     versions: tuple[str, ...] = ()
+    batch: int = 0
+    activity: bool = False
+    detail_of: str = ""
     intraday: bool = False
     hour_field: str | None = None
 
@@ -409,6 +431,10 @@ class AccountDataset:
             raise ValueError(f"dataset {self.name!r}: hour_field is for a dataset refreshed intraday")
         if (self.shape is RowShape.PER_RECORD_KIND) != (self.kind_field is not None):
             raise ValueError(f"dataset {self.name!r}: kind_field goes with shape PER_RECORD_KIND (only)")
+        if (self.batch > 0) != (self.shape is RowShape.PER_RECORD_ACCOUNT and self.id_field is not None):
+            raise ValueError(
+                f"dataset {self.name!r}: batch goes with shape PER_RECORD_ACCOUNT and an id_field (only)"
+            )
         if self.group not in ("funds", "reports"):
             raise ValueError(f"dataset {self.name!r}: group must be 'funds' or 'reports', got {self.group!r}")
 
@@ -428,6 +454,8 @@ class MediaAssets:
     agent_lists: tuple[AgentList, ...]
     account_lists: tuple[AccountList, ...]
     datasets: tuple[AccountDataset, ...] = ()
+    activity: Activity | None = None  # which accounts had anything to report (`media/bulk.py`)
+    families: ReportFamilies | None = None  # report levels an account has rows in one of
 
     def for_version(self, version: str) -> MediaAssets:
         """The assets a deployment speaking `version` has (datasets of other versions left out)."""
@@ -569,3 +597,16 @@ def _check_assets(media: MediaDefinition, api: ApiSpec) -> None:
             raise ValueError(
                 f"{where}: dataset {dataset.name!r} reads unknown account lists {sorted(unknown)}"
             )
+    names = {d.name for d in declared.datasets}
+    signal = declared.activity
+    if signal is not None and signal.endpoint:
+        api.endpoint(signal.endpoint)
+    if signal is not None and signal.dataset and signal.dataset not in names:
+        raise ValueError(f"{where}: the activity signal reads unknown dataset {signal.dataset!r}")
+    for dataset in declared.datasets:
+        if dataset.detail_of and dataset.detail_of not in names:
+            raise ValueError(
+                f"{where}: dataset {dataset.name!r} is a detail of unknown {dataset.detail_of!r}"
+            )
+        if dataset.activity and signal is None:
+            raise ValueError(f"{where}: dataset {dataset.name!r} reads an activity signal the media lacks")

@@ -24,11 +24,12 @@ report calls also count rows per account and level (12,000 rows/s, 40,000 per 10
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from ark_assets.media import errors as e
+from ark_assets.media import tencent_async
+from ark_assets.media.bulk import Activity
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
@@ -48,7 +49,16 @@ from ark_assets.media.declare import (
     code_table,
     endpoints,
 )
-from ark_assets.media.retention import Retention
+from ark_assets.media.tencent_reports import (
+    DAILY_RETENTION,
+    FIELD_TYPES,
+    HOURLY_RETENTION,
+    LEGACY,
+    V11,
+    V13,
+    V30,
+    report_params,
+)
 from ark_assets.media.token_life import TokenLife
 
 # Body code -> error class (research: the v3.0 code table plus v1.x 10000/10001).
@@ -115,10 +125,6 @@ REFRESH = RefreshSpec(
         "marketing-api-go-sdk pkg/model/model_oauth_token_response_data.go",
     ),
 )
-V11, V13, V30 = "v1.1", "v1.3", "v3.0"
-LEGACY = (V11, V13)  # the old hierarchy's versions (campaign -> adgroup -> ad)
-UPGRADE_FLAG = "adq_accounts_upgrade_enabled"  # v1.x: the new metric system (news/info/20240416)
-
 # The record fields every call names, from the SDK models (docs/media/gdt.md tabulates them).
 ADVERTISER_FIELDS = (
     "account_id",
@@ -133,88 +139,6 @@ FUND_FIELDS = {
     # pkg/model/v3/model_funds_get_list_struct.go
     V30: ("fund_type", "balance", "bill_deposit_amount", "fund_status", "realtime_cost", "effect_funds"),
 }
-# the new metric system's names, the same in v1.3's and v3.0's report structs
-REPORT_METRICS = (
-    "view_count",
-    "valid_click_count",
-    "cost",
-    "ctr",
-    "cpc",
-    "thousand_display_price",
-    "conversions_count",
-    "conversions_cost",
-    "download_count",
-    "activated_count",
-)
-# the ids and names a level's rows carry, per version (v1.1's rows have no names and no account_id)
-_IDS_V1 = {
-    "CAMPAIGN": ("campaign_id", "campaign_name"),
-    "ADGROUP": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name"),
-    "AD": ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_id", "ad_name"),
-    "PROMOTED_OBJECT": ("promoted_object_type", "promoted_object_id"),
-}
-_IDS_V3 = {
-    "ADGROUP": ("adgroup_id", "adgroup_name"),
-    "DYNAMIC_CREATIVE": ("adgroup_id", "adgroup_name", "dynamic_creative_id", "dynamic_creative_name"),
-}
-# v3.0's required group_by: one row per day (hour) and entity of the level, as v1.x's default
-_GROUP_BY_V3 = {
-    "ADVERTISER": (),
-    "ADGROUP": ("adgroup_id",),
-    "DYNAMIC_CREATIVE": ("dynamic_creative_id",),
-}
-
-
-def _ids(level: str, version: str) -> tuple[str, ...]:
-    if version == V30:
-        return _IDS_V3.get(level, ())
-    ids = _IDS_V1.get(level, ())
-    return tuple(i for i in ids if not i.endswith("_name")) if version == V11 else ids
-
-
-def report_params(
-    kind: str, version: str, level_suffix: str = ""
-) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    """A report call's parameters from a dataset's (`level` = the base level, e.g. `ADGROUP`): the
-    level in the version's spelling, the level's `fields`, v3.0's `group_by`, v1.x's upgrade flag."""
-    time_key = "date" if kind == "daily" else "hour"
-
-    def derive(params: Mapping[str, Any]) -> dict[str, Any]:
-        level = str(params["level"])
-        ids = _ids(level, version)
-        account = () if version == V11 else ("account_id",)
-        derived: dict[str, Any] = {
-            "level": f"REPORT_LEVEL_{level}{level_suffix if version in LEGACY else ''}",
-            "fields": [time_key, *account, *ids, *REPORT_METRICS],
-        }
-        if version == V30:
-            derived["group_by"] = [time_key, *_GROUP_BY_V3[level]]
-        else:
-            derived[UPGRADE_FLAG] = True
-        return derived
-
-    return derive
-
-
-# How far back each report serves data: daily 365 days (the 365th included) in every version; hourly
-# 90 days in v1.x, 365 in v3.0. A partition day before is refused before any call.
-DAILY_RETENTION = Retention(
-    days=365,
-    source="https://developers.e.qq.com/docs/insights/ad_insights/daily (支持查询365天内(含365天)的每日数据)",
-)
-HOURLY_RETENTION = {
-    V11: Retention(
-        days=90,
-        source="https://developers.e.qq.com/docs/api/insights/ad_insights/hourly_reports_get "
-        "(最多支持查询 90 天内的数据)",
-    ),
-    V30: Retention(
-        days=365,
-        source="https://developers.e.qq.com/v3.0/docs/api/hourly_reports/get "
-        "(最早支持查询 1 年内(365 天)的数据)",
-    ),
-}
-HOURLY_RETENTION[V13] = HOURLY_RETENTION[V11]  # v1.1 requests are served as v1.3 (news/info/20200529)
 
 
 def funds_endpoint(version: str) -> EndpointSpec:
@@ -236,6 +160,7 @@ def reports_endpoint(kind: str, version: str, level_suffix: str = "") -> Endpoin
         page_size=REPORT_PAGE_SIZE,
         call_params=report_params(kind, version, level_suffix),
         row_quota=REPORT_ROWS,
+        bulk=tencent_async.async_report(kind, FIELD_TYPES) if version == V30 else None,
         retention=DAILY_RETENTION if kind == "daily" else HOURLY_RETENTION[version],
     )
 
@@ -275,7 +200,9 @@ def tencent_api(
         quota=QUOTA,
         translate_code=TRANSLATE,
         refresh=REFRESH,
-        endpoints=endpoints(*listings, funds_endpoint(version), *reports),
+        endpoints=endpoints(
+            *listings, funds_endpoint(version), *reports, *(tencent_async.ENDPOINTS if version == V30 else ())
+        ),
         roles=roles,
     )
 
@@ -307,6 +234,10 @@ REPORT_LEVELS = {
     "DYNAMIC_CREATIVE": (V30,),
 }
 TIME_LINES = ("REQUEST_TIME", "REPORTING_TIME", "ACTIVE_TIME")
+ACCOUNT_LEVEL = "ADVERTISER"
+# an account is active when its account-level report shows impressions, clicks or cost; one without
+# rows there has none at any deeper level or hour (every level groups the same data)
+ACTIVITY = Activity(dataset="daily_report_advertiser", fields=("view_count", "valid_click_count", "cost"))
 
 
 def daily_report(level: str, versions: tuple[str, ...] = ()) -> AccountDataset:
@@ -324,6 +255,7 @@ def daily_report(level: str, versions: tuple[str, ...] = ()) -> AccountDataset:
         upstream=("advertisers",),
         params=params,
         versions=versions,
+        activity=level != ACCOUNT_LEVEL,  # the account level is the signal itself
     )
 
 
@@ -344,6 +276,7 @@ def hourly_report(level: str, versions: tuple[str, ...]) -> AccountDataset:
         params=params,
         time_lines=TIME_LINES,
         versions=versions,
+        activity=True,
         intraday=True,  # today's hours so far (INCR)
         hour_field="hour",
     )
@@ -393,6 +326,7 @@ MEDIA = MediaDefinition(
             hourly_report("AD", LEGACY),
             hourly_report("DYNAMIC_CREATIVE", (V30,)),
         ),
+        activity=ACTIVITY,
     ),
     docs="docs/media/gdt.md",
     owners=("team:ads-tencent",),

@@ -24,6 +24,7 @@ from typing import Any
 
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media import errors as e
+from ark_assets.media.bulk import Activity, ReportFamilies
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
@@ -70,6 +71,15 @@ def ocean_day(day: date) -> dict[str, Any]:
 
 
 REPORT_PAGE_SIZE = 1000
+FUND_BATCH = 50  # account ids per account/fund/get call (the official SDK's maximum)
+# the agent report lists every advertiser of an agent with its day's totals, spending or not
+# (OE `models/model_report_agent_get_v2_v2_response_data_list_inner.go`): the activity signal
+ACTIVITY = Activity(
+    endpoint="report/agent/get_v2",
+    id_field="advertiser_id",
+    params=ocean_day,
+    fields=("show", "click", "cost"),
+)
 # Ocean Engine states no rolling retention for its reports, only the first day they serve (and a
 # query span of 30 days at most, which one-day partitions never reach)
 REPORT_RETENTION = Retention(
@@ -170,6 +180,15 @@ API = ApiSpec(
             source_param="advertiser_id",
             records="",
         ),
+        # v3.0's balances of up to 50 accounts per call (OE `api/api_account_fund_get_v30.go`: 1-50
+        # `[]int64`; BB's comment says 20): one record per account, `data.list`
+        EndpointSpec(
+            name="account/fund/get",
+            path="/open_api/v3.0/account/fund/get/",
+            source_param="account_ids",
+            source_int64=True,
+            fixed_params={"account_type": "AD"},
+        ),
         EndpointSpec(
             name="report/agent/get_v2",
             path="/open_api/2/report/agent/get_v2/",
@@ -216,6 +235,8 @@ def _report(level: str) -> AccountDataset:
         shape=RowShape.RECORDS_PER_ACCOUNT,
         upstream=UPSTREAM,
         params=params,
+        activity=True,
+        detail_of="report_campaign" if level == "ad" else "",
     )
 
 
@@ -237,8 +258,25 @@ def _custom_report(level: str) -> AccountDataset:
         shape=RowShape.RECORDS_PER_ACCOUNT,
         upstream=UPSTREAM,
         params=params,
+        activity=True,
+        detail_of="report_project" if level == "promotion" else "",
     )
 
+
+# a legacy account reports in campaign -> ad, an upgraded one in project -> promotion, and the
+# account level (report/advertiser/get) covers both: an account is asked the family it had rows in
+# last time, the other only when that one's rows fall short of the account's show, click and cost
+V2_TOTALS = ("show", "click", "cost")
+FAMILIES = ReportFamilies(
+    account_level="report_advertiser",
+    tops=("report_campaign", "report_project"),
+    totals={
+        "report_advertiser": V2_TOTALS,
+        "report_campaign": V2_TOTALS,
+        "report_project": ("metrics.show_cnt", "metrics.click_cnt", "metrics.stat_cost"),
+    },
+    memory="jrtt_report_family_{family}_{tenant}",
+)
 
 MEDIA = MediaDefinition(
     name="jrtt",
@@ -290,20 +328,25 @@ MEDIA = MediaDefinition(
             ),
         ),
         datasets=(
+            # batches of an agent's accounts; the v3.0 record (int64 money) is a table of its own, not
+            # mixed into the v2 table's float-yuan records (docs/media/jrtt.md)
             AccountDataset(
                 name="funds",
-                dataset="advertiser_fund_get_v2",
-                endpoint="advertiser/fund/get",
-                shape=RowShape.ONE_PER_ACCOUNT,
+                dataset="account_fund_get_v3",
+                endpoint="account/fund/get",
+                shape=RowShape.PER_RECORD_ACCOUNT,
                 upstream=UPSTREAM,
                 group="funds",
-                id_field="advertiser_id",
+                id_field="account_id",
                 money_fields=("balance",),
+                batch=FUND_BATCH,
                 intraday=True,
             ),
             *(_report(level) for level in ("advertiser", "campaign", "ad")),
             *(_custom_report(level) for level in ("project", "promotion")),
         ),
+        activity=ACTIVITY,
+        families=FAMILIES,
     ),
     docs="docs/media/jrtt.md",
     owners=("team:ads-oceanengine",),

@@ -85,6 +85,7 @@ MEDIA = MediaDefinition(
             gdt.FUNDS,  # same endpoint, record shape and table name rule as gdt's
             *(gdt.daily_report(level, versions) for level, versions in REPORT_LEVELS.items()),
         ),
+        activity=gdt.ACTIVITY,
     ),
     docs="docs/media/wx.md",
     owners=("team:ads-tencent",),

@@ -25,7 +25,7 @@ from ark_assets.media.declare import ApiSpec, MediaApp, MediaAssets, MediaDefini
 from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import configured
-from ark_assets.settings import media_settings, settings
+from ark_assets.settings import default_of, media_settings, settings
 
 
 class MediaConnection(Config):
@@ -43,6 +43,10 @@ class MediaConnection(Config):
         description="the API version spoken; empty = the configured one (ARK_<MEDIA>_API_VERSION, "
         "ARK_API_VERSIONS), else the media's default",
     )
+    download_url: str = Field(
+        default="",
+        description="the root of the media's file downloads (Tencent: https://dl.e.qq.com); empty = base_url",
+    )
 
 
 class MediaApiResource(ConfigurableResource):
@@ -55,6 +59,15 @@ class MediaApiResource(ConfigurableResource):
         timeout_s: per HTTP call.
         log_sample_rate: share of responses written to the MySQL request/response logs
             (errors and throttles are always logged).
+        bulk_reports: report levels a media offers as agency-level asynchronous tasks are fetched
+            that way, per-account calls only for what a task's file does not cover
+            (`ARK_BULK_REPORTS`, on by default).
+        activity_first: reports below the account level are asked only of accounts the media's
+            activity signal does not show idle (`ARK_ACTIVITY_FIRST`, on by default).
+        task_cooldown_s: one async task per account id this often; None = the media's declared
+            limit (`ARK_ASYNC_TASK_COOLDOWN_S`: match a simulator's shorter one).
+        task_poll_s / task_wait_s: how often an async task is polled, and how long it may take
+            before its accounts are fetched one by one instead.
     """
 
     media: dict[str, MediaConnection]
@@ -62,9 +75,18 @@ class MediaApiResource(ConfigurableResource):
     initial_rate: float = 100.0
     timeout_s: float = 30.0
     log_sample_rate: float = 0.01
+    bulk_reports: bool = default_of("bulk_reports")
+    activity_first: bool = default_of("activity_first")
+    task_cooldown_s: float | None = default_of("async_task_cooldown_s")
+    task_poll_s: float = default_of("async_task_poll_s")
+    task_wait_s: float = default_of("async_task_wait_s")
 
     def base_url(self, media: MediaDefinition | str) -> str:
         return self._connection(media).base_url
+
+    def download_url(self, media: MediaDefinition | str) -> str:
+        connection = self._connection(media)
+        return connection.download_url or connection.base_url
 
     def app(self, media: MediaDefinition | str) -> MediaApp:
         connection = self._connection(media)
@@ -125,6 +147,7 @@ def default_connection(
         app_id=configured(own, "app_id"),
         app_secret=configured(own, "app_secret"),
         api_version=configured_version(media, api_version),
+        download_url=configured(own, "download_url"),
     )
 
 
@@ -142,5 +165,18 @@ def media_api_resource_from_env(
     declared = list(media) if media is not None else list(all_media())
     return MediaApiResource(
         media={m.name: default_connection(m, urls.get(m.name), versions.get(m.name)) for m in declared},
-        **({"max_in_flight": configured(settings(), "fetch_max_in_flight")} | knobs),
+        **({"max_in_flight": configured(settings(), "fetch_max_in_flight")} | _path_knobs() | knobs),
     )
+
+
+def _path_knobs() -> dict[str, object]:
+    """The bulk-path knobs: `ARK_BULK_REPORTS`, `ARK_ACTIVITY_FIRST`, `ARK_ASYNC_TASK_COOLDOWN_S` /
+    `_POLL_S` / `_WAIT_S` (the settings check them)."""
+    s = settings()
+    return {
+        "bulk_reports": s.bulk_reports,
+        "activity_first": s.activity_first,
+        "task_cooldown_s": s.async_task_cooldown_s,
+        "task_poll_s": s.async_task_poll_s,
+        "task_wait_s": s.async_task_wait_s,
+    }

@@ -16,14 +16,22 @@ def var(
     *,
     expected: str | None = None,
     production: bool = False,
+    production_when: str | None = None,
     secret: bool = False,
     shown: str | None = None,
     **constraints: Any,
 ) -> Any:
     """A settings field: `expected` says what a good value looks like (the error's wording),
-    `production` that ARK_ENV=production needs it set explicitly, `secret` that its value is never
+    `production` that ARK_ENV=production needs it set explicitly (`production_when`: only then, as
+    `load.py` decides), `secret` that its value is never
     echoed, `shown` the default as the README table states it (when the value alone would mislead)."""
-    extra = {"expected": expected, "production": production, "secret": secret, "shown": shown}
+    extra = {
+        "expected": expected,
+        "production": production,
+        "production_when": production_when,
+        "secret": secret,
+        "shown": shown,
+    }
     return Field(
         default,
         description=description,

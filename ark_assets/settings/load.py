@@ -116,7 +116,7 @@ def _load(environ: tuple[tuple[str, str], ...], media: tuple[str, ...]) -> Loade
         if parsed is not None:
             loaded[name] = _with_defaults(parsed, name, production)
             problems += _version_problems(loaded[name], name, platform)
-    missing = _missing(given, media) if production else []
+    missing = _missing(given, media) + _downloads_missing(given, loaded, platform) if production else []
     if missing:
         problems.append(
             "ARK_ENV=production needs these variables set explicitly (the simulator's and the "
@@ -194,6 +194,28 @@ def _missing(environ: dict[str, str], media: tuple[str, ...]) -> list[str]:
     per_media = [f.upper() for f, info in MediaSettings.model_fields.items() if fact(info, "production")]
     needed += [f"ARK_{name.upper()}_{field}" for name in media for field in per_media]
     return [name for name in needed if not environ.get(name)]
+
+
+def _downloads_missing(
+    environ: dict[str, str], loaded: dict[str, MediaSettings], platform: PlatformSettings | None
+) -> list[str]:
+    """`ARK_<MEDIA>_DOWNLOAD_URL` of each media that downloads report files in its configured API
+    version (the bulk paths on) when it is unset: its files' host may not be its API's. With the
+    platform's settings unparsed (another error), their declared defaults decide."""
+    bulk = platform.bulk_reports if platform is not None else default_of("bulk_reports")
+    versions = platform.api_versions if platform is not None else environ.get("ARK_API_VERSIONS", "")
+    if not bulk:
+        return []
+    missing = []
+    for name, own in loaded.items():
+        variable = own.env_name("download_url")
+        try:
+            api = media_named(name).api_for(own.api_version or versions)
+        except ValueError:
+            continue  # reported as a bad version
+        if any(e.download for e in api.endpoints.values()) and not environ.get(variable):
+            missing.append(variable)
+    return missing
 
 
 def _message(problems: list[str]) -> str:

@@ -38,6 +38,12 @@ class MediaSettings(BaseSettings):
     app_secret: SecretStr = var(
         SecretStr(""), "the developer app's secret", production=True, secret=True, shown="the simulator's app"
     )
+    download_url: str = var(
+        "",
+        "where a media's report files are downloaded (some serve them from another host than the API)",
+        production_when="when the media's API version downloads files and `ARK_BULK_REPORTS` is on",
+        shown="the base URL (the simulator serves its files itself)",
+    )
     api_version: str = var(
         "",
         "the API version spoken and so which report levels exist (each media's versions: "

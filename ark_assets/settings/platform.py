@@ -92,6 +92,37 @@ class PlatformSettings(BaseSettings):
     fetch_max_in_flight: int = var(
         100, "sources fetched concurrently per endpoint in a media's step", expected="a number >= 1", ge=1
     )
+    bulk_reports: bool = var(
+        True,
+        "the bulk paths: report levels a media offers as agency-level asynchronous tasks are fetched "
+        "that way, balances in batches where the media allow; `0` turns them off",
+        expected=_FLAG,
+    )
+    activity_first: bool = var(
+        True,
+        "reports below the account level and hourly reports only for accounts the media's activity "
+        "signal shows active; `0` asks every account",
+        expected=_FLAG,
+    )
+    async_task_cooldown_s: float | None = var(
+        None,
+        "one async report task per agency this often (match a simulator's shorter one)",
+        expected="a number of seconds > 0",
+        shown="the media's declared limit",
+        gt=0,
+    )
+    async_task_poll_s: float = var(
+        10.0,
+        "the first poll of an async task (then twice as late each time, up to a minute)",
+        expected="a number of seconds > 0",
+        gt=0,
+    )
+    async_task_wait_s: float = var(
+        3600.0,
+        "how long an async task may take before its accounts are fetched one by one",
+        expected="a number of seconds > 0",
+        gt=0,
+    )
     # ----- execution
     executor: Literal["multiprocess", "celery"] = var(
         "multiprocess",
@@ -113,8 +144,9 @@ class PlatformSettings(BaseSettings):
         SecretStr(""), "the Celery result backend, like the broker", secret=True, shown="empty"
     )
     celery_visibility_timeout_s: int = var(
-        900,
-        "how long a step a lost worker took waits before another worker runs it; above the longest step",
+        3600,
+        "how long a step a lost worker took waits before another worker runs it; above the longest step "
+        "(one that makes its agencies' async tasks itself: ~26 min)",
         expected="a whole number of seconds > 0, longer than the longest step",
         gt=0,
     )
@@ -167,6 +199,9 @@ class PlatformSettings(BaseSettings):
         "the `token_health` sensor warns this many days before a refresh token dies",
         expected="a number of days >= 0, e.g. 7",
         ge=0,
+    )
+    tasks_ahead_interval_s: int = var(
+        30, "how often the `async_tasks_ahead` sensor ticks", expected="a whole number of seconds >= 1", ge=1
     )
     token_health_interval_s: int = var(
         600, "how often the `token_health` sensor looks", expected="a whole number of seconds >= 1", ge=1

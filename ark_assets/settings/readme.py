@@ -49,6 +49,8 @@ def table() -> str:
     lines = [HEADER]
     for name, info in declared():
         production = "**required**" if fact(info, "production") else "as in development"
+        if fact(info, "production_when"):
+            production = f"**required** {fact(info, 'production_when')}"
         lines.append(f"| `{name}` | {shown_default(info)} | {production} | {info.description} |")
     return "\n".join(lines)
 

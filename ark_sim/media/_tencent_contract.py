@@ -99,6 +99,33 @@ SOURCES = tuple(
             "365 included)",
         ),
         ("D-req", "https://developers.e.qq.com/docs/start/request (current version, quotas)"),
+        (
+            "D-async",
+            "https://developers.e.qq.com/docs/insights/ad_insights/async_reports (the async report flow; for "
+            "an agency fetching all its sub-customers at once; one task per account_id per 5 minutes, the "
+            "cooldown shared by every task type)",
+        ),
+        (
+            "D-add3",
+            "https://developers.e.qq.com/v3.0/docs/api/async_reports/add (POST, JSON; account_id: agencies "
+            "and advertisers)",
+        ),
+        (
+            "D-get3",
+            "https://developers.e.qq.com/v3.0/docs/api/async_tasks/get (v3.0's task listing: filtering on "
+            "task_id / task_name, page ≤ 99999, page_size 1–100, default 10; async_reports/get has no limits "
+            "of its own on the pages seen)",
+        ),
+        (
+            "D-rget3",
+            "https://developers.e.qq.com/v3.0/docs/api/async_reports/get (its usage notes: tasks are listed "
+            "for 7 days; a task's file may be downloaded for 24 hours)",
+        ),
+        (
+            "D-files3",
+            "https://developers.e.qq.com/v3.0/docs/api/async_report_files/get (host `dl.e.qq.com`; answers a "
+            "redirect to the file; download the whole file, then parse it)",
+        ),
         ("Mirror-tok", "https://7j0rt64lfd.apifox.cn/api-121269362 (third-party mirror of oauth/token)"),
         ("I#27", "TencentAd/marketing-api-go-sdk issue #27 (2022-01-05)"),
         ("D-daily11", "https://developers.e.qq.com/docs/api/insights/ad_insights/daily_reports_get (V1.1)"),
@@ -144,7 +171,12 @@ VERSION_ROWS = (
     ),
 )
 CONVENTIONS = (
-    Row(point="method", value="GET for every endpoint below", source="TGo `pkg/api/api_*.go`"),
+    Row(
+        point="method",
+        value="GET for every endpoint below but `async_reports/add`: POST with a JSON body (the auth "
+        "parameters stay in the query)",
+        source="TGo `pkg/api/api_*.go`; TGo3 `pkg/api/v3/api_async_reports.go`",
+    ),
     Row(
         point="structured parameters",
         value="arrays and objects JSON-encoded in the query string",
@@ -991,8 +1023,11 @@ CODES = (
     Code(
         code=11019,
         meaning="request much too frequent (subject/developer frequency control)",
-        source="D-err3; for the report row quotas: " + NO_SOURCE + " (N-rows1 and N-rows2 state no code)",
-        emitted="a report call over a row quota, and while its account's level is frozen",
+        source="D-err3; for the report row quotas and the async task cooldown: "
+        + NO_SOURCE
+        + " (N-rows1, N-rows2 and D-async state no code)",
+        emitted="a report call over a row quota, and while its account's level is frozen; an "
+        "`async_reports/add` inside its account_id's cooldown",
     ),
     Code(
         code=12000,
@@ -1058,7 +1093,20 @@ CODES = (
         emitted="a value outside its enum",
     ),
     Code(code=30104, meaning="request limit reached, retry after one minute", source="I#27", emitted=_TAMPER),
-    Code(code=31002, meaning="invalid parameter (module-specific)", source="D-err3", emitted=_TAMPER),
+    Code(
+        code=31002,
+        meaning="invalid parameter (module-specific)",
+        source="D-err3; for an async report file: " + NO_SOURCE,
+        emitted="`async_report_files/get` of a task that is not completed (or expired), or of an unknown "
+        "task or file",
+    ),
+    Code(
+        code=51001,
+        meaning="unable to process fetching reports, retry in one minute",
+        source="D-err3; as a failed task's `result.code`: " + NO_SOURCE,
+        emitted="the `result` of an async report task that failed (`async_reports.fail_rate`); else a "
+        "tamper rule's `code`",
+    ),
     Code(
         code=31057,
         meaning="invalid date range",
@@ -1071,7 +1119,6 @@ CODES = (
             (32211, "advertiser inactive"),
             (34109, "invalid parameter (module-specific)"),
             (50018, "module rate limit"),
-            (51001, "unable to process fetching reports, retry in one minute"),
             (60000, "service busy (module-specific)"),
             (62000, "unable to process, retry in one minute"),
             (64015, "advertiser inactive"),

@@ -16,6 +16,7 @@ and HBase tables for it, and how a client signs a request (`tencent_sign`): `MED
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -31,17 +32,15 @@ from ark_sim.common import (
     Outgoing,
     as_int,
     dumps,
-    group_atoms,
     page_info,
     page_slice,
     project,
     query_value,
-    ratio,
-    sum_metrics,
 )
 from ark_sim.config import ProfileConfig, StrictModel
 from ark_sim.contract import ApiContract, Args, EndpointContract, ParamError
 from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
+from ark_sim.media import _tencent_async as tasks
 from ark_sim.media import _tencent_v3 as v3
 from ark_sim.media._tencent_contract import (
     ADVERTISER_NORMAL_ROWS,
@@ -68,6 +67,7 @@ from ark_sim.media._tencent_contract import (
     oauth_contract,
     report_contract,
 )
+from ark_sim.media._tencent_rows import LevelReport
 from ark_sim.profiles import (
     Account,
     Agent,
@@ -84,7 +84,7 @@ from ark_sim.rows import RowQuotaExceeded
 from ark_sim.spec import AccountKey, AgentKey, MediaSpec, Records, Rows, Table, WorldSpec
 from ark_sim.state import SimState
 from ark_sim.tokens import Grant, TokenState
-from ark_sim.world import METRICS, World, atom_records, fund_records
+from ark_sim.world import World, atom_records, fund_records
 
 NAME = "gdt"
 
@@ -176,6 +176,8 @@ class TencentApi:
         """Answer one request; returns the endpoint name (for counters) and the response."""
         trace_id = uuid.uuid4().hex
         path = incoming.path.rstrip("/")
+        if path.startswith(tasks.DOWNLOAD_PREFIX):  # an async report file's download address
+            return tasks.DOWNLOAD, tasks.download(self, state, path)
         endpoint = self.endpoints.get(path)
         throttled, outcome = False, None
         retired = self._retired(path, state.clock.today())
@@ -197,6 +199,10 @@ class TencentApi:
                 body = self._error(ApiError(BUSY_CODE, ""), trace_id)
             else:
                 body, outcome = self._run(state, incoming, endpoint, trace_id)
+        headers = {"X-TSA-Trace-Id": trace_id, "X-RateLimit-Remaining": header}
+        if isinstance(body, Outgoing):  # a redirect to a file's download address
+            body.headers.update(headers)
+            return name, body
         outcome = outcome or str(body["code"])
         if body["code"] == 0 and (kib := state.faults.huge_page_kb(self.media)):
             body = pad(body, kib)
@@ -205,7 +211,6 @@ class TencentApi:
         raw = dumps(body)
         if fault is not None and fault.kind is FaultKind.MALFORMED:
             raw, outcome = truncate(raw), "malformed"
-        headers = {"X-TSA-Trace-Id": trace_id, "X-RateLimit-Remaining": header}
         return name, Outgoing(200, raw, outcome, headers, throttled=throttled)
 
     def coded(self, code: int, out: Outgoing) -> Outgoing:
@@ -225,19 +230,23 @@ class TencentApi:
 
     def _run(
         self, state: SimState, incoming: Incoming, endpoint: Endpoint, trace_id: str
-    ) -> tuple[dict, str | None]:
+    ) -> tuple[dict | Outgoing, str | None]:
         query = dict(incoming.query)
         try:
             grant = self._authenticate(state, query) if endpoint.authenticated else None
             # oauth needs no auth parameters (D-tok3); sent all the same, they are ignored
-            query = {k: v for k, v in query.items() if k not in AUTH_NAMES}
-            args = endpoint.contract.check(query, PARAM_CODES, state.clock.today())
+            values: dict[str, Any] = {k: v for k, v in query.items() if k not in AUTH_NAMES}
+            if endpoint.contract.body:  # a POST: the parameters are its JSON body (auth stays in the query)
+                values = _json_body(incoming)
+            args = endpoint.contract.check(values, PARAM_CODES, state.clock.today())
             call = Call(state, self.media, endpoint.contract, args, grant)
             if grant is not None:
                 self._resolve_account(call, endpoint)
             data = endpoint.handler(self, call)
         except ApiError as exc:
             return self._error(exc, trace_id), None
+        if isinstance(data, Outgoing):
+            return data, None
         return {"code": 0, "message": "", "message_cn": "", "data": data}, call.outcome
 
     def _error(self, exc: ApiError, trace_id: str) -> dict:
@@ -313,6 +322,17 @@ class TencentApi:
         if account.agent_id != grant.agent_id:
             raise ApiError(12203, f"no permission to operate account_id {account_id}")
         call.account = account
+
+
+def _json_body(incoming: Incoming) -> dict[str, Any]:
+    """A POST's JSON object body, or the parameter error a body that is none gets (12003)."""
+    try:
+        value = json.loads(incoming.body or b"{}")
+    except ValueError:
+        raise ApiError(12003, "the request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(12003, "the request body must be a JSON object")
+    return value
 
 
 def record_names(call: Call) -> tuple[str, ...]:
@@ -410,38 +430,21 @@ def hourly_reports_get(api: TencentApi, call: Call) -> dict:
     return _report(api, call, "hourly")
 
 
-# v3.0 names the world's ads dynamic creatives (N-upgrade): a v3.0 key or filter reads the ad's field
-ATOM_FIELD = {"dynamic_creative_id": "ad_id"}
-
-
-def _atom_value(atom: Any, name: str) -> Any:
-    return getattr(atom, ATOM_FIELD.get(name, name))
-
-
 def _report(api: TencentApi, call: Call, kind: str) -> dict:
     a = call.args
     level = api.levels[call.version][a["level"]]
     start, end = a["date_range"]["start_date"], a["date_range"]["end_date"]
     default_groups = [g for g in group_by(kind, call.version)[level] if g != "site_set"]
-    group_keys = list(dict.fromkeys(a["group_by"] or default_groups))
+    group_keys = tuple(dict.fromkeys(a["group_by"] or default_groups))
     defaults = DEFAULT_METRICS[V13 if a.get(v3.UPGRADE_FLAG) else call.version]  # the flag: the new system
     fields = tuple(dict.fromkeys(a["fields"] or (*group_keys, *defaults)))
     page, page_size = a["page"], a["page_size"]
     filters = [(item["field"], set(item["values"])) for item in a["filtering"] or ()]
-
-    world = call.state.world
     account_id = call.account.account_id
-    atoms = []
-    for day in _served_days(call, start, end):
-        atoms.extend(world.atoms(api.media, account_id, day, a["time_line"]))
-    atoms = [atom for atom in atoms if all(str(_atom_value(atom, f)) in values for f, values in filters)]
-    groups = group_atoms(atoms, lambda atom: tuple(_atom_value(atom, g) for g in group_keys))
-    names = world.entities(api.media, account_id).names()
-    keys = set(group_keys) | ({"date"} if kind == "hourly" else set())
-    rows = [
-        _report_row(fields, keys, account_id, members, names)
-        for _, members in groups[page_slice(page, page_size)]
-    ]
+    report = LevelReport(kind=kind, group_keys=group_keys, fields=fields, filters=filters)
+    days = _served_days(call, start, end)
+    groups = report.rows(call.state.world, api.media, account_id, days, a["time_line"])
+    rows = groups[page_slice(page, page_size)]
     try:
         call.state.rows.take(api.media, (account_id, kind, level), len(rows))
     except RowQuotaExceeded as exc:
@@ -460,73 +463,6 @@ def _served_days(call: Call, start: date, end: date) -> list[date]:
             call.outcome = "old_metrics"
         return served
     return days
-
-
-# A dimension appears in a row only when the row's group_by determines it.
-DETERMINED_BY = {
-    "date": {"date"},
-    "hour": {"hour"},
-    "campaign_id": {"campaign_id", "adgroup_id", "ad_id"},
-    "campaign_name": {"campaign_id", "adgroup_id", "ad_id"},
-    "adgroup_id": {"adgroup_id", "ad_id", "dynamic_creative_id"},
-    "adgroup_name": {"adgroup_id", "ad_id", "dynamic_creative_id"},
-    "ad_id": {"ad_id"},
-    "ad_name": {"ad_id"},
-    "dynamic_creative_id": {"dynamic_creative_id"},
-    "dynamic_creative_name": {"dynamic_creative_id"},
-    "site_set": {"site_set"},
-    "promoted_object_type": {"promoted_object_type", "adgroup_id", "ad_id"},
-    "promoted_object_id": {"promoted_object_id", "adgroup_id", "ad_id"},
-}
-
-
-def _report_row(
-    fields: tuple[str, ...], keys: set[str], account_id: int, members: list, names: dict
-) -> dict[str, Any]:
-    first = members[0]
-    totals = sum_metrics(members, METRICS)
-    row: dict[str, Any] = {}
-    for name in fields:
-        if name == "account_id":
-            row[name] = account_id
-        elif name in DETERMINED_BY:
-            if DETERMINED_BY[name] & keys:
-                if name.endswith("_name"):
-                    id_field = ATOM_FIELD.get(name.replace("_name", "_id"), name.replace("_name", "_id"))
-                    row[name] = names[(id_field, getattr(first, id_field))]
-                else:
-                    row[name] = _atom_value(first, name)
-        else:
-            row[name] = _metric(name, totals)
-    return row
-
-
-# v1.3 names of the world's metrics (v1.1 has both spellings)
-_ALIASES = {
-    "view_count": "impression",
-    "valid_click_count": "click",
-    "conversions_count": "conversion",
-    "download_count": "download",
-    "activated_count": "activation",
-}
-# cost per unit, in fen: spend over the metric it divides by
-_PER = {"cpc": "click", "conversions_cost": "conversion", "activated_cost": "activation"}
-
-
-def _metric(name: str, t: dict[str, int]) -> int | float:
-    if name in t:
-        return t[name]
-    if name in _ALIASES:
-        return t[_ALIASES[name]]
-    if name in _PER:
-        return round(t["cost"] / t[_PER[name]]) if t[_PER[name]] else 0
-    if name == "ctr":
-        return ratio(t["click"], t["impression"])
-    if name == "conversions_rate":
-        return ratio(t["conversion"], t["click"])
-    if name == "thousand_display_price":
-        return round(t["cost"] * 1000 / t["impression"]) if t["impression"] else 0
-    raise KeyError(name)
 
 
 def oauth_token(api: TencentApi, call: Call) -> dict:
@@ -734,6 +670,12 @@ def tencent_endpoints(
                 for kind, handler in (("daily", daily_reports_get), ("hourly", hourly_reports_get))
             ),
         ]
+    v30 = levels[V30]
+    served += [
+        Endpoint(tasks.add_contract(v30), tasks.async_add, agency_ok=True),
+        Endpoint(tasks.get_contract(), tasks.async_get, agency_ok=True),
+        Endpoint(tasks.files_contract(), tasks.async_files, agency_ok=True),
+    ]
     served.append(Endpoint(oauth_contract(), oauth_token, authenticated=False))
     return {e.contract.path: e for e in served}
 

@@ -49,6 +49,7 @@ from ark_sim.config import ProfileConfig, StrictModel
 from ark_sim.contract import ApiContract, Args, EndpointContract
 from ark_sim.faults import Fault, FaultKind, mistype, pad, truncate
 from ark_sim.media._ocean_contract import (
+    ACCOUNT_FUND_MONEY,
     CODES,
     CONVENTIONS,
     FIELD_ID,
@@ -359,6 +360,22 @@ def advertiser_fund_get(call: Call) -> dict:
     world = call.state.world
     agent = world.find_agent(NAME, call.tenant, advertiser_id)
     return fund(world, advertiser_id, world.today(), name=agent.name if agent else None)
+
+
+def account_fund_get(call: Call) -> dict:
+    """v3.0's batch of balances: `advertiser/fund/get`'s values of each id, money in fen."""
+    ids = list(dict.fromkeys(call.args["account_ids"]))
+    _authorised(call, ids)
+    world = call.state.world
+    records = []
+    for account_id in ids:
+        agent = world.find_agent(NAME, call.tenant, account_id)
+        v2 = fund(world, account_id, world.today(), name=agent.name if agent else None)
+        record: dict[str, Any] = {"account_id": account_id}
+        record.update({m: round(float(v2[m]) * 100) for m in ACCOUNT_FUND_MONEY})
+        record["wallet_id"] = int(v2["wallet_id"])
+        records.append(record)
+    return {"list": records}
 
 
 def report_agent_get_v2(call: Call) -> dict:
@@ -777,6 +794,7 @@ HANDLERS: dict[str, Callable[[Call], Any]] = {
     "agent/child_agent/select": child_agent_select,
     "advertiser/info": advertiser_info,
     "advertiser/fund/get": advertiser_fund_get,
+    "account/fund/get": account_fund_get,
     "report/agent/get_v2": report_agent_get_v2,
     **{f"report/{level}/get": _report(level) for level in REPORT_LEVELS},
     "report/custom/get": report_custom_get,
@@ -798,6 +816,7 @@ def _upgraded_records(world: World, media: str, account_id: int, day: date, time
 
 RECORDS: dict[str, Records] = {
     "advertiser/fund/get": fund_records,
+    "account/fund/get": fund_records,
     "report/advertiser/get": atom_records,
     "report/campaign/get": _legacy_records,
     "report/ad/get": _legacy_records,
@@ -854,8 +873,9 @@ MEDIA = MediaSpec(
         Table(dataset="advertiser_info_v2", rows=Rows.ACCOUNTS, tier=Tier.FIRST),
         # second tier: the accounts the agent report lists (the seed's DailyReportAgent)
         Table(dataset="agent_report_v2", rows=Rows.ACCOUNTS, tier=Tier.SECOND),
-        # one object per account
-        Table(dataset="advertiser_fund_get_v2", rows=Rows.PER_ACCOUNT, endpoint="advertiser/fund/get"),
+        # one record per account: v3.0's batched balances (the seed's advertiser_fund_get_v2 held the
+        # per-account v2 object; its records differ in type and unit, so they are a table of their own)
+        Table(dataset="account_fund_get_v3", rows=Rows.PER_ACCOUNT, endpoint="account/fund/get"),
         *(
             Table(dataset=f"report_{level}_v2", rows=Rows.PER_ACCOUNT, endpoint=f"report/{level}/get")
             for level in REPORT_LEVELS
