@@ -6,6 +6,7 @@
 - A media lives in its own module: no other module's code (names, attributes, string literals;
   docstrings and comments may give examples) names a particular media, in the product
   (`ark_assets/media/<media>.py` are the exceptions) or in the simulator (`ark_sim/media/<media>.py`).
+- Small parts: no product module over 400 lines, no function over 60, so each can be read whole.
 """
 
 from __future__ import annotations
@@ -105,3 +106,34 @@ def test_the_check_finds_a_media_named_in_code(tmp_path: Path) -> None:
         "    jrtt_url = 1\n"  # a name
     )
     assert len(media_named_in_code(offender, ("gdt", "jrtt"))) == 3
+
+
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+def _oversized(package: Path) -> list[str]:
+    """The modules and functions of `package` longer than the limits, as `path[:line] name lines`."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text()
+        shown = path.relative_to(package.parent)
+        if (lines := len(text.splitlines())) > MAX_MODULE_LINES:
+            found.append(f"{shown} {lines} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append(f"{shown}:{node.lineno} {node.name} {length} lines")
+    return found
+
+
+def test_no_module_or_function_of_the_product_is_too_long_to_read_whole() -> None:
+    assert _oversized(ROOT / "ark_assets") == []
+
+
+def test_the_size_check_finds_a_long_function(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    (package / "long.py").write_text(f"def long():\n{body}\n")
+    assert _oversized(package) == ["pkg/long.py:1 long 61 lines"]

@@ -23,7 +23,8 @@ from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.fetch.engine import EngineSettings, FetchEngine
 from ark_assets.fetch.governor import GovernorSettings
 from ark_assets.fetch.outcome import Outcome, Source
-from ark_assets.media.declare import ApiSpec, MediaApp
+from ark_assets.media.api import ApiSpec
+from ark_assets.media.declare import MediaApp
 from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets_tests.engine_support import clear_governors, own_tenant, seed_tokens

@@ -15,7 +15,7 @@ from ark_assets.fetch.outcome import Failure, Outcome, Source
 from ark_assets.fetch.paging import EndlessPaging, PageWalk, paginator, read_page
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.media import errors as e
-from ark_assets.media.declare import EndpointSpec, Paging
+from ark_assets.media.api import EndpointSpec, Paging
 
 PAGED = EndpointSpec(name="list/get", path="/list/get", paging=Paging.PAGE, page_size=100)
 CURSOR = EndpointSpec(name="select", path="/select", paging=Paging.CURSOR, page_size=100, records="list")

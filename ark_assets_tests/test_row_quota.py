@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from ark_assets.fetch.row_quota import RowBudget
-from ark_assets.media.declare import RowQuota
+from ark_assets.media.api import RowQuota
 
 TENCENT = RowQuota(per_second=12_000, per_window=40_000, window_s=10.0)
 

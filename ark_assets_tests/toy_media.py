@@ -9,22 +9,16 @@ them, configure its resources and fetch it with the engine.
 from __future__ import annotations
 
 from ark_assets.media import errors as e
+from ark_assets.media.api import ApiSpec, AuthStyle, EndpointSpec, Paging, RefreshSpec, code_table, endpoints
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
     AgentList,
-    ApiSpec,
-    AuthStyle,
-    EndpointSpec,
     MediaApp,
     MediaAssets,
     MediaDefinition,
-    Paging,
     RedisKeys,
-    RefreshSpec,
     RowShape,
-    code_table,
-    endpoints,
 )
 
 CODES = {429: e.Throttled, 401: e.TokenExpired, 403: e.PermissionDenied, 500: e.TransientServerError}

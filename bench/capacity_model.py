@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ark_assets.core.tables import table_name
-from ark_assets.media.declare import ApiSpec, MediaDefinition, Paging
+from ark_assets.media.api import ApiSpec, Paging
+from ark_assets.media.declare import MediaDefinition
 from ark_assets.media.registry import all_media
 from ark_assets.resources.media_api import media_api_resource_from_env
 from ark_sim.config import SimConfig

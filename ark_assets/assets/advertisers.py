@@ -24,8 +24,9 @@ from ark_assets.fetch.summary import FetchSummary
 from ark_assets.io.coverage import Coverage
 from ark_assets.io.layout import layout_metadata
 from ark_assets.io.rows import Row, RowSpool
+from ark_assets.media.api import no_params
 from ark_assets.media.bulk import active
-from ark_assets.media.declare import AccountList, MediaDefinition, no_params
+from ark_assets.media.declare import AccountList, MediaDefinition
 
 NOT_PER_ACCOUNT = "account_list does not apply to advertiser lists: they are fetched per agent"
 

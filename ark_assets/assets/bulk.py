@@ -23,8 +23,9 @@ from ark_assets.assets.fetching import FetchRun
 from ark_assets.assets.sources import day_accounts
 from ark_assets.fetch.report_file import BadFile, GroupedFile
 from ark_assets.fetch.tasks import AgencyTasks, TaskBook, TaskEnd, TaskRequest, TaskSlots
+from ark_assets.media.api import ApiSpec
 from ark_assets.media.bulk import AsyncReport
-from ark_assets.media.declare import AccountDataset, ApiSpec, MediaDefinition
+from ark_assets.media.declare import AccountDataset, MediaDefinition
 from ark_assets.resources.media_api import MediaApiResource
 
 _UNREADABLE = "unreadable"

@@ -29,7 +29,8 @@ from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.fetch.outcome import Outcome
 from ark_assets.io.fields import FieldTally
 from ark_assets.io.rows import Row
-from ark_assets.media.declare import AccountDataset, ApiSpec, MediaDefinition
+from ark_assets.media.api import ApiSpec
+from ark_assets.media.declare import AccountDataset, MediaDefinition
 from ark_assets.partitions import partition_key, split_key
 from ark_assets.settings import media_settings
 from ark_assets.settings.media import DRIFT_POLICIES

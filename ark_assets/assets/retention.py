@@ -18,7 +18,8 @@ from dagster import Failure
 
 from ark_assets.assets.parts import Part, PartResult, StepContext
 from ark_assets.assets.specs import INTRADAY_PREFIX
-from ark_assets.media.declare import ApiSpec, MediaDefinition
+from ark_assets.media.api import ApiSpec
+from ark_assets.media.declare import MediaDefinition
 from ark_assets.resources.media_api import deployed_assets
 
 

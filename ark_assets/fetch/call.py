@@ -25,7 +25,7 @@ from ark_assets.fetch.latency import LatencyTracker, LoopLag
 from ark_assets.fetch.outcome import Source
 from ark_assets.fetch.report import ResponseEvent, StreamReport
 from ark_assets.media import errors as e
-from ark_assets.media.declare import ApiSpec, EndpointSpec
+from ark_assets.media.api import ApiSpec, EndpointSpec
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ from ark_assets.fetch.settings import EngineSettings
 from ark_assets.fetch.source import SourceFetcher
 from ark_assets.fetch.summary import FetchSummary
 from ark_assets.fetch.tokens import TokenBook
-from ark_assets.media.declare import ApiSpec, MediaApp
+from ark_assets.media.api import ApiSpec
+from ark_assets.media.declare import MediaApp
 
 __all__ = ["EngineSettings", "FetchEngine", "FetchObserver", "ResponseEvent"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ark_assets.media import errors as e
-from ark_assets.media.declare import EndpointSpec, Paging
+from ark_assets.media.api import EndpointSpec, Paging
 
 MAX_PAGES = 10_000  # a source needing more is a cursor loop or a broken page count
 PAGE_SIZE_PARAM = "page_size"  # page mode's page size, under this name at every media here

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ark_assets.media.declare import RowQuota
+from ark_assets.media.api import RowQuota
 
 HEADROOM = 0.8  # of each limit: the rows a window may hold on our clock
 

@@ -24,7 +24,7 @@ from ark_assets.fetch.row_quota import RowBudget
 from ark_assets.fetch.settings import EngineSettings
 from ark_assets.fetch.tokens import TokenBook
 from ark_assets.media import errors as e
-from ark_assets.media.declare import EndpointSpec
+from ark_assets.media.api import EndpointSpec
 
 
 class _RetryNow(e.MediaApiError):

@@ -23,7 +23,7 @@ from redis.exceptions import LockError, RedisError
 from ark_assets.clients.errors import ServiceUnavailable
 from ark_assets.clients.redis_sets import RedisSets
 from ark_assets.clients.token_health import TokenHealth
-from ark_assets.media.declare import ApiSpec
+from ark_assets.media.api import ApiSpec
 from ark_assets.media.errors import RefreshFailed
 
 logger = logging.getLogger(__name__)

@@ -29,25 +29,27 @@ from typing import Any
 
 from ark_assets.media import errors as e
 from ark_assets.media import tencent_async
+from ark_assets.media.api import (
+    ApiSpec,
+    AuthStyle,
+    EndpointSpec,
+    Paging,
+    QuotaHeader,
+    RefreshSpec,
+    RowQuota,
+    code_table,
+    endpoints,
+)
 from ark_assets.media.bulk import Activity
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
     AgentList,
-    ApiSpec,
-    AuthStyle,
-    EndpointSpec,
     MediaApp,
     MediaAssets,
     MediaDefinition,
-    Paging,
-    QuotaHeader,
     RedisKeys,
-    RefreshSpec,
-    RowQuota,
     RowShape,
-    code_table,
-    endpoints,
 )
 from ark_assets.media.tencent_reports import (
     DAILY_RETENTION,

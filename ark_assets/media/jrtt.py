@@ -24,23 +24,17 @@ from typing import Any
 
 from ark_assets.core.tiers import AgentTier
 from ark_assets.media import errors as e
+from ark_assets.media.api import ApiSpec, AuthStyle, EndpointSpec, Paging, RefreshSpec, code_table, endpoints
 from ark_assets.media.bulk import Activity, ReportFamilies
 from ark_assets.media.declare import (
     AccountDataset,
     AccountList,
     AgentList,
-    ApiSpec,
-    AuthStyle,
-    EndpointSpec,
     MediaApp,
     MediaAssets,
     MediaDefinition,
-    Paging,
     RedisKeys,
-    RefreshSpec,
     RowShape,
-    code_table,
-    endpoints,
 )
 from ark_assets.media.retention import Retention
 from ark_assets.media.token_life import TokenLife

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ark_assets.media.api import EndpointSpec, Paging
 from ark_assets.media.bulk import DONE, FAILED, PENDING, AsyncReport
-from ark_assets.media.declare import EndpointSpec, Paging
 
 V30 = "v3.0"
 

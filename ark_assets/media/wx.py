@@ -16,15 +16,8 @@ log. The asset names the role `accounts`, so its table keeps the notes' name. So
 from __future__ import annotations
 
 from ark_assets.media import gdt
-from ark_assets.media.declare import (
-    AccountList,
-    AgentList,
-    ApiSpec,
-    MediaApp,
-    MediaAssets,
-    MediaDefinition,
-    RedisKeys,
-)
+from ark_assets.media.api import ApiSpec
+from ark_assets.media.declare import AccountList, AgentList, MediaApp, MediaAssets, MediaDefinition, RedisKeys
 
 ACCOUNTS = "accounts"  # the role of the agency's account listing, whichever endpoint plays it
 # what an agency's listing asks of advertiser/get for wx (the record has no wechat_account_id)

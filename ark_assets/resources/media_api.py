@@ -21,7 +21,8 @@ from pydantic import Field
 
 from ark_assets.fetch.engine import EngineSettings
 from ark_assets.fetch.governor import GovernorSettings
-from ark_assets.media.declare import ApiSpec, MediaApp, MediaAssets, MediaDefinition
+from ark_assets.media.api import ApiSpec
+from ark_assets.media.declare import MediaApp, MediaAssets, MediaDefinition
 from ark_assets.media.registry import all_media
 from ark_assets.media.registry import media as media_named
 from ark_assets.resources.env import configured
