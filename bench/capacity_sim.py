@@ -6,7 +6,8 @@ step of the same media, and runs are admitted only as others end, so which limit
 on all of them at once. The rules below are deploy/dagster.production.yaml's and dagster-celery's:
 
 - every run is launched at the start (the daily schedule launches one per tenant); at most
-  `max_runs` are in progress, the rest wait in the queue, first in first out;
+  `max_runs` are in progress, the rest wait in the queue, first in first out; runs admitted at
+  one instant submit their steps run by run (each run process submits its own);
 - a run starts `run_start_s` after it is admitted (its run process), then asks for a slot of each
   media's pool (`pool_limit` slots each) for its steps; a step that has its slot is a Celery task,
   taken by the first free worker process (`processes` in all), first in first out;
@@ -97,6 +98,7 @@ class _Step:
     plan: StepPlan
     times: StepTimes
     parts: list[_Part] = field(default_factory=list)
+    seq: int = 0  # the order its run submitted it in (runs in the order they started)
 
 
 class _Clock:
@@ -174,7 +176,7 @@ def simulate(
 
     def run_started(i: int) -> None:
         for plan in runs[i]:
-            step = _Step(plan, StepTimes(run=i, media=plan.media))
+            step = _Step(plan, StepTimes(run=i, media=plan.media), seq=len(all_steps))
             step.parts = [_Part(p, step) for p in plan.parts]
             all_steps.append(step)
             pool_waiting[plan.media].append(step)
@@ -196,13 +198,15 @@ def simulate(
                 in_progress.add(i)
                 clock.after(overheads.run_start_s, lambda i=i: run_started(i))
                 moved = True
-            for media, waiting in pool_waiting.items():
-                while waiting and pool_used[media] < shape.pool_limit:
-                    step = waiting.popleft()
-                    pool_used[media] += 1
-                    step.times.queued = clock.now
-                    celery.append(step)
-                    moved = True
+            # steps get their pool slots in the order their runs submitted them (run by run, as
+            # each run process submits its own), not media by media
+            while heads := [w[0] for m, w in pool_waiting.items() if w and pool_used[m] < shape.pool_limit]:
+                step = min(heads, key=lambda s: s.seq)
+                pool_waiting[step.plan.media].popleft()
+                pool_used[step.plan.media] += 1
+                step.times.queued = clock.now
+                celery.append(step)
+                moved = True
             while celery and free[0] > 0:
                 step = celery.popleft()
                 free[0] -= 1
