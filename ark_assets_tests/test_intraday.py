@@ -136,12 +136,15 @@ def test_a_refresh_of_a_finished_day_is_refused(platform: Platform, tenant: str)
 
 
 def _tick(platform: Platform):
-    context = build_schedule_context(
+    # As a context manager: the schedule context opens an instance of its own from the test's, which
+    # becomes the thread's current one for Dagster until the context is closed; left open, a later
+    # `materialize` would find it collected ("undefined DagsterInstance weakref").
+    with build_schedule_context(
         instance=platform.instance,
         resources={"mysql": platform.mysql},
         scheduled_execution_time=datetime.now(GMT8),
-    )
-    return intraday_schedule(GDT)(context)  # what the daemon's tick gets: a SkipReason or RunRequests
+    ) as context:
+        return intraday_schedule(GDT)(context)  # what the daemon's tick gets: a SkipReason or RunRequests
 
 
 @pytest.mark.stack

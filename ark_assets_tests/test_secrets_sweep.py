@@ -42,7 +42,7 @@ from ark_assets.resources.mysql import MySQLResource, RequestLog
 from ark_assets.resources.redis_store import RedisResource
 from ark_assets.resources.sentry import SentryResource
 from ark_assets_tests.eton import upsert_agent, upsert_tenant
-from ark_assets_tests.platform import Platform, all_tables, running_platform
+from ark_assets_tests.platform import TASK_KNOBS, Platform, all_tables, running_platform
 from ark_assets_tests.sentry_sink import SentrySink
 from ark_sim.tamper import TamperRule
 
@@ -119,6 +119,7 @@ def swept() -> Iterator[dict]:
                         for m in media_names()
                     },
                     max_in_flight=32,
+                    **TASK_KNOBS,  # Tencent's async tasks at the test simulator's pace
                 ),
             }
             tokens = _initial_tokens(platform)
