@@ -67,8 +67,23 @@ def test_stragglers_are_hedged_after_a_multiple_of_the_p95_within_their_share() 
         if tracker.hedge_after_s(10.0) is not None:
             tracker.hedged()
             offered += 1
-    assert offered == pytest.approx(0.05 * 1001, abs=2)  # at most hedge_share of the calls
+    assert offered == pytest.approx(SETTINGS.hedge_share * 1001, abs=2)  # at most hedge_share of the calls
     assert tracker.hedge_after_s(0.5) is None  # a hedge later than the timeout is no hedge
+
+
+def test_stragglers_offered_a_copy_together_are_held_to_the_share_when_sent() -> None:
+    # 400 calls in flight at once, every one a straggler: each is offered a copy (none was sent
+    # yet), but only 1% of the calls get one, so the copies spend at most that share of the quota.
+    settings = LatencySettings(warm_up=32, window=256, hedge_share=0.01)
+    tracker = _warm(LatencyTracker(settings, timeout_s=10.0), 0.3)
+    offers = [tracker.hedge_after_s(10.0) for _ in range(400)]
+    sent = 0
+    for _ in offers:
+        if tracker.may_hedge():
+            tracker.hedged()
+            sent += 1
+    assert all(offer is not None for offer in offers)
+    assert sent == 4
 
 
 def test_both_can_be_switched_off() -> None:

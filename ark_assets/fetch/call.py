@@ -103,6 +103,9 @@ class Caller:
         after_s = tracker.hedge_after_s(timeout, self._lag.lag_s) if plain else None
         exchange = _Exchange(spec=spec, source=source, attempt=attempt, started=time.monotonic())
 
+        async def spare() -> bool:  # within the copies' share, on a slot no call is waiting for
+            return tracker.may_hedge() and await governor.try_spare()
+
         def on_copy() -> None:
             tracker.hedged()
             report.add(hedges=1)
@@ -111,7 +114,7 @@ class Caller:
             answer = await hedged(
                 lambda: self._send(endpoint.spec, token, params, timeout, tracker),
                 after_s=after_s,
-                spare=governor.try_spare,
+                spare=spare,
                 on_copy=on_copy,
                 on_win=lambda: report.add(hedge_wins=1),
             )
