@@ -55,7 +55,7 @@ from ark_assets_tests.dagster_ui import (
     dagster_dev,
     wait_for,
 )
-from ark_assets_tests.platform import api_versions, drop_owned, seed
+from ark_assets_tests.platform import FAST_TASKS, TASK_KNOBS, api_versions, drop_owned, seed
 from ark_sim.server import RunningSimulator, running_simulator
 from ark_sim.truth import truth
 
@@ -107,7 +107,7 @@ def ui() -> Iterator[UI]:
     home = Path(tempfile.mkdtemp(prefix="ark-ui-test-"))
     try:
         mysql.migrate()
-        with running_simulator() as sim:
+        with running_simulator(media=FAST_TASKS) as sim:  # Tencent's async tasks at test speed
             seed(sim.world, tenant, picked_day, mysql)
             env = _environment(home, sim, mysql, prefix, unique)
             _prepare_instance(home, tenant)
@@ -150,6 +150,9 @@ def _environment(
         "ARK_MYSQL_ETON_DB": mysql.eton_database,
         # the polling sensors tick every 5 s instead of every minute (README: Configuration)
         "ARK_SENSOR_INTERVAL_S": "5",
+        # and paces Tencent's async report tasks as the test simulator allows (the vendor: 5 min)
+        "ARK_ASYNC_TASK_COOLDOWN_S": str(TASK_KNOBS["task_cooldown_s"]),
+        "ARK_ASYNC_TASK_POLL_S": str(TASK_KNOBS["task_poll_s"]),
         **{f"ARK_{m.upper()}_BASE_URL": sim.url(m) for m in media_names()},
     }
 
