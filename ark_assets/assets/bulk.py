@@ -161,9 +161,7 @@ class BulkBook:
         try:
             await self._run_agencies(run, by_agency)
         finally:  # whatever stopped it (a bug, a cancelled step): every reader falls back
-            for (key, agency), future in self._ends.items():
-                if not future.done():
-                    future.set_result(TaskEnd(key=key, agency=agency, reason="the agency's tasks stopped"))
+            self._stopped(list(self._ends), "the agency's tasks stopped")
 
     async def _run_agencies(self, run: FetchRun, agencies: dict[str, list[Planned]]) -> None:
         engine = await run.engine()
@@ -183,11 +181,14 @@ class BulkBook:
         try:
             await tasks.run(requests, done, run_id=self._run)
         except Exception as error:  # a bug in one agency's tasks: its readers fall back, the others go on
-            for request in requests:
-                future = self._ends[(request.key, tasks.agency)]
-                if not future.done():
-                    why = f"the agency's tasks stopped: {error!r}"
-                    future.set_result(TaskEnd(key=request.key, agency=tasks.agency, reason=why))
+            self._stopped([(r.key, tasks.agency) for r in requests], f"the agency's tasks stopped: {error!r}")
+
+    def _stopped(self, ends: list[tuple[str, str]], why: str) -> None:
+        """The (request key, agency) ends not reached yet end without a file, for `why`."""
+        for key, agency in ends:
+            future = self._ends[(key, agency)]
+            if not future.done():
+                future.set_result(TaskEnd(key=key, agency=agency, reason=why))
 
     def ends(self, key: str) -> dict[str, TaskEnd]:
         """Every agency's end of the request `key` (waits for them)."""

@@ -17,6 +17,7 @@ import os
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,14 @@ class GroupedFile:
         self.rows = 0
         self._dir = Path(tempfile.mkdtemp(prefix="ark-report-"))
         self._buckets = [self._dir / f"{n}.jsonl" for n in range(buckets)]
-        outs = [path.open("w", encoding="utf-8") for path in self._buckets]
         try:
-            for path in paths:
-                self._read(Path(path), outs, types, account_field)
+            with ExitStack() as files:
+                outs = [files.enter_context(path.open("w", encoding="utf-8")) for path in self._buckets]
+                for path in paths:
+                    self._read(Path(path), outs, types, account_field)
         except BaseException:
-            for out in outs:
-                out.close()
             self.discard()
             raise
-        for out in outs:
-            out.close()
 
     def _read(self, path: Path, outs: list[Any], types: Mapping[str, type], account_field: str) -> None:
         with path.open(encoding="utf-8", newline="") as handle:

@@ -170,15 +170,8 @@ class AgencyTasks:
         request = next((r for r in requests if r.key not in made), None)
         if request is None or not await self.slots.try_take(self.agency, self.cooldown_s):
             return None
-        outcome = await self.call(self.bulk.add, self._add_source(request), summary)
-        await self.slots.restart(self.agency, self.cooldown_s)
-        task_id = self.bulk.task_id(outcome.records[0]) if outcome.ok and outcome.records else None
-        if task_id is None:
-            task_id = await self._find(request.name, summary)
-        if task_id is None:
-            return None
-        await self.book.note(self.agency, request.key, task_id)
-        return request.key
+        task_id, _ = await self._make(request, summary)
+        return None if task_id is None else request.key
 
     async def run(
         self, requests: list[TaskRequest], done: Callable[[TaskEnd], None], run_id: str = ""
@@ -252,19 +245,25 @@ class AgencyTasks:
             if noted is not None:  # made ahead while this waited for the slot: use it, free the slot
                 await self.slots.release(self.agency)
                 return noted
-            outcome = await self.call(self.bulk.add, self._add_source(request), end.summary)
-            # the media's cooldown runs from when the task reached it: count ours from its answer
-            await self.slots.restart(self.agency, self.cooldown_s)
-            found = self.bulk.task_id(outcome.records[0]) if outcome.ok and outcome.records else None
-            # the answer lost, the task made?
-            found = found if found is not None else await self._find(request.name, end.summary)
+            found, outcome = await self._make(request, end.summary)
             if found is not None:
-                if self.book is not None:
-                    await self.book.note(self.agency, request.key, found)
                 return found
             why = outcome.failure.message if outcome.failure else "no task id"
             end.reason = f"{self.bulk.add} failed: {why}"
         return None
+
+    async def _make(self, request: TaskRequest, summary: FetchSummary) -> tuple[str | None, Any]:
+        """Ask the media for the task (its cooldown slot taken): its id, found by its name when the
+        answer is lost, noted in the book; and the add's outcome."""
+        outcome = await self.call(self.bulk.add, self._add_source(request), summary)
+        # the media's cooldown runs from when the task reached it: count ours from its answer
+        await self.slots.restart(self.agency, self.cooldown_s)
+        found = self.bulk.task_id(outcome.records[0]) if outcome.ok and outcome.records else None
+        if found is None:  # the answer lost, the task made?
+            found = await self._find(request.name, summary)
+        if found is not None and self.book is not None:
+            await self.book.note(self.agency, request.key, found)
+        return found, outcome
 
     async def _find(self, name: str, summary: FetchSummary) -> str | None:
         params = {"filtering": [{"field": "task_name", "operator": "EQUALS", "values": [name]}]}
